@@ -1,0 +1,152 @@
+"""The one lifecycle machine, built once from the spec and applied to any enterprise snapshot.
+
+`transitions` holds the graph and picks the first transition whose guards hold; it is fired
+model-less on a small cursor object, so one Machine serves every enterprise (a Machine per row costs
+~60 KB and grows quadratically with `add_model`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from transitions import Machine
+
+from states.errors import EventNotAllowed, FieldError, GuardFailed
+from states.guard import GUARDS
+from states.snapshot import EnterpriseSnapshot
+from states.spec import EventSpec, LifecycleSpec
+
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: str
+    source: str
+    dest: str
+    data: Mapping[str, Any]
+
+
+class _Cursor:
+    """What transitions mutates: just the state, beside the snapshot it came from."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+class Lifecycle:
+    def __init__(self, spec: LifecycleSpec) -> None:
+        self.spec = spec
+        self._machine = Machine(
+            model=None,
+            states=list(spec.states),
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+            queued=False,
+        )
+        for event in spec.events.values():
+            for t in event.transitions:
+                self._machine.add_transition(
+                    event.name, list(t.sources), t.dest, conditions=[self._condition(t.guards)]
+                )
+        self._allowed: dict[str, tuple[str, ...]] = {
+            s: tuple(e.name for e in spec.events.values() if s in e.sources) for s in spec.states
+        }
+
+    @staticmethod
+    def _condition(guards: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        def holds(ev: Any) -> bool:
+            snap, now, data, failures = (ev.kwargs[k] for k in ("snapshot", "now", "data", "failures"))
+            for name in guards:
+                guard = GUARDS[name]
+                if not guard(snap, now, data):
+                    failures.append((name, guard.refusal(snap, now, data)))
+                    return False
+            return True
+
+        return holds
+
+    def allowed_events(self, state: str) -> tuple[str, ...]:
+        """Events that have a transition from `state` (their guards may still refuse)."""
+        return self._allowed.get(state, ())
+
+    def event(self, name: str, state: str = "") -> EventSpec:
+        spec = self.spec.events.get(name)
+        if spec is None:
+            raise EventNotAllowed(name, state, self.allowed_events(state) if state else self.spec.events,
+                                  known=False)
+        return spec
+
+    def coerce(self, event: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Typed event data from raw values (strings from a command line, or typed values).
+
+        Refuses unknown fields, missing required ones and values of the wrong type or choice.
+        """
+        spec = self.event(event)
+        allowed = (*spec.requires, *spec.allows)
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in allowed:
+                raise FieldError(event, key, f"not a field of this event; allowed: {', '.join(allowed) or 'none'}")
+            out[key] = self._value(event, key, value)
+        for key in spec.requires:
+            if key not in out or out[key] in ("", None):
+                raise FieldError(event, key, f"required ({self.spec.fields[key].label})")
+        return out
+
+    def _value(self, event: str, key: str, value: Any) -> Any:
+        field = self.spec.fields[key]
+        if field.type == "int":
+            if isinstance(value, bool):
+                raise FieldError(event, key, f"{value!r} is not a whole number")
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                raise FieldError(event, key, f"{value!r} is not a whole number") from None
+            if number < 0:
+                raise FieldError(event, key, f"{number} is negative; must be 0 or more")
+            return number
+        if field.type == "date":
+            if isinstance(value, datetime):
+                raise FieldError(event, key, f"{value!r} is a date-time; give a date (YYYY-MM-DD)")
+            if isinstance(value, date):
+                return value
+            m = _DATE.match(str(value).strip())
+            try:
+                if not m:
+                    raise ValueError
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                raise FieldError(event, key, f"{value!r} is not a date; use YYYY-MM-DD") from None
+        text = str(value).strip()
+        if field.type == "choice" and text not in field.choices:
+            raise FieldError(event, key, f"{text!r} is not allowed; choose one of {', '.join(field.choices)}")
+        return text
+
+    def fire(
+        self, snapshot: EnterpriseSnapshot, event: str, now: datetime, data: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Where `event` takes `snapshot` at `now`, or a refusal naming the event, state and reason.
+
+        `data` must already be coerced (see `coerce`). Nothing is mutated: the caller persists.
+        """
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        self.event(event, snapshot.state)
+        if event not in self.allowed_events(snapshot.state):
+            raise EventNotAllowed(event, snapshot.state, self.allowed_events(snapshot.state))
+        cursor = _Cursor(snapshot.state)
+        failures: list[tuple[str, str]] = []
+        data = data or {}
+        moved = self._machine.events[event].trigger(cursor, snapshot=snapshot, now=now, data=data,
+                                                    failures=failures)
+        if not moved:
+            raise GuardFailed(event, snapshot.state, failures)
+        return Outcome(event, snapshot.state, cursor.state, data)

@@ -1,0 +1,25 @@
+"""What the lifecycle sees of an enterprise: a frozen copy, never the database row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseSnapshot:
+    credit_code: str
+    state: str
+    district: str = ""
+    sector: str = ""
+    level: str = ""
+    graded_on: date | None = None
+    valid_until: date | None = None
+    version: int = 0
+    open_findings: int = 0
+    open_major_hazards: int = 0
+    publicity_ends_on: date | None = None
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_state(self, state: str) -> EnterpriseSnapshot:
+        return replace(self, state=state)

@@ -8,7 +8,7 @@ model-less on a small cursor object, so one Machine serves every enterprise (a M
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from transitions import Machine
 from states.errors import EventNotAllowed, FieldError, GuardFailed
 from states.guard import GUARDS
 from states.snapshot import EnterpriseSnapshot
-from states.spec import EventSpec, LifecycleSpec
+from states.spec import EventSpec, LifecycleSpec, TransitionSpec
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
@@ -29,6 +29,7 @@ class Outcome:
     source: str
     dest: str
     data: Mapping[str, Any]
+    sets: Mapping[str, str]  # constant field values fixed by the transition taken (rules' `sets`)
 
 
 class _Cursor:
@@ -53,22 +54,21 @@ class Lifecycle:
         )
         for event in spec.events.values():
             for t in event.transitions:
-                self._machine.add_transition(
-                    event.name, list(t.sources), t.dest, conditions=[self._condition(t.guards)]
-                )
+                self._machine.add_transition(event.name, list(t.sources), t.dest, conditions=[self._condition(t)])
         self._allowed: dict[str, tuple[str, ...]] = {
             s: tuple(e.name for e in spec.events.values() if s in e.sources) for s in spec.states
         }
 
     @staticmethod
-    def _condition(guards: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    def _condition(transition: TransitionSpec) -> Callable[[Any], bool]:
         def holds(ev: Any) -> bool:
             snap, now, data, failures = (ev.kwargs[k] for k in ("snapshot", "now", "data", "failures"))
-            for name in guards:
+            for name in transition.guards:
                 guard = GUARDS[name]
                 if not guard(snap, now, data):
                     failures.append((name, guard.refusal(snap, now, data)))
                     return False
+            ev.kwargs["taken"].append(transition)
             return True
 
         return holds
@@ -144,9 +144,10 @@ class Lifecycle:
             raise EventNotAllowed(event, snapshot.state, self.allowed_events(snapshot.state))
         cursor = _Cursor(snapshot.state)
         failures: list[tuple[str, str]] = []
+        taken: list[TransitionSpec] = []
         data = data or {}
         moved = self._machine.events[event].trigger(cursor, snapshot=snapshot, now=now, data=data,
-                                                    failures=failures)
+                                                    failures=failures, taken=taken)
         if not moved:
             raise GuardFailed(event, snapshot.state, failures)
-        return Outcome(event, snapshot.state, cursor.state, data)
+        return Outcome(event, snapshot.state, cursor.state, data, dict(taken[-1].sets))

@@ -8,7 +8,7 @@ unreachable states, trap states, states with no path to a final state), each nam
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from states.errors import DefinitionError
@@ -46,6 +46,7 @@ class TransitionSpec:
     sources: tuple[str, ...]
     dest: str
     guards: tuple[str, ...] = ()
+    sets: Mapping[str, str] = field(default_factory=dict)  # fields this transition fixes (e.g. the reason)
 
 
 @dataclass(frozen=True)
@@ -194,9 +195,16 @@ def parse_lifecycle(
             raw_transitions = []
         for i, t in enumerate(raw_transitions):
             tkey = f"{key}.transitions[{i}]"
-            if not p.keys(tkey, t, ("source", "dest", "guards"), ("source", "dest")):
+            if not p.keys(tkey, t, ("source", "dest", "guards", "sets"), ("source", "dest")):
                 continue
             sources, dest, guards = _names(t.get("source")), str(t.get("dest")), _names(t.get("guards"))
+            sets = {str(k): str(v) for k, v in p.mapping(f"{tkey}.sets", t.get("sets")).items()}
+            for fname, value in sets.items():
+                fspec = fields.get(fname)
+                if fspec is None:
+                    p.add(f"{tkey}.sets", f"unknown field '{fname}'; known fields are {', '.join(fields)}")
+                elif fspec.type == "choice" and value not in fspec.choices:
+                    p.add(f"{tkey}.sets.{fname}", f"'{value}' is not allowed; choose one of {', '.join(fspec.choices)}")
             for s in (*sources, dest):
                 if s not in states:
                     p.add(tkey, f"unknown state '{s}'; known states are {', '.join(states)}")
@@ -206,7 +214,7 @@ def parse_lifecycle(
             for g in guards:
                 if g not in GUARDS:
                     p.add(f"{tkey}.guards", f"unknown guard '{g}'; known guards are {', '.join(GUARDS)}")
-            transitions.append(TransitionSpec(sources, dest, guards))
+            transitions.append(TransitionSpec(sources, dest, guards, sets))
         events[str(name)] = EventSpec(str(name), str(body.get("label", name)), ev_roles,
                                       tuple(transitions), requires, allows)
 

@@ -1,0 +1,278 @@
+"""The audit trail in the database: append-only, hash-chained per enterprise.
+
+Appends for different enterprises never wait on each other (each chain has its own head). The
+enterprise's current row is a projection of its chain: `replay` rebuilds it, at any past instant,
+and `verify` checks that replaying every chain gives today's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from safegrade.auditchain import (
+    FORMAT,
+    GENESIS,
+    Break,
+    ChainEvent,
+    Report,
+    canonical_json,
+    checkpoint_hash,
+    event_hash,
+    heads_digest,
+    utc_text,
+    verify_chain,
+    verify_checkpoints,
+)
+from safegrade.errors import StoreError
+from safegrade.models import TRACKED_FIELDS, AuditCheckpoint, AuditCheckpointHead, AuditEvent, Enterprise
+
+EVENT = AuditEvent.__table__
+ENTERPRISE = Enterprise.__table__
+CHECKPOINT = AuditCheckpoint.__table__
+CHECKPOINT_HEAD = AuditCheckpointHead.__table__
+DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "held_on"})
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as the audit trail records it."""
+
+    name: str
+    role: str
+    source: str  # cli | api | flow
+
+
+def new_event(
+    *,
+    enterprise_id: int,
+    code: str,
+    seq: int,
+    event: str,
+    from_state: str | None,
+    to_state: str,
+    actor: Actor,
+    reason: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+    rules_version: str,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The row of one audit event (for a Core insert), its hash computed over the stored text."""
+    text = canonical_json(jsonable(payload))
+    digest = event_hash(code, event, from_state, to_state, actor.name, actor.role, actor.source, reason, text,
+                        utc_text(at), rules_version, prev_hash)
+    return {
+        "enterprise_id": enterprise_id, "seq": seq, "event": event, "from_state": from_state,
+        "to_state": to_state, "actor": actor.name, "role": actor.role, "source": actor.source,
+        "reason": reason, "payload": text, "occurred_at": at, "rules_version": rules_version,
+        "prev_hash": prev_hash, "hash": digest,
+    }
+
+
+def append(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert audit events (one or many, in the caller's transaction)."""
+    if rows:
+        session.execute(insert(AuditEvent), list(rows))
+
+
+def head(session: Session, enterprise_id: int, code: str, seq: int) -> tuple[str, datetime]:
+    """The hash and time of an enterprise's event `seq` (its head, when seq is its version)."""
+    row = session.execute(
+        select(EVENT.c.hash, EVENT.c.occurred_at).where(EVENT.c.enterprise_id == enterprise_id, EVENT.c.seq == seq)
+    ).one_or_none()
+    if row is None:
+        raise StoreError(f"the audit chain of {code} has no event {seq} (its head): nothing can be recorded "
+                         "on a broken chain; run `safegrade audit verify`")
+    return row[0], row[1]
+
+
+_COLUMNS = (EVENT.c.seq, EVENT.c.event, EVENT.c.from_state, EVENT.c.to_state, EVENT.c.actor, EVENT.c.role,
+            EVENT.c.source, EVENT.c.reason, EVENT.c.payload, EVENT.c.occurred_at, EVENT.c.rules_version,
+            EVENT.c.prev_hash, EVENT.c.hash, EVENT.c.id)
+
+
+def _chain_event(code: str, r: Sequence[Any]) -> ChainEvent:
+    return ChainEvent(code, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], utc_text(r[9]), r[10], r[11],
+                      r[12], r[13])
+
+
+def chain(session: Session, enterprise_id: int, code: str, until: datetime | None = None) -> list[ChainEvent]:
+    """One enterprise's events in order, up to `until` if given."""
+    query = select(*_COLUMNS).where(EVENT.c.enterprise_id == enterprise_id)
+    if until is not None:
+        query = query.where(EVENT.c.occurred_at <= until)
+    return [_chain_event(code, r) for r in session.execute(query.order_by(EVENT.c.seq))]
+
+
+def replay(events: Iterable[ChainEvent]) -> dict[str, Any] | None:
+    """The enterprise as its events left it: tracked fields (JSON values) plus state and version."""
+    current: dict[str, Any] | None = None
+    for e in events:
+        payload = json.loads(e.payload)
+        current = {} if current is None else current
+        current.update(payload.get("after", {}))
+        current["state"] = e.to_state
+        current["version"] = e.seq
+    return current
+
+
+def projection(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The same view of an enterprise row as `replay` gives, for comparing the two."""
+    out = {f: jsonable(row[f]) for f in TRACKED_FIELDS}
+    out["state"], out["version"] = row["state"], row["version"]
+    return out
+
+
+def decode(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Replayed JSON values back into Python values (dates)."""
+    return {k: (date.fromisoformat(v) if k in DATE_FIELDS and isinstance(v, str) else v) for k, v in fields.items()}
+
+
+def _chains(session: Session, batch: int = 20_000) -> Iterator[tuple[int, list[ChainEvent]]]:
+    """Every chain, streamed in (enterprise, seq) order."""
+    codes = dict(session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code)).all())
+    query = select(EVENT.c.enterprise_id, *_COLUMNS).order_by(EVENT.c.enterprise_id, EVENT.c.seq)
+    current_id, events = None, []
+    for r in session.execute(query.execution_options(yield_per=batch)):
+        if r[0] != current_id:
+            if events:
+                yield current_id, events  # type: ignore[misc]
+            current_id, events = r[0], []
+        events.append(_chain_event(codes.get(r[0], f"#{r[0]}"), r[1:]))
+    if events:
+        yield current_id, events  # type: ignore[misc]
+
+
+def verify(session: Session) -> Report:
+    """Recompute every chain, compare each with its enterprise row, and check the checkpoints."""
+    report = Report()
+    rows = {r["id"]: r for r in session.execute(select(ENTERPRISE)).mappings()}
+    hashes: dict[tuple[str, int], str] = {}
+    seen: set[int] = set()
+    for enterprise_id, events in _chains(session):
+        seen.add(enterprise_id)
+        report.chains += 1
+        report.events += len(events)
+        row = rows.get(enterprise_id)
+        hashes.update(((e.enterprise, e.seq), e.hash) for e in events)
+        broken = verify_chain(events, row["version"] if row is not None else None)
+        if broken is None and row is not None:
+            broken = _compare(row, replay(events) or {}, events[-1])
+        if broken:
+            report.breaks.append(broken)
+    for enterprise_id in rows.keys() - seen:
+        report.breaks.append(Break(rows[enterprise_id]["credit_code"], 1, "missing",
+                                   "the enterprise has no audit events at all"))
+    checkpoints = _checkpoints(session)
+    report.checkpoints = len(checkpoints)
+    report.breaks.extend(verify_checkpoints(checkpoints, hashes))
+    return report
+
+
+def _compare(row: Mapping[str, Any], replayed: Mapping[str, Any], last: ChainEvent) -> Break | None:
+    table = projection(row)
+    differences = [f"{k}: table {table[k]!r}, log {replayed.get(k)!r}" for k in table if table[k] != replayed.get(k)]
+    if differences:
+        return Break(row["credit_code"], last.seq, "projection",
+                     "the enterprise row differs from its audit trail (edited outside safegrade): "
+                     + "; ".join(differences[:5]))
+    return None
+
+
+def _checkpoints(session: Session) -> list[dict[str, Any]]:
+    codes = dict(session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code)).all())
+    heads: dict[int, list[tuple[str, int, str]]] = {}
+    for cp_id, ent_id, seq, digest in session.execute(
+        select(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id, CHECKPOINT_HEAD.c.seq,
+               CHECKPOINT_HEAD.c.hash)
+    ):
+        heads.setdefault(cp_id, []).append((codes.get(ent_id, f"#{ent_id}"), seq, digest))
+    out = []
+    for r in session.execute(select(CHECKPOINT).order_by(CHECKPOINT.c.id)).mappings():
+        out.append({**r, "taken_at": utc_text(r["taken_at"]), "head_list": heads.get(r["id"], [])})
+    return out
+
+
+def events_since_checkpoint(session: Session) -> int:
+    last = session.execute(select(func.max(CHECKPOINT.c.last_event_id))).scalar() or 0
+    return session.execute(select(func.count()).select_from(EVENT).where(EVENT.c.id > last)).scalar() or 0
+
+
+def checkpoint(session: Session, at: datetime, actor: str) -> dict[str, Any] | None:
+    """Record the heads of every chain that moved since the last checkpoint; None if none moved."""
+    previous = session.execute(
+        select(CHECKPOINT.c.id, CHECKPOINT.c.last_event_id, CHECKPOINT.c.hash).order_by(CHECKPOINT.c.id.desc()).limit(1)
+    ).one_or_none()
+    since, prev_hash = (previous[1], previous[2]) if previous else (0, GENESIS)
+    moved = (
+        select(EVENT.c.enterprise_id, func.max(EVENT.c.seq).label("seq"), func.max(EVENT.c.id).label("last"))
+        .where(EVENT.c.id > since)
+        .group_by(EVENT.c.enterprise_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(moved.c.enterprise_id, ENTERPRISE.c.credit_code, moved.c.seq, EVENT.c.hash, moved.c.last)
+        .join(ENTERPRISE, ENTERPRISE.c.id == moved.c.enterprise_id)
+        .join(EVENT, (EVENT.c.enterprise_id == moved.c.enterprise_id) & (EVENT.c.seq == moved.c.seq))
+    ).all()
+    if not rows:
+        return None
+    last_event_id = max(r[4] for r in rows)
+    digest = heads_digest((r[1], r[2], r[3]) for r in rows)
+    record = {"taken_at": at, "last_event_id": last_event_id, "heads": len(rows), "heads_digest": digest,
+              "actor": actor, "prev_hash": prev_hash,
+              "hash": checkpoint_hash(utc_text(at), last_event_id, len(rows), digest, actor, prev_hash)}
+    cp_id = session.execute(insert(AuditCheckpoint).returning(CHECKPOINT.c.id), [record]).scalar_one()
+    session.execute(insert(AuditCheckpointHead),
+                    [{"checkpoint_id": cp_id, "enterprise_id": r[0], "seq": r[2], "hash": r[3]} for r in rows])
+    return record | {"id": cp_id}
+
+
+def export(session: Session, path: Path, at: datetime, rules_version: str) -> tuple[int, int]:
+    """Write the whole trail as JSON Lines that `safegrade.auditchain` verifies alone."""
+    events = chains = 0
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(canonical_json({"type": "header", "format": FORMAT, "exported_at": utc_text(at),
+                                  "rules_version": rules_version}) + "\n")
+        rows = {r["id"]: r for r in session.execute(
+            select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.version, ENTERPRISE.c.state)).mappings()}
+        for enterprise_id, chain_events in _chains(session):
+            chains += 1
+            for e in chain_events:
+                events += 1
+                out.write(canonical_json({
+                    "type": "event", "id": e.id, "enterprise": e.enterprise, "seq": e.seq, "event": e.event,
+                    "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "role": e.role,
+                    "source": e.source, "reason": e.reason, "payload": e.payload, "occurred_at": e.occurred_at,
+                    "rules_version": e.rules_version, "prev_hash": e.prev_hash, "hash": e.hash}) + "\n")
+            row = rows.get(enterprise_id)
+            if row is not None:
+                out.write(canonical_json({"type": "head", "enterprise": row["credit_code"], "seq": row["version"],
+                                          "state": row["state"]}) + "\n")
+        for cp in _checkpoints(session):
+            cp = {k: v for k, v in cp.items()}
+            cp["head_list"] = [list(h) for h in cp["head_list"]]
+            out.write(canonical_json({"type": "checkpoint", **cp}) + "\n")
+    tmp.replace(path)
+    return events, chains

@@ -1,0 +1,1 @@
+"""Alembic migrations for safegrade's schema (`safegrade init` runs them)."""

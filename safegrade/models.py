@@ -1,0 +1,167 @@
+"""Tables (SQLModel). One family per entity: XBase (the fields), X (the table), XPublic (what is shown).
+
+Times are stored as aware UTC (UTCDateTime refuses naive values). Constraint names follow one
+convention so that migrations stay stable across SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key for the audit log.
+BigKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; a naive value is refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} refused: store aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+class EnterpriseBase(SQLModel):
+    credit_code: str = Field(max_length=18, unique=True, index=True)
+    name: str
+    district: str = Field(max_length=6, index=True)
+    sector: str
+    in_gongmao: bool = True
+    level: str = Field(max_length=4)
+    certificate_no: str
+    graded_on: date
+    valid_until: date = Field(index=True)
+    address: str = ""
+    contact: str = ""
+    phone: str = ""
+    remarks: str = ""
+
+
+class Enterprise(EnterpriseBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(index=True, max_length=32)
+    version: int = 1  # = the sequence number of the enterprise's last audit event; compare-and-set
+    open_findings: int = 0
+    open_major_hazards: int = 0
+    last_result: str | None = None
+    publicity_ends_on: date | None = Field(default=None, index=True)
+    revocation_reason: str | None = None
+    revoked_on: date | None = None
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+# The enterprise fields that the audit trail carries and that replaying it rebuilds.
+TRACKED_FIELDS: tuple[str, ...] = (
+    *EnterpriseBase.model_fields,
+    "open_findings",
+    "open_major_hazards",
+    "last_result",
+    "publicity_ends_on",
+    "revocation_reason",
+    "revoked_on",
+    "flags",
+)
+
+
+class EnterprisePublic(EnterpriseBase):
+    state: str
+    version: int
+    open_findings: int
+    open_major_hazards: int
+    last_result: str | None
+    publicity_ends_on: date | None
+    revocation_reason: str | None
+    revoked_on: date | None
+    flags: list[str]
+
+
+class ActorBase(SQLModel):
+    name: str = Field(unique=True, index=True, min_length=1, max_length=64)
+    role: str = Field(max_length=16)
+    district: str | None = Field(default=None, max_length=6)  # scope of a district officer
+    enterprise_code: str | None = Field(default=None, max_length=18)  # scope of an enterprise user
+
+
+class Actor(ActorBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: str
+    created_at: datetime = _utc(nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of an enterprise's hash chain. Rows are only ever inserted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("enterprise_id", "seq"), Index("ix_audit_event_occurred_at", "occurred_at"))
+
+    id: int | None = Field(default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True))
+    enterprise_id: int = Field(foreign_key="enterprise.id")
+    seq: int
+    event: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    source: str = Field(max_length=8)
+    reason: str
+    payload: str  # canonical JSON text: {"data": …, "before": …, "after": …}; hashed as stored
+    occurred_at: datetime = _utc(nullable=False)
+    rules_version: str = Field(max_length=16)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed-off moment: the heads of every chain that moved since the previous checkpoint."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    taken_at: datetime = _utc(nullable=False)
+    last_event_id: int = Field(sa_column=Column(BigKey, nullable=False))
+    heads: int
+    heads_digest: str = Field(max_length=64)
+    actor: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditCheckpointHead(SQLModel, table=True):
+    __tablename__ = "audit_checkpoint_head"
+
+    checkpoint_id: int = Field(foreign_key="audit_checkpoint.id", primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)

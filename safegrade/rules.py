@@ -1,0 +1,214 @@
+"""The regulator's policy: rules/*.yaml parsed into frozen typed objects at start-up.
+
+Every problem in every file is collected and reported together, each as 'file: key: what is wrong,
+what is allowed'. The rules' version (a hash of the files) is stamped on every audit event, so what
+was decided under which policy can always be told.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from safegrade.errors import RulesError
+from states import DefinitionError, Lifecycle, LifecycleSpec, parse_lifecycle
+
+RULE_FILES = ("lifecycle.yaml", "sectors.yaml", "districts.yaml", "triggers.yaml", "deadlines.yaml")
+
+
+@dataclass(frozen=True)
+class District:
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sector:
+    key: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    publicity_working_days: int = 5
+    grade_validity_years: int = 3
+
+
+def _normal(text: str) -> str:
+    """Fold the spellings found in ledgers: spaces (also full-width) and full-width brackets."""
+    return re.sub(r"[\s\u3000]+", "", str(text)).replace("(", "（").replace(")", "）")
+
+
+@dataclass(frozen=True)
+class Rules:
+    lifecycle: LifecycleSpec
+    districts: Mapping[str, District]
+    sectors: Mapping[str, Sector]
+    revocation_reasons: Mapping[str, str]
+    revocation_sources: Mapping[str, str]
+    deadlines: Deadlines
+    version: str
+    path: Path
+
+    @cached_property
+    def machine(self) -> Lifecycle:
+        """The one lifecycle machine for every enterprise."""
+        return Lifecycle(self.lifecycle)
+
+    @cached_property
+    def _district_index(self) -> dict[str, District]:
+        index: dict[str, District] = {}
+        for d in self.districts.values():
+            for name in (d.code, d.name, *d.aliases):
+                index[_normal(name)] = d
+        return index
+
+    @cached_property
+    def _sector_index(self) -> dict[str, Sector]:
+        index: dict[str, Sector] = {}
+        for s in self.sectors.values():
+            for name in (s.key, s.label, *s.aliases):
+                index[_normal(name)] = s
+        return index
+
+    def district(self, text: str) -> District | None:
+        """The district named by code, name or alias (e.g. '120114', '武清区', '武清')."""
+        return self._district_index.get(_normal(text))
+
+    def district_name(self, code: str) -> str:
+        d = self.districts.get(code)
+        return d.name if d else code
+
+    def sector(self, text: str) -> Sector | None:
+        """The 工贸 sector named by label or alias; None for a sector outside the eight."""
+        return self._sector_index.get(_normal(text))
+
+    def state_label(self, state: str) -> str:
+        return self.lifecycle.label(state)
+
+
+def rules_version(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for name in RULE_FILES:
+        path = directory / name
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, file: str, key: str, message: str) -> None:
+        self.problems.append(f"{file}: {key}: {message}")
+
+    def mapping(self, file: str, key: str, value: Any, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.add(file, key, f"must be a mapping, got {type(value).__name__}")
+            return {}
+        if allowed is not None:
+            unknown = sorted(set(map(str, value)) - set(allowed))
+            if unknown:
+                self.add(file, key, f"unknown key(s) {', '.join(unknown)}; allowed keys are {', '.join(allowed)}")
+        return {str(k): v for k, v in value.items()}
+
+
+def _read(directory: Path, name: str, c: _Collector) -> dict[str, Any]:
+    path = directory / name
+    if not path.is_file():
+        c.add(name, "(file)", f"missing; a rules directory holds {', '.join(RULE_FILES)}")
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        c.add(name, "(file)", f"not valid YAML: {exc}".replace("\n", " "))
+        return {}
+    return c.mapping(name, "(top)", doc)
+
+
+def _aliases(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def _section(c: _Collector, file: str, doc: dict[str, Any], top: str,
+             build: Callable[[str, dict[str, Any]], Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    c.mapping(file, "(top)", doc, (top,))
+    out: dict[str, Any] = {}
+    for key, body in c.mapping(file, top, doc.get(top)).items():
+        body = c.mapping(file, f"{top}.{key}", body, allowed)
+        out[key] = build(key, body)
+    if not out:
+        c.add(file, top, "must list at least one entry")
+    return out
+
+
+def load_rules(directory: Path) -> Rules:
+    """Parse and check every rules file; raise RulesError listing every problem found."""
+    c = _Collector()
+    if not directory.is_dir():
+        raise RulesError([f"{directory}: not a directory; point rules_dir in config.yaml at the rules"])
+    for extra in sorted(p.name for p in directory.glob("*.y*ml") if p.name not in RULE_FILES):
+        c.add(extra, "(file)", f"unknown rules file; known files are {', '.join(RULE_FILES)}")
+
+    districts = _section(
+        c, "districts.yaml", _read(directory, "districts.yaml", c), "districts",
+        lambda code, b: District(code, str(b.get("name", "")), _aliases(b.get("aliases"))), ("name", "aliases"),
+    )
+    for code, d in districts.items():
+        if not re.fullmatch(r"\d{6}", code):
+            c.add("districts.yaml", f"districts.{code}", "a district code is 6 digits (行政区划代码)")
+        if not d.name:
+            c.add("districts.yaml", f"districts.{code}", "missing required key 'name'")
+    sectors = _section(
+        c, "sectors.yaml", _read(directory, "sectors.yaml", c), "sectors",
+        lambda key, b: Sector(key, str(b.get("label", "")), _aliases(b.get("aliases"))), ("label", "aliases"),
+    )
+    for key, s in sectors.items():
+        if not s.label:
+            c.add("sectors.yaml", f"sectors.{key}", "missing required key 'label'")
+
+    triggers = _read(directory, "triggers.yaml", c)
+    c.mapping("triggers.yaml", "(top)", triggers, ("revocation_reasons", "revocation_sources"))
+    lists: dict[str, dict[str, str]] = {}
+    for name in ("revocation_reasons", "revocation_sources"):
+        entries = {k: str(v) for k, v in c.mapping("triggers.yaml", name, triggers.get(name)).items()}
+        if not entries:
+            c.add("triggers.yaml", name, "must list at least one entry as key: 中文名称")
+        lists[name] = entries
+
+    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c),
+                   ("publicity_working_days", "grade_validity_years"))
+    deadlines = Deadlines()
+    for key in ("publicity_working_days", "grade_validity_years"):
+        value = dl.get(key, getattr(deadlines, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            c.add("deadlines.yaml", key, f"{value!r} must be a whole number of at least 1")
+    if not any(p.startswith("deadlines.yaml") for p in c.problems):
+        deadlines = Deadlines(**{k: dl[k] for k in ("publicity_working_days", "grade_validity_years") if k in dl})
+
+    lifecycle: LifecycleSpec | None = None
+    doc = _read(directory, "lifecycle.yaml", c)
+    if doc:
+        try:
+            lifecycle = parse_lifecycle(doc, {k: tuple(v) for k, v in lists.items()})
+        except DefinitionError as exc:
+            c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
+    if c.problems or lifecycle is None:
+        raise RulesError(c.problems or ["lifecycle.yaml: empty"])
+    return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
+                 deadlines, rules_version(directory), directory)

@@ -1,0 +1,95 @@
+"""What every use case runs with: settings, rules, store, clock and who is acting, from where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from safegrade.audit import Actor as AuditActor
+from safegrade.clock import Clock, FixedClock, SystemClock
+from safegrade.errors import Forbidden, NotFound
+from safegrade.models import Actor
+from safegrade.rules import Rules, load_rules
+from safegrade.settings import Settings
+from safegrade.store import Store, make_engine
+
+SOURCES = ("cli", "api", "flow")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    rules: Rules
+    store: Store
+    clock: Clock
+    actor_name: str | None = None
+    source: str = "cli"
+    _actor: Actor | None = field(default=None, repr=False)
+
+    def now(self) -> datetime:
+        """The (possibly simulated) current instant in the deployment's time zone."""
+        return self.clock.now().astimezone(self.settings.zone)
+
+    def actor(self) -> Actor:
+        """The acting user, who must exist in the actor table; refused without one."""
+        if self._actor is None:
+            if not self.actor_name:
+                raise Forbidden("this action needs an actor: pass --actor NAME or set SAFEGRADE_ACTOR "
+                                "(see `safegrade actor list`)")
+            with self.store.read() as session:
+                found = session.execute(select(Actor).where(Actor.name == self.actor_name)).scalar_one_or_none()
+            if found is None:
+                raise NotFound(f"no actor named {self.actor_name!r}; add one with `safegrade actor add`")
+            self._actor = found
+        return self._actor
+
+    def audit_actor(self) -> AuditActor:
+        a = self.actor()
+        return AuditActor(a.name, a.role, self.source)
+
+
+def open_context(
+    settings: Settings,
+    *,
+    as_of: datetime | None = None,
+    actor: str | None = None,
+    source: str = "cli",
+    clock: Clock | None = None,
+    store: Store | None = None,
+    rules: Rules | None = None,
+    check_schema: bool = True,
+) -> Context:
+    """Load the rules, open the database and fix the clock; refuse an outdated schema early."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}")
+    rules = rules or load_rules(settings.rules_path)
+    store = store or Store(make_engine(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous))
+    if check_schema:
+        store.require_schema()
+    if clock is None:
+        clock = FixedClock(as_of, settings.zone) if as_of is not None else SystemClock(settings.zone)
+    return Context(settings, rules, store, clock, actor, source)
+
+
+def scope_check(actor: Actor, rules: Rules, district: str, credit_code: str, what: str) -> None:
+    """A district officer acts only in their district; an enterprise user only on itself."""
+    scope = rules.lifecycle.roles[actor.role].scope if actor.role in rules.lifecycle.roles else "none"
+    if scope == "all":
+        return
+    if scope == "district" and actor.district == district:
+        return
+    if scope == "enterprise" and actor.enterprise_code == credit_code:
+        return
+    if scope == "district":
+        raise Forbidden(f"{actor.name} acts for {rules.district_name(actor.district or '')} only; "
+                        f"{credit_code} is in {rules.district_name(district)}: may not {what}")
+    if scope == "enterprise":
+        raise Forbidden(f"{actor.name} acts for enterprise {actor.enterprise_code} only; may not {what} {credit_code}")
+    raise Forbidden(f"{actor.name} ({actor.role}) has read-only access; may not {what}")
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    return obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)

@@ -1,0 +1,147 @@
+"""The database: engines, transactions, schema migrations, and the one place where database errors
+become domain errors. Only the store commits: services do their work inside `store.write()`.
+
+SQLite runs in WAL mode with foreign keys on, a busy timeout and BEGIN IMMEDIATE for writers (a
+deferred BEGIN that later upgrades to a write lock fails with "database is locked" under
+contention); readers use a plain deferred BEGIN. The same code runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from safegrade.errors import Conflict, SchemaOutdated, StoreError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "full", echo: bool = False) -> Engine:
+    """An engine for `url`; nothing is built at import time, callers own the engine."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:" and "://" not in path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+        _configure_sqlite(engine, sqlite_synchronous)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = "DEFERRED" if conn.get_execution_options().get("safegrade_readonly") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def translate(exc: Exception) -> Exception:
+    """A database error as a domain error, with what to do about it."""
+    text = str(getattr(exc, "orig", exc))
+    if isinstance(exc, StaleDataError):
+        return Conflict(f"the record was changed by someone else meanwhile; reload and try again ({text})")
+    if isinstance(exc, IntegrityError):
+        if "audit_event" in text and "seq" in text:
+            return Conflict("another change to this enterprise was recorded at the same moment; try again")
+        return Conflict(f"the database refused a duplicate or a broken reference: {text}")
+    if isinstance(exc, OperationalError):
+        lowered = text.lower()
+        if "no such table" in lowered or "does not exist" in lowered and "relation" in lowered:
+            return SchemaOutdated(f"the database has no safegrade schema ({text}); run `safegrade init`")
+        if "locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
+            return Conflict(f"the database is busy with another writer; try again ({text})")
+    if isinstance(exc, DBAPIError) and "UndefinedTable" in type(getattr(exc, "orig", None)).__name__:
+        return SchemaOutdated(f"the database has no safegrade schema ({text}); run `safegrade init`")
+    return StoreError(f"database error: {text}")
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = engine.execution_options(safegrade_readonly=True)
+        self._write_sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
+        session = self._write_sessions()
+        try:
+            with session.begin():
+                yield session
+        except (DBAPIError, StaleDataError) as exc:
+            raise translate(exc) from exc
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read_sessions()
+        try:
+            with session.begin():
+                yield session
+        except (DBAPIError, StaleDataError) as exc:
+            raise translate(exc) from exc
+        finally:
+            session.close()
+
+    # --- schema -----------------------------------------------------------------------------------
+
+    def _alembic(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return cfg
+
+    def head_revision(self) -> str:
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        assert head is not None, "the migrations folder has no revision"
+        return head
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    def migrate(self) -> tuple[str | None, str]:
+        """Create or upgrade the schema to the newest revision; returns (before, after)."""
+        before = self.current_revision()
+        cfg = self._alembic()
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return before, self.head_revision()
+
+    def require_schema(self) -> None:
+        """Refuse to work on a database that `safegrade init` has not brought up to date."""
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            where = self.engine.url.render_as_string(hide_password=True)
+            state = "has no safegrade schema" if current is None else f"is at schema {current}, not {head}"
+            raise SchemaOutdated(f"the database {where} {state}; run `safegrade init` to create or upgrade it")

@@ -73,6 +73,10 @@ class LifecycleSpec:
     roles: Mapping[str, RoleSpec]
     fields: Mapping[str, FieldSpec]
     events: Mapping[str, EventSpec]
+    actions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # non-event action -> roles
+
+    def may(self, role: str, action: str) -> bool:
+        return role in self.actions.get(action, ())
 
     def label(self, state: str) -> str:
         spec = self.states.get(state)
@@ -127,7 +131,7 @@ def parse_lifecycle(
     """Build the spec from a parsed document; `choice_lists` resolves fields' `choices_from`."""
     p = _Problems()
     choice_lists = choice_lists or {}
-    if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events"),
+    if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events", "actions"),
                   ("initial", "states", "roles", "events")):
         raise DefinitionError(p.items, source)
 
@@ -218,11 +222,18 @@ def parse_lifecycle(
         events[str(name)] = EventSpec(str(name), str(body.get("label", name)), ev_roles,
                                       tuple(transitions), requires, allows)
 
+    actions: dict[str, tuple[str, ...]] = {}
+    for name, who in p.mapping("actions", doc.get("actions")).items():
+        actions[str(name)] = _names(who)
+        for r in actions[str(name)]:
+            if r not in roles:
+                p.add(f"actions.{name}", f"unknown role '{r}'; known roles are {', '.join(roles)}")
+
     if states and initial in states:
         _check_graph(p, initial, states, events)
     if p.items:
         raise DefinitionError(p.items, source)
-    return LifecycleSpec(initial, states, roles, fields, events)
+    return LifecycleSpec(initial, states, roles, fields, events, actions)
 
 
 def _check_graph(p: _Problems, initial: str, states: Mapping[str, StateSpec],

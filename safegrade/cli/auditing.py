@@ -1,0 +1,73 @@
+"""Audit commands: a timeline, verification, export, checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from safegrade.auditchain import Report
+from safegrade.cli.app import app, emit, options, out
+from safegrade.services import auditing, enterprise
+
+audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("show")
+def audit_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit code.")) -> None:
+    """The timeline of one enterprise, oldest first."""
+    opts = options(ctx)
+    rows = enterprise.timeline(opts.context(), code)
+    if emit(opts, rows):
+        return
+    table = Table("#", "时间", "事件", "状态", "操作人", "来源", "事由", "hash")
+    for r in rows:
+        moved = f"{r['from_label']} → {r['to_label']}" if r["from_state"] else f"→ {r['to_label']}"
+        table.add_row(str(r["seq"]), r["at"][:16].replace("T", " "), r["event_label"], moved, f"{r['actor']} ({r['role']})",
+                      r["source"], r["reason"], r["hash"][:12])
+    out.print(table)
+
+
+def _print_report(report: Report, json_out: bool, opts: object) -> None:
+    value = {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
+             "breaks": [b.__dict__ for b in report.breaks]}
+    if not emit(opts, value):  # type: ignore[arg-type]
+        out.print(f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints")
+        for b in report.breaks:
+            out.print(f"BROKEN {b}", markup=False)
+        out.print("OK: every chain, head, projection and checkpoint verifies" if report.ok
+                  else f"FAILED: {len(report.breaks)} chain(s) broken")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    file: Path | None = typer.Option(None, "--file", help="Verify an exported file instead (no database)."),
+) -> None:
+    """Recompute every hash chain; name the first broken event of each chain and what was done to it."""
+    opts = options(ctx)
+    report = auditing.verify_export(file) if file else auditing.verify_audit(opts.context())
+    _print_report(report, opts.json, opts)
+
+
+@audit_app.command("export")
+def audit_export(ctx: typer.Context, file: Path = typer.Argument(..., help="Output file (JSON Lines).")) -> None:
+    """Write the whole trail for an outside reviewer (verify with `python -m safegrade.auditchain FILE`)."""
+    opts = options(ctx)
+    done = auditing.export_audit(opts.context(), file)
+    if not emit(opts, done):
+        out.print(f"wrote {done['events']} events of {done['chains']} chains to {done['file']}", markup=False)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(ctx: typer.Context) -> None:
+    """Record the heads of every chain that moved since the last checkpoint."""
+    opts = options(ctx)
+    cp = auditing.checkpoint_audit(opts.context())
+    if not emit(opts, cp):
+        out.print("no chain moved since the last checkpoint" if cp is None
+                  else f"checkpoint {cp['id']}: {cp['heads']} chain head(s), digest {cp['heads_digest'][:16]}")

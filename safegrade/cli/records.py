@@ -1,0 +1,150 @@
+"""Commands over the records: ledger import, enterprises, firing events, actors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from safegrade.cli.app import app, emit, err, options, out
+from safegrade.errors import InvalidInput
+from safegrade.services import actors, enterprise, ledger, lifecycle
+
+ledger_app = typer.Typer(help="The districts' 台账 (ledgers of graded enterprises).", no_args_is_help=True)
+enterprise_app = typer.Typer(help="Graded enterprises (定级企业).", no_args_is_help=True)
+actor_app = typer.Typer(help="Who may act, in which role and scope.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(actor_app, name="actor")
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{option}: {item!r} is not KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+@ledger_app.command("import")
+def ledger_import(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Ledger files (.xlsx or .csv)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
+    amend: bool = typer.Option(False, "--amend", help="Record changed values of registered enterprises."),
+    accept_check: list[str] = typer.Option(
+        [], "--accept-check", help="CODE=REASON: accept a credit code whose check character fails."),
+) -> None:
+    """Import ledgers: every row checked; all written in one transaction, or nothing."""
+    opts = options(ctx)
+    context = opts.context()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
+                  console=err, transient=True, disable=opts.json) as bar:
+        task = bar.add_task("reading ledger", total=None)
+        report = ledger.import_ledger(context, files, dry_run=dry_run, amend=amend,
+                                      check_overrides=_pairs(accept_check, "--accept-check"),
+                                      progress=lambda n: bar.update(task, completed=n))
+    if emit(opts, report.__dict__):
+        raise typer.Exit(1 if report.problems else 0)
+    for line in report.problems:
+        err.print(f"  {line}", markup=False)
+    verb = "would create" if dry_run else "created"
+    out.print(f"{', '.join(report.files)}: {report.rows} valid rows; {verb} {report.created}, unchanged "
+              f"{report.unchanged}, amended {report.amended}; flagged not 工贸 {report.not_gongmao}, "
+              f"check character overridden {report.check_overrides}"
+              + (f"; {len(report.problems)} problem(s)" if report.problems else ""), markup=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@enterprise_app.command("list")
+def enterprise_list(
+    ctx: typer.Context,
+    state: str | None = typer.Option(None, "--state", help="Only this state (e.g. rectifying)."),
+    district: str | None = typer.Option(None, "--district", help="Only this district (name or code)."),
+    flag: str | None = typer.Option(None, "--flag", help="Only enterprises with this flag (e.g. not_gongmao)."),
+    limit: int | None = typer.Option(None, "--limit", min=1),
+) -> None:
+    """List enterprises with their state (Chinese labels)."""
+    opts = options(ctx)
+    rows = enterprise.list_enterprises(opts.context(), state=state, district=district, flag=flag, limit=limit)
+    if emit(opts, rows):
+        return
+    table = Table("统一社会信用代码", "企业名称", "区", "行业", "等级", "有效期至", "状态", "标记")
+    for r in rows:
+        table.add_row(r["credit_code"], r["name"], r["district_name"], r["sector_label"], r["level"],
+                      str(r["valid_until"]), r["state_label"], ", ".join(r["flags"]))
+    out.print(table)
+    out.print(f"{len(rows)} enterprise(s)")
+
+
+@enterprise_app.command("show")
+def enterprise_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit code.")) -> None:
+    """One enterprise; with --as-of, as it stood then (rebuilt from its audit trail)."""
+    opts = options(ctx)
+    context = opts.context()
+    shown = enterprise.show_enterprise(context, code, as_of=opts.as_of_instant())
+    if emit(opts, shown):
+        return
+    table = Table(show_header=False)
+    for key in ("credit_code", "name", "district_name", "sector_label", "level", "certificate_no", "graded_on",
+                "valid_until", "state_label", "version", "last_result", "open_findings", "open_major_hazards",
+                "publicity_ends_on", "revocation_reason", "revoked_on", "flags", "allowed_events"):
+        table.add_row(key, str(shown.get(key) if shown.get(key) is not None else ""))
+    if shown.get("as_of"):
+        out.print(f"as of {shown['as_of']} (from the audit trail)")
+    out.print(table)
+
+
+@app.command("fire")
+def fire(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Credit code of the enterprise."),
+    event: str = typer.Argument(..., help="Lifecycle event (see `safegrade diagram`)."),
+    reason: str = typer.Option(..., "--reason", help="Why: recorded in the audit trail."),
+    data: list[str] = typer.Option([], "--data", help="KEY=VALUE fields the event takes."),
+    expect_version: int | None = typer.Option(None, "--expect-version",
+                                              help="Refuse if the enterprise moved past this version."),
+) -> None:
+    """Fire a lifecycle event on one enterprise (role, scope, guards; audited)."""
+    opts = options(ctx)
+    context = opts.context()
+    fired = lifecycle.fire_event(context, code, event, reason=reason, data=_pairs(data, "--data"),
+                                 expected_version=expect_version)
+    if emit(opts, fired.__dict__):
+        return
+    label = context.rules.state_label
+    out.print(f"{fired.credit_code}: {event} {label(fired.from_state)} → {label(fired.to_state)} "
+              f"(version {fired.version}, audit {fired.hash[:12]})", markup=False)
+
+
+@actor_app.command("add")
+def actor_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    role: str = typer.Option(..., "--role", help="bureau | district | enterprise | reviewer | system"),
+    district: str | None = typer.Option(None, "--district", help="District of a district officer."),
+    enterprise_code: str | None = typer.Option(None, "--enterprise", help="Credit code of an enterprise user."),
+) -> None:
+    """Add an actor. The first actor with the right to add actors needs no --actor."""
+    opts = options(ctx)
+    added = actors.add_actor(opts.context(), name, role, district=district, enterprise_code=enterprise_code)
+    if not emit(opts, added):
+        out.print(f"actor {added['name']} added as {added['role']}"
+                  + (f" for {added['district']}" if added["district"] else ""), markup=False)
+
+
+@actor_app.command("list")
+def actor_list(ctx: typer.Context) -> None:
+    opts = options(ctx)
+    rows = actors.list_actors(opts.context())
+    if emit(opts, rows):
+        return
+    table = Table("name", "role", "角色", "区", "企业", "created by")
+    for r in rows:
+        table.add_row(r["name"], r["role"], r["role_label"], r["district"], r["enterprise_code"], r["created_by"])
+    out.print(table)

@@ -1,0 +1,80 @@
+"""Who may act: actors with a role and a scope (a district, or one enterprise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from safegrade.errors import Forbidden, InvalidInput
+from safegrade.models import Actor, ActorBase
+from safegrade.services.context import Context
+
+SYSTEM_ACTOR = "system"
+
+
+def _needs_bootstrap(ctx: Context) -> bool:
+    """No actor who may add actors exists yet: the first one is added without an acting actor."""
+    roles = ctx.rules.lifecycle.actions.get("add_actor", ())
+    with ctx.store.read() as session:
+        return not session.execute(select(func.count()).select_from(Actor).where(Actor.role.in_(roles))).scalar()
+
+
+def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None,
+              enterprise_code: str | None = None) -> dict[str, Any]:
+    spec = ctx.rules.lifecycle
+    bootstrap = _needs_bootstrap(ctx)
+    if bootstrap:
+        creator = ctx.actor_name or "(bootstrap)"
+    else:
+        creator_actor = ctx.actor()
+        if not spec.may(creator_actor.role, "add_actor"):
+            raise Forbidden(f"role '{creator_actor.role}' may not add actors; allowed roles: "
+                            f"{', '.join(spec.actions.get('add_actor', ()))}")
+        creator = creator_actor.name
+    if role not in spec.roles:
+        raise InvalidInput(f"--role: unknown role {role!r}; known roles are {', '.join(spec.roles)}")
+    scope = spec.roles[role].scope
+    code = None
+    if scope == "district":
+        found = ctx.rules.district(district or "")
+        if found is None:
+            raise InvalidInput(f"--district: a '{role}' actor needs a district; {district!r} is not one of "
+                               f"{', '.join(d.name for d in ctx.rules.districts.values())}")
+        code = found.code
+    elif district:
+        raise InvalidInput(f"--district is only for roles with district scope, not '{role}'")
+    if scope == "enterprise" and not enterprise_code:
+        raise InvalidInput(f"--enterprise: a '{role}' actor needs the credit code of their enterprise")
+    if scope != "enterprise" and enterprise_code:
+        raise InvalidInput(f"--enterprise is only for roles with enterprise scope, not '{role}'")
+    try:
+        fields = ActorBase.model_validate({"name": name.strip(), "role": role, "district": code,
+                                           "enterprise_code": enterprise_code.strip().upper() if enterprise_code
+                                           else None})
+    except ValidationError as exc:
+        raise InvalidInput("actor: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
+    with ctx.store.write() as session:
+        if session.execute(select(Actor).where(Actor.name == fields.name)).scalar_one_or_none():
+            raise InvalidInput(f"an actor named {fields.name!r} already exists")
+        session.add(Actor(**fields.model_dump(), created_by=creator, created_at=ctx.now()))
+    return {**fields.model_dump(), "created_by": creator, "bootstrap": bootstrap}
+
+
+def list_actors(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.store.read() as session:
+        actors = session.execute(select(Actor).order_by(Actor.name)).scalars().all()
+    return [{"name": a.name, "role": a.role, "role_label": ctx.rules.lifecycle.roles[a.role].label
+             if a.role in ctx.rules.lifecycle.roles else a.role,
+             "district": ctx.rules.district_name(a.district) if a.district else "",
+             "enterprise_code": a.enterprise_code or "", "created_by": a.created_by} for a in actors]
+
+
+def ensure_system_actor(ctx: Context) -> bool:
+    """The actor scheduled flows act as; created by `init`. True when it was created now."""
+    with ctx.store.write() as session:
+        if session.execute(select(Actor).where(Actor.name == SYSTEM_ACTOR)).scalar_one_or_none():
+            return False
+        session.add(Actor(name=SYSTEM_ACTOR, role="system", created_by="init", created_at=ctx.now()))
+    return True

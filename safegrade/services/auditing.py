@@ -1,0 +1,41 @@
+"""The reviewer's use cases: verify the trail, export it, checkpoint the chain heads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from safegrade import audit
+from safegrade.auditchain import Report, verify_lines
+from safegrade.errors import Forbidden, InvalidInput
+from safegrade.services.context import Context
+
+
+def verify_audit(ctx: Context) -> Report:
+    with ctx.store.read() as session:
+        return audit.verify(session)
+
+
+def verify_export(path: Path) -> Report:
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    with path.open(encoding="utf-8") as handle:
+        return verify_lines(handle)
+
+
+def export_audit(ctx: Context, path: Path) -> dict[str, Any]:
+    if path.parent and not path.parent.exists():
+        raise InvalidInput(f"{path}: folder {path.parent} does not exist")
+    with ctx.store.read() as session:
+        events, chains = audit.export(session, path, ctx.now(), ctx.rules.version)
+    return {"file": str(path), "events": events, "chains": chains}
+
+
+def checkpoint_audit(ctx: Context) -> dict[str, Any] | None:
+    """Record the heads of every chain that moved since the last checkpoint."""
+    actor = ctx.actor()
+    if not ctx.rules.lifecycle.may(actor.role, "checkpoint"):
+        raise Forbidden(f"role '{actor.role}' may not take audit checkpoints; allowed roles: "
+                        f"{', '.join(ctx.rules.lifecycle.actions.get('checkpoint', ()))}")
+    with ctx.store.write() as session:
+        return audit.checkpoint(session, ctx.now(), actor.name)

@@ -1,0 +1,215 @@
+"""Importing districts' 台账: every row checked, then all written in one transaction or nothing.
+
+A new enterprise is registered with a `register` audit event holding all its fields; a known one
+with identical values is left alone (re-importing a ledger changes nothing); a known one with other
+values is refused unless `amend` is asked for, and then recorded as an `amend` event with before
+and after. Every problem is listed as file:row, column, value and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from safegrade import audit
+from safegrade.auditchain import GENESIS
+from safegrade.errors import Conflict, Forbidden, InputErrors
+from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
+from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase
+from safegrade.services.context import Context
+
+ENTERPRISE = Enterprise.__table__
+COMPARED = tuple(EnterpriseBase.model_fields)
+_CHUNK = 2_000
+# the values of a newly registered enterprise that no ledger column gives
+INITIAL: dict[str, Any] = {"open_findings": 0, "open_major_hazards": 0, "last_result": None, "publicity_ends_on": None,
+                           "revocation_reason": None, "revoked_on": None}
+FLAG_NOT_GONGMAO = "not_gongmao"
+FLAG_CHECK_OVERRIDE = "credit_code_check_override"
+
+
+@dataclass
+class ImportReport:
+    files: list[str]
+    rows: int = 0
+    created: int = 0
+    unchanged: int = 0
+    amended: int = 0
+    not_gongmao: int = 0
+    check_overrides: int = 0
+    problems: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    checkpoint: int | None = None
+
+
+def _flags(rec: LedgerRecord) -> list[str]:
+    flags = []
+    if not rec.in_gongmao:
+        flags.append(FLAG_NOT_GONGMAO)
+    if rec.check_override:
+        flags.append(FLAG_CHECK_OVERRIDE)
+    return flags
+
+
+def _problem(rec: LedgerRecord, column: str, value: str, reason: str) -> RowProblem:
+    return RowProblem(rec.file, rec.row, column, value, reason)
+
+
+def _differences(ctx: Context, rec: LedgerRecord, row: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    fields = rec.fields()
+    return {k: (row[k], fields[k]) for k in COMPARED if row[k] != fields[k]}
+
+
+def import_ledger(
+    ctx: Context,
+    paths: Sequence[Path],
+    *,
+    dry_run: bool = False,
+    amend: bool = False,
+    check_overrides: Mapping[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    actor = ctx.actor()
+    spec = ctx.rules.lifecycle
+    for action, asked in (("import_ledger", True), ("amend_ledger", amend), ("override_check", bool(check_overrides))):
+        if asked and not spec.may(actor.role, action):
+            raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: "
+                            f"{', '.join(spec.actions.get(action, ())) or 'none'}")
+    overrides = {k.strip().upper(): v for k, v in (check_overrides or {}).items()}
+    report = ImportReport([str(p) for p in paths], dry_run=dry_run)
+    problems: list[RowProblem] = []
+    records: list[LedgerRecord] = []
+    first_seen: dict[str, LedgerRecord] = {}
+    for path in paths:
+        recs, probs = read_ledger(path, ctx.rules, check_overrides=overrides, progress=progress)
+        problems.extend(probs)
+        for rec in recs:
+            earlier = first_seen.get(rec.credit_code)
+            if earlier is not None:  # duplicates inside one file are the reader's; this is across files
+                problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
+                                         f"also in {earlier.file}:{earlier.row} (an enterprise in two ledgers)"))
+                continue
+            first_seen[rec.credit_code] = rec
+            if actor.district is not None and spec.roles[actor.role].scope == "district" \
+                    and rec.district != actor.district:
+                problems.append(_problem(rec, "区", ctx.rules.district_name(rec.district),
+                                         f"{actor.name} imports for {ctx.rules.district_name(actor.district)} only"))
+                continue
+            records.append(rec)
+    report.rows = len(records)
+    unused = set(overrides) - {r.credit_code for r in records if r.check_override}
+    for code in sorted(unused):
+        problems.append(RowProblem("(--accept-check)", 0, "统一社会信用代码", code,
+                                   "no row in the ledger(s) needed this override; check the code"))
+    transaction = ctx.store.read if dry_run else ctx.store.write
+    with transaction() as session:
+        new, amends = _compare(ctx, session, records, amend, problems, report)
+        report.problems = [str(p) for p in sorted(problems, key=lambda p: (p.file, p.row, p.column))]
+        if problems and not dry_run:
+            raise InputErrors(f"ledger import of {', '.join(report.files)}", report.problems)
+        report.created, report.amended = len(new), len(amends)
+        report.not_gongmao = sum(1 for r in new if not r.in_gongmao)
+        report.check_overrides = sum(1 for r in new if r.check_override)
+        if not dry_run:
+            now = ctx.now()
+            actor_ref = ctx.audit_actor()
+            _register(ctx, session, new, now, actor_ref)
+            _amend(ctx, session, amends, now, actor_ref)
+            if audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
+                cp = audit.checkpoint(session, now, actor.name)
+                report.checkpoint = cp["id"] if cp else None
+    return report
+
+
+def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend: bool,
+             problems: list[RowProblem], report: ImportReport
+             ) -> tuple[list[LedgerRecord], list[tuple[LedgerRecord, dict[str, Any]]]]:
+    new: list[LedgerRecord] = []
+    amends: list[tuple[LedgerRecord, dict[str, Any]]] = []
+    final = set(ctx.rules.lifecycle.final_states)
+    for i in range(0, len(records), _CHUNK):
+        part = records[i:i + _CHUNK]
+        existing = {r["credit_code"]: dict(r) for r in session.execute(
+            select(ENTERPRISE).where(ENTERPRISE.c.credit_code.in_([p.credit_code for p in part]))).mappings()}
+        for rec in part:
+            row = existing.get(rec.credit_code)
+            if row is None:
+                new.append(rec)
+                continue
+            diff = _differences(ctx, rec, row)
+            if not diff:
+                report.unchanged += 1
+            elif row["state"] in final:
+                problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
+                                         f"registered and {ctx.rules.state_label(row['state'])}; "
+                                         "a closed record is not changed by a ledger"))
+            elif not amend:
+                shown = "; ".join(f"{k}: {audit.jsonable(a)!s} → {audit.jsonable(b)!s}" for k, (a, b) in diff.items())
+                problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
+                                         f"already registered with other values ({shown}); "
+                                         "import with --amend to record the change"))
+            else:
+                amends.append((rec, row))
+    return new, amends
+
+
+def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: datetime,
+              actor: audit.Actor) -> None:
+    state = ctx.rules.lifecycle.initial
+    for i in range(0, len(records), _CHUNK):
+        part = records[i:i + _CHUNK]
+        rows = [{**INITIAL, **r.fields(), "flags": _flags(r), "state": state, "version": 1, "created_at": now,
+                 "updated_at": now} for r in part]
+        ids = dict(session.execute(
+            insert(Enterprise).returning(ENTERPRISE.c.credit_code, ENTERPRISE.c.id, sort_by_parameter_order=True),
+            rows).all())
+        events = []
+        for rec, row in zip(part, rows, strict=True):
+            after = {k: row[k] for k in TRACKED_FIELDS}
+            data = {"file": Path(rec.file).name, "row": rec.row}
+            if rec.check_override:
+                data["check_override"] = rec.check_override
+            events.append(audit.new_event(
+                enterprise_id=ids[rec.credit_code], code=rec.credit_code, seq=1, event="register", from_state=None,
+                to_state=state, actor=actor, reason=f"台账导入 {Path(rec.file).name} 第{rec.row}行",
+                payload={"data": data, "after": after}, at=now, rules_version=ctx.rules.version, prev_hash=GENESIS))
+        audit.append(session, events)
+
+
+def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict[str, Any]]], now: datetime,
+           actor: audit.Actor) -> None:
+    if not amends:
+        return
+    heads = {}
+    for rec, row in amends:
+        heads[row["id"]] = audit.head(session, row["id"], row["credit_code"], row["version"])
+    params, events = [], []
+    for rec, row in amends:
+        head_hash, head_at = heads[row["id"]]
+        if now < head_at:
+            raise Conflict(f"{rec.credit_code}: now is before its last recorded event; time never goes back")
+        fields = {**rec.fields(), "flags": _flags(rec)}
+        changed = {k: v for k, v in fields.items() if row[k] != v}
+        events.append(audit.new_event(
+            enterprise_id=row["id"], code=rec.credit_code, seq=row["version"] + 1, event="amend",
+            from_state=row["state"], to_state=row["state"], actor=actor,
+            reason=f"台账更正 {Path(rec.file).name} 第{rec.row}行",
+            payload={"data": {"file": Path(rec.file).name, "row": rec.row},
+                     "before": {k: row[k] for k in changed}, "after": changed},
+            at=now, rules_version=ctx.rules.version, prev_hash=head_hash))
+        params.append({"_id": row["id"], "_expected": row["version"], "version": row["version"] + 1,
+                       "updated_at": now, **fields})
+    columns = (*COMPARED, "flags", "version", "updated_at")
+    stmt = (update(ENTERPRISE)
+            .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
+            .values({c: bindparam(c) for c in columns}))
+    changed = sum(session.connection().execute(stmt, p).rowcount for p in params)
+    if changed != len(params):
+        raise Conflict("an enterprise was changed by someone else during the import; nothing was written — try again")
+    audit.append(session, events)

@@ -1,0 +1,212 @@
+"""Firing lifecycle events: role, scope, fields, guards, compare-and-set, audit — one transaction.
+
+`fire_event` (the CLI, the API) and `fire_many` (sweeps, in batches) share one path: the requests
+are checked against the enterprises as they stand, the machine says where each goes, and the
+updates and audit events are written together. A refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from safegrade import audit
+from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
+from safegrade.models import Enterprise
+from safegrade.services.context import Context, scope_check
+from safegrade.workday import add_working_days
+from states import EnterpriseSnapshot, Outcome
+
+ENTERPRISE = Enterprise.__table__
+# what an event may change on the enterprise row besides state and version
+MUTABLE = ("open_findings", "open_major_hazards", "last_result", "publicity_ends_on", "revocation_reason",
+           "revoked_on", "valid_until", "certificate_no")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class FireRequest:
+    credit_code: str
+    event: str
+    reason: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Fired:
+    credit_code: str
+    event: str
+    from_state: str
+    to_state: str
+    version: int
+    hash: str
+    at: datetime
+    changes: Mapping[str, Any]
+
+
+@dataclass
+class BatchResult:
+    fired: list[Fired] = field(default_factory=list)
+    refused: list[tuple[FireRequest, str]] = field(default_factory=list)
+
+
+def snapshot(row: Mapping[str, Any]) -> EnterpriseSnapshot:
+    return EnterpriseSnapshot(
+        credit_code=row["credit_code"], state=row["state"], district=row["district"], sector=row["sector"],
+        level=row["level"], graded_on=row["graded_on"], valid_until=row["valid_until"], version=row["version"],
+        open_findings=row["open_findings"], open_major_hazards=row["open_major_hazards"],
+        publicity_ends_on=row["publicity_ends_on"], flags=tuple(row["flags"] or ()),
+    )
+
+
+def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """What the transition changes on the enterprise besides its state."""
+    data, changes = outcome.data, {}
+    if outcome.event == "record_assessment":
+        changes.update(open_findings=data["findings"], open_major_hazards=data["major_hazards"],
+                       last_result=data["result"])
+    if outcome.dest == "revocation_pending" and outcome.source != "revocation_pending":
+        changes["publicity_ends_on"] = add_working_days(today, ctx.rules.deadlines.publicity_working_days)
+        changes["revocation_reason"] = data.get("revocation_reason") or outcome.sets.get("revocation_reason")
+    if outcome.event == "withdraw_revocation":
+        changes.update(publicity_ends_on=None, revocation_reason=None)
+    if outcome.dest == "revoked":
+        changes["revoked_on"] = today
+    if outcome.event == "renew":
+        changes.update(valid_until=data["valid_until"], certificate_no=data["certificate_no"])
+    return {k: v for k, v in changes.items() if row[k] != v}
+
+
+def _check_request(ctx: Context, req: FireRequest) -> dict[str, Any]:
+    """Role, reason and data: what can be judged before reading the enterprise."""
+    actor = ctx.actor()
+    spec = ctx.rules.machine.event(req.event)
+    if actor.role not in spec.roles:
+        raise Forbidden(f"role '{actor.role}' may not fire '{req.event}' ({spec.label}); "
+                        f"allowed roles: {', '.join(spec.roles)}")
+    if not req.reason or not req.reason.strip():
+        raise InvalidInput(f"event '{req.event}' needs a reason (--reason): every change records why")
+    return ctx.rules.machine.coerce(req.event, req.data)
+
+
+def _load(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(codes), _CHUNK):
+        part = codes[i:i + _CHUNK]
+        for r in session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code.in_(part))).mappings():
+            rows[r["credit_code"]] = dict(r)
+        heads = session.execute(
+            select(audit.EVENT.c.enterprise_id, audit.EVENT.c.hash, audit.EVENT.c.occurred_at)
+            .join(ENTERPRISE, (ENTERPRISE.c.id == audit.EVENT.c.enterprise_id)
+                  & (ENTERPRISE.c.version == audit.EVENT.c.seq))
+            .where(ENTERPRISE.c.credit_code.in_(part))
+        ).all()
+        by_id = {h[0]: (h[1], h[2]) for h in heads}
+        for code in part:
+            row = rows.get(code)
+            if row is not None:
+                row["_head"] = by_id.get(row["id"])
+    return rows
+
+
+def _apply(ctx: Context, row: dict[str, Any], req: FireRequest, data: dict[str, Any], now: datetime,
+           actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
+    """Judge one request against the row as it stands in this transaction; mutate the row in memory."""
+    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], f"fire '{req.event}' on")
+    if req.expected_version is not None and req.expected_version != row["version"]:
+        raise Conflict(f"{row['credit_code']} is at version {row['version']}, not {req.expected_version}: "
+                       "it was changed meanwhile; reload and try again")
+    if row["_head"] is None:
+        raise Conflict(f"the audit chain of {row['credit_code']} has no event at its version {row['version']}; "
+                       "run `safegrade audit verify`")
+    head_hash, head_at = row["_head"]
+    if now < head_at:
+        raise InvalidInput(f"{now.isoformat()} is before {row['credit_code']}'s last recorded event at "
+                           f"{head_at.astimezone(now.tzinfo).isoformat()}; time never goes back in an audit trail")
+    outcome = ctx.rules.machine.fire(snapshot(row), req.event, now, data)
+    changes = effects(ctx, outcome, row, now.date())
+    seq = row["version"] + 1
+    event_row = audit.new_event(
+        enterprise_id=row["id"], code=row["credit_code"], seq=seq, event=req.event, from_state=outcome.source,
+        to_state=outcome.dest, actor=actor, reason=req.reason.strip(),
+        payload={"data": data, "before": {k: row[k] for k in changes}, "after": changes},
+        at=now, rules_version=ctx.rules.version, prev_hash=head_hash,
+    )
+    row.update(changes, state=outcome.dest, version=seq, updated_at=now, _head=(event_row["hash"], now))
+    fired = Fired(row["credit_code"], req.event, outcome.source, outcome.dest, seq, event_row["hash"], now, changes)
+    return fired, event_row
+
+
+def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[int, int],
+           events: list[dict[str, Any]]) -> None:
+    """Compare-and-set every touched row on the version it was read at, then append the events."""
+    params = [{"_id": r["id"], "_expected": versions[r["id"]], "state": r["state"], "version": r["version"],
+               "updated_at": r["updated_at"], **{k: r[k] for k in MUTABLE}} for r in rows]
+    if not params:
+        return
+    stmt = (
+        update(ENTERPRISE)
+        .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
+        .values({c: bindparam(c) for c in ("state", "version", "updated_at", *MUTABLE)})
+    )
+    conn = session.connection()
+    if conn.dialect.supports_sane_multi_rowcount or len(params) == 1:
+        changed = conn.execute(stmt, params).rowcount
+    else:
+        changed = sum(conn.execute(stmt, p).rowcount for p in params)
+    if changed != len(params):
+        raise Conflict("an enterprise was changed by someone else meanwhile (its version moved); nothing was "
+                       "recorded — reload and try again")
+    audit.append(session, events)
+
+
+def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = False) -> BatchResult:
+    """Fire many events in one transaction (sweeps). A refused request is reported and skipped, or,
+    with `strict`, raised (and nothing is written)."""
+    result = BatchResult()
+    actor = ctx.audit_actor()
+    now = ctx.now()
+    checked: list[tuple[FireRequest, dict[str, Any]]] = []
+    for req in requests:
+        try:
+            checked.append((req, _check_request(ctx, req)))
+        except DOMAIN_ERRORS as exc:
+            if strict:
+                raise
+            result.refused.append((req, str(exc)))
+    with ctx.store.write() as session:
+        rows = _load(session, sorted({req.credit_code for req, _ in checked}))
+        versions: dict[int, int] = {}
+        touched: dict[int, dict[str, Any]] = {}
+        events: list[dict[str, Any]] = []
+        for req, data in checked:
+            row = rows.get(req.credit_code)
+            try:
+                if row is None:
+                    raise NotFound(f"no enterprise with credit code {req.credit_code}; see `safegrade enterprise list`")
+                version = row["version"]
+                fired, event_row = _apply(ctx, row, req, data, now, actor)  # mutates row only on success
+            except DOMAIN_ERRORS as exc:
+                if strict:
+                    raise
+                result.refused.append((req, str(exc)))
+                continue
+            versions.setdefault(row["id"], version)
+            touched[row["id"]] = row
+            events.append(event_row)
+            result.fired.append(fired)
+        _write(session, touched.values(), versions, events)
+    return result
+
+
+def fire_event(ctx: Context, credit_code: str, event: str, *, reason: str, data: Mapping[str, Any] | None = None,
+               expected_version: int | None = None) -> Fired:
+    """Fire one event on one enterprise; raise the refusal (nothing is written) or return what moved."""
+    req = FireRequest(credit_code.strip().upper(), event, reason, data or {}, expected_version)
+    return fire_many(ctx, [req], strict=True).fired[0]

@@ -10,6 +10,8 @@ date of issue and real codes exist for every combination the ledgers hold.
 
 from __future__ import annotations
 
+from operator import mul
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 LENGTH = 18
@@ -25,12 +27,14 @@ _NORMALIZE.update({ord(c): None for c in " \t\r\n\u3000\u00a0\u200b\ufeff"})
 
 def _weighted_check(first17: str) -> str:
     """The check character of 17 characters already known to be allowed."""
-    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(mul, map(_VALUE.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 
 def _disallowed(text: str) -> list[str]:
     """The characters of `text` outside the alphabet, each once, in order of appearance."""
+    if _ALLOWED.issuperset(text):
+        return []
     return list(dict.fromkeys(c for c in text if c not in _ALLOWED))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,8 +46,13 @@ SECTOR_WEIGHTS = {"metallurgy": 8, "nonferrous": 6, "building": 10, "machinery":
                   "textile": 6, "tobacco": 1, "commerce": 18}
 LEVEL_WEIGHTS = (("三级", 88), ("二级", 10), ("一级", 2))
 LEVEL_MARKS = {"一级": "Ⅰ", "二级": "Ⅱ", "三级": "Ⅲ"}
-BRAND_CHARS = ("华鑫宏达恒通金泰盛兴隆昌瑞丰源德信安宇天海润凯博嘉佳利祥福永康正和力诚荣鼎汇创新远明辉"
-               "耀广益元志胜建立长中铭卓越聚星晨航帆腾飞龙凤祥阳光伟业鹏程旭东方圣洁美乐万家")
+BRAND_CHARS = "".join(dict.fromkeys("华鑫宏达恒通金泰盛兴隆昌瑞丰源德信安宇天海润凯博嘉佳利祥福永康正和力诚荣鼎汇"
+                                   "创新远明辉耀广益元志胜建立长中铭卓越聚星晨航帆腾飞龙凤阳光伟业鹏程旭东方"
+                                   "圣洁美乐万家"))
+QUALIFIERS = ("科技", "实业", "发展", "集团", "工程", "新材料", "国际", "股份")
+# Pinyin initials of the sector in a certificate number, as in 津AQBJXⅢ202100123 (JX = 机械).
+CERT_SECTOR = {"metallurgy": "YJ", "nonferrous": "YS", "building": "JC", "machinery": "JX", "light": "QG",
+               "textile": "FZ", "tobacco": "YC", "commerce": "SM"}
 ROADS = ("泉兴路", "创业路", "福源道", "兴华道", "开源路", "宏图道", "振兴路", "工业园区纬一路", "经二路",
          "民和道", "海河道", "京津路", "津港公路", "长江道", "黄河道", "新开路", "友谊路", "保税路")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
@@ -84,15 +89,16 @@ def _unique_code(rng: random.Random, division: str, used: set[str]) -> str:
 
 
 def _unique_name(rng: random.Random, words: Sequence[str], used: set[str]) -> str:
-    """天津市{two brand characters}{industry word}有限公司, not in `used`; a 分公司 once the words run out."""
-    for attempt in range(50):
+    """天津市{two brand characters}{industry word}有限公司, not in `used`; with a qualifier such as 科技
+    once plain names get scarce (tens of thousands of rows in one sector)."""
+    for attempt in range(200):
         brand = "".join(rng.sample(BRAND_CHARS, 2))
-        word = rng.choice(words)
-        name = f"天津市{brand}{word}有限公司" if attempt < 40 else f"天津市{brand}{word}有限公司第{attempt}分公司"
+        qualifier = rng.choice(QUALIFIERS) if attempt >= 20 else ""
+        name = f"天津市{brand}{rng.choice(words)}{qualifier}有限公司"
         if name not in used:
             used.add(name)
             return name
-    raise RuntimeError("no unused company name found")  # pragma: no cover - needs ~10^6 rows
+    raise ValueError("too many rows for the synthetic name lists; use fewer rows per call")
 
 
 def _graded_on(rng: random.Random) -> date:
@@ -138,7 +144,7 @@ def synthetic_rows(n: int, seed: int, rules: Rules, start_no: int = 1) -> list[d
             "统一社会信用代码": _unique_code(rng, district.code, codes),
             "行业类别": sector.label,
             "标准化等级": levels[i],
-            "证书编号": f"津AQB{sector.key[:2].upper()}{LEVEL_MARKS[levels[i]]}{graded_on.year}{no:05d}",
+            "证书编号": f"津AQB{CERT_SECTOR.get(sector.key, 'GM')}{LEVEL_MARKS[levels[i]]}{graded_on.year}{no:05d}",
             "定级日期": graded_on.isoformat(),
             "有效期至": (add_years(graded_on, validity) - timedelta(days=1)).isoformat(),
             "地址": f"天津市{district.name}{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
@@ -211,7 +217,3 @@ def bad_rows(rules: Rules) -> list[tuple[dict[str, str], str]]:
     ]
     return [({**row, **change}, what) for row, (change, what) in zip(base, changes, strict=True)]
 
-
-def rows_with_remarks(rows: Iterable[Mapping[str, str]], remark: str) -> list[dict[str, str]]:
-    """The rows with a 备注 (remarks) column added; for ledgers that carry notes."""
-    return [{**row, "备注": remark} for row in rows]

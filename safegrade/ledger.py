@@ -193,10 +193,11 @@ def _map_header(where: str, number: int, cells: Sequence[object]) -> dict[str, t
 # Cell values
 
 
-_FOLD_DIGITS: dict[int, int | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_FOLD_DIGITS.update({ord(c): None for c in " \t\u3000\u00a0"})
-_DATE_SEP = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-_DATE_ZH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+# Full-width letters, digits and punctuation (U+FF01..U+FF5E) to half-width; full-width spaces to ' '.
+_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
+_DATE_SEP = re.compile(r"(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})"
+                       r"(?:(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DATE_ZH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _EXCEL_SERIAL_MAX = 2958465  # 9999-12-31
 
 
@@ -231,7 +232,7 @@ _LEVELS = _levels()
 
 def _parse_date_text(text: str) -> date | str:
     """A date from text in an accepted format, or the reason it is not one."""
-    folded = text.translate(_FOLD_DIGITS)
+    folded = text.translate(_HALF_WIDTH)
     m = _DATE_SEP.fullmatch(folded)
     parts: tuple[str, ...] | None = (m.group(1), m.group(3), m.group(4)) if m else None
     if parts is None:
@@ -339,7 +340,7 @@ class _RowChecker:
     def _level(self, text: str, bad: Callable[[str, str], None]) -> str | None:
         if not text:
             return None
-        level = _LEVELS.get(text.translate(_FOLD_DIGITS))
+        level = _LEVELS.get(text.translate(_HALF_WIDTH).replace(" ", ""))
         if level is None:
             bad("level", "not a grade level; write 一级, 二级 or 三级 (also accepted: 1/2/3, 一/二/三, "
                          "and those followed by 标准化 or 企业, e.g. 三级标准化)")

@@ -119,16 +119,14 @@ def test_outside_coverage_monday_to_friday_with_a_warning() -> None:
         assert is_working_day(date(2099, 1, 2))   # Friday
         assert not is_working_day(date(2099, 1, 3))  # Saturday
         assert add_working_days(date(2099, 1, 2), 1) == date(2099, 1, 5)
-        assert working_days_between(date(2099, 1, 1), date(2099, 1, 31)) == 22
+        assert working_days_between(date(2099, 1, 1), date(2099, 1, 31)) == 21
     assert len(caught) == 1  # once per year
     assert "Monday–Friday" in str(caught[0].message)
 
 
 def test_one_warning_per_uncovered_year() -> None:
     with pytest.warns(WorkdayCalendarWarning) as caught:
-        assert working_days_between(date(2098, 12, 1), date(2099, 1, 31)) == 23 + 22
-    assert sorted(str(w.message)[:60] for w in caught) == sorted(
-        str(w.message)[:60] for w in caught)  # deterministic text
+        assert working_days_between(date(2098, 12, 1), date(2099, 1, 31)) == 22 + 22
     assert len(caught) == 2
     assert any("2098" in str(w.message) for w in caught) and any("2099" in str(w.message) for w in caught)
 

@@ -118,7 +118,7 @@ def _load(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
 def _apply(ctx: Context, row: dict[str, Any], req: FireRequest, data: dict[str, Any], now: datetime,
            actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
     """Judge one request against the row as it stands in this transaction; mutate the row in memory."""
-    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], f"fire '{req.event}' on")
+    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], f"fire '{req.event}' there")
     if req.expected_version is not None and req.expected_version != row["version"]:
         raise Conflict(f"{row['credit_code']} is at version {row['version']}, not {req.expected_version}: "
                        "it was changed meanwhile; reload and try again")

@@ -351,8 +351,9 @@ class _RowChecker:
         """The normalized code and the override reason used, if any; None when the cell is bad."""
         if not text:
             return None, None
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if numeric and (len(text) != creditcode.LENGTH or creditcode.problem(text)):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # Refused even when it happens to pass the check: Excel keeps 15 significant digits, so an
+            # all-digit code stored as a number has lost its last digits, and 1 in 31 still "passes".
             bad("credit_code", "the cell is a number, not text: a spreadsheet keeps only 15 digits, "
                                "so the code is damaged; format the column as text (文本) and re-enter it")
             return None, None
@@ -380,12 +381,15 @@ class _RowChecker:
             return value.date()
         if isinstance(value, date):
             return value
-        serial = self.epoch is not None and isinstance(value, int | float) and not isinstance(value, bool)
-        key: object = value if serial else text
-        parsed = self._dates.get(key)
-        if parsed is None:
-            parsed = _parse_serial(float(value), self.epoch) if serial else _parse_date_text(text)  # type: ignore
-            self._dates[key] = parsed
+        epoch = self.epoch
+        if epoch is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            parsed = self._dates.get(value)
+            if parsed is None:
+                parsed = self._dates[value] = _parse_serial(float(value), epoch)
+        else:
+            parsed = self._dates.get(text)
+            if parsed is None:
+                parsed = self._dates[text] = _parse_date_text(text)
         if isinstance(parsed, str):
             bad(field, parsed + (", or use an Excel date cell" if self.epoch is not None else ""))
             return None
@@ -432,7 +436,7 @@ class _Source:
 
 
 @contextmanager
-def _csv_source(path: Path) -> Iterator[_Source]:
+def _csv_source(path: Path, file: str) -> Iterator[_Source]:
     encoding = _csv_encoding(path)
     with path.open(encoding=encoding, newline="") as f:
         reader = csv.reader(f)
@@ -443,11 +447,11 @@ def _csv_source(path: Path) -> Iterator[_Source]:
                 yield start, cells
                 start = reader.line_num + 1
 
-        yield _Source(rows(), str(path), str(path))
+        yield _Source(rows(), file, file)
 
 
 @contextmanager
-def _xlsx_source(path: Path) -> Iterator[_Source]:
+def _xlsx_source(path: Path, file: str) -> Iterator[_Source]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -470,12 +474,12 @@ def _xlsx_source(path: Path) -> Iterator[_Source]:
             if found and _recognised(found[1]) >= 2:
                 others.append((ws.title, found[0]))
         rows = enumerate(sheets[0].iter_rows(min_row=1, values_only=True), start=1)
-        yield _Source(rows, str(path), f"{path} (sheet {sheets[0].title!r})", wb.epoch, tuple(others))
+        yield _Source(rows, file, f"{file} (sheet {sheets[0].title!r})", wb.epoch, tuple(others))
     finally:
         wb.close()
 
 
-def _opener(path: Path) -> Callable[[Path], AbstractContextManager[_Source]]:
+def _opener(path: Path) -> Callable[[Path, str], AbstractContextManager[_Source]]:
     """How to read `path`; refuses an unknown extension or a missing file."""
     suffix = path.suffix.lower()
     if suffix not in ALLOWED_EXTENSIONS:
@@ -527,12 +531,12 @@ def read_ledger(path: Path, rules: Rules, *, check_overrides: Mapping[str, str] 
     character is wrong; nothing else about a code can be overridden. progress(n) is called with the
     number of data rows read so far every 1,000 rows and once at the end.
     """
-    path = Path(path)
     file = str(path)
+    path = Path(path)
     overrides = _normal_overrides(check_overrides)
     opener = _opener(path)
     records: list[LedgerRecord] = []
-    with opener(path) as source:
+    with opener(path, file) as source:
         columns, problems = _header(source)
         checker = _RowChecker(file, rules, columns, overrides, source.epoch)
         count = 0

@@ -14,11 +14,12 @@ import csv
 import random
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 from safegrade import creditcode
 from safegrade.rules import Rules
-from safegrade.workday import add_working_days
+from safegrade.workday import is_working_day
 
 HEADERS = ("序号", "区", "企业名称", "统一社会信用代码", "行业类别", "标准化等级", "证书编号", "定级日期",
            "有效期至", "地址", "联系人", "联系电话")
@@ -101,10 +102,11 @@ def _unique_name(rng: random.Random, words: Sequence[str], used: set[str]) -> st
     raise ValueError("too many rows for the synthetic name lists; use fewer rows per call")
 
 
-def _graded_on(rng: random.Random) -> date:
-    """A working day between GRADED_FROM and GRADED_TO: certificates are issued on working days."""
-    day = GRADED_FROM + timedelta(days=rng.randrange((GRADED_TO - GRADED_FROM).days + 1))
-    return add_working_days(day - timedelta(days=1), 1)
+@cache
+def _grading_days() -> tuple[date, ...]:
+    """The working days from GRADED_FROM to GRADED_TO: certificates are issued on working days."""
+    days = (GRADED_FROM + timedelta(days=i) for i in range((GRADED_TO - GRADED_FROM).days + 1))
+    return tuple(d for d in days if is_working_day(d))
 
 
 def _contact(rng: random.Random) -> str:
@@ -129,6 +131,7 @@ def synthetic_rows(n: int, seed: int, rules: Rules, start_no: int = 1) -> list[d
     sectors = _weighted(rng, list(rules.sectors), SECTOR_WEIGHTS, n)
     levels = rng.choices([lv for lv, _ in LEVEL_WEIGHTS], weights=[w for _, w in LEVEL_WEIGHTS], k=n)
     validity = rules.deadlines.grade_validity_years
+    grading_days = _grading_days()
     codes: set[str] = set()
     names: set[str] = set()
     rows = []
@@ -136,7 +139,7 @@ def synthetic_rows(n: int, seed: int, rules: Rules, start_no: int = 1) -> list[d
         no = start_no + i
         district = rules.districts[districts[i]]
         sector = rules.sectors[sectors[i]]
-        graded_on = _graded_on(rng)
+        graded_on = rng.choice(grading_days)
         rows.append({
             "序号": str(no),
             "区": district.name,

@@ -511,7 +511,7 @@ def test_excel_date_cells_and_serials(tmp_path: Path, rules: Rules) -> None:
     base = good()
     cells: list[tuple[object, object]] = [
         (date(2021, 6, 15), date(2024, 6, 14)),
-        (datetime(2021, 6, 15, 0, 0), datetime(2024, 6, 14, 17, 30)),
+        (datetime(2021, 6, 15, 0, 0), datetime(2024, 6, 14, 17, 30)),  # noqa: DTZ001 - Excel has no zones
         (44362, 45457),             # Excel serials of 2021-06-15 and 2024-06-14
         (44362.0, 45457.75),
         ("2021/6/15", "2024年6月14日"),
@@ -549,10 +549,12 @@ def test_numbers_in_text_columns(tmp_path: Path, rules: Rules) -> None:
 
 
 def test_credit_code_stored_as_a_number(tmp_path: Path, rules: Rules) -> None:
-    all_digits = creditcode.make("91120114123456789")
-    damaged = float(all_digits) if all_digits.isdigit() else 9.11201141234568e17
+    """Refused even when valid: a spreadsheet keeps 15 digits, so the stored number is not the code
+    (openpyxl itself writes 9.11201141234567e+17), and 1 damaged code in 31 would pass the check."""
+    valid_digits = next(c for c in (creditcode.make(f"911201141234567{i:02d}") for i in range(100))
+                        if c.isdigit())
     rows: list[list[object]] = [list(HEADERS)]
-    for value in (damaged, 91120114):
+    for value in (int(valid_digits), 91120114):
         row: list[object] = list(good().values())
         row[HEADERS.index("统一社会信用代码")] = value
         rows.append(row)
@@ -578,3 +580,4 @@ def test_first_worksheet_without_ledger_names_the_sheet_that_has_one(tmp_path: P
         read_ledger(path, rules)
     message = str(caught.value)
     assert "(sheet '说明')" in message and "'台账' have a ledger header" in message
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
@@ -110,8 +111,9 @@ def test_same_answer_as_the_package_over_its_whole_range() -> None:
 
 
 def test_datetime_is_taken_as_its_date() -> None:
-    assert is_working_day(datetime(2023, 10, 7, 9, 30))
-    assert not is_working_day(datetime(2023, 10, 2, 9, 30))
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert is_working_day(datetime(2023, 10, 7, 9, 30, tzinfo=shanghai))
+    assert not is_working_day(datetime(2023, 10, 2, 9, 30, tzinfo=shanghai))
 
 
 def test_outside_coverage_monday_to_friday_with_a_warning() -> None:

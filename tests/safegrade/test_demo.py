@@ -1,0 +1,33 @@
+"""The demo is the README's first promise: it must run on a fresh folder and tell the truth."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from safegrade.demo import run_demo
+from tests.conftest import settings_for
+
+
+def test_demo_runs_and_its_figures_match_the_database(tmp_path):
+    console = Console(record=True, width=200)
+    settings = settings_for(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
+    summary = run_demo(settings, tmp_path / "demo", enterprises=60, seed=7, console=console)
+    text = console.export_text()
+    assert summary["audit_ok"] is True
+    assert summary["enterprises"] == 60
+    assert summary["assessed"] == summary["selected"] - 1  # one deregistered enterprise is excluded
+    assert sum(summary[f"result_{r}"] for r in ("优", "良", "差") if f"result_{r}" in summary) == summary["assessed"]
+    assert "refused ledger-with-errors.csv" in text and "nothing was written" in text
+    assert "refused too early" in text and "publicity_over" in text
+    assert "verified without the database: OK" in text
+    for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl"):
+        assert (tmp_path / "demo" / name).is_file()
+
+
+def test_demo_starts_afresh_each_time(tmp_path):
+    settings = settings_for(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
+    first = run_demo(settings, tmp_path / "demo", enterprises=30, seed=1, console=Console(file=io.StringIO()))
+    second = run_demo(settings, tmp_path / "demo", enterprises=30, seed=1, console=Console(file=io.StringIO()))
+    assert first == second

@@ -529,7 +529,8 @@ def read_ledger(path: Path, rules: Rules, *, check_overrides: Mapping[str, str] 
 
     check_overrides maps a credit code to the recorded reason for accepting it although its check
     character is wrong; nothing else about a code can be overridden. progress(n) is called with the
-    number of data rows read so far every 1,000 rows and once at the end.
+    number of data rows read so far (rows after the header, blank ones included) every 1,000 rows, and
+    at the end with the total unless that number was just reported.
     """
     file = str(path)
     path = Path(path)

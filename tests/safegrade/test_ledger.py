@@ -1,5 +1,8 @@
 """Reading a district's ledger (台账): every bad cell reported at its exact row and column, good rows
-kept, file-level problems refused with what is allowed."""
+kept, file-level problems refused with what is allowed.
+
+The `rules` fixture is the shared one in tests/conftest.py (the project's rules/ directory).
+"""
 
 from __future__ import annotations
 
@@ -15,18 +18,12 @@ from openpyxl import Workbook
 from safegrade import creditcode
 from safegrade.errors import InvalidInput
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
-from safegrade.rules import Rules, load_rules
+from safegrade.rules import Rules
 from safegrade.synthetic import HEADERS, bad_rows, synthetic_rows, write_csv, write_xlsx
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 CODE_A = creditcode.make("91120114MA05K1234")
 CODE_B = creditcode.make("91120116MA06AB12C")
 CODE_C = creditcode.make("9112011006FD12345")
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return load_rules(RULES_DIR)
 
 
 def good(**changes: str) -> dict[str, str]:

@@ -1,5 +1,8 @@
 """Synthetic ledgers: deterministic, valid, unique, spread over every district and sector, and the bad
-rows each wrong in exactly the one documented way."""
+rows each wrong in exactly the one documented way.
+
+The `rules` fixture is the shared one in tests/conftest.py (the project's rules/ directory).
+"""
 
 from __future__ import annotations
 
@@ -13,16 +16,9 @@ from openpyxl import load_workbook
 
 from safegrade import creditcode
 from safegrade.ledger import read_ledger
-from safegrade.rules import Rules, load_rules
+from safegrade.rules import Rules
 from safegrade.synthetic import HEADERS, add_years, bad_rows, synthetic_rows, write_csv, write_xlsx
 from safegrade.workday import is_working_day
-
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return load_rules(RULES_DIR)
 
 
 @pytest.fixture(scope="module")

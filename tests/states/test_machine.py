@@ -304,7 +304,8 @@ def test_ints_accepted(value: Any, number: int) -> None:
     assert LC.coerce("record_assessment", {**ASSESSMENT, "findings": value})["findings"] == number
 
 
-@pytest.mark.parametrize("text", ["2023-07-01", "2023/7/1", "2023年7月1日", "2023.07.01", " 2023-7-1 ", "2023年07月01日"])
+@pytest.mark.parametrize("text", ["2023-07-01", "2023/7/1", "2023年7月1日", "2023.07.01", " 2023-7-1 ",
+                                  "2023年07月01日"])
 def test_date_formats_accepted(text: str) -> None:
     data = LC.coerce("hold_interview", {**INTERVIEW, "held_on": text})
     assert data["held_on"] == date(2023, 7, 1)

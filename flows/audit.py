@@ -1,0 +1,54 @@
+"""The nightly audit: checkpoint the heads of every chain that moved, then verify the whole trail.
+
+Acts as the `system` actor with source `flow`. "Now" is the flow run's scheduled start (so a
+backfilled run checkpoints as of its slot), or the clock when called outside a run (`.fn()`).
+Two service calls need no Prefect tasks: the flow is the unit that is scheduled, retried and seen.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from prefect import flow  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
+
+from safegrade.services.actors import SYSTEM_ACTOR  # noqa: E402
+from safegrade.services.auditing import checkpoint_audit, verify_audit  # noqa: E402
+from safegrade.services.context import Context, open_context  # noqa: E402
+from safegrade.settings import load_settings  # noqa: E402
+
+
+class AuditBroken(RuntimeError):
+    """The nightly verification found a broken chain: the run fails so that it shows."""
+
+
+def scheduled_now() -> datetime | None:
+    """The run's scheduled start time inside a Prefect flow run, else None."""
+    run = FlowRunContext.get()
+    if run is None or run.flow_run is None:
+        return None
+    return run.flow_run.expected_start_time
+
+
+def nightly_audit(ctx: Context) -> dict[str, Any]:
+    """Checkpoint, then verify. The plain function the embedded scheduler calls."""
+    cp = checkpoint_audit(ctx)
+    report = verify_audit(ctx)
+    result = {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
+              "checkpoint": cp["id"] if cp else None, "breaks": [str(b) for b in report.breaks]}
+    if not report.ok:
+        raise AuditBroken(f"audit trail broken: {'; '.join(result['breaks'][:5])}")
+    return result
+
+
+@flow(name="safegrade-audit-nightly")
+def audit_nightly(config: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+    settings = load_settings(Path(config) if config else None)
+    ctx = open_context(settings, as_of=as_of or scheduled_now(), actor=SYSTEM_ACTOR, source="flow")
+    return nightly_audit(ctx)

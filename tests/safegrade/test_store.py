@@ -1,0 +1,78 @@
+"""The store: schema migrations on both backends, SQLite settings, aware times, error translation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select, text
+
+from safegrade.errors import Conflict, SchemaOutdated
+from safegrade.models import Actor, metadata
+from safegrade.store import Store, make_engine
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store(make_engine(db_url))
+    yield s
+    s.engine.dispose()
+
+
+def test_a_fresh_database_is_refused_until_init(store):
+    with pytest.raises(SchemaOutdated, match="safegrade init"):
+        store.require_schema()
+
+
+def test_init_creates_and_repeats_harmlessly(store):
+    assert store.migrate() == (None, store.head_revision())
+    assert store.migrate() == (store.head_revision(), store.head_revision())
+    store.require_schema()
+
+
+def test_the_migrations_build_exactly_the_models(store):
+    store.migrate()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_url):
+    s = Store(make_engine(sqlite_url))
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL by default
+    s.engine.dispose()
+
+
+def test_times_are_stored_aware_and_come_back_in_utc(store):
+    store.migrate()
+    shanghai = timezone(timedelta(hours=8))
+    with store.write() as session:
+        session.execute(insert(Actor), [{"name": "a", "role": "bureau", "created_by": "t",
+                                         "created_at": datetime(2023, 6, 1, 9, 0, 0, 123456, tzinfo=shanghai)}])
+    with store.read() as session:
+        back = session.execute(select(Actor.created_at)).scalar_one()
+    assert back == datetime(2023, 6, 1, 1, 0, 0, 123456, tzinfo=UTC) and back.tzinfo is not None
+
+
+def test_naive_times_are_refused(store):
+    store.migrate()
+    with pytest.raises(Exception, match="naive datetime"), store.write() as session:
+        session.execute(insert(Actor), [{"name": "a", "role": "bureau", "created_by": "t",
+                                         "created_at": datetime(2023, 6, 1, 9, 0)}])  # noqa: DTZ001
+
+
+def test_a_duplicate_becomes_a_conflict_and_nothing_is_half_written(store):
+    store.migrate()
+    row = {"name": "a", "role": "bureau", "created_by": "t", "created_at": datetime(2023, 6, 1, tzinfo=UTC)}
+    with store.write() as session:
+        session.execute(insert(Actor), [row])
+    with pytest.raises(Conflict), store.write() as session:
+        session.execute(insert(Actor), [{**row, "name": "b"}])
+        session.execute(insert(Actor), [row])
+    with store.read() as session:
+        assert session.execute(text("select count(*) from actor")).scalar_one() == 1

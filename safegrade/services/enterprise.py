@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from safegrade import audit
+from safegrade.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise
 from safegrade.services.context import Context
@@ -47,7 +48,7 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
 
 
 def _row(ctx: Context, session: Any, code: str) -> dict[str, Any]:
-    row = session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code == code.strip().upper())).mappings().first()
+    row = session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code == normalize(code))).mappings().first()
     if row is None:
         raise NotFound(f"no enterprise with credit code {code}; see `safegrade enterprise list`")
     return dict(row)

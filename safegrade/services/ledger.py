@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from safegrade import audit
 from safegrade.auditchain import GENESIS
+from safegrade.creditcode import normalize
 from safegrade.errors import Conflict, Forbidden, InputErrors
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase
@@ -81,7 +82,7 @@ def import_ledger(
         if asked and not spec.may(actor.role, action):
             raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: "
                             f"{', '.join(spec.actions.get(action, ())) or 'none'}")
-    overrides = {k.strip().upper(): v for k, v in (check_overrides or {}).items()}
+    overrides = {normalize(k): v for k, v in (check_overrides or {}).items()}
     report = ImportReport([str(p) for p in paths], dry_run=dry_run)
     problems: list[RowProblem] = []
     records: list[LedgerRecord] = []

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from safegrade import audit
+from safegrade.creditcode import normalize
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
 from safegrade.models import Enterprise
 from safegrade.services.context import Context, scope_check
@@ -208,5 +209,5 @@ def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = F
 def fire_event(ctx: Context, credit_code: str, event: str, *, reason: str, data: Mapping[str, Any] | None = None,
                expected_version: int | None = None) -> Fired:
     """Fire one event on one enterprise; raise the refusal (nothing is written) or return what moved."""
-    req = FireRequest(credit_code.strip().upper(), event, reason, data or {}, expected_version)
+    req = FireRequest(normalize(credit_code), event, reason, data or {}, expected_version)
     return fire_many(ctx, [req], strict=True).fired[0]

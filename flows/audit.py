@@ -40,11 +40,11 @@ def nightly_audit(ctx: Context) -> dict[str, Any]:
     """Checkpoint, then verify. The plain function the embedded scheduler calls."""
     cp = checkpoint_audit(ctx)
     report = verify_audit(ctx)
-    result = {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
-              "checkpoint": cp["id"] if cp else None, "breaks": [str(b) for b in report.breaks]}
-    if not report.ok:
-        raise AuditBroken(f"audit trail broken: {'; '.join(result['breaks'][:5])}")
-    return result
+    breaks = [str(b) for b in report.breaks]
+    if breaks:
+        raise AuditBroken(f"audit trail broken: {'; '.join(breaks[:5])}")
+    return {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
+            "checkpoint": cp["id"] if cp else None, "breaks": breaks}
 
 
 @flow(name="safegrade-audit-nightly")

@@ -32,12 +32,12 @@ from safegrade.auditchain import (
     verify_checkpoints,
 )
 from safegrade.errors import StoreError
-from safegrade.models import TRACKED_FIELDS, AuditCheckpoint, AuditCheckpointHead, AuditEvent, Enterprise
+from safegrade.models import TRACKED_FIELDS, AuditCheckpoint, AuditCheckpointHead, AuditEvent, Enterprise, table
 
-EVENT = AuditEvent.__table__
-ENTERPRISE = Enterprise.__table__
-CHECKPOINT = AuditCheckpoint.__table__
-CHECKPOINT_HEAD = AuditCheckpointHead.__table__
+EVENT = table(AuditEvent)
+ENTERPRISE = table(Enterprise)
+CHECKPOINT = table(AuditCheckpoint)
+CHECKPOINT_HEAD = table(AuditCheckpointHead)
 DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "held_on"})
 
 
@@ -150,9 +150,10 @@ def decode(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def _chains(session: Session, batch: int = 20_000) -> Iterator[tuple[int, list[ChainEvent]]]:
     """Every chain, streamed in (enterprise, seq) order."""
-    codes = dict(session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code)).all())
+    codes: dict[int, str] = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
     query = select(EVENT.c.enterprise_id, *_COLUMNS).order_by(EVENT.c.enterprise_id, EVENT.c.seq)
-    current_id, events = None, []
+    current_id: int | None = None
+    events: list[ChainEvent] = []
     for r in session.execute(query.execution_options(yield_per=batch)):
         if r[0] != current_id:
             if events:
@@ -166,7 +167,7 @@ def _chains(session: Session, batch: int = 20_000) -> Iterator[tuple[int, list[C
 def verify(session: Session) -> Report:
     """Recompute every chain, compare each with its enterprise row, and check the checkpoints."""
     report = Report()
-    rows = {r["id"]: r for r in session.execute(select(ENTERPRISE)).mappings()}
+    rows: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE)).mappings()}
     hashes: dict[tuple[str, int], str] = {}
     seen: set[int] = set()
     for enterprise_id, events in _chains(session):
@@ -200,7 +201,7 @@ def _compare(row: Mapping[str, Any], replayed: Mapping[str, Any], last: ChainEve
 
 
 def _checkpoints(session: Session) -> list[dict[str, Any]]:
-    codes = dict(session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code)).all())
+    codes: dict[int, str] = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
     heads: dict[int, list[tuple[str, int, str]]] = {}
     for cp_id, ent_id, seq, digest in session.execute(
         select(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id, CHECKPOINT_HEAD.c.seq,

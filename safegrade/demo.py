@@ -159,12 +159,12 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
 
     step("审计 — checkpoint, verify, export")
     cp = checkpoint_audit(as_(BUREAU))
-    report = verify_audit(as_(None))
+    verified = verify_audit(as_(None))
     exported = export_audit(as_(None), workdir / "audit.jsonl")
     offline = verify_export(workdir / "audit.jsonl")
-    console.print(f"checkpoint {cp['id'] if cp else '-'}; verify: {report.events} events in {report.chains} chains "
-                  f"{'OK' if report.ok else 'BROKEN'}; exported to {exported['file']}, verified without the database: "
-                  f"{'OK' if offline.ok else 'BROKEN'}")
+    console.print(f"checkpoint {cp['id'] if cp else '-'}; verify: {verified.events} events in {verified.chains} "
+                  f"chains {'OK' if verified.ok else 'BROKEN'}; exported to {exported['file']}, verified without the "
+                  f"database: {'OK' if offline.ok else 'BROKEN'}")
     if revoked:
         past = show_enterprise(as_(None), revoked[0], as_of=parse_instant("2023-07-01", settings.zone))
         console.print(f"time travel: {revoked[0]} on 2023-07-01 was {past['state_label']} (now "
@@ -180,5 +180,5 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"Try: safegrade --db sqlite:///{db} audit show {revoked[0] if revoked else codes[0]}")
     store.engine.dispose()
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
-            "interviews": len(interviewed), "revoked": len(revoked), "events": report.events, "audit_ok": report.ok,
+            "interviews": len(interviewed), "revoked": len(revoked), "events": verified.events, "audit_ok": verified.ok,
             **{f"result_{k}": v for k, v in results.items()}}

@@ -57,9 +57,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     rules_dir: Path = Path("rules")
     sqlite_synchronous: Literal["full", "normal"] = "full"
-    audit: AuditSettings = AuditSettings()
-    scheduler: SchedulerSettings = SchedulerSettings()
-    notifications: NotificationSettings = NotificationSettings()
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     base_dir: Path = Path(".")  # the config file's folder: relative paths are taken from here
 
     _tz = field_validator("timezone")(_zone)

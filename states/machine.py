@@ -80,7 +80,7 @@ class Lifecycle:
     def event(self, name: str, state: str = "") -> EventSpec:
         spec = self.spec.events.get(name)
         if spec is None:
-            raise EventNotAllowed(name, state, self.allowed_events(state) if state else self.spec.events,
+            raise EventNotAllowed(name, state, self.allowed_events(state) if state else tuple(self.spec.events),
                                   known=False)
         return spec
 

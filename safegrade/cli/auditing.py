@@ -25,8 +25,8 @@ def audit_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit 
     table = Table("#", "时间", "事件", "状态", "操作人", "来源", "事由", "hash")
     for r in rows:
         moved = f"{r['from_label']} → {r['to_label']}" if r["from_state"] else f"→ {r['to_label']}"
-        table.add_row(str(r["seq"]), r["at"][:16].replace("T", " "), r["event_label"], moved, f"{r['actor']} ({r['role']})",
-                      r["source"], r["reason"], r["hash"][:12])
+        table.add_row(str(r["seq"]), r["at"][:16].replace("T", " "), r["event_label"], moved,
+                      f"{r['actor']} ({r['role']})", r["source"], r["reason"], r["hash"][:12])
     out.print(table)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from safegrade.errors import Forbidden, InvalidInput
 from safegrade.models import Actor, ActorBase
@@ -18,7 +19,7 @@ def _needs_bootstrap(ctx: Context) -> bool:
     """No actor who may add actors exists yet: the first one is added without an acting actor."""
     roles = ctx.rules.lifecycle.actions.get("add_actor", ())
     with ctx.store.read() as session:
-        return not session.execute(select(func.count()).select_from(Actor).where(Actor.role.in_(roles))).scalar()
+        return not session.execute(select(func.count()).select_from(Actor).where(col(Actor.role).in_(roles))).scalar()
 
 
 def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None,
@@ -56,7 +57,7 @@ def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None
     except ValidationError as exc:
         raise InvalidInput("actor: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
     with ctx.store.write() as session:
-        if session.execute(select(Actor).where(Actor.name == fields.name)).scalar_one_or_none():
+        if session.execute(select(Actor).where(col(Actor.name) == fields.name)).scalar_one_or_none():
             raise InvalidInput(f"an actor named {fields.name!r} already exists")
         session.add(Actor(**fields.model_dump(), created_by=creator, created_at=ctx.now()))
     return {**fields.model_dump(), "created_by": creator, "bootstrap": bootstrap}
@@ -74,7 +75,7 @@ def list_actors(ctx: Context) -> list[dict[str, Any]]:
 def ensure_system_actor(ctx: Context) -> bool:
     """The actor scheduled flows act as; created by `init`. True when it was created now."""
     with ctx.store.write() as session:
-        if session.execute(select(Actor).where(Actor.name == SYSTEM_ACTOR)).scalar_one_or_none():
+        if session.execute(select(Actor).where(col(Actor.name) == SYSTEM_ACTOR)).scalar_one_or_none():
             return False
         session.add(Actor(name=SYSTEM_ACTOR, role="system", created_by="init", created_at=ctx.now()))
     return True

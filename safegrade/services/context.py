@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from safegrade.audit import Actor as AuditActor
 from safegrade.clock import Clock, FixedClock, SystemClock
@@ -40,7 +41,7 @@ class Context:
                 raise Forbidden("this action needs an actor: pass --actor NAME or set SAFEGRADE_ACTOR "
                                 "(see `safegrade actor list`)")
             with self.store.read() as session:
-                found = session.execute(select(Actor).where(Actor.name == self.actor_name)).scalar_one_or_none()
+                found = session.execute(select(Actor).where(col(Actor.name) == self.actor_name)).scalar_one_or_none()
             if found is None:
                 raise NotFound(f"no actor named {self.actor_name!r}; add one with `safegrade actor add`")
             self._actor = found

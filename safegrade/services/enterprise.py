@@ -12,18 +12,18 @@ from sqlalchemy import select
 from safegrade import audit
 from safegrade.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
-from safegrade.models import TRACKED_FIELDS, Enterprise
+from safegrade.models import TRACKED_FIELDS, Enterprise, table
 from safegrade.services.context import Context
 
-ENTERPRISE = Enterprise.__table__
+ENTERPRISE = table(Enterprise)
 
 
 def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     out = {k: fields.get(k) for k in ("credit_code", "name", *TRACKED_FIELDS[2:], "state", "version")}
-    out["state_label"] = ctx.rules.state_label(out["state"])
-    out["district_name"] = ctx.rules.district_name(out["district"])
-    sector = ctx.rules.sectors.get(out["sector"])
-    out["sector_label"] = sector.label if sector else out["sector"]
+    out["state_label"] = ctx.rules.state_label(fields["state"])
+    out["district_name"] = ctx.rules.district_name(fields["district"])
+    sector = ctx.rules.sectors.get(fields["sector"])
+    out["sector_label"] = sector.label if sector else fields["sector"]
     return out
 
 
@@ -79,10 +79,14 @@ def timeline(ctx: Context, code: str) -> list[dict[str, Any]]:
         row = _row(ctx, session, code)
         events = audit.chain(session, row["id"], row["credit_code"])
     label = ctx.rules.state_label
+
+    def local(utc: str) -> str:
+        return datetime.fromisoformat(utc).astimezone(ctx.settings.zone).isoformat()
+
     ev_label = {name: spec.label for name, spec in ctx.rules.lifecycle.events.items()}
     ev_label.update(register="登记入台账", amend="台账更正")
     return [
-        {"seq": e.seq, "at": datetime.fromisoformat(e.occurred_at).astimezone(ctx.settings.zone).isoformat(), "event": e.event, "event_label": ev_label.get(e.event, e.event),
+        {"seq": e.seq, "at": local(e.occurred_at), "event": e.event, "event_label": ev_label.get(e.event, e.event),
          "from_state": e.from_state, "from_label": label(e.from_state) if e.from_state else "",
          "to_state": e.to_state, "to_label": label(e.to_state), "actor": e.actor, "role": e.role,
          "source": e.source, "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash}

@@ -22,10 +22,10 @@ from safegrade.auditchain import GENESIS
 from safegrade.creditcode import normalize
 from safegrade.errors import Conflict, Forbidden, InputErrors
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
-from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase
+from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services.context import Context
 
-ENTERPRISE = Enterprise.__table__
+ENTERPRISE = table(Enterprise)
 COMPARED = tuple(EnterpriseBase.model_fields)
 _CHUNK = 2_000
 # the values of a newly registered enterprise that no ledger column gives
@@ -167,7 +167,7 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
         part = records[i:i + _CHUNK]
         rows = [{**INITIAL, **r.fields(), "flags": _flags(r), "state": state, "version": 1, "created_at": now,
                  "updated_at": now} for r in part]
-        ids = dict(session.execute(
+        ids: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]  # rows of (code, id)
             insert(Enterprise).returning(ENTERPRISE.c.credit_code, ENTERPRISE.c.id, sort_by_parameter_order=True),
             rows).all())
         events = []
@@ -188,7 +188,7 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
     if not amends:
         return
     heads = {}
-    for rec, row in amends:
+    for _, row in amends:
         heads[row["id"]] = audit.head(session, row["id"], row["credit_code"], row["version"])
     params, events = [], []
     for rec, row in amends:
@@ -210,7 +210,7 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
     stmt = (update(ENTERPRISE)
             .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
             .values({c: bindparam(c) for c in columns}))
-    changed = sum(session.connection().execute(stmt, p).rowcount for p in params)
-    if changed != len(params):
+    moved = sum(session.connection().execute(stmt, p).rowcount for p in params)
+    if moved != len(params):
         raise Conflict("an enterprise was changed by someone else during the import; nothing was written — try again")
     audit.append(session, events)

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from safegrade import audit
 from safegrade.creditcode import normalize
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
-from safegrade.models import Enterprise
+from safegrade.models import Enterprise, table
 from safegrade.services.context import Context, scope_check
 from safegrade.workday import add_working_days
 from states import EnterpriseSnapshot, Outcome
 
-ENTERPRISE = Enterprise.__table__
+ENTERPRISE = table(Enterprise)
 # what an event may change on the enterprise row besides state and version
 MUTABLE = ("open_findings", "open_major_hazards", "last_result", "publicity_ends_on", "revocation_reason",
            "revoked_on", "valid_until", "certificate_no")
@@ -68,7 +68,7 @@ def snapshot(row: Mapping[str, Any]) -> EnterpriseSnapshot:
 
 def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date) -> dict[str, Any]:
     """What the transition changes on the enterprise besides its state."""
-    data, changes = outcome.data, {}
+    data, changes = outcome.data, dict[str, Any]()
     if outcome.event == "record_assessment":
         changes.update(open_findings=data["findings"], open_major_hazards=data["major_hazards"],
                        last_result=data["result"])

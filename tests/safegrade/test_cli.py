@@ -56,7 +56,8 @@ def test_init_is_repeatable(cli):
 
 def test_fire_success_and_refusals(ready):
     cli, wuqing, hexi = ready
-    code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "open_assessment", "--reason", "评估")
+    code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "open_assessment",
+                         "--reason", "评估")
     assert code == 0 and "已定级 → 评估中" in out
     code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", hexi, "open_assessment", "--reason", "评估")
     assert code == 1 and err.count("\n") == 1 and "武清区 only" in err and "Traceback" not in err

@@ -132,7 +132,8 @@ def test_propose_and_withdraw_revocation(make_ctx, world):
     fired = fire_event(wq, code, "propose_revocation", reason="群众举报：企业已迁址",
                        data={"revocation_reason": "relocated", "revocation_source": "complaint"})
     assert fired.changes["revocation_reason"] == "relocated"
-    back = fire_event(wq, code, "withdraw_revocation", reason="异议成立", data={"objection": "企业未迁址，提供租赁合同"})
+    back = fire_event(wq, code, "withdraw_revocation", reason="异议成立",
+                      data={"objection": "企业未迁址，提供租赁合同"})
     assert back.to_state == "graded"
     shown = show_enterprise(wq, code)
     assert shown["publicity_ends_on"] is None and shown["revocation_reason"] is None
@@ -155,7 +156,8 @@ def test_expire_and_renew_follow_validity(make_ctx, world, clock):
     assert fire_event(make_ctx("system"), code, "expire", reason="有效期届满").to_state == "expired"
     with pytest.raises(GuardFailed, match="not after today"):
         fire_event(wq, code, "renew", reason="复评", data={"valid_until": "2025-03-01", "certificate_no": "N1"})
-    renewed = fire_event(wq, code, "renew", reason="复评通过", data={"valid_until": "2028-02-29", "certificate_no": "N2"})
+    renewed = fire_event(wq, code, "renew", reason="复评通过",
+                         data={"valid_until": "2028-02-29", "certificate_no": "N2"})
     assert renewed.to_state == "graded"
     assert show_enterprise(wq, code)["valid_until"] == date(2028, 2, 29)
 

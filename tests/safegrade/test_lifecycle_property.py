@@ -39,7 +39,8 @@ def data_for(event: str, today: date, draw_int: int) -> dict[str, object]:
     """Plausible fields for an event (sometimes the guards will still refuse)."""
     reasons, sources = sorted(RULES.revocation_reasons), sorted(RULES.revocation_sources)
     return {
-        "record_assessment": {"result": "优良差"[draw_int % 3], "findings": draw_int % 4, "major_hazards": int(draw_int % 5 == 0)},
+        "record_assessment": {"result": "优良差"[draw_int % 3], "findings": draw_int % 4,
+                              "major_hazards": int(draw_int % 5 == 0)},
         "hold_interview": {"attendees": "法定代表人", "record": "约谈记录"},
         "propose_revocation": {"revocation_reason": reasons[draw_int % len(reasons)],
                                "revocation_source": sources[draw_int % len(sources)]},

@@ -49,6 +49,8 @@ class TestClock(FixedClock):
     __test__ = False  # not a pytest test class
 
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        if delta is not None and kwargs:
+            raise TypeError("advance takes a timedelta or keyword units, not both")
         step = delta if delta is not None else timedelta(**kwargs)
         if step < timedelta(0):
             raise ValueError("a clock does not go back")
@@ -56,6 +58,8 @@ class TestClock(FixedClock):
         return self._at
 
     def set(self, at: datetime) -> datetime:
+        if at.tzinfo is None:
+            raise ValueError("TestClock.set needs an aware datetime")
         at = at.astimezone(self.tz)
         if at < self._at:
             raise ValueError(f"a clock does not go back: {at.isoformat()} is before {self._at.isoformat()}")

@@ -24,7 +24,7 @@ class RulesError(SafegradeError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the rules: " + "; ".join(self.problems))
+        super().__init__(f"{len(self.problems)} problem(s) in the rules (each listed below)")
 
 
 class NotFound(SafegradeError):

@@ -147,6 +147,10 @@ def _aliases(value: Any) -> tuple[str, ...]:
 
 def _section(c: _Collector, file: str, doc: dict[str, Any], top: str,
              build: Callable[[str, dict[str, Any]], Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not doc:  # missing, unreadable or empty: already reported (or reported below), nothing more to say
+        if not any(p.startswith(f"{file}:") for p in c.problems):
+            c.add(file, "(top)", f"empty; it must hold '{top}:'")
+        return {}
     c.mapping(file, "(top)", doc, (top,))
     out: dict[str, Any] = {}
     for key, body in c.mapping(file, top, doc.get(top)).items():
@@ -187,7 +191,7 @@ def load_rules(directory: Path) -> Rules:
     lists: dict[str, dict[str, str]] = {}
     for name in ("revocation_reasons", "revocation_sources"):
         entries = {k: str(v) for k, v in c.mapping("triggers.yaml", name, triggers.get(name)).items()}
-        if not entries:
+        if not entries and triggers:  # an unreadable file is reported once, above
             c.add("triggers.yaml", name, "must list at least one entry as key: 中文名称")
         lists[name] = entries
 
@@ -203,12 +207,18 @@ def load_rules(directory: Path) -> Rules:
 
     lifecycle: LifecycleSpec | None = None
     doc = _read(directory, "lifecycle.yaml", c)
-    if doc:
+    if not doc and not any(p.startswith("lifecycle.yaml:") for p in c.problems):
+        c.add("lifecycle.yaml", "(top)", "empty; it must hold initial, states, roles and events")
+    unusable = [name for name, entries in lists.items() if not entries]
+    if doc and unusable:
+        c.add("lifecycle.yaml", "(top)", f"not checked until triggers.yaml gives {' and '.join(unusable)}: "
+              "its fields choose from them")
+    elif doc:
         try:
             lifecycle = parse_lifecycle(doc, {k: tuple(v) for k, v in lists.items()})
         except DefinitionError as exc:
             c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
     if c.problems or lifecycle is None:
-        raise RulesError(c.problems or ["lifecycle.yaml: empty"])
+        raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
     return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
                  deadlines, rules_version(directory), directory)

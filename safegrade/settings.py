@@ -170,14 +170,44 @@ def load_settings(
     if "SAFEGRADE_DB_URL" in env and "SAFEGRADE_DATABASE_URL" not in env:
         env["SAFEGRADE_DATABASE_URL"] = env["SAFEGRADE_DB_URL"]
     env = {k: v for k, v in env.items() if k.startswith("SAFEGRADE_") and k not in _NOT_SETTINGS}
+    # a relative SQLite path typed on the command line or in the environment means the working directory
+    for source in (env, overrides):
+        for key in ("SAFEGRADE_DATABASE_URL", "database_url"):
+            if isinstance(source.get(key), str):
+                source[key] = _absolute_sqlite(source[key])
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
         settings = _settings_class(env)(**doc)
-        if overrides:
-            merged = {**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
-            settings = _settings_class({})(**merged)
     except ValidationError as exc:
-        where = str(path) if path else "settings"
-        raise ConfigError(f"{where}: " + "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )) from None
-    return settings
+        raise ConfigError(_explain(exc, path, env, {})) from None
+    if not given:
+        return settings
+    try:
+        return _settings_class({})(**{**settings.model_dump(), **given})
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path, env, given)) from None
+
+
+def _absolute_sqlite(url: str) -> str:
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if rest and rest != ":memory:" and not rest.startswith("/"):
+                return prefix + str((Path.cwd() / rest).resolve())
+    return url
+
+
+def _explain(exc: ValidationError, path: Path | None, env: Mapping[str, str], given: Mapping[str, Any]) -> str:
+    """Each problem attributed to where the value came from: an option, a variable, or the file."""
+    parts = []
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        variable = "SAFEGRADE_" + "__".join(loc).upper()
+        if loc and loc[0] in given:
+            where = f"--{loc[0].replace('_', '-')}" if loc[0] != "database_url" else "--db"
+        elif variable in env:
+            where = variable
+        else:
+            where = f"{path}: {'.'.join(loc) or '(top)'}" if path else ".".join(loc) or "settings"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)

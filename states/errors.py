@@ -21,8 +21,13 @@ class DefinitionError(LifecycleError):
 class EventNotAllowed(LifecycleError):
     """The event does not exist, or cannot be fired from the current state."""
 
-    def __init__(self, event: str, state: str, allowed: Sequence[str], known: bool = True) -> None:
+    def __init__(self, event: str, state: str, allowed: Sequence[str], known: bool = True,
+                 state_known: bool = True) -> None:
         self.event, self.state, self.allowed = event, state, list(allowed)
+        if not state_known:
+            super().__init__(f"event '{event}': the enterprise is in state '{state}', which the rules do not know; "
+                             "fix the rules (lifecycle.yaml) or the record")
+            return
         what = f"event '{event}' is not allowed in state '{state}'" if known else f"unknown event '{event}'"
         super().__init__(f"{what}; allowed here: {', '.join(self.allowed) or 'none (final state)'}")
 

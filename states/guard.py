@@ -34,6 +34,13 @@ def _findings(snap: EnterpriseSnapshot, data: Mapping[str, Any]) -> int:
     return int(data.get("findings", snap.open_findings))
 
 
+def _unverified(snap: EnterpriseSnapshot) -> str:
+    parts = [f"{snap.open_findings} finding(s)"] if snap.open_findings else []
+    if snap.open_major_hazards:
+        parts.append(f"{snap.open_major_hazards} major hazard(s) (重大事故隐患)")
+    return f"{' and '.join(parts) or 'nothing'} not yet verified (整改未验收)"
+
+
 GUARDS: dict[str, Guard] = {
     g.name: g
     for g in (
@@ -55,7 +62,7 @@ GUARDS: dict[str, Guard] = {
         Guard(
             "all_findings_verified",
             lambda s, now, d: s.open_findings == 0 and s.open_major_hazards == 0,
-            lambda s, now, d: f"{s.open_findings} finding(s) not yet verified (整改未验收)",
+            lambda s, now, d: _unverified(s),
         ),
         Guard(
             "publicity_over",

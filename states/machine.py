@@ -20,6 +20,7 @@ from states.guard import GUARDS
 from states.snapshot import EnterpriseSnapshot
 from states.spec import EventSpec, LifecycleSpec, TransitionSpec
 
+_WHOLE = re.compile(r"^[0-9]+$")
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
 
@@ -93,6 +94,8 @@ class Lifecycle:
         allowed = (*spec.requires, *spec.allows)
         out: dict[str, Any] = {}
         for key, value in raw.items():
+            if value is None:  # absent, not the text "None"
+                continue
             if key not in allowed:
                 raise FieldError(event, key, f"not a field of this event; allowed: {', '.join(allowed) or 'none'}")
             out[key] = self._value(event, key, value)
@@ -106,13 +109,12 @@ class Lifecycle:
         if field.type == "int":
             if isinstance(value, bool):
                 raise FieldError(event, key, f"{value!r} is not a whole number")
-            try:
-                number = int(str(value).strip())
-            except ValueError:
-                raise FieldError(event, key, f"{value!r} is not a whole number") from None
-            if number < 0:
-                raise FieldError(event, key, f"{number} is negative; must be 0 or more")
-            return number
+            text = str(value).strip()
+            if isinstance(value, int) and value < 0 or text.startswith("-") and _WHOLE.match(text[1:]):
+                raise FieldError(event, key, f"{text} is negative; must be 0 or more")
+            if not _WHOLE.match(text):
+                raise FieldError(event, key, f"{value!r} is not a whole number; write digits 0-9")
+            return int(text)
         if field.type == "date":
             if isinstance(value, datetime):
                 raise FieldError(event, key, f"{value!r} is a date-time; give a date (YYYY-MM-DD)")
@@ -139,6 +141,8 @@ class Lifecycle:
         """
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
+        if snapshot.state not in self.spec.states:
+            raise EventNotAllowed(event, snapshot.state, (), known=True, state_known=False)
         self.event(event, snapshot.state)
         if event not in self.allowed_events(snapshot.state):
             raise EventNotAllowed(event, snapshot.state, self.allowed_events(snapshot.state))

@@ -139,6 +139,8 @@ def parse_lifecycle(
     for name, body in p.mapping("states", doc.get("states")).items():
         key = f"states.{name}"
         if p.keys(key, body, ("label", "label_en", "final"), ("label",)):
+            if not isinstance(body.get("final", False), bool):
+                p.add(f"{key}.final", f"{body['final']!r} is not true or false")
             states[str(name)] = StateSpec(str(name), str(body.get("label", name)),
                                           str(body.get("label_en", name)), bool(body.get("final", False)))
     if not states:
@@ -173,7 +175,7 @@ def parse_lifecycle(
                       f"{', '.join(choice_lists) or 'none'}")
             else:
                 choices = tuple(choice_lists[ref])
-        if ftype == "choice" and not choices:
+        if ftype == "choice" and not choices and "choices_from" not in body:
             p.add(key, "a choice field needs 'choices' or 'choices_from'")
         fields[str(name)] = FieldSpec(str(name), ftype, str(body.get("label", name)), choices)
 

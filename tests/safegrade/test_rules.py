@@ -48,7 +48,7 @@ def write(directory: Path, name: str, text: str) -> None:
 def problems(directory: Path) -> list[str]:
     with pytest.raises(RulesError) as info:
         load_rules(directory)
-    assert str(info.value).startswith(f"{len(info.value.problems)} problem(s) in the rules: ")
+    assert str(info.value) == f"{len(info.value.problems)} problem(s) in the rules (each listed below)"
     return info.value.problems
 
 
@@ -93,14 +93,14 @@ BREAKAGES = [
     ], id="unknown-extra-file"),
     pytest.param(_delete("sectors.yaml"), [
         f"sectors.yaml: (file): missing; a rules directory holds {KNOWN_FILES}",
-        "sectors.yaml: sectors: must list at least one entry",
     ], id="missing-sectors"),
     pytest.param(_delete("triggers.yaml"), [
         f"triggers.yaml: (file): missing; a rules directory holds {KNOWN_FILES}",
-        "triggers.yaml: revocation_reasons: must list at least one entry as key: 中文名称",
+        "lifecycle.yaml: (top): not checked until triggers.yaml gives revocation_reasons and revocation_sources: "
+        "its fields choose from them",
     ], id="missing-triggers"),
     pytest.param(_raw("districts.yaml", "districts: [unclosed\n"), [
-        "districts.yaml: (file): not valid YAML: ",
+        "districts.yaml: (file): not valid YAML: while parsing a flow sequence",
     ], id="invalid-yaml"),
     pytest.param(_raw("deadlines.yaml", "- 5\n- 3\n"), [
         "deadlines.yaml: (top): must be a mapping, got list",
@@ -142,6 +142,7 @@ BREAKAGES = [
     pytest.param(_edit("triggers.yaml", lambda d: d.update(revocation_sources=["assessment"])), [
         "triggers.yaml: revocation_sources: must be a mapping, got list",
         "triggers.yaml: revocation_sources: must list at least one entry as key: 中文名称",
+        "lifecycle.yaml: (top): not checked until triggers.yaml gives revocation_sources: its fields choose from them",
     ], id="triggers-list-not-mapping"),
     pytest.param(_edit("deadlines.yaml", lambda d: d.update(publicity_days=5)), [
         "deadlines.yaml: (top): unknown key(s) publicity_days; allowed keys are publicity_working_days, "
@@ -164,7 +165,8 @@ BREAKAGES = [
     ], id="deadlines-bool"),
     pytest.param(_edit("lifecycle.yaml", lambda d: d["events"]["revoke"]["transitions"][0].update(
         guards=["publicity_ovr"])), [
-        f"lifecycle.yaml: events.revoke.transitions[0].guards: unknown guard 'publicity_ovr'; known guards are {GUARDS}",
+        "lifecycle.yaml: events.revoke.transitions[0].guards: unknown guard 'publicity_ovr'; "
+        f"known guards are {GUARDS}",
     ], id="lifecycle-unknown-guard"),
     pytest.param(_edit("lifecycle.yaml", lambda d: d["states"].update(archived={"label": "归档"})), [
         "lifecycle.yaml: states: unreachable from 'graded': archived",
@@ -174,18 +176,26 @@ BREAKAGES = [
         "lifecycle.yaml: events.record_assessment.transitions[0].sets.revocation_reason: 'poor_operation' is not "
         "allowed; choose one of major_hazard_overdue, relocated, deregistered, not_gongmao, false_materials, "
         "fatal_accident, serious_violation, concealed_accident",
+        "lifecycle.yaml: events.escalate.transitions[2].sets.revocation_reason: 'poor_operation' is not allowed",
     ], id="reason-removed-from-triggers-used-by-lifecycle"),
-    pytest.param(_raw("lifecycle.yaml", ""), ["lifecycle.yaml: empty"], id="lifecycle-empty"),
+    pytest.param(_raw("lifecycle.yaml", ""),
+                 ["lifecycle.yaml: (top): empty; it must hold initial, states, roles and events"],
+                 id="lifecycle-empty"),
 ]
 
 
 @pytest.mark.parametrize(("breaks", "expected"), BREAKAGES)
-def test_each_breakage_is_reported(rules_dir: Path, breaks: Callable[[Path], None], expected: list[str]) -> None:
+def test_each_breakage_is_reported(rules_dir: Path, breaks: Callable[[Path], None], expected: list[Any]) -> None:
+    """Each expected line starts one problem; `...` at the end means more (consequential) problems follow."""
     breaks(rules_dir)
     found = problems(rules_dir)
-    for fragment in expected:
+    listed = [e for e in expected if e is not ...]
+    for fragment in listed:
         assert any(p.startswith(fragment) for p in found), (fragment, found)
-    assert len(found) == len(expected), found
+    if ... in expected:
+        assert len(found) > len(listed), found
+    else:
+        assert len(found) == len(listed), found
 
 
 def test_lifecycle_problems_carry_the_file_prefix(rules_dir: Path) -> None:
@@ -197,7 +207,8 @@ def test_lifecycle_problems_carry_the_file_prefix(rules_dir: Path) -> None:
 def test_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(RulesError) as info:
         load_rules(tmp_path / "nowhere")
-    assert info.value.problems == [f"{tmp_path / 'nowhere'}: not a directory; point rules_dir in config.yaml at the rules"]
+    assert info.value.problems == [
+        f"{tmp_path / 'nowhere'}: not a directory; point rules_dir in config.yaml at the rules"]
 
 
 def test_several_problems_at_once_are_all_listed(rules_dir: Path) -> None:
@@ -217,8 +228,6 @@ def test_several_problems_at_once_are_all_listed(rules_dir: Path) -> None:
     ])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an empty lifecycle.yaml is reported only when it is the sole "
-                                       "problem; beside any other problem it silently disappears")
 def test_empty_lifecycle_is_reported_beside_other_problems(rules_dir: Path) -> None:
     write(rules_dir, "lifecycle.yaml", "# emptied by mistake\n")
     write(rules_dir, "sectors.yaml", "sectors: {}\n")
@@ -307,7 +316,7 @@ def test_cli_rules_check_reports_every_problem(rules_dir: Path, capsys: pytest.C
     assert main(["rules", "check", "--rules-dir", str(rules_dir)]) == 1
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
-    assert lines[0].startswith("safegrade: error: 3 problem(s) in the rules: ")
+    assert lines[0] == "safegrade: error: 3 problem(s) in the rules (each listed below)"
     assert lines[1:] == [f"  {p}" for p in expected]
     assert captured.out == ""
 

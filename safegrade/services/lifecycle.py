@@ -175,6 +175,9 @@ def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = F
     now = ctx.now()
     checked: list[tuple[FireRequest, dict[str, Any]]] = []
     for req in requests:
+        code = normalize(req.credit_code)
+        if code != req.credit_code:
+            req = FireRequest(code, req.event, req.reason, req.data, req.expected_version)
         try:
             checked.append((req, _check_request(ctx, req)))
         except DOMAIN_ERRORS as exc:
@@ -203,11 +206,13 @@ def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = F
             events.append(event_row)
             result.fired.append(fired)
         _write(session, touched.values(), versions, events)
+        if len(events) > 1 and audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
+            audit.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
     return result
 
 
 def fire_event(ctx: Context, credit_code: str, event: str, *, reason: str, data: Mapping[str, Any] | None = None,
                expected_version: int | None = None) -> Fired:
     """Fire one event on one enterprise; raise the refusal (nothing is written) or return what moved."""
-    req = FireRequest(normalize(credit_code), event, reason, data or {}, expected_version)
+    req = FireRequest(credit_code, event, reason, data or {}, expected_version)
     return fire_many(ctx, [req], strict=True).fired[0]

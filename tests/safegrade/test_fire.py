@@ -228,3 +228,20 @@ def test_enterprise_show_as_of_rebuilds_the_past(make_ctx, world, clock):
     assert show_enterprise(wq, code, as_of=at("2023-06-01 09:00"))["state"] == "graded"
     with pytest.raises(NotFound, match="not yet registered"):
         show_enterprise(wq, code, as_of=at("2020-01-01"))
+
+
+def test_credit_codes_are_normalised_in_batches_too(make_ctx, world):
+    wq = make_ctx("wq")
+    result = fire_many(wq, [FireRequest(f" {world.wuqing[0].lower()} ", "open_assessment", "评估")], strict=True)
+    assert result.fired[0].credit_code == world.wuqing[0]
+
+
+def test_a_large_batch_takes_a_checkpoint(make_ctx, world):
+    from safegrade.services.auditing import verify_audit
+
+    wq = make_ctx("wq")
+    wq.settings = wq.settings.model_copy(update={"audit": wq.settings.audit.model_copy(
+        update={"checkpoint_every_events": 3})})
+    fire_many(wq, [FireRequest(code, "open_assessment", "评估") for code in world.wuqing], strict=True)
+    report = verify_audit(wq)
+    assert report.checkpoints == 1 and report.ok

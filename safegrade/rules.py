@@ -66,19 +66,11 @@ class Rules:
 
     @cached_property
     def _district_index(self) -> dict[str, District]:
-        index: dict[str, District] = {}
-        for d in self.districts.values():
-            for name in (d.code, d.name, *d.aliases):
-                index[_normal(name)] = d
-        return index
+        return {_normal(name): d for d in self.districts.values() for name in (d.code, d.name, *d.aliases)}
 
     @cached_property
     def _sector_index(self) -> dict[str, Sector]:
-        index: dict[str, Sector] = {}
-        for s in self.sectors.values():
-            for name in (s.key, s.label, *s.aliases):
-                index[_normal(name)] = s
-        return index
+        return {_normal(name): s for s in self.sectors.values() for name in (s.key, s.label, *s.aliases)}
 
     def district(self, text: str) -> District | None:
         """The district named by code, name or alias (e.g. '120114', '武清区', '武清')."""

@@ -9,7 +9,7 @@ contention); readers use a plain deferred BEGIN. The same code runs on PostgreSQ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,21 +87,18 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> AbstractContextManager[Session]:
         """One write transaction: committed when the block ends, rolled back on any error."""
-        session = self._write_sessions()
-        try:
-            with session.begin():
-                yield session
-        except (DBAPIError, StaleDataError) as exc:
-            raise translate(exc) from exc
-        finally:
-            session.close()
+        return self._transaction(self._write_sessions)
 
+    def read(self) -> AbstractContextManager[Session]:
+        """One read transaction (a deferred BEGIN on SQLite: it does not block writers)."""
+        return self._transaction(self._read_sessions)
+
+    @staticmethod
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        session = self._read_sessions()
+    def _transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+        session = sessions()
         try:
             with session.begin():
                 yield session

@@ -74,6 +74,12 @@ class LifecycleSpec:
     fields: Mapping[str, FieldSpec]
     events: Mapping[str, EventSpec]
     actions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # non-event action -> roles
+    record_events: Mapping[str, str] = field(default_factory=dict)  # audit-only event -> label
+
+    def event_label(self, name: str) -> str:
+        """The Chinese label of a lifecycle event or an audit-only record event."""
+        spec = self.events.get(name)
+        return spec.label if spec else self.record_events.get(name, name)
 
     def may(self, role: str, action: str) -> bool:
         return role in self.actions.get(action, ())
@@ -131,7 +137,7 @@ def parse_lifecycle(
     """Build the spec from a parsed document; `choice_lists` resolves fields' `choices_from`."""
     p = _Problems()
     choice_lists = choice_lists or {}
-    if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events", "actions"),
+    if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events", "actions", "record_events"),
                   ("initial", "states", "roles", "events")):
         raise DefinitionError(p.items, source)
 
@@ -231,11 +237,15 @@ def parse_lifecycle(
             if r not in roles:
                 p.add(f"actions.{name}", f"unknown role '{r}'; known roles are {', '.join(roles)}")
 
+    record_events = {str(k): str(v) for k, v in p.mapping("record_events", doc.get("record_events")).items()}
+    for name in record_events.keys() & events.keys():
+        p.add(f"record_events.{name}", "is also a lifecycle event; give record events their own names")
+
     if states and initial in states:
         _check_graph(p, initial, states, events)
     if p.items:
         raise DefinitionError(p.items, source)
-    return LifecycleSpec(initial, states, roles, fields, events, actions)
+    return LifecycleSpec(initial, states, roles, fields, events, actions, record_events)
 
 
 def _check_graph(p: _Problems, initial: str, states: Mapping[str, StateSpec],

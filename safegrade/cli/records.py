@@ -20,6 +20,16 @@ app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(actor_app, name="actor")
 
 
+SHOW_FIELDS = (
+    ("统一社会信用代码", "credit_code"), ("企业名称", "name"), ("所属区", "district_name"),
+    ("行业类别", "sector_label"),
+    ("标准化等级", "level"), ("证书编号", "certificate_no"), ("定级日期", "graded_on"), ("有效期至", "valid_until"),
+    ("状态", "state_label"), ("版本", "version"), ("最近评估结果", "last_result"), ("待整改问题", "open_findings"),
+    ("重大事故隐患", "open_major_hazards"), ("公示期至", "publicity_ends_on"), ("撤销事由", "revocation_reason_label"),
+    ("撤销日期", "revoked_on"), ("标记", "flags"), ("可执行事件", "allowed_events"),
+)
+
+
 def _pairs(values: list[str], option: str) -> dict[str, str]:
     pairs = {}
     for item in values:
@@ -91,10 +101,11 @@ def enterprise_show(ctx: typer.Context, code: str = typer.Argument(..., help="Cr
     if emit(opts, shown):
         return
     table = Table(show_header=False)
-    for key in ("credit_code", "name", "district_name", "sector_label", "level", "certificate_no", "graded_on",
-                "valid_until", "state_label", "version", "last_result", "open_findings", "open_major_hazards",
-                "publicity_ends_on", "revocation_reason", "revoked_on", "flags", "allowed_events"):
-        table.add_row(key, str(shown.get(key) if shown.get(key) is not None else ""))
+    events = ", ".join(f"{context.rules.lifecycle.event_label(e)} {e}" for e in shown["allowed_events"])
+    for label, key in SHOW_FIELDS:
+        value = shown.get(key)
+        table.add_row(label, events if key == "allowed_events" else ", ".join(value) if isinstance(value, list)
+                      else "" if value is None else str(value))
     if shown.get("as_of"):
         out.print(f"as of {shown['as_of']} (from the audit trail)")
     out.print(table)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -91,6 +90,3 @@ def scope_check(actor: Actor, rules: Rules, district: str, credit_code: str, wha
         raise Forbidden(f"{actor.name} acts for enterprise {actor.enterprise_code} only; may not {what} {credit_code}")
     raise Forbidden(f"{actor.name} ({actor.role}) has read-only access; may not {what}")
 
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    return obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)

@@ -24,6 +24,8 @@ def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     out["district_name"] = ctx.rules.district_name(fields["district"])
     sector = ctx.rules.sectors.get(fields["sector"])
     out["sector_label"] = sector.label if sector else fields["sector"]
+    reason = fields.get("revocation_reason")
+    out["revocation_reason_label"] = ctx.rules.revocation_reasons.get(reason, reason) if reason else None
     return out
 
 
@@ -83,10 +85,9 @@ def timeline(ctx: Context, code: str) -> list[dict[str, Any]]:
     def local(utc: str) -> str:
         return datetime.fromisoformat(utc).astimezone(ctx.settings.zone).isoformat()
 
-    ev_label = {name: spec.label for name, spec in ctx.rules.lifecycle.events.items()}
-    ev_label.update(register="登记入台账", amend="台账更正")
     return [
-        {"seq": e.seq, "at": local(e.occurred_at), "event": e.event, "event_label": ev_label.get(e.event, e.event),
+        {"seq": e.seq, "at": local(e.occurred_at), "event": e.event,
+         "event_label": ctx.rules.lifecycle.event_label(e.event),
          "from_state": e.from_state, "from_label": label(e.from_state) if e.from_state else "",
          "to_state": e.to_state, "to_label": label(e.to_state), "actor": e.actor, "role": e.role,
          "source": e.source, "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash}

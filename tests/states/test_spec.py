@@ -272,3 +272,11 @@ def test_the_purity_check_catches_what_it_looks_for() -> None:
     imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     imported += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert {m.split(".")[0] for m in imported} & set(FORBIDDEN_IMPORTS) == {"sqlalchemy", "safegrade"}
+
+
+def test_record_events_have_labels_and_may_not_shadow_lifecycle_events() -> None:
+    spec = parse_lifecycle({**base(), "record_events": {"register": "登记"}}, LISTS)
+    labels = (spec.event_label("register"), spec.event_label("start"), spec.event_label("nope"))
+    assert labels == ("登记", "开始", "nope")
+    assert problems({**base(), "record_events": {"start": "x"}}) == [
+        "record_events.start: is also a lifecycle event; give record events their own names"]

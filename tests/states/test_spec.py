@@ -111,7 +111,7 @@ DELETE = object()
 
 MISTAKES = [
     pytest.param(_set("stats", {}), "(top): unknown key(s) stats; allowed keys are initial, states, roles, fields, "
-                 "events, actions", id="unknown-top-level-key"),
+                 "events, actions, record_events", id="unknown-top-level-key"),
     pytest.param(_set("events", DELETE), "(top): missing required key 'events'", id="missing-top-level-key"),
     pytest.param(_set("states/new/colour", "red"), "states.new: unknown key(s) colour; allowed keys are label, "
                  "label_en, final", id="unknown-state-key"),

@@ -172,3 +172,104 @@ class AuditCheckpointHead(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", primary_key=True)
     seq: int
     hash: str = Field(max_length=64)
+
+
+class Campaign(SQLModel, table=True):
+    """An operation-quality assessment campaign (运行质量评估): a window in which districts assess."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    starts_on: date
+    ends_on: date  # the window's end: each district's deadline for its assessments
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
+
+
+class CampaignMember(SQLModel, table=True):
+    """One enterprise selected for a campaign, with what became of it there."""
+
+    __tablename__ = "campaign_member"
+    __table_args__ = (UniqueConstraint("campaign_id", "enterprise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    district: str = Field(max_length=6, index=True)  # the district responsible when it was selected
+    due_on: date
+    selected_at: datetime = _utc(nullable=False)
+    excluded_reason: str | None = None  # deregistered | relocated | …: not assessed, counted apart
+    excluded_note: str | None = None
+    assessed_on: date | None = None
+    late: bool = False  # assessed after the window closed
+
+
+class Assessment(SQLModel, table=True):
+    """A scored assessment. Score and result are derived from the deductions by the rules in force,
+    whose version is kept, so a later change of rules never rewrites an old score."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "enterprise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    assessed_on: date
+    assessors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    methods: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    not_applicable: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    materials: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    score: float
+    result: str = Field(max_length=4)
+    veto: bool = False
+    deducted: float
+    applicable_points: float
+    rules_version: str = Field(max_length=16)
+    source: str  # file:row it was imported from
+    remarks: str = ""
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = _utc(nullable=False)
+
+
+class Deduction(SQLModel, table=True):
+    """A deduction of points, always with its item and the specific content found (the circular's complaint)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    element: str = Field(max_length=32)
+    item: str = Field(max_length=16, index=True)
+    points: float
+    content: str
+    rectify: bool = True
+
+
+class Finding(SQLModel, table=True):
+    """A problem to rectify in a closed loop: open → submitted (evidence) → verified, or back to open."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    assessment_id: int | None = Field(default=None, foreign_key="assessment.id", index=True)
+    deduction_id: int | None = Field(default=None, foreign_key="deduction.id")
+    element: str = Field(max_length=32)
+    item: str = Field(max_length=16, index=True)
+    content: str
+    major: bool = False  # 重大事故隐患
+    due_on: date = Field(index=True)
+    status: str = Field(default="open", max_length=16, index=True)
+    submitted_by: str | None = None
+    submitted_at: datetime | None = _utc(nullable=True)
+    verified_by: str | None = None
+    verified_at: datetime | None = _utc(nullable=True)
+    rejections: int = 0
+    created_at: datetime = _utc(nullable=False)
+
+
+class Evidence(SQLModel, table=True):
+    """A file submitted as rectification evidence, kept with its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    file_name: str
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    stored_path: str
+    submitted_by: str = Field(max_length=64)
+    submitted_at: datetime = _utc(nullable=False)

@@ -85,7 +85,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     clock.set(parse_instant("2023-06-05T09:00", settings.zone))
     step(f"运行质量评估 — the bureau selects {len(selected)} enterprises")
     opened = fire_many(as_(BUREAU), [FireRequest(c, "open_assessment", "2023年定级企业运行质量评估") for c in selected],
-                       strict=True)
+                       strict=True, via_service=True)
     console.print(f"{len(opened.fired)} enterprises now 评估中 (one transaction, {len(opened.fired)} audit events)")
 
     clock.advance(days=7)
@@ -106,7 +106,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
         major = 1 if result == "良" and i % 37 == 5 else 0
         officer = _officer(by_code[code]["district_name"])
         fire_event(as_(officer), code, "record_assessment", reason="现场检查、资料审查、现场询问",
-                   data={"result": result, "findings": findings, "major_hazards": major})
+                   data={"result": result, "findings": findings, "major_hazards": major}, via_service=True)
         results[result] += 1
     console.print("results: " + ", ".join(f"{k} {results[k]}" for k in ("优", "良", "差")))
     outsider = next(c for c in assessed if by_code[c]["district"] != by_code[assessed[0]]["district"])

@@ -57,6 +57,7 @@ class EventSpec:
     transitions: tuple[TransitionSpec, ...]
     requires: tuple[str, ...] = ()
     allows: tuple[str, ...] = ()
+    via: str | None = None  # the command that fires it, deriving its data; not fired by hand
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -188,7 +189,7 @@ def parse_lifecycle(
     events: dict[str, EventSpec] = {}
     for name, body in p.mapping("events", doc.get("events")).items():
         key = f"events.{name}"
-        if not p.keys(key, body, ("label", "roles", "requires", "allows", "transitions"),
+        if not p.keys(key, body, ("label", "roles", "requires", "allows", "transitions", "via"),
                       ("roles", "transitions")):
             continue
         ev_roles = _names(body.get("roles"))
@@ -228,7 +229,8 @@ def parse_lifecycle(
                     p.add(f"{tkey}.guards", f"unknown guard '{g}'; known guards are {', '.join(GUARDS)}")
             transitions.append(TransitionSpec(sources, dest, guards, sets))
         events[str(name)] = EventSpec(str(name), str(body.get("label", name)), ev_roles,
-                                      tuple(transitions), requires, allows)
+                                      tuple(transitions), requires, allows,
+                                      str(body["via"]) if body.get("via") else None)
 
     actions: dict[str, tuple[str, ...]] = {}
     for name, who in p.mapping("actions", doc.get("actions")).items():

@@ -84,10 +84,13 @@ def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date)
     return {k: v for k, v in changes.items() if row[k] != v}
 
 
-def _check_request(ctx: Context, req: FireRequest) -> dict[str, Any]:
+def _check_request(ctx: Context, req: FireRequest, via_service: bool) -> dict[str, Any]:
     """Role, reason and data: what can be judged before reading the enterprise."""
     actor = ctx.actor()
     spec = ctx.rules.machine.event(req.event)
+    if spec.via and not via_service:
+        raise Forbidden(f"'{req.event}' ({spec.label}) is recorded by `{spec.via}`, which derives its data; "
+                        "it is not fired by hand")
     if actor.role not in spec.roles:
         raise Forbidden(f"role '{actor.role}' may not fire '{req.event}' ({spec.label}); "
                         f"allowed roles: {', '.join(spec.roles)}")
@@ -167,9 +170,19 @@ def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[i
     audit.append(session, events)
 
 
-def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = False) -> BatchResult:
+def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = False,
+              via_service: bool = False) -> BatchResult:
     """Fire many events in one transaction (sweeps). A refused request is reported and skipped, or,
-    with `strict`, raised (and nothing is written)."""
+    with `strict`, raised (and nothing is written). `via_service` is for the use cases that derive an
+    event's data themselves (rules' `via`)."""
+    with ctx.store.write() as session:
+        return fire_in(ctx, session, requests, strict=strict, via_service=via_service)
+
+
+def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, strict: bool = False,
+            via_service: bool = False) -> BatchResult:
+    """`fire_many` inside the caller's transaction, so that a use case writes its own rows and the
+    lifecycle moves together, or nothing."""
     result = BatchResult()
     actor = ctx.audit_actor()
     now = ctx.now()
@@ -179,40 +192,39 @@ def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = F
         if code != req.credit_code:
             req = FireRequest(code, req.event, req.reason, req.data, req.expected_version)
         try:
-            checked.append((req, _check_request(ctx, req)))
+            checked.append((req, _check_request(ctx, req, via_service)))
         except DOMAIN_ERRORS as exc:
             if strict:
                 raise
             result.refused.append((req, str(exc)))
-    with ctx.store.write() as session:
-        rows = _load(session, sorted({req.credit_code for req, _ in checked}))
-        versions: dict[int, int] = {}
-        touched: dict[int, dict[str, Any]] = {}
-        events: list[dict[str, Any]] = []
-        for req, data in checked:
-            row = rows.get(req.credit_code)
-            try:
-                if row is None:
-                    raise NotFound(f"no enterprise with credit code {req.credit_code}; see `safegrade enterprise list`")
-                version = row["version"]
-                fired, event_row = _apply(ctx, row, req, data, now, actor)  # mutates row only on success
-            except DOMAIN_ERRORS as exc:
-                if strict:
-                    raise
-                result.refused.append((req, str(exc)))
-                continue
-            versions.setdefault(row["id"], version)
-            touched[row["id"]] = row
-            events.append(event_row)
-            result.fired.append(fired)
-        _write(session, touched.values(), versions, events)
-        if len(events) > 1 and audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
-            audit.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
+    rows = _load(session, sorted({req.credit_code for req, _ in checked}))
+    versions: dict[int, int] = {}
+    touched: dict[int, dict[str, Any]] = {}
+    events: list[dict[str, Any]] = []
+    for req, data in checked:
+        row = rows.get(req.credit_code)
+        try:
+            if row is None:
+                raise NotFound(f"no enterprise with credit code {req.credit_code}; see `safegrade enterprise list`")
+            version = row["version"]
+            fired, event_row = _apply(ctx, row, req, data, now, actor)  # mutates row only on success
+        except DOMAIN_ERRORS as exc:
+            if strict:
+                raise
+            result.refused.append((req, str(exc)))
+            continue
+        versions.setdefault(row["id"], version)
+        touched[row["id"]] = row
+        events.append(event_row)
+        result.fired.append(fired)
+    _write(session, touched.values(), versions, events)
+    if len(events) > 1 and audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
+        audit.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
     return result
 
 
 def fire_event(ctx: Context, credit_code: str, event: str, *, reason: str, data: Mapping[str, Any] | None = None,
-               expected_version: int | None = None) -> Fired:
+               expected_version: int | None = None, via_service: bool = False) -> Fired:
     """Fire one event on one enterprise; raise the refusal (nothing is written) or return what moved."""
     req = FireRequest(credit_code, event, reason, data or {}, expected_version)
-    return fire_many(ctx, [req], strict=True).fired[0]
+    return fire_many(ctx, [req], strict=True, via_service=via_service).fired[0]

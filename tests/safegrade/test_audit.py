@@ -26,7 +26,7 @@ def trail(make_ctx, tmp_path, clock):
                             ("record_assessment", {"result": "良", "findings": "2", "major_hazards": "0"}),
                             ("summon", {}), ("hold_interview", {"attendees": "法人、安全员", "record": "已约谈"})]:
             clock.advance(hours=1)
-            fire_event(wq, code, event, reason=f"step {event}", data=data)
+            fire_event(wq, code, event, reason=f"step {event}", data=data, via_service=True)
     return world, wq
 
 

@@ -56,13 +56,14 @@ def test_init_is_repeatable(cli):
 
 def test_fire_success_and_refusals(ready):
     cli, wuqing, hexi = ready
-    code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "open_assessment",
-                         "--reason", "评估")
-    assert code == 0 and "已定级 → 评估中" in out
-    code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", hexi, "open_assessment", "--reason", "评估")
+    code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "summon", "--reason", "约谈")
+    assert code == 0 and "已定级 → 约谈" in out
+    code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", hexi, "summon", "--reason", "约谈")
     assert code == 1 and err.count("\n") == 1 and "武清区 only" in err and "Traceback" not in err
     code, out, err = cli("--actor", "wq", "fire", wuqing, "revoke", "--reason", "x")
-    assert code == 1 and "not allowed in state 'assessing'" in err
+    assert code == 1 and "not allowed in state 'interview'" in err
+    code, out, err = cli("--actor", "wq", "fire", hexi, "open_assessment", "--reason", "x")
+    assert code == 1 and "recorded by `safegrade campaign open`" in err
     code, out, err = cli("--actor", "wq", "fire", wuqing, "summon")
     assert code == 2  # --reason is required by the command line itself
     code, out, err = cli("--actor", "wq", "fire", wuqing, "record_assessment", "--reason", "x", "--data", "result")
@@ -71,13 +72,13 @@ def test_fire_success_and_refusals(ready):
 
 def test_json_output_and_as_of(ready):
     cli, wuqing, _ = ready
-    cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "open_assessment", "--reason", "评估")
+    cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "summon", "--reason", "约谈")
     code, out, _ = cli("--json", "enterprise", "show", wuqing)
     shown = json.loads(out)
-    assert code == 0 and shown["state"] == "assessing" and shown["state_label"] == "评估中"
+    assert code == 0 and shown["state"] == "interview" and shown["state_label"] == "约谈"
     code, out, _ = cli("--json", "--as-of", "2023-06-01", "enterprise", "show", wuqing)
     assert json.loads(out)["state"] == "graded"
-    code, out, _ = cli("--json", "enterprise", "list", "--state", "assessing")
+    code, out, _ = cli("--json", "enterprise", "list", "--state", "interview")
     assert [e["credit_code"] for e in json.loads(out)] == [wuqing]
     code, out, err = cli("enterprise", "list", "--state", "nowhere")
     assert code == 1 and "unknown state 'nowhere'" in err

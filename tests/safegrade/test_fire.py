@@ -28,7 +28,7 @@ def audit_count(ctx) -> int:
 def test_district_officer_moves_own_enterprise_and_one_audit_event_is_written(make_ctx, world, clock):
     wq = make_ctx("wq")
     before = audit_count(wq)
-    fired = fire_event(wq, world.wuqing[0], "open_assessment", reason="2023年运行质量评估")
+    fired = fire_event(wq, world.wuqing[0], "open_assessment", reason="2023年运行质量评估", via_service=True)
     assert (fired.from_state, fired.to_state, fired.version) == ("graded", "assessing", 2)
     assert audit_count(wq) == before + 1
     assert show_enterprise(wq, world.wuqing[0])["state"] == "assessing"
@@ -36,7 +36,7 @@ def test_district_officer_moves_own_enterprise_and_one_audit_event_is_written(ma
 
 def test_district_officer_may_not_touch_another_district(make_ctx, world):
     with pytest.raises(Forbidden, match="武清区 only.*河西区"):
-        fire_event(make_ctx("wq"), world.hexi[0], "open_assessment", reason="x")
+        fire_event(make_ctx("wq"), world.hexi[0], "open_assessment", reason="x", via_service=True)
     assert show_enterprise(make_ctx(), world.hexi[0])["version"] == 1
 
 
@@ -50,20 +50,20 @@ def test_roles_that_may_not_fire_are_refused(make_ctx, world, actor, event):
 
 def test_an_unknown_actor_and_no_actor_are_refused(make_ctx, world):
     with pytest.raises(NotFound, match="no actor named 'ghost'"):
-        fire_event(make_ctx("ghost"), world.wuqing[0], "open_assessment", reason="x")
+        fire_event(make_ctx("ghost"), world.wuqing[0], "open_assessment", reason="x", via_service=True)
     with pytest.raises(Forbidden, match="needs an actor"):
-        fire_event(make_ctx(None), world.wuqing[0], "open_assessment", reason="x")
+        fire_event(make_ctx(None), world.wuqing[0], "open_assessment", reason="x", via_service=True)
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_a_change_without_a_reason_is_refused(make_ctx, world, reason):
     with pytest.raises(InvalidInput, match="needs a reason"):
-        fire_event(make_ctx("wq"), world.wuqing[0], "open_assessment", reason=reason)
+        fire_event(make_ctx("wq"), world.wuqing[0], "open_assessment", reason=reason, via_service=True)
 
 
 def test_unknown_enterprise(make_ctx, world):
     with pytest.raises(NotFound, match="no enterprise with credit code 91350100M000100Y43"):
-        fire_event(make_ctx("boss"), "91350100M000100Y43", "open_assessment", reason="x")
+        fire_event(make_ctx("boss"), "91350100M000100Y43", "open_assessment", reason="x", via_service=True)
 
 
 def test_event_not_allowed_names_state_and_allowed_events(make_ctx, world):
@@ -75,22 +75,24 @@ def test_event_not_allowed_names_state_and_allowed_events(make_ctx, world):
 def test_required_fields_and_their_types(make_ctx, world):
     wq = make_ctx("wq")
     code = world.wuqing[0]
-    fire_event(wq, code, "open_assessment", reason="x")
+    fire_event(wq, code, "open_assessment", reason="x", via_service=True)
     with pytest.raises(FieldError, match="'result'.*required"):
-        fire_event(wq, code, "record_assessment", reason="x", data={"findings": "1", "major_hazards": "0"})
+        fire_event(wq, code, "record_assessment", reason="x", data={"findings": "1", "major_hazards": "0"},
+                   via_service=True)
     with pytest.raises(FieldError, match="'findings'.*not a whole number"):
         fire_event(wq, code, "record_assessment", reason="x",
-                   data={"result": "良", "findings": "some", "major_hazards": "0"})
+                   data={"result": "良", "findings": "some", "major_hazards": "0"}, via_service=True)
     with pytest.raises(FieldError, match="'colour'.*not a field"):
         fire_event(wq, code, "record_assessment", reason="x",
-                   data={"result": "良", "findings": "1", "major_hazards": "0", "colour": "red"})
+                   data={"result": "良", "findings": "1", "major_hazards": "0", "colour": "red"},
+                   via_service=True)
     assert show_enterprise(wq, code)["state"] == "assessing"
 
 
 def assess(ctx, code, result="良", findings=0, major=0):
-    fire_event(ctx, code, "open_assessment", reason="评估")
+    fire_event(ctx, code, "open_assessment", reason="评估", via_service=True)
     return fire_event(ctx, code, "record_assessment", reason="评估完成",
-                      data={"result": result, "findings": findings, "major_hazards": major})
+                      data={"result": result, "findings": findings, "major_hazards": major}, via_service=True)
 
 
 @pytest.mark.parametrize("result, findings, major, dest", [
@@ -120,7 +122,7 @@ def test_poor_result_starts_publicity_in_working_days_and_revoke_waits_for_it(ma
     done = fire_event(wq, world.wuqing[0], "revoke", reason="公示期满无异议")
     assert done.to_state == "revoked" and done.changes["revoked_on"] == date(2023, 10, 11)
     with pytest.raises(EventNotAllowed, match="none \\(final state\\)"):
-        fire_event(wq, world.wuqing[0], "open_assessment", reason="x")
+        fire_event(wq, world.wuqing[0], "open_assessment", reason="x", via_service=True)
 
 
 def test_propose_and_withdraw_revocation(make_ctx, world):
@@ -165,7 +167,7 @@ def test_expire_and_renew_follow_validity(make_ctx, world, clock):
 def test_expected_version_conflict(make_ctx, world):
     wq = make_ctx("wq")
     code = world.wuqing[0]
-    fire_event(wq, code, "open_assessment", reason="x", expected_version=1)
+    fire_event(wq, code, "open_assessment", reason="x", expected_version=1, via_service=True)
     with pytest.raises(Conflict, match="version 2, not 1"):
         fire_event(wq, code, "propose_revocation", reason="x", expected_version=1,
                    data={"revocation_reason": "relocated", "revocation_source": "complaint"})
@@ -175,7 +177,7 @@ def test_expected_version_conflict(make_ctx, world):
 def test_time_never_goes_back_in_a_chain(make_ctx, world, clock):
     wq = make_ctx("wq")
     clock.set(at("2023-07-01"))
-    fire_event(wq, world.wuqing[0], "open_assessment", reason="x")
+    fire_event(wq, world.wuqing[0], "open_assessment", reason="x", via_service=True)
     earlier = make_ctx("wq")
     earlier.clock = type(clock)(at("2023-06-15"))
     with pytest.raises(InvalidInput, match="time never goes back"):
@@ -188,7 +190,7 @@ def test_batch_fires_many_in_one_transaction_and_reports_refusals(make_ctx, worl
     requests = [FireRequest(code, "open_assessment", "批量启动评估") for code in world.wuqing]
     requests.append(FireRequest(world.hexi[0], "open_assessment", "不在本区"))
     requests.append(FireRequest(world.wuqing[0], "revoke", "不允许"))
-    result = fire_many(wq, requests)
+    result = fire_many(wq, requests, via_service=True)
     assert [f.credit_code for f in result.fired] == world.wuqing
     assert [r.credit_code for r, _ in result.refused] == [world.hexi[0], world.wuqing[0]]
     assert audit_count(wq) == before + len(world.wuqing)
@@ -201,7 +203,7 @@ def test_batch_applies_several_events_to_one_enterprise_in_order(make_ctx, world
         FireRequest(code, "open_assessment", "启动"),
         FireRequest(code, "record_assessment", "结果", {"result": "良", "findings": "1", "major_hazards": "0"}),
         FireRequest(code, "summon", "约谈"),
-    ], strict=True)
+    ], strict=True, via_service=True)
     assert [f.version for f in result.fired] == [2, 3, 4]
     assert show_enterprise(wq, code)["state"] == "interview"
 
@@ -211,7 +213,7 @@ def test_strict_batch_writes_nothing_when_one_is_refused(make_ctx, world):
     before = audit_count(wq)
     with pytest.raises(EventNotAllowed):
         fire_many(wq, [FireRequest(world.wuqing[0], "open_assessment", "ok"),
-                       FireRequest(world.wuqing[1], "revoke", "not allowed")], strict=True)
+                       FireRequest(world.wuqing[1], "revoke", "not allowed")], strict=True, via_service=True)
     assert audit_count(wq) == before
     assert show_enterprise(wq, world.wuqing[0])["state"] == "graded"
 
@@ -232,7 +234,8 @@ def test_enterprise_show_as_of_rebuilds_the_past(make_ctx, world, clock):
 
 def test_credit_codes_are_normalised_in_batches_too(make_ctx, world):
     wq = make_ctx("wq")
-    result = fire_many(wq, [FireRequest(f" {world.wuqing[0].lower()} ", "open_assessment", "评估")], strict=True)
+    result = fire_many(wq, [FireRequest(f" {world.wuqing[0].lower()} ", "open_assessment", "评估")], strict=True,
+                       via_service=True)
     assert result.fired[0].credit_code == world.wuqing[0]
 
 
@@ -242,6 +245,14 @@ def test_a_large_batch_takes_a_checkpoint(make_ctx, world):
     wq = make_ctx("wq")
     wq.settings = wq.settings.model_copy(update={"audit": wq.settings.audit.model_copy(
         update={"checkpoint_every_events": 3})})
-    fire_many(wq, [FireRequest(code, "open_assessment", "评估") for code in world.wuqing], strict=True)
+    fire_many(wq, [FireRequest(code, "open_assessment", "评估") for code in world.wuqing], strict=True,
+              via_service=True)
     report = verify_audit(wq)
     assert report.checkpoints == 1 and report.ok
+
+
+@pytest.mark.parametrize("event, via", [("open_assessment", "campaign open"), ("record_assessment", "assess import")])
+def test_events_with_derived_data_are_not_fired_by_hand(make_ctx, world, event, via):
+    with pytest.raises(Forbidden, match=f"recorded by `safegrade {via}`.*not fired by hand"):
+        fire_event(make_ctx("wq"), world.wuqing[0], event, reason="手工录入",
+                   data={"result": "优", "findings": 0, "major_hazards": 0} if event == "record_assessment" else {})

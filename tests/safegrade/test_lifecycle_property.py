@@ -100,7 +100,7 @@ class Lifecycle(RuleBasedStateMachine):
         ctx = self.make(who)
         try:
             fired = fire_event(ctx, code, event, reason=f"random {event}",
-                               data=data_for(event, ctx.now().date(), n))
+                               data=data_for(event, ctx.now().date(), n), via_service=True)
         except DOMAIN_ERRORS:
             return
         hypothesis_event(f"accepted {event}")

@@ -269,8 +269,8 @@ def test_none_required_text_counts_as_missing() -> None:
 
 
 @pytest.mark.parametrize(("event", "raw", "allowed"), [
-    pytest.param("record_assessment", {**ASSESSMENT, "score": "88"}, "result, findings, major_hazards",
-                 id="record_assessment"),
+    pytest.param("record_assessment", {**ASSESSMENT, "grade": "A"},
+                 "result, findings, major_hazards, campaign, score, assessment", id="record_assessment"),
     pytest.param("hold_interview", {**INTERVIEW, "place": "区局"}, "attendees, record, held_on", id="hold_interview"),
     pytest.param("summon", {"reason": "x"}, "none", id="event-without-fields"),
 ])

@@ -136,7 +136,7 @@ MISTAKES = [
     pytest.param(_set("events/finish/allows", ["memo"]), "events.finish.allows: unknown field 'memo'; known fields "
                  "are result, reason, count, note", id="unknown-field-in-allows"),
     pytest.param(_set("events/finish/colour", 1), "events.finish: unknown key(s) colour; allowed keys are label, "
-                 "roles, requires, allows, transitions", id="unknown-event-key"),
+                 "roles, requires, allows, transitions, via", id="unknown-event-key"),
     pytest.param(_set("events/finish/transitions/0/when", "x"), "events.finish.transitions[0]: unknown key(s) when; "
                  "allowed keys are source, dest, guards, sets", id="unknown-transition-key"),
     pytest.param(_set("events/finish/transitions", []), "events.finish.transitions: must be a non-empty list",

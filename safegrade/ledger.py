@@ -14,6 +14,10 @@ Choices a user will notice:
 - An .xlsx workbook is read from its first worksheet only, so that file and row always identify one
   cell. Any other worksheet that also has a ledger header is reported as a problem (column 工作表),
   so rows kept there are never lost silently.
+- Except in a workbook whose first worksheet is named 汇总 (or 全市汇总), as safegrade writes them
+  (ledger_export): its other ledger worksheets are per-district views of 汇总. Their rows are not
+  records of their own; each must repeat a row of 汇总 (same credit code, same values), and every
+  one that does not is a problem whose file names the worksheet ("x.xlsx (sheet '武清区')").
 - Header cells that are empty are ignored with their column.
 - A .csv is UTF-8 (with or without BOM) or, failing that, GB18030 (what Excel and WPS save in China).
 """
@@ -27,7 +31,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from safegrade import creditcode
 from safegrade.errors import InvalidInput
@@ -37,6 +43,7 @@ ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 PROGRESS_EVERY = 1000
 HEADER_SCAN_ROWS = 10
 LEVELS = ("一级", "二级", "三级")
+SUMMARY_SHEETS = ("汇总", "全市汇总")  # a first worksheet so named makes the other ledger sheets views of it
 
 
 @dataclass(frozen=True)
@@ -424,15 +431,27 @@ def _csv_encoding(path: Path) -> str:
     raise InvalidInput(f"{path}: neither UTF-8 nor GB18030 text; save it as 'CSV UTF-8' or .xlsx")
 
 
+Rows = Iterator[tuple[int, Sequence[object]]]
+
+
+@dataclass(frozen=True)
+class _View:
+    """A per-district worksheet of a 汇总 workbook: its title and a fresh iterator over its rows."""
+
+    title: str
+    rows: Callable[[], Rows]
+
+
 @dataclass
 class _Source:
     """The rows of a file as (row number, cells), and where they come from for messages."""
 
-    rows: Iterator[tuple[int, Sequence[object]]]
+    rows: Rows
     file: str    # the path as given
     where: str   # the path, and for a workbook the worksheet read
     epoch: datetime | None = None
     other_ledger_sheets: tuple[tuple[str, int], ...] = ()
+    views: tuple[_View, ...] = ()  # only when the first worksheet is 汇总
 
 
 @contextmanager
@@ -448,6 +467,11 @@ def _csv_source(path: Path, file: str) -> Iterator[_Source]:
                 start = reader.line_num + 1
 
         yield _Source(rows(), file, file)
+
+
+def _sheet_rows(ws: Any) -> Rows:
+    """A worksheet's rows as (spreadsheet row number, cell values)."""
+    return enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)
 
 
 @contextmanager
@@ -470,11 +494,15 @@ def _xlsx_source(path: Path, file: str) -> Iterator[_Source]:
             sheets.append(ws)
         others = []
         for ws in sheets[1:]:
-            found = _find_header(enumerate(ws.iter_rows(min_row=1, values_only=True), start=1))
+            found = _find_header(_sheet_rows(ws))
             if found and _recognised(found[1]) >= 2:
-                others.append((ws.title, found[0]))
-        rows = enumerate(sheets[0].iter_rows(min_row=1, values_only=True), start=1)
-        yield _Source(rows, file, f"{file} (sheet {sheets[0].title!r})", wb.epoch, tuple(others))
+                others.append((ws, found[0]))
+        where = f"{file} (sheet {sheets[0].title!r})"
+        if sheets[0].title.strip() in SUMMARY_SHEETS:
+            views = tuple(_View(ws.title, partial(_sheet_rows, ws)) for ws, _ in others)
+            yield _Source(_sheet_rows(sheets[0]), file, where, wb.epoch, views=views)
+        else:
+            yield _Source(_sheet_rows(sheets[0]), file, where, wb.epoch, tuple((ws.title, n) for ws, n in others))
     finally:
         wb.close()
 
@@ -552,4 +580,71 @@ def read_ledger(path: Path, rules: Rules, *, check_overrides: Mapping[str, str] 
                 progress(count)
         if progress and (count % PROGRESS_EVERY or count == 0):
             progress(count)
+        summary = {r.credit_code: r for r in records} if source.views else {}
+        for view in source.views:
+            problems.extend(_check_view(source, view, summary, checker.seen, rules, overrides))
     return records, problems
+
+
+# ---------------------------------------------------------------------------------------------------
+# Per-district views of a 汇总 workbook
+
+
+_VIEW_COMPARED = tuple(f for f in ENTERPRISE_FIELDS if f not in ("credit_code", "in_gongmao"))  # sector covers it
+
+
+def _check_view(source: _Source, view: _View, summary: Mapping[str, LedgerRecord], summary_seen: Mapping[str, int],
+                rules: Rules, overrides: Mapping[str, str]) -> list[RowProblem]:
+    """A problem for every row of a per-district worksheet that is bad or does not repeat a row of 汇总.
+
+    A row whose credit code is on a 汇总 row that was itself refused is not compared: that row's
+    problems are already listed, and comparing with nothing would only repeat them.
+    """
+    label = f"{source.file} (sheet {view.title!r})"
+    rows = view.rows()
+    found = _find_header(rows)
+    if found is None:  # the sheet had a header when the workbook was opened; it cannot vanish
+        return []
+    try:
+        columns = _map_header(label, *found)
+    except InvalidInput as exc:
+        return [RowProblem(label, found[0], "工作表", view.title, f"{exc}; this per-district worksheet "
+                                                                   f"cannot be compared with 汇总")]
+    headers = {f: header for f, (_, header) in columns.items()}
+    sheet_district = rules.district(view.title)
+    checker = _RowChecker(label, rules, columns, overrides, source.epoch)
+    problems: list[RowProblem] = []
+    for number, cells in rows:
+        record, bad = checker.check(number, cells)
+        problems.extend(bad)
+        if record is None:
+            continue
+        if sheet_district is not None and record.district != sheet_district.code:
+            problems.append(RowProblem(label, number, headers["district"], rules.district_name(record.district),
+                                       f"a row of {rules.district_name(record.district)} on the worksheet of "
+                                       f"{sheet_district.name}; move it to its district's worksheet"))
+        original = summary.get(record.credit_code)
+        if original is None:
+            if record.credit_code not in summary_seen:
+                problems.append(RowProblem(label, number, headers["credit_code"], record.credit_code,
+                                           "not in 汇总: no row of the 汇总 worksheet has this 统一社会信用代码; "
+                                           "a per-district worksheet may only repeat rows of 汇总"))
+            continue
+        for field in _VIEW_COMPARED:
+            mine, theirs = getattr(record, field), getattr(original, field)
+            if mine != theirs:
+                column = headers.get(field, _BY_FIELD[field].headers[0])
+                problems.append(RowProblem(label, number, column, _display(rules, field, mine),
+                                           f"differs from 汇总 row {original.row} in column {column}: "
+                                           f"汇总 has {_display(rules, field, theirs)!r}"))
+    return problems
+
+
+def _display(rules: Rules, field: str, value: object) -> str:
+    """A record's value as the ledger shows it: district and sector by name, dates as YYYY-MM-DD."""
+    if field == "district":
+        return rules.district_name(str(value))
+    if field == "sector":
+        sector = rules.sectors.get(str(value))
+        return sector.label if sector else str(value)
+    return _text(value)

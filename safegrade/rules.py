@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from safegrade.errors import RulesError
-from states import DefinitionError, Lifecycle, LifecycleSpec, parse_lifecycle
+from states import DefinitionError, Lifecycle, LifecycleError, LifecycleSpec, parse_lifecycle
 
 RULE_FILES = ("lifecycle.yaml", "sectors.yaml", "districts.yaml", "triggers.yaml", "deadlines.yaml")
 
@@ -35,6 +35,16 @@ class Sector:
     key: str
     label: str
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Why a campaign member is not assessed, and the lifecycle event that reason fires."""
+
+    key: str
+    label: str
+    event: str
+    data: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class Rules:
     sectors: Mapping[str, Sector]
     revocation_reasons: Mapping[str, str]
     revocation_sources: Mapping[str, str]
+    campaign_exclusions: Mapping[str, Exclusion]
     deadlines: Deadlines
     version: str
     path: Path
@@ -179,7 +190,7 @@ def load_rules(directory: Path) -> Rules:
             c.add("sectors.yaml", f"sectors.{key}", "missing required key 'label'")
 
     triggers = _read(directory, "triggers.yaml", c)
-    c.mapping("triggers.yaml", "(top)", triggers, ("revocation_reasons", "revocation_sources"))
+    c.mapping("triggers.yaml", "(top)", triggers, ("revocation_reasons", "revocation_sources", "campaign_exclusions"))
     lists: dict[str, dict[str, str]] = {}
     for name in ("revocation_reasons", "revocation_sources"):
         entries = {k: str(v) for k, v in c.mapping("triggers.yaml", name, triggers.get(name)).items()}
@@ -210,7 +221,28 @@ def load_rules(directory: Path) -> Rules:
             lifecycle = parse_lifecycle(doc, {k: tuple(v) for k, v in lists.items()})
         except DefinitionError as exc:
             c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
+    exclusions = _exclusions(c, triggers.get("campaign_exclusions"), lifecycle)
     if c.problems or lifecycle is None:
         raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
     return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
-                 deadlines, rules_version(directory), directory)
+                 exclusions, deadlines, rules_version(directory), directory)
+
+
+def _exclusions(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) -> dict[str, Exclusion]:
+    """triggers.yaml's campaign_exclusions, each event and its fields checked against the lifecycle."""
+    out: dict[str, Exclusion] = {}
+    for key, body in c.mapping("triggers.yaml", "campaign_exclusions", raw).items():
+        where = f"campaign_exclusions.{key}"
+        body = c.mapping("triggers.yaml", where, body, ("label", "event", "data"))
+        event, data = str(body.get("event", "")), {str(k): str(v) for k, v in (body.get("data") or {}).items()}
+        if not body.get("label") or not event:
+            c.add("triggers.yaml", where, "needs a label and an event")
+            continue
+        if lifecycle is not None:
+            try:
+                Lifecycle(lifecycle).coerce(event, data)
+            except LifecycleError as exc:
+                c.add("triggers.yaml", where, f"{exc}; known events are {', '.join(lifecycle.events)}")
+                continue
+        out[key] = Exclusion(key, str(body["label"]), event, data)
+    return out

@@ -137,7 +137,7 @@ BREAKAGES = [
     ], id="null-sectors"),
     pytest.param(_edit("triggers.yaml", lambda d: d.update(revocation_reason={})), [
         "triggers.yaml: (top): unknown key(s) revocation_reason; allowed keys are revocation_reasons, "
-        "revocation_sources",
+        "revocation_sources, campaign_exclusions",
     ], id="triggers-unknown-key"),
     pytest.param(_edit("triggers.yaml", lambda d: d.update(revocation_sources=["assessment"])), [
         "triggers.yaml: revocation_sources: must be a mapping, got list",
@@ -224,7 +224,7 @@ def test_several_problems_at_once_are_all_listed(rules_dir: Path) -> None:
         "districts.yaml: districts.1201: unknown key(s) pop; allowed keys are name, aliases",
         "districts.yaml: districts.1201: a district code is 6 digits (行政区划代码)",
         "deadlines.yaml: publicity_working_days: 0 must be a whole number of at least 1",
-        "triggers.yaml: (top): unknown key(s) extra; allowed keys are revocation_reasons, revocation_sources",
+        "triggers.yaml: (top): unknown key(s) extra; allowed keys are revocation_reasons, revocation_sources, campaign_exclusions",
     ])
 
 

@@ -1,0 +1,180 @@
+"""Writing the 台账 (ledger of graded enterprises) as an .xlsx workbook in the attachment's format.
+
+The workbook has a first worksheet 汇总 with every enterprise, then one worksheet per district that
+has enterprises, named by the district (e.g. 武清区), in district-code order. The columns and their
+Chinese headers are those read_ledger reads (safegrade.ledger.COLUMNS), the header is on row 1 and
+nothing is written above it, so the file imports back: read_ledger takes the records from 汇总 and
+checks that every row of a district worksheet repeats a row of 汇总.
+
+Choices a user will notice:
+- Rows are ordered by district code, then credit code; 序号 counts from 1 on every worksheet.
+- 定级日期 and 有效期至 are Excel date cells shown as yyyy-mm-dd; credit codes, certificate numbers and
+  phone numbers are text cells, so a spreadsheet never turns them into numbers.
+- A text value that begins with '=' stays text: a name or remark typed as '=…' is never written as a
+  formula (a formula in a file sent to the bureau would run on the bureau's machine).
+- Characters that an .xlsx cannot hold (control characters other than tab and newline) are dropped.
+- `title` goes into the workbook's document properties (Excel: File › Info), not onto a row.
+
+Written with openpyxl's write-only (streaming) mode: the bold header, frozen first row, filter and
+column widths are all available there, and it keeps memory flat for 100,000 enterprises.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from safegrade.errors import InvalidInput
+from safegrade.ledger import COLUMNS, SUMMARY_SHEETS
+from safegrade.rules import Rules
+
+SUMMARY_SHEET = SUMMARY_SHEETS[0]
+HEADERS = tuple(c.headers[0] for c in COLUMNS)  # 序号, 区, 企业名称, 统一社会信用代码, …, 备注
+DATE_HEADERS = ("定级日期", "有效期至")
+DATE_FORMAT = "yyyy-mm-dd"
+MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows less the header
+MIN_WIDTH, MAX_WIDTH = 6, 60
+_REQUIRED = ("credit_code", "name", "district", "sector", "level", "certificate_no", "graded_on", "valid_until")
+_TEXT = ("address", "contact", "phone", "remarks")
+
+
+def write_ledger_xlsx(path: Path, enterprises: Sequence[Mapping[str, Any]], rules: Rules, *,
+                      title: str | None = None) -> dict[str, int]:
+    """Write the 台账 of `enterprises` (dicts as list_enterprises returns them) to `path`.
+
+    Returns the number of data rows written per worksheet, 汇总 first, e.g. {'汇总': 100, '和平区': 2, …}.
+    Raises InvalidInput, writing nothing, for an enterprise whose district is not in the rules, a
+    credit code given twice, a missing field or a date that is not a date.
+    """
+    from openpyxl import Workbook
+
+    rows = sorted((_values(e, rules) for e in enterprises), key=lambda v: (v[0], v[3]))
+    _refuse_duplicates(rows)
+    if len(rows) > MAX_ROWS:
+        raise InvalidInput(f"{len(rows)} enterprises do not fit on one worksheet (at most {MAX_ROWS}); "
+                           "export the districts separately")
+    per_district = Counter(v[0] for v in rows)
+    widths = _widths(rows)
+
+    wb = Workbook(write_only=True)
+    if title:
+        wb.properties.title = title
+    summary = _sheet(wb, SUMMARY_SHEET, widths, len(rows))
+    views = {code: _sheet(wb, rules.district_name(code), widths, n) for code, n in sorted(per_district.items())}
+    names = {code: rules.district_name(code) for code in views}
+    view_no = dict.fromkeys(views, 0)
+    for no, values in enumerate(rows, start=1):
+        code = values[0]
+        view_no[code] += 1
+        cells = [names[code], *values[1:]]
+        summary.append(_protected(summary, [no, *cells]))
+        views[code].append(_protected(views[code], [view_no[code], *cells]))
+    wb.save(Path(path))
+    return {SUMMARY_SHEET: len(rows)} | {names[code]: n for code, n in view_no.items()}
+
+
+def _values(e: Mapping[str, Any], rules: Rules) -> list[Any]:
+    """One enterprise as cell values in HEADERS order without 序号; the district as its code (the
+    caller writes the name) so that rows sort by code."""
+    code = str(e.get("credit_code") or "")
+    missing = [f for f in _REQUIRED if e.get(f) in (None, "")]
+    if missing:
+        raise InvalidInput(f"enterprise {code or '(no credit code)'}: missing {', '.join(missing)}; "
+                           "a 台账 row needs every required column")
+    district = str(e["district"])
+    if district not in rules.districts:
+        raise InvalidInput(f"enterprise {code}: district {district!r} is not a district code in the rules "
+                           f"(known: {', '.join(rules.districts)}); the ledger would not import back")
+    sector = rules.sectors.get(str(e["sector"]))
+    return [
+        district, _clean(e["name"]), code, sector.label if sector else _clean(e["sector"]), _clean(e["level"]),
+        _clean(e["certificate_no"]), _date(code, "graded_on", e["graded_on"]),
+        _date(code, "valid_until", e["valid_until"]), *(_clean(e.get(f) or "") for f in _TEXT),
+    ]
+
+
+def _clean(value: object) -> str:
+    """Text for a cell, without the control characters an .xlsx cannot hold."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = str(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", text) if ILLEGAL_CHARACTERS_RE.search(text) else text
+
+
+def _date(code: str, field: str, value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"enterprise {code}: {field} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _refuse_duplicates(rows: Sequence[Sequence[Any]]) -> None:
+    """A code given twice would be refused when the file is read back, so it is refused here."""
+    counts = Counter(v[2] for v in rows)
+    twice = sorted(code for code, n in counts.items() if n > 1)
+    if twice:
+        raise InvalidInput(f"credit code(s) given more than once: {', '.join(twice[:10])}"
+                           f"{' …' if len(twice) > 10 else ''}; a 台账 lists each enterprise once")
+
+
+def _display_width(text: str) -> int:
+    """Columns a text takes on screen: CJK and full-width characters (3 bytes in UTF-8) count two."""
+    return len(text) + (len(text.encode()) - len(text)) // 2
+
+
+def _widths(rows: Sequence[Sequence[Any]]) -> list[float]:
+    """A width per column: the widest of the header and the values, plus a margin, within limits.
+
+    The district column is given the widest district name: rows hold the code there.
+    """
+    widths = [_display_width(h) for h in HEADERS]
+    widths[0] = max(widths[0], len(str(len(rows))))
+    widths[1] = max(widths[1], 8)  # 滨海新区
+    for i in range(2, len(HEADERS)):
+        if HEADERS[i] in DATE_HEADERS:
+            widths[i] = max(widths[i], len(DATE_FORMAT))
+        else:
+            widths[i] = max(widths[i], max((_display_width(v[i - 1]) for v in rows), default=0))
+    return [min(max(w + 2, MIN_WIDTH), MAX_WIDTH) for w in widths]
+
+
+def _sheet(wb: Any, title: str, widths: Sequence[float], n: int) -> Any:
+    """A write-only worksheet with its bold header, frozen first row, filter and column widths; these
+    must all be set before the first data row is appended."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(title)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{n + 1}"
+    bold, centre = Font(bold=True), Alignment(horizontal="center", vertical="center")
+    header = []
+    for text in HEADERS:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font, cell.alignment = bold, centre
+        header.append(cell)
+    ws.append(header)
+    return ws
+
+
+def _protected(ws: Any, values: list[Any]) -> list[Any]:
+    """The row with every text beginning with '=' as a text cell, not a formula. (Dates need nothing:
+    openpyxl gives a date value the number format yyyy-mm-dd, DATE_FORMAT.)"""
+    from openpyxl.cell import WriteOnlyCell
+
+    for i, value in enumerate(values):
+        if type(value) is str and value[:1] == "=" and len(value) > 1:
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            values[i] = cell
+    return values

@@ -1,0 +1,195 @@
+"""Assessment campaigns (运行质量评估): the bureau selects enterprises and gives a window; districts
+assess; deregistered or relocated enterprises are excluded with a reason and counted apart; a
+district that finishes after the window is recorded as late."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from safegrade.creditcode import normalize
+from safegrade.errors import Forbidden, InputErrors, InvalidInput, NotFound
+from safegrade.models import Assessment, Campaign, CampaignMember, Enterprise, table
+from safegrade.services.context import Context, scope_check
+from safegrade.services.lifecycle import FireRequest, fire_in
+
+CAMPAIGN, MEMBER, ENTERPRISE, ASSESSMENT = table(Campaign), table(CampaignMember), table(Enterprise), table(Assessment)
+
+
+def _require(ctx: Context, action: str) -> None:
+    actor = ctx.actor()
+    if not ctx.rules.lifecycle.may(actor.role, action):
+        allowed = ", ".join(ctx.rules.lifecycle.actions.get(action, ())) or "none"
+        raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: {allowed}")
+
+
+def read_codes(path: Path) -> list[tuple[int, str]]:
+    """Credit codes from a text or csv file: the first cell of each non-empty line, with its line number."""
+    if not path.is_file():
+        raise InvalidInput(f"--codes: no such file {path}")
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        cell = line.split(",")[0].strip()
+        if cell and not cell.startswith("#") and cell not in ("统一社会信用代码", "credit_code"):
+            out.append((number, normalize(cell)))
+    return out
+
+
+def find_campaign(session: Session, name: str) -> dict[str, Any]:
+    row = session.execute(select(CAMPAIGN).where(CAMPAIGN.c.name == name)).mappings().first()
+    if row is None:
+        raise NotFound(f"no campaign named {name!r}; see `safegrade campaign list`")
+    return dict(row)
+
+
+def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, all_: bool = False,
+                  district: str | None = None, codes_file: Path | None = None) -> dict[str, Any]:
+    """Select enterprises and move them to 评估中, in one transaction with the campaign's records."""
+    _require(ctx, "open_campaign")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("campaign NAME must not be empty")
+    if ends_on < starts_on:
+        raise InvalidInput(f"--end {ends_on} is before --start {starts_on}")
+    if sum((all_, district is not None, codes_file is not None)) != 1:
+        raise InvalidInput("choose the enterprises with exactly one of --all, --district X, --codes FILE")
+    eligible = set(ctx.rules.lifecycle.events["open_assessment"].sources)
+    now = ctx.now()
+    with ctx.store.write() as session:
+        if session.execute(select(CAMPAIGN.c.id).where(CAMPAIGN.c.name == name)).first():
+            raise InvalidInput(f"a campaign named {name!r} already exists")
+        rows = {r["credit_code"]: dict(r) for r in session.execute(select(ENTERPRISE)).mappings()}
+        skipped: Counter[str] = Counter()
+        if codes_file is not None:
+            chosen, problems = [], []
+            for number, code in read_codes(codes_file):
+                row = rows.get(code)
+                if row is None:
+                    problems.append(f"{codes_file}:{number}, value {code!r}: no such enterprise")
+                elif row["state"] not in eligible:
+                    problems.append(f"{codes_file}:{number}, value {code!r}: is {ctx.rules.state_label(row['state'])}; "
+                                    f"only {', '.join(ctx.rules.state_label(s) for s in eligible)} can be assessed")
+                else:
+                    chosen.append(row)
+            if problems:
+                raise InputErrors(f"campaign {name}: --codes {codes_file}", problems)
+        else:
+            code = None
+            if district is not None:
+                found = ctx.rules.district(district)
+                if found is None:
+                    raise InvalidInput(f"--district: unknown district {district!r}")
+                code = found.code
+            chosen = []
+            for row in rows.values():
+                if code is not None and row["district"] != code:
+                    continue
+                if row["state"] in eligible:
+                    chosen.append(row)
+                else:
+                    skipped[row["state"]] += 1
+        if not chosen:
+            raise InvalidInput(f"campaign {name}: no enterprise to assess among those chosen")
+        chosen.sort(key=lambda r: (r["district"], r["credit_code"]))
+        campaign_id = session.execute(insert(Campaign).returning(CAMPAIGN.c.id), [{
+            "name": name, "starts_on": starts_on, "ends_on": ends_on, "created_by": ctx.actor().name,
+            "created_at": now}]).scalar_one()
+        session.execute(insert(CampaignMember), [{
+            "campaign_id": campaign_id, "enterprise_id": r["id"], "district": r["district"], "due_on": ends_on,
+            "selected_at": now} for r in chosen])
+        fire_in(ctx, session, [FireRequest(r["credit_code"], "open_assessment", f"{name}：纳入运行质量评估",
+                                           {"campaign": name}) for r in chosen], strict=True, via_service=True)
+    return {"campaign": name, "starts_on": starts_on, "ends_on": ends_on, "selected": len(chosen),
+            "skipped": {ctx.rules.state_label(s): n for s, n in sorted(skipped.items())}}
+
+
+def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note: str = "") -> dict[str, Any]:
+    """Exclude a selected enterprise (注销, 迁址 …): counted apart, and its lifecycle event fired."""
+    _require(ctx, "exclude_from_campaign")
+    exclusion = ctx.rules.campaign_exclusions.get(reason)
+    if exclusion is None:
+        raise InvalidInput(f"--reason: {reason!r} is not a campaign exclusion; choose one of "
+                           + ", ".join(f"{k} ({e.label})" for k, e in ctx.rules.campaign_exclusions.items()))
+    code = normalize(credit_code)
+    with ctx.store.write() as session:
+        campaign = find_campaign(session, name)
+        member = session.execute(
+            select(MEMBER, ENTERPRISE.c.credit_code).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
+            .where(MEMBER.c.campaign_id == campaign["id"], ENTERPRISE.c.credit_code == code)).mappings().first()
+        if member is None:
+            raise NotFound(f"{code} was not selected for campaign {name}")
+        scope_check(ctx.actor(), ctx.rules, member["district"], code, f"exclude it from {name}")
+        if member["excluded_reason"] or member["assessed_on"]:
+            what = "excluded" if member["excluded_reason"] else f"assessed on {member['assessed_on']}"
+            raise InvalidInput(f"{code} is already {what} in campaign {name}")
+        text = f"{name}：{exclusion.label}" + (f"（{note.strip()}）" if note.strip() else "")
+        fired = fire_in(ctx, session, [FireRequest(code, exclusion.event, text, exclusion.data)], strict=True).fired[0]
+        session.execute(MEMBER.update().where(MEMBER.c.id == member["id"]).values(
+            excluded_reason=reason, excluded_note=note.strip() or None))
+    return {"campaign": name, "credit_code": code, "reason": reason, "label": exclusion.label,
+            "event": fired.event, "to_state": fired.to_state}
+
+
+def campaign_status(ctx: Context, name: str) -> dict[str, Any]:
+    """Per district: selected, excluded, assessed, outstanding, late, and results; with totals."""
+    today = ctx.now().date()
+    with ctx.store.read() as session:
+        campaign = find_campaign(session, name)
+        rows = session.execute(
+            select(MEMBER.c.district, MEMBER.c.excluded_reason, MEMBER.c.assessed_on, MEMBER.c.late,
+                   ASSESSMENT.c.result)
+            .outerjoin(ASSESSMENT, (ASSESSMENT.c.campaign_id == MEMBER.c.campaign_id)
+                       & (ASSESSMENT.c.enterprise_id == MEMBER.c.enterprise_id))
+            .where(MEMBER.c.campaign_id == campaign["id"])).all()
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for district, excluded, assessed_on, late, result in rows:
+        c = per[district]
+        c["selected"] += 1
+        if excluded:
+            c["excluded"] += 1
+            c[f"excluded:{excluded}"] += 1
+        elif assessed_on:
+            c["assessed"] += 1
+            c[f"result:{result}"] += 1
+            c["late"] += bool(late)
+        else:
+            c["outstanding"] += 1
+    results = ("优", "良", "差")
+    districts: list[dict[str, Any]] = []
+    for code in sorted(per):
+        c = per[code]
+        overdue = today > campaign["ends_on"] and c["outstanding"] > 0
+        districts.append({
+            "district": code, "district_name": ctx.rules.district_name(code), "selected": c["selected"],
+            "excluded": c["excluded"], "assessed": c["assessed"], "outstanding": c["outstanding"], "late": c["late"],
+            "district_late": bool(c["late"]) or overdue, "results": {r: c[f"result:{r}"] for r in results},
+            "excluded_by_reason": {k: c[f"excluded:{k}"] for k in ctx.rules.campaign_exclusions if c[f"excluded:{k}"]},
+        })
+    total: dict[str, Any] = {k: sum(d[k] for d in districts)
+                             for k in ("selected", "excluded", "assessed", "outstanding", "late")}
+    total["results"] = {r: sum(d["results"][r] for d in districts) for r in results}
+    return {"campaign": name, "starts_on": campaign["starts_on"], "ends_on": campaign["ends_on"], "as_of": today,
+            "districts": districts, "total": total,
+            "late_districts": [d["district_name"] for d in districts if d["district_late"]]}
+
+
+def list_campaigns(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.store.read() as session:
+        return [dict(r) for r in session.execute(select(CAMPAIGN).order_by(CAMPAIGN.c.starts_on)).mappings()]
+
+
+def members(session: Session, campaign_id: int, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The campaign members among these credit codes, keyed by code."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(codes), 500):
+        for r in session.execute(
+            select(MEMBER, ENTERPRISE.c.credit_code).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
+            .where(MEMBER.c.campaign_id == campaign_id, ENTERPRISE.c.credit_code.in_(codes[i:i + 500]))).mappings():
+            out[r["credit_code"]] = dict(r)
+    return out

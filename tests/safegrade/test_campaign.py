@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date as D  # noqa: N817  (short: dates fill these tests)
 
 import pytest
+
 from safegrade.errors import Forbidden, InputErrors, InvalidInput, NotFound
 from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
 from safegrade.services.enterprise import show_enterprise, timeline
 from tests.conftest import at
 from tests.factories import build_world
-
 
 
 @pytest.fixture

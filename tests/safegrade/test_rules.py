@@ -224,7 +224,8 @@ def test_several_problems_at_once_are_all_listed(rules_dir: Path) -> None:
         "districts.yaml: districts.1201: unknown key(s) pop; allowed keys are name, aliases",
         "districts.yaml: districts.1201: a district code is 6 digits (行政区划代码)",
         "deadlines.yaml: publicity_working_days: 0 must be a whole number of at least 1",
-        "triggers.yaml: (top): unknown key(s) extra; allowed keys are revocation_reasons, revocation_sources, campaign_exclusions",
+        "triggers.yaml: (top): unknown key(s) extra; allowed keys are revocation_reasons, revocation_sources, "
+        "campaign_exclusions",
     ])
 
 

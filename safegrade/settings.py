@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/safegrade.db"
     timezone: str = "Asia/Shanghai"
     rules_dir: Path = Path("rules")
+    evidence_dir: Path = Path("var/evidence")  # rectification evidence, stored by SHA-256
     sqlite_synchronous: Literal["full", "normal"] = "full"
     audit: AuditSettings = Field(default_factory=AuditSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def rules_path(self) -> Path:
         return self.rules_dir if self.rules_dir.is_absolute() else self.base_dir / self.rules_dir
+
+    @property
+    def evidence_path(self) -> Path:
+        return self.evidence_dir if self.evidence_dir.is_absolute() else self.base_dir / self.evidence_dir
 
     @property
     def db_url(self) -> str:

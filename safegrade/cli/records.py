@@ -78,10 +78,12 @@ def enterprise_list(
     district: str | None = typer.Option(None, "--district", help="Only this district (name or code)."),
     flag: str | None = typer.Option(None, "--flag", help="Only enterprises with this flag (e.g. not_gongmao)."),
     limit: int | None = typer.Option(None, "--limit", min=1),
+    overdue: bool = typer.Option(False, "--overdue", help="Only those with a finding past its deadline."),
 ) -> None:
     """List enterprises with their state (Chinese labels)."""
     opts = options(ctx)
-    rows = enterprise.list_enterprises(opts.context(), state=state, district=district, flag=flag, limit=limit)
+    rows = enterprise.list_enterprises(opts.context(), state=state, district=district, flag=flag, limit=limit,
+                                       overdue=overdue)
     if emit(opts, rows):
         return
     table = Table("统一社会信用代码", "企业名称", "区", "行业", "等级", "有效期至", "状态", "标记")

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from safegrade import audit
 from safegrade.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
-from safegrade.models import TRACKED_FIELDS, Enterprise, table
+from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
 from safegrade.services.context import Context
 
 ENTERPRISE = table(Enterprise)
+FINDING = table(Finding)
 
 
 def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
@@ -30,8 +31,13 @@ def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_enterprises(ctx: Context, *, state: str | None = None, district: str | None = None,
-                     flag: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+                     flag: str | None = None, limit: int | None = None, overdue: bool = False) -> list[dict[str, Any]]:
+    """Enterprises, filtered; `overdue` keeps those with a finding past its deadline and not verified."""
     query = select(ENTERPRISE).order_by(ENTERPRISE.c.district, ENTERPRISE.c.credit_code)
+    if overdue:
+        late = select(FINDING.c.enterprise_id).where(FINDING.c.status != "verified",
+                                                     FINDING.c.due_on < ctx.now().date())
+        query = query.where(ENTERPRISE.c.id.in_(late))
     if state is not None:
         if state not in ctx.rules.lifecycle.states:
             raise InvalidInput(f"--state: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}")

@@ -119,32 +119,64 @@ def _load(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _apply(ctx: Context, row: dict[str, Any], req: FireRequest, data: dict[str, Any], now: datetime,
-           actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
-    """Judge one request against the row as it stands in this transaction; mutate the row in memory."""
-    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], f"fire '{req.event}' there")
-    if req.expected_version is not None and req.expected_version != row["version"]:
-        raise Conflict(f"{row['credit_code']} is at version {row['version']}, not {req.expected_version}: "
+def _admit(ctx: Context, row: dict[str, Any], event: str, now: datetime, expected_version: int | None) -> None:
+    """May this actor record `event` on this row now: scope, the version they saw, time going forward."""
+    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], f"record '{event}' there")
+    if expected_version is not None and expected_version != row["version"]:
+        raise Conflict(f"{row['credit_code']} is at version {row['version']}, not {expected_version}: "
                        "it was changed meanwhile; reload and try again")
     if row["_head"] is None:
         raise Conflict(f"the audit chain of {row['credit_code']} has no event at its version {row['version']}; "
                        "run `safegrade audit verify`")
-    head_hash, head_at = row["_head"]
+    head_at = row["_head"][1]
     if now < head_at:
         raise InvalidInput(f"{now.isoformat()} is before {row['credit_code']}'s last recorded event at "
                            f"{head_at.astimezone(now.tzinfo).isoformat()}; time never goes back in an audit trail")
-    outcome = ctx.rules.machine.fire(snapshot(row), req.event, now, data)
-    changes = effects(ctx, outcome, row, now.date())
+
+
+def _record(ctx: Context, row: dict[str, Any], event: str, dest: str, reason: str, data: Mapping[str, Any],
+            changes: dict[str, Any], now: datetime, actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
+    """The audit event of one change, and the row moved in memory to match it."""
     seq = row["version"] + 1
     event_row = audit.new_event(
-        enterprise_id=row["id"], code=row["credit_code"], seq=seq, event=req.event, from_state=outcome.source,
-        to_state=outcome.dest, actor=actor, reason=req.reason.strip(),
+        enterprise_id=row["id"], code=row["credit_code"], seq=seq, event=event, from_state=row["state"],
+        to_state=dest, actor=actor, reason=reason.strip(),
         payload={"data": data, "before": {k: row[k] for k in changes}, "after": changes},
-        at=now, rules_version=ctx.rules.version, prev_hash=head_hash,
+        at=now, rules_version=ctx.rules.version, prev_hash=row["_head"][0],
     )
-    row.update(changes, state=outcome.dest, version=seq, updated_at=now, _head=(event_row["hash"], now))
-    fired = Fired(row["credit_code"], req.event, outcome.source, outcome.dest, seq, event_row["hash"], now, changes)
+    fired = Fired(row["credit_code"], event, row["state"], dest, seq, event_row["hash"], now, changes)
+    row.update(changes, state=dest, version=seq, updated_at=now, _head=(event_row["hash"], now))
     return fired, event_row
+
+
+def _apply(ctx: Context, row: dict[str, Any], req: FireRequest, data: dict[str, Any], now: datetime,
+           actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
+    """Judge one request against the row as it stands in this transaction; mutate the row in memory."""
+    _admit(ctx, row, req.event, now, req.expected_version)
+    outcome = ctx.rules.machine.fire(snapshot(row), req.event, now, data)
+    changes = effects(ctx, outcome, row, now.date())
+    return _record(ctx, row, req.event, outcome.dest, req.reason, data, changes, now, actor)
+
+
+def record_in(ctx: Context, session: Session, credit_code: str, event: str, reason: str, data: Mapping[str, Any],
+              changes: Mapping[str, Any]) -> Fired:
+    """Record a change that is not a lifecycle move (a record event of the rules: a finding submitted,
+    verified …) in the enterprise's chain, with the same scope, time and compare-and-set checks."""
+    if event not in ctx.rules.lifecycle.record_events:
+        raise ValueError(f"'{event}' is not a record event of lifecycle.yaml")
+    if not reason.strip():
+        raise InvalidInput(f"'{event}' needs a reason: every change records why")
+    code = normalize(credit_code)
+    row = _load(session, [code]).get(code)
+    if row is None:
+        raise NotFound(f"no enterprise with credit code {code}")
+    now = ctx.now()
+    _admit(ctx, row, event, now, None)
+    version = row["version"]
+    changed = {k: v for k, v in changes.items() if row[k] != v}
+    fired, event_row = _record(ctx, row, event, row["state"], reason, data, changed, now, ctx.audit_actor())
+    _write(session, [row], {row["id"]: version}, [event_row])
+    return fired
 
 
 def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[int, int],

@@ -1,0 +1,168 @@
+"""The closed loop of a finding (整改闭环): the enterprise submits evidence, a regulator who is not the
+submitter verifies it or sends it back. Each step is a record event in the enterprise's audit chain,
+and the enterprise's counts of open findings follow, so that `close` is allowed exactly when every
+finding is verified. Overdue is derived from the due date and the clock, never stored."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from safegrade.errors import Forbidden, InvalidInput, NotFound
+from safegrade.models import Enterprise, Evidence, Finding, table
+from safegrade.services.context import Context, scope_check
+from safegrade.services.lifecycle import record_in
+
+FINDING, EVIDENCE, ENTERPRISE = table(Finding), table(Evidence), table(Enterprise)
+OPEN, SUBMITTED, VERIFIED = "open", "submitted", "verified"
+STATUS_LABELS = {OPEN: "待整改", SUBMITTED: "待验收", VERIFIED: "已验收销号"}
+
+
+def _require(ctx: Context, action: str) -> None:
+    actor = ctx.actor()
+    if not ctx.rules.lifecycle.may(actor.role, action):
+        allowed = ", ".join(ctx.rules.lifecycle.actions.get(action, ())) or "none"
+        raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: {allowed}")
+
+
+def _finding(ctx: Context, session: Session, finding_id: int, what: str) -> dict[str, Any]:
+    row = session.execute(
+        select(FINDING, ENTERPRISE.c.credit_code, ENTERPRISE.c.district)
+        .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id).where(FINDING.c.id == finding_id)
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"no finding #{finding_id}; see `safegrade finding list`")
+    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], what)
+    return dict(row)
+
+
+def open_counts(session: Session, enterprise_id: int) -> dict[str, int]:
+    """The enterprise's open (not yet verified) findings and major hazards, as the table says."""
+    rows = session.execute(
+        select(FINDING.c.major, func.count()).where(FINDING.c.enterprise_id == enterprise_id,
+                                                    FINDING.c.status != VERIFIED).group_by(FINDING.c.major)).all()
+    counts = {bool(major): n for major, n in rows}
+    return {"open_findings": counts.get(False, 0), "open_major_hazards": counts.get(True, 0)}
+
+
+def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
+    """Copy an evidence file into the evidence folder under its SHA-256; (sha256, size, stored path)."""
+    if not path.is_file():
+        raise InvalidInput(f"--evidence: no such file {path}")
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    if size == 0:
+        raise InvalidInput(f"--evidence: {path} is empty")
+    sha = digest.hexdigest()
+    folder = ctx.settings.evidence_path / sha[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / sha
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        shutil.copyfile(path, tmp)
+        tmp.replace(target)
+    return sha, size, str(target)
+
+
+def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note: str = "") -> dict[str, Any]:
+    """The enterprise submits rectification evidence (files kept with their SHA-256)."""
+    _require(ctx, "submit_finding")
+    if not evidence:
+        raise InvalidInput("finding submit needs at least one --evidence FILE")
+    stored = [(p, *_store(ctx, p)) for p in evidence]
+    actor, now = ctx.actor(), ctx.now()
+    with ctx.store.write() as session:
+        f = _finding(ctx, session, finding_id, f"submit evidence for finding #{finding_id} of")
+        if f["status"] != OPEN:
+            raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[f['status']]} ({f['status']}); "
+                               "only an open finding takes evidence")
+        session.execute(insert(Evidence), [{"finding_id": finding_id, "file_name": p.name, "sha256": sha, "size": size,
+                                            "stored_path": where, "submitted_by": actor.name, "submitted_at": now}
+                                           for p, sha, size, where in stored])
+        session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
+            status=SUBMITTED, submitted_by=actor.name, submitted_at=now))
+        files = [{"file": p.name, "sha256": sha, "size": size} for p, sha, size, _ in stored]
+        fired = record_in(ctx, session, f["credit_code"], "finding_submitted",
+                          f"提交整改材料：{f['item']} {note}".strip(),
+                          {"finding": finding_id, "item": f["item"], "evidence": files}, {})
+    return {"finding": finding_id, "status": SUBMITTED, "evidence": files, "audit": fired.hash}
+
+
+def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, Any]:
+    """A regulator who is not the submitter accepts the rectification (验收销号)."""
+    _require(ctx, "verify_finding")
+    actor, now = ctx.actor(), ctx.now()
+    with ctx.store.write() as session:
+        f = _finding(ctx, session, finding_id, f"verify finding #{finding_id} of")
+        if f["status"] != SUBMITTED:
+            raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[f['status']]} ({f['status']}); "
+                               "only a submitted finding can be verified")
+        if f["submitted_by"] == actor.name:
+            raise Forbidden(f"{actor.name} submitted the evidence of finding #{finding_id}; "
+                            "it must be verified by another regulator")
+        session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
+            status=VERIFIED, verified_by=actor.name, verified_at=now))
+        fired = record_in(ctx, session, f["credit_code"], "finding_verified",
+                          f"整改验收通过：{f['item']} {note}".strip(), {"finding": finding_id, "item": f["item"]},
+                          open_counts(session, f["enterprise_id"]))
+    return {"finding": finding_id, "status": VERIFIED, "changes": dict(fired.changes), "audit": fired.hash}
+
+
+def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]:
+    """The rectification is not accepted: the finding goes back to open, with why."""
+    _require(ctx, "verify_finding")
+    if not reason.strip():
+        raise InvalidInput("finding reject needs --reason: say what is still wrong")
+    with ctx.store.write() as session:
+        f = _finding(ctx, session, finding_id, f"reject finding #{finding_id} of")
+        if f["status"] != SUBMITTED:
+            raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[f['status']]} ({f['status']}); "
+                               "only a submitted finding can be rejected")
+        session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
+            status=OPEN, rejections=FINDING.c.rejections + 1))
+        fired = record_in(ctx, session, f["credit_code"], "finding_rejected", f"整改验收不通过：{reason.strip()}",
+                          {"finding": finding_id, "item": f["item"]}, {})
+    return {"finding": finding_id, "status": OPEN, "audit": fired.hash}
+
+
+def list_findings(ctx: Context, *, credit_code: str | None = None, status: str | None = None,
+                  overdue: bool = False, district: str | None = None) -> list[dict[str, Any]]:
+    """Findings with their deadline and how many days overdue they are today (derived, never stored)."""
+    today = ctx.now().date()
+    query = (select(FINDING, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district)
+             .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id).order_by(FINDING.c.due_on, FINDING.c.id))
+    if credit_code:
+        query = query.where(ENTERPRISE.c.credit_code == credit_code.strip().upper())
+    if status:
+        if status not in STATUS_LABELS:
+            raise InvalidInput(f"--status: {status!r}; choose one of {', '.join(STATUS_LABELS)}")
+        query = query.where(FINDING.c.status == status)
+    if district:
+        found = ctx.rules.district(district)
+        if found is None:
+            raise InvalidInput(f"--district: unknown district {district!r}")
+        query = query.where(ENTERPRISE.c.district == found.code)
+    if overdue:
+        query = query.where(FINDING.c.status != VERIFIED, FINDING.c.due_on < today)
+    with ctx.store.read() as session:
+        rows = [dict(r) for r in session.execute(query).mappings()]
+        evidence: dict[int, list[dict[str, Any]]] = {}
+        ids = [r["id"] for r in rows]
+        for i in range(0, len(ids), 500):
+            for e in session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(ids[i:i + 500]))).mappings():
+                evidence.setdefault(e["finding_id"], []).append({"file": e["file_name"], "sha256": e["sha256"]})
+    for r in rows:
+        r["status_label"] = STATUS_LABELS[r["status"]]
+        r["district_name"] = ctx.rules.district_name(r["district"])
+        r["overdue_days"] = (today - r["due_on"]).days if r["status"] != VERIFIED and today > r["due_on"] else 0
+        r["evidence"] = evidence.get(r["id"], [])
+    return rows

@@ -51,6 +51,8 @@ class Exclusion:
 class Deadlines:
     publicity_working_days: int = 5
     grade_validity_years: int = 3
+    finding_working_days: int = 20
+    major_finding_working_days: int = 10
 
 
 def _normal(text: str) -> str:
@@ -198,15 +200,15 @@ def load_rules(directory: Path) -> Rules:
             c.add("triggers.yaml", name, "must list at least one entry as key: 中文名称")
         lists[name] = entries
 
-    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c),
-                   ("publicity_working_days", "grade_validity_years"))
+    keys = tuple(Deadlines.__dataclass_fields__)
+    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c), keys)
     deadlines = Deadlines()
-    for key in ("publicity_working_days", "grade_validity_years"):
+    for key in keys:
         value = dl.get(key, getattr(deadlines, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             c.add("deadlines.yaml", key, f"{value!r} must be a whole number of at least 1")
     if not any(p.startswith("deadlines.yaml") for p in c.problems):
-        deadlines = Deadlines(**{k: dl[k] for k in ("publicity_working_days", "grade_validity_years") if k in dl})
+        deadlines = Deadlines(**{k: dl[k] for k in keys if k in dl})
 
     lifecycle: LifecycleSpec | None = None
     doc = _read(directory, "lifecycle.yaml", c)

@@ -168,12 +168,14 @@ def _sheet(wb: Any, title: str, widths: Sequence[float], n: int) -> Any:
 
 
 def _protected(ws: Any, values: list[Any]) -> list[Any]:
-    """The row with every text beginning with '=' as a text cell, not a formula. (Dates need nothing:
-    openpyxl gives a date value the number format yyyy-mm-dd, DATE_FORMAT.)"""
+    """The row with every text beginning with '=' as a text cell, not a formula, and empty texts left
+    out. Dates need nothing: openpyxl gives a date value the number format yyyy-mm-dd (DATE_FORMAT)."""
     from openpyxl.cell import WriteOnlyCell
 
     for i, value in enumerate(values):
-        if type(value) is str and value[:1] == "=" and len(value) > 1:
+        if value == "":
+            values[i] = None  # an empty cell is not written at all
+        elif type(value) is str and value[0] == "=" and len(value) > 1:
             cell = WriteOnlyCell(ws, value=value)
             cell.data_type = "s"
             values[i] = cell

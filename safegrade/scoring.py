@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -303,21 +303,25 @@ def parse_assessment_rules(doc: Any, version: str,
     return AssessmentRules(elements, items, thresholds, methods, materials, version), []
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key written twice in one mapping (PyYAML keeps the last silently,
-    which would drop an item written twice under the same code)."""
+def _construct_unique_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"found key {key!r} written twice; each key may appear once in a mapping", key_node.start_mark)
+        seen.add(key)
+    return dict(yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep))
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found key {key!r} written twice; each key (e.g. an item code) may appear once",
-                    key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+
+def unique_key_loader(base: type[Any]) -> type[Any]:
+    """A YAML safe loader (base: yaml.SafeLoader or yaml.CSafeLoader) that refuses a key written twice in
+    one mapping: PyYAML keeps the last silently, which would drop e.g. an item written twice."""
+    return type(f"UniqueKey{base.__name__}", (base,), {"construct_mapping": _construct_unique_mapping})
+
+
+_UniqueKeyLoader = unique_key_loader(yaml.SafeLoader)
 
 
 def load_assessment_rules(path: Path) -> tuple[AssessmentRules | None, list[str]]:

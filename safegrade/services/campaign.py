@@ -100,7 +100,7 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
         campaign_id = session.execute(insert(Campaign).returning(CAMPAIGN.c.id), [{
             "name": name, "starts_on": starts_on, "ends_on": ends_on, "created_by": ctx.actor().name,
             "created_at": now}]).scalar_one()
-        session.execute(insert(CampaignMember), [{
+        session.execute(insert(MEMBER), [{
             "campaign_id": campaign_id, "enterprise_id": r["id"], "district": r["district"], "due_on": ends_on,
             "selected_at": now} for r in chosen])
         fire_in(ctx, session, [FireRequest(r["credit_code"], "open_assessment", f"{name}：纳入运行质量评估",

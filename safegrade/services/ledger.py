@@ -167,9 +167,12 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
         part = records[i:i + _CHUNK]
         rows = [{**INITIAL, **r.fields(), "flags": _flags(r), "state": state, "version": 1, "created_at": now,
                  "updated_at": now} for r in part]
-        ids: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]  # rows of (code, id)
-            insert(Enterprise).returning(ENTERPRISE.c.credit_code, ENTERPRISE.c.id, sort_by_parameter_order=True),
-            rows).all())
+        # one executemany, then the ids by code: RETURNING with a guaranteed order would cost SQLite a
+        # statement per row
+        session.execute(insert(ENTERPRISE), rows)
+        ids = {code: id_ for code, id_ in session.execute(
+            select(ENTERPRISE.c.credit_code, ENTERPRISE.c.id).where(
+                ENTERPRISE.c.credit_code.in_([r.credit_code for r in part])))}
         events = []
         for rec, row in zip(part, rows, strict=True):
             after = {k: row[k] for k in TRACKED_FIELDS}

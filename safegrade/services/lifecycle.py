@@ -99,23 +99,30 @@ def _check_request(ctx: Context, req: FireRequest, via_service: bool) -> dict[st
     return ctx.rules.machine.coerce(req.event, req.data)
 
 
+# each enterprise row with the hash and time of its chain's head, in one query; built once
+_WITH_HEAD = (
+    select(ENTERPRISE, audit.EVENT.c.hash.label("_head_hash"), audit.EVENT.c.occurred_at.label("_head_at"))
+    .outerjoin(audit.EVENT, (audit.EVENT.c.enterprise_id == ENTERPRISE.c.id)
+               & (audit.EVENT.c.seq == ENTERPRISE.c.version))
+)
+_LOAD_ONE = _WITH_HEAD.where(ENTERPRISE.c.credit_code == bindparam("code"))
+_LOAD_MANY = _WITH_HEAD.where(ENTERPRISE.c.credit_code.in_(bindparam("codes", expanding=True)))
+
+
 def _load(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The rows to judge, keyed by credit code, each with `_head`: (hash, time) of its last event."""
+    if len(codes) == 1:
+        results = [session.execute(_LOAD_ONE, {"code": codes[0]}).mappings()]
+    else:
+        results = [session.execute(_LOAD_MANY, {"codes": list(codes[i:i + _CHUNK])}).mappings()
+                   for i in range(0, len(codes), _CHUNK)]
     rows: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(codes), _CHUNK):
-        part = codes[i:i + _CHUNK]
-        for r in session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code.in_(part))).mappings():
-            rows[r["credit_code"]] = dict(r)
-        heads = session.execute(
-            select(audit.EVENT.c.enterprise_id, audit.EVENT.c.hash, audit.EVENT.c.occurred_at)
-            .join(ENTERPRISE, (ENTERPRISE.c.id == audit.EVENT.c.enterprise_id)
-                  & (ENTERPRISE.c.version == audit.EVENT.c.seq))
-            .where(ENTERPRISE.c.credit_code.in_(part))
-        ).all()
-        by_id = {h[0]: (h[1], h[2]) for h in heads}
-        for code in part:
-            row = rows.get(code)
-            if row is not None:
-                row["_head"] = by_id.get(row["id"])
+    for result in results:
+        for r in result:
+            row = dict(r)
+            head_hash, head_at = row.pop("_head_hash"), row.pop("_head_at")
+            row["_head"] = (head_hash, head_at) if head_hash is not None else None
+            rows[row["credit_code"]] = row
     return rows
 
 
@@ -179,6 +186,13 @@ def record_in(ctx: Context, session: Session, credit_code: str, event: str, reas
     return fired
 
 
+_COMPARE_AND_SET = (
+    update(ENTERPRISE)
+    .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
+    .values({c: bindparam(c) for c in ("state", "version", "updated_at", *MUTABLE)})
+)
+
+
 def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[int, int],
            events: list[dict[str, Any]]) -> None:
     """Compare-and-set every touched row on the version it was read at, then append the events."""
@@ -186,11 +200,7 @@ def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[i
                "updated_at": r["updated_at"], **{k: r[k] for k in MUTABLE}} for r in rows]
     if not params:
         return
-    stmt = (
-        update(ENTERPRISE)
-        .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
-        .values({c: bindparam(c) for c in ("state", "version", "updated_at", *MUTABLE)})
-    )
+    stmt = _COMPARE_AND_SET
     conn = session.connection()
     if conn.dialect.supports_sane_multi_rowcount or len(params) == 1:
         changed = conn.execute(stmt, params).rowcount

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +16,7 @@ from safegrade.errors import DOMAIN_ERRORS, InputErrors
 from safegrade.rules import load_rules
 from safegrade.services.actors import add_actor
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
+from safegrade.services.campaign import exclude_member, open_campaign
 from safegrade.services.context import Context, open_context
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
 from safegrade.services.ledger import import_ledger
@@ -26,6 +27,7 @@ from safegrade.store import Store, make_engine
 from safegrade.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
 
 BUREAU = "市局张建强"
+CAMPAIGN = "2023年定级企业运行质量评估"
 
 
 def _officer(district_name: str) -> str:
@@ -84,15 +86,17 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
 
     clock.set(parse_instant("2023-06-05T09:00", settings.zone))
     step(f"运行质量评估 — the bureau selects {len(selected)} enterprises")
-    opened = fire_many(as_(BUREAU), [FireRequest(c, "open_assessment", "2023年定级企业运行质量评估") for c in selected],
-                       strict=True, via_service=True)
-    console.print(f"{len(opened.fired)} enterprises now 评估中 (one transaction, {len(opened.fired)} audit events)")
+    codes_file = workdir / "selected-codes.txt"
+    codes_file.write_text("\n".join(selected) + "\n", encoding="utf-8")
+    opened = open_campaign(as_(BUREAU), CAMPAIGN, date(2023, 6, 5), date(2023, 8, 31), codes_file=codes_file)
+    console.print(f"campaign {CAMPAIGN}: {opened['selected']} enterprises now 评估中, window to 2023-08-31 "
+                  f"(one transaction, {opened['selected']} audit events)")
 
     clock.advance(days=7)
     gone = selected[rng.randrange(len(selected))]
     district = by_code[gone]["district_name"]
-    fire_event(as_(_officer(district)), gone, "exclude", reason="企业已注销，不予评估")
-    console.print(f"{gone} ({district}) excluded: deregistered (注销)")
+    excluded = exclude_member(as_(_officer(district)), CAMPAIGN, gone, "deregistered", "市场监管部门注销公告")
+    console.print(f"{gone} ({district}) excluded from the campaign: {excluded['label']}")
 
     step("评估 — districts record results (June to August)")
     assessed = [c for c in selected if c != gone]

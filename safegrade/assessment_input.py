@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -80,6 +80,7 @@ DEDUCTION_COLUMNS = (
 )
 _DEDUCTION_FIELDS = tuple(c for c in DEDUCTION_COLUMNS if c.field not in ("credit_code", "campaign"))
 _SEPARATORS = re.compile(r"[、,，;；\n]+")
+_SPACES = re.compile(r"\s+")
 _YES = frozenset({"是", "需要", "需整改", "y", "yes", "true", "1"})
 _NO = frozenset({"否", "不需要", "无需整改", "n", "no", "false", "0"})
 _YAML_LOADER = unique_key_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -343,7 +344,9 @@ class _Checker:
         points = self.points(d["points"], code, item)
         content = self.text(d["content"], required=False)
         if content is not None:
-            length = len(re.sub(r"\s+", "", content))
+            length = len(content)
+            if length >= MIN_CONTENT_CHARS and _SPACES.search(content):   # spaces inside do not count
+                length = len(_SPACES.sub("", content))
             if length < MIN_CONTENT_CHARS:
                 self.bad(d["content"], ("empty: " if not length else f"only {length} character(s): ") + CONTENT_RULE)
         rectify = self.rectify(d["rectify"], item)
@@ -416,7 +419,7 @@ def _keyed(c: _Checker, row: int, prefix: str, body: Mapping[Any, Any], keys: di
     for key, value in body.items():
         name = str(key)
         at = _Value(row, f"{prefix}{name}", value)
-        known = keys.get(_header_key(name))
+        known = keys.get(name) or keys.get(_header_key(name))
         if known is None:
             c.bad(at, f"unknown key {name}; allowed keys are {allowed}", value="")
         elif known in out:
@@ -501,6 +504,7 @@ def _unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _read_documents(path: Path, c: _Checker) -> list[_Pending]:
     pendings = []
     for row, body in enumerate(_documents(path), start=1):
+        before = len(c.problems)
         raw = _raw_from_mapping(c, row, body)
         if raw is None:
             continue
@@ -508,8 +512,7 @@ def _read_documents(path: Path, c: _Checker) -> list[_Pending]:
         for d in raw.deductions:
             if d:
                 c.deduction(pending, d)
-            else:
-                pending.ok = False
+        pending.ok = pending.ok and len(c.problems) == before   # also unknown keys, deductions not mappings
         pendings.append(pending)
     return pendings
 
@@ -569,14 +572,18 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
     return found
 
 
-def _cells(cells: Sequence[object], columns: dict[str, tuple[int, str]], number: int, sheet: str,
-           fields: Sequence[str]) -> dict[str, _Value]:
-    size = len(cells)
-    out = {}
-    for name in fields:
-        index, header = columns.get(name, (size, name))
-        out[name] = _Value(number, f"{sheet}!{header}", cells[index] if index < size else None)
-    return out
+def _reader(columns: dict[str, tuple[int, str]], sheet: str,
+            fields: Sequence[str]) -> Callable[[int, Sequence[object]], dict[str, _Value]]:
+    """A function giving a row's cells as field -> _Value (a missing optional column as None)."""
+    spec = [(name, *columns.get(name, (-1, name))) for name in fields]
+    spec = [(name, index, f"{sheet}!{header}") for name, index, header in spec]
+
+    def cells_of(number: int, cells: Sequence[object]) -> dict[str, _Value]:
+        size = len(cells)
+        return {name: _Value(number, column, cells[index] if 0 <= index < size else None)
+                for name, index, column in spec}
+
+    return cells_of
 
 
 def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
@@ -598,17 +605,17 @@ def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
                                f"(one row per deduction); it has {', '.join(map(repr, sheets)) or 'none'}")
         c.epoch = wb.epoch
         materials = c.rules.materials
-        assessment_fields = [col.field for col in ASSESSMENT_COLUMNS]
         ws = sheets[ASSESSMENT_SHEET]
         ws.reset_dimensions()
         rows = enumerate(ws.iter_rows(values_only=True), start=1)
         columns = _sheet_header(f"{path} (sheet {ASSESSMENT_SHEET})", rows, ASSESSMENT_COLUMNS, materials)
         present = [(m, columns[f"material:{m}"]) for m in materials if f"material:{m}" in columns]
+        cells_of = _reader(columns, ASSESSMENT_SHEET, [col.field for col in ASSESSMENT_COLUMNS])
         pendings = []
         for number, cells in rows:
             if _is_empty(cells):
                 continue
-            raw = _Raw(number, _cells(cells, columns, number, ASSESSMENT_SHEET, assessment_fields))
+            raw = _Raw(number, cells_of(number, cells))
             raw.materials = [(m, _Value(number, f"{ASSESSMENT_SHEET}!{header}",
                                         cells[i] if i < len(cells) else None)) for m, (i, header) in present]
             pendings.append(c.assessment(raw))
@@ -617,12 +624,11 @@ def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
         ws.reset_dimensions()
         rows = enumerate(ws.iter_rows(values_only=True), start=1)
         columns = _sheet_header(f"{path} (sheet {DEDUCTION_SHEET})", rows, DEDUCTION_COLUMNS, ())
-        deduction_fields = [col.field for col in DEDUCTION_COLUMNS]
+        cells_of = _reader(columns, DEDUCTION_SHEET, [col.field for col in DEDUCTION_COLUMNS])
         for number, cells in rows:
             if _is_empty(cells):
                 continue
-            d = _cells(cells, columns, number, DEDUCTION_SHEET, deduction_fields)
-            _attach(c, d)
+            _attach(c, cells_of(number, cells))
     finally:
         wb.close()
     return pendings

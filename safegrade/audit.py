@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from safegrade.auditchain import (
@@ -106,14 +106,24 @@ def head(session: Session, enterprise_id: int, code: str, seq: int) -> tuple[str
     return row[0], row[1]
 
 
+# occurred_at is read as the database gives it: SQLite stores UTC text, which becomes the hashed form
+# by two string operations instead of a parse and a format per event (PostgreSQL gives a datetime)
 _COLUMNS = (EVENT.c.seq, EVENT.c.event, EVENT.c.from_state, EVENT.c.to_state, EVENT.c.actor, EVENT.c.role,
-            EVENT.c.source, EVENT.c.reason, EVENT.c.payload, EVENT.c.occurred_at, EVENT.c.rules_version,
-            EVENT.c.prev_hash, EVENT.c.hash, EVENT.c.id)
+            EVENT.c.source, EVENT.c.reason, EVENT.c.payload, type_coerce(EVENT.c.occurred_at, String),
+            EVENT.c.rules_version, EVENT.c.prev_hash, EVENT.c.hash, EVENT.c.id)
+
+
+def _instant_text(value: Any) -> str:
+    if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as UTCDateTime stored it
+        if len(value) == 26 and value[10] == " ":
+            return value[:10] + "T" + value[11:] + "Z"
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return utc_text(value)
 
 
 def _chain_event(code: str, r: Sequence[Any]) -> ChainEvent:
-    return ChainEvent(code, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], utc_text(r[9]), r[10], r[11],
-                      r[12], r[13])
+    return ChainEvent(code, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _instant_text(r[9]), r[10],
+                      r[11], r[12], r[13])
 
 
 def chain(session: Session, enterprise_id: int, code: str, until: datetime | None = None) -> list[ChainEvent]:
@@ -128,9 +138,9 @@ def replay(events: Iterable[ChainEvent]) -> dict[str, Any] | None:
     """The enterprise as its events left it: tracked fields (JSON values) plus state and version."""
     current: dict[str, Any] | None = None
     for e in events:
-        payload = json.loads(e.payload)
         current = {} if current is None else current
-        current.update(payload.get("after", {}))
+        if '"after":{}' not in e.payload:  # most events change no field: no need to decode them
+            current.update(json.loads(e.payload).get("after", {}))
         current["state"] = e.to_state
         current["version"] = e.seq
     return current

@@ -40,9 +40,13 @@ def _json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not allowed in an audit payload")
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder, not one per call
+
+
 def canonical_json(value: object) -> str:
     """JSON with sorted keys and no spaces: the same value always gives the same text."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return _CANONICAL.encode(value)
 
 
 def event_hash(
@@ -59,12 +63,8 @@ def event_hash(
     rules_version: str,
     prev_hash: str,
 ) -> str:
-    body = json.dumps(
-        [enterprise, event, from_state, to_state, actor, role, source, reason, payload, occurred_at,
-         rules_version, prev_hash],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    body = _COMPACT.encode([enterprise, event, from_state, to_state, actor, role, source, reason, payload,
+                            occurred_at, rules_version, prev_hash])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

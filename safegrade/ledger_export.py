@@ -16,13 +16,15 @@ Choices a user will notice:
 - `title` goes into the workbook's document properties (Excel: File › Info), not onto a row.
 
 Written with openpyxl's write-only (streaming) mode: the bold header, frozen first row, filter and
-column widths are all available there, and it keeps memory flat for 100,000 enterprises.
+column widths are all available there, and no cell objects are kept: memory grows only with the
+enterprises' values (about 45 MiB more for 100,000), and writing them takes about 25 s (2.3 s for 10,000;
+every enterprise is written twice, on 汇总 and on its district's worksheet).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows less the header
 MIN_WIDTH, MAX_WIDTH = 6, 60
 _REQUIRED = ("credit_code", "name", "district", "sector", "level", "certificate_no", "graded_on", "valid_until")
 _TEXT = ("address", "contact", "phone", "remarks")
+# Positions in the values of a row (HEADERS without 序号): where the district code and the credit code are.
+_DISTRICT, _CODE = HEADERS.index("区") - 1, HEADERS.index("统一社会信用代码") - 1
 
 
 def write_ledger_xlsx(path: Path, enterprises: Sequence[Mapping[str, Any]], rules: Rules, *,
@@ -46,34 +50,45 @@ def write_ledger_xlsx(path: Path, enterprises: Sequence[Mapping[str, Any]], rule
     """Write the 台账 of `enterprises` (dicts as list_enterprises returns them) to `path`.
 
     Returns the number of data rows written per worksheet, 汇总 first, e.g. {'汇总': 100, '和平区': 2, …}.
-    Raises InvalidInput, writing nothing, for an enterprise whose district is not in the rules, a
-    credit code given twice, a missing field or a date that is not a date.
+    The file is replaced only once it is complete. Raises InvalidInput, writing nothing, for an
+    enterprise whose district is not in the rules, a credit code given twice, a missing field or a
+    date that is not a date.
     """
     from openpyxl import Workbook
 
-    rows = sorted((_values(e, rules) for e in enterprises), key=lambda v: (v[0], v[3]))
+    rows = sorted((_values(e, rules) for e in enterprises), key=lambda v: (v[_DISTRICT], v[_CODE]))
     _refuse_duplicates(rows)
     if len(rows) > MAX_ROWS:
         raise InvalidInput(f"{len(rows)} enterprises do not fit on one worksheet (at most {MAX_ROWS}); "
                            "export the districts separately")
-    per_district = Counter(v[0] for v in rows)
-    widths = _widths(rows)
+    per_district = Counter(v[_DISTRICT] for v in rows)
+    names = {code: rules.district_name(code) for code in sorted(per_district)}
+    widths = _widths(rows, names.values())
 
     wb = Workbook(write_only=True)
     if title:
         wb.properties.title = title
     summary = _sheet(wb, SUMMARY_SHEET, widths, len(rows))
-    views = {code: _sheet(wb, rules.district_name(code), widths, n) for code, n in sorted(per_district.items())}
-    names = {code: rules.district_name(code) for code in views}
+    views = {code: _sheet(wb, name, widths, per_district[code]) for code, name in names.items()}
     view_no = dict.fromkeys(views, 0)
     for no, values in enumerate(rows, start=1):
-        code = values[0]
+        code = values[_DISTRICT]
         view_no[code] += 1
-        cells = [names[code], *values[1:]]
-        summary.append(_protected(summary, [no, *cells]))
-        views[code].append(_protected(views[code], [view_no[code], *cells]))
-    wb.save(Path(path))
+        values[_DISTRICT] = names[code]
+        summary.append(_protected(summary, [no, *values]))
+        views[code].append(_protected(views[code], [view_no[code], *values]))
+    _save(wb, Path(path))
     return {SUMMARY_SHEET: len(rows)} | {names[code]: n for code, n in view_no.items()}
+
+
+def _save(wb: Any, path: Path) -> None:
+    """Save through a temporary file in the same folder, so that `path` is never a half-written ledger."""
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        wb.save(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _values(e: Mapping[str, Any], rules: Rules) -> list[Any]:
@@ -117,7 +132,7 @@ def _date(code: str, field: str, value: object) -> date:
 
 def _refuse_duplicates(rows: Sequence[Sequence[Any]]) -> None:
     """A code given twice would be refused when the file is read back, so it is refused here."""
-    counts = Counter(v[2] for v in rows)
+    counts = Counter(v[_CODE] for v in rows)
     twice = sorted(code for code, n in counts.items() if n > 1)
     if twice:
         raise InvalidInput(f"credit code(s) given more than once: {', '.join(twice[:10])}"
@@ -129,14 +144,12 @@ def _display_width(text: str) -> int:
     return len(text) + (len(text.encode()) - len(text)) // 2
 
 
-def _widths(rows: Sequence[Sequence[Any]]) -> list[float]:
+def _widths(rows: Sequence[Sequence[Any]], district_names: Iterable[str]) -> list[float]:
     """A width per column: the widest of the header and the values, plus a margin, within limits.
-
-    The district column is given the widest district name: rows hold the code there.
-    """
+    (Rows still hold the district's code; its column is as wide as the widest district name.)"""
     widths = [_display_width(h) for h in HEADERS]
     widths[0] = max(widths[0], len(str(len(rows))))
-    widths[1] = max(widths[1], 8)  # 滨海新区
+    widths[1] = max(widths[1], *map(_display_width, district_names), 0)
     for i in range(2, len(HEADERS)):
         if HEADERS[i] in DATE_HEADERS:
             widths[i] = max(widths[i], len(DATE_FORMAT))

@@ -13,14 +13,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from safegrade.errors import RulesError
 from states import DefinitionError, Lifecycle, LifecycleError, LifecycleSpec, parse_lifecycle
 
-RULE_FILES = ("lifecycle.yaml", "sectors.yaml", "districts.yaml", "triggers.yaml", "deadlines.yaml")
+if TYPE_CHECKING:  # scoring builds on this module's problem collector
+    from safegrade.scoring import AssessmentRules
+
+RULE_FILES = ("lifecycle.yaml", "sectors.yaml", "districts.yaml", "triggers.yaml", "deadlines.yaml", "assessment.yaml")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Rules:
     revocation_sources: Mapping[str, str]
     campaign_exclusions: Mapping[str, Exclusion]
     deadlines: Deadlines
+    assessment: AssessmentRules
     version: str
     path: Path
 
@@ -224,10 +228,23 @@ def load_rules(directory: Path) -> Rules:
         except DefinitionError as exc:
             c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
     exclusions = _exclusions(c, triggers.get("campaign_exclusions"), lifecycle)
-    if c.problems or lifecycle is None:
+    assessment = _assessment(c, directory / "assessment.yaml")
+    if c.problems or lifecycle is None or assessment is None:
         raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
     return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
-                 exclusions, deadlines, rules_version(directory), directory)
+                 exclusions, deadlines, assessment, rules_version(directory), directory)
+
+
+def _assessment(c: _Collector, path: Path) -> AssessmentRules | None:
+    """assessment.yaml: the elements, items and thresholds that score an assessment (safegrade.scoring)."""
+    from safegrade.scoring import load_assessment_rules
+
+    if not path.is_file():
+        c.add("assessment.yaml", "(file)", f"missing; a rules directory holds {', '.join(RULE_FILES)}")
+        return None
+    found, problems = load_assessment_rules(path)
+    c.problems.extend(problems)
+    return found
 
 
 def _exclusions(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) -> dict[str, Exclusion]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -304,14 +304,16 @@ def parse_assessment_rules(doc: Any, version: str,
 
 
 def _construct_unique_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, Hashable) and key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f"found key {key!r} written twice; each key may appear once in a mapping", key_node.start_mark)
-        seen.add(key)
+    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+    if len(keys) != len(set(keys)):
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found key {key_node.value!r} written twice; each key may appear once in a mapping",
+                    key_node.start_mark)
+            seen.add(key_node.value)
     return dict(yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep))
 
 

@@ -17,7 +17,7 @@ from safegrade.rules import RULE_FILES, Rules, load_rules, rules_version
 from safegrade.settings import PROJECT_ROOT
 
 REAL = PROJECT_ROOT / "rules"
-KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml"
+KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
 GUARDS = ("result_is_poor, has_major_hazard, has_open_findings, all_findings_verified, publicity_over, "
           "validity_ended, new_validity_in_future")
 

@@ -71,6 +71,49 @@ def ledger_import(
         raise typer.Exit(1)
 
 
+@ledger_app.command("export")
+def ledger_export(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The workbook to write (.xlsx)."),
+    district: str | None = typer.Option(None, "--district", help="Only this district."),
+    include_all: bool = typer.Option(False, "--all", help="Every registered enterprise, not only valid grades."),
+) -> None:
+    """Write the 台账 of valid graded enterprises: a 汇总 sheet and one sheet per district."""
+    opts = options(ctx)
+    done = ledger.export_ledger(opts.context(), file, district=district, include_all=include_all)
+    if not emit(opts, done):
+        out.print(f"wrote {done['enterprises']} enterprises to {done['file']} (as of {done['as_of']}): "
+                  + ", ".join(f"{k} {v}" for k, v in done["sheets"].items()), markup=False)
+
+
+@ledger_app.command("reconcile")
+def ledger_reconcile(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Ledgers submitted by the districts."),
+    district: str | None = typer.Option(None, "--district", help="Compare against this district only."),
+    propose: bool = typer.Option(False, "--propose", help="Propose revocation of non-工贸 and deregistered ones."),
+) -> None:
+    """Compare submitted ledgers with the database: missing, extra, changed, non-工贸, expired, two districts."""
+    opts = options(ctx)
+    done = ledger.reconcile_ledger(opts.context(), files, district=district, propose=propose)
+    if emit(opts, done):
+        return
+    for line in done["unreadable_rows"]:
+        err.print(f"  {line}", markup=False)
+    if done["discrepancies"]:
+        table = Table(*done["discrepancies"][0].keys())
+        for d in done["discrepancies"]:
+            table.add_row(*d.values())
+        out.print(table)
+    out.print(f"{done['rows']} ledger rows, {len(done['discrepancies'])} discrepancies, "
+              f"{len(done['unreadable_rows'])} unreadable rows", markup=False)
+    if propose:
+        out.print(f"revocation proposed for {len(done['proposed'])}: {', '.join(done['proposed']) or '-'}",
+                  markup=False)
+        for line in done["refused"]:
+            err.print(f"  refused {line}", markup=False)
+
+
 @enterprise_app.command("list")
 def enterprise_list(
     ctx: typer.Context,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from safegrade import audit
 from safegrade.auditchain import GENESIS
 from safegrade.creditcode import normalize
-from safegrade.errors import Conflict, Forbidden, InputErrors
+from safegrade.errors import Conflict, Forbidden, InputErrors, InvalidInput
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services.context import Context
@@ -217,3 +217,57 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
     if moved != len(params):
         raise Conflict("an enterprise was changed by someone else during the import; nothing was written — try again")
     audit.append(session, events)
+
+
+def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
+                  include_all: bool = False) -> dict[str, Any]:
+    """The 台账 of valid graded enterprises (or of every registered one), one sheet per district and 汇总."""
+    from safegrade.ledger_export import write_ledger_xlsx
+    from safegrade.services.enterprise import list_enterprises
+
+    if path.suffix.lower() != ".xlsx":
+        raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook")
+    today = ctx.now().date()
+    final = set(ctx.rules.lifecycle.final_states) | {"expired"}
+    rows = [e for e in list_enterprises(ctx, district=district)
+            if include_all or (e["state"] not in final and e["valid_until"] >= today)]
+    sheets = write_ledger_xlsx(path, rows, ctx.rules, title=f"工贸行业安全生产标准化定级企业台账（{today}）")
+    return {"file": str(path), "enterprises": len(rows), "sheets": sheets, "as_of": today}
+
+
+def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | None = None,
+                     propose: bool = False) -> dict[str, Any]:
+    """Compare districts' submitted ledgers with the database; with `propose`, start the revocation of
+    the enterprises the ledger shows outside 工贸 or deregistered (each refusal reported, not fatal)."""
+    from safegrade.reconcile import PROPOSE_REVOCATION, discrepancies_table, reconcile
+    from safegrade.services.enterprise import list_enterprises
+    from safegrade.services.lifecycle import FireRequest, fire_many
+
+    records: list[LedgerRecord] = []
+    problems: list[str] = []
+    for path in paths:
+        found, bad = read_ledger(path, ctx.rules)
+        records.extend(found)
+        problems.extend(str(p) for p in bad)
+    scope = None
+    if district is not None:
+        found_district = ctx.rules.district(district)
+        if found_district is None:
+            raise InvalidInput(f"--district: unknown district {district!r}")
+        scope = [found_district.code]
+    items = reconcile(records, list_enterprises(ctx), ctx.rules, today=ctx.now().date(), districts=scope)
+    result: dict[str, Any] = {"files": [str(p) for p in paths], "rows": len(records), "unreadable_rows": problems,
+                              "discrepancies": discrepancies_table(items, rules=ctx.rules), "proposed": [],
+                              "refused": []}
+    if propose:
+        registered = {e["credit_code"] for e in list_enterprises(ctx)}
+        reason_of = {"not_gongmao": "not_gongmao", "deregistered": "deregistered"}
+        requests = [FireRequest(d.credit_code, "propose_revocation", f"台账梳理：{d.detail}",
+                                {"revocation_reason": reason_of[d.kind], "revocation_source": "ledger_review"})
+                    for d in items if d.action == PROPOSE_REVOCATION and d.credit_code in registered
+                    and d.kind in reason_of]
+        unique = list({r.credit_code: r for r in requests}.values())
+        batch = fire_many(ctx, unique)
+        result["proposed"] = [f.credit_code for f in batch.fired]
+        result["refused"] = [f"{r.credit_code}: {why}" for r, why in batch.refused]
+    return result

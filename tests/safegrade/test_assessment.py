@@ -73,10 +73,11 @@ def test_routing_by_result(make_ctx, world, tmp_path):
         doc(world.wuqing[0]), doc(world.wuqing[1], poor), doc(world.wuqing[2], major)])])
     assert report.results == {"优": 1, "差": 2}
     states = {e["credit_code"]: e["state"] for e in list_enterprises(make_ctx())}
-    assert [states[c] for c in world.wuqing] == ["closed", "revocation_pending", "revocation_pending"]
+    assert [states[c] for c in world.wuqing] == ["closed", "revocation_pending", "interview"]
     assert show_enterprise(make_ctx(), world.wuqing[1])["revocation_reason"] == "poor_operation"
     major_finding = list_findings(make_ctx(), credit_code=world.wuqing[2])[0]
     assert major_finding["major"] and major_finding["due_on"] == date(2023, 7, 24)  # 10 working days
+    assert show_enterprise(make_ctx(), world.wuqing[2])["last_result"] == "差"  # the veto
 
 
 @pytest.mark.parametrize("case, expected", [

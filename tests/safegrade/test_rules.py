@@ -173,7 +173,7 @@ BREAKAGES = [
         "lifecycle.yaml: states: trap state(s) with no way out and not final: archived",
     ], id="lifecycle-unreachable-trap"),
     pytest.param(_edit("triggers.yaml", lambda d: d["revocation_reasons"].pop("poor_operation")), [
-        "lifecycle.yaml: events.record_assessment.transitions[0].sets.revocation_reason: 'poor_operation' is not "
+        "lifecycle.yaml: events.record_assessment.transitions[1].sets.revocation_reason: 'poor_operation' is not "
         "allowed; choose one of major_hazard_overdue, relocated, deregistered, not_gongmao, false_materials, "
         "fatal_accident, serious_violation, concealed_accident",
         "lifecycle.yaml: events.escalate.transitions[2].sets.revocation_reason: 'poor_operation' is not allowed",

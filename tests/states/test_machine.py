@@ -72,8 +72,10 @@ def _row(state: str, event: str, snap: dict[str, Any], data: dict[str, str], des
 DESTINATIONS = [
     _row("graded", "open_assessment", {}, {}, "assessing"),
     _row("closed", "open_assessment", {}, {}, "assessing"),
-    _row("assessing", "record_assessment", {}, {"result": "差", "findings": "3", "major_hazards": "1"},
+    _row("assessing", "record_assessment", {}, {"result": "差", "findings": "3", "major_hazards": "0"},
          "revocation_pending", POOR, "poor"),
+    _row("assessing", "record_assessment", {}, {"result": "差", "findings": "3", "major_hazards": "1"},
+         "interview", why="major-hazard-before-poor"),
     _row("assessing", "record_assessment", {}, {"result": "良", "findings": "3", "major_hazards": "1"},
          "interview", why="major-hazard"),
     _row("assessing", "record_assessment", {}, {"result": "良", "findings": "2", "major_hazards": "0"},
@@ -204,8 +206,8 @@ def test_unknown_state_is_not_called_final() -> None:
 @pytest.mark.parametrize(("result", "findings", "hazards", "dest"), [
     pytest.param("差", "0", "0", "revocation_pending", id="poor"),
     pytest.param("差", "4", "0", "revocation_pending", id="poor-with-findings"),
-    pytest.param("差", "0", "2", "revocation_pending", id="poor-with-hazard"),
-    pytest.param("差", "4", "2", "revocation_pending", id="poor-with-everything"),
+    pytest.param("差", "0", "2", "interview", id="poor-with-hazard"),
+    pytest.param("差", "4", "2", "interview", id="poor-with-everything"),
     pytest.param("良", "0", "1", "interview", id="good-hazard"),
     pytest.param("良", "4", "1", "interview", id="good-hazard-and-findings"),
     pytest.param("优", "0", "1", "interview", id="excellent-hazard"),

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from safegrade.assessment_input import AssessmentInput, assessments_to_yaml, write_assessments_xlsx
 from safegrade.clock import TestClock, parse_instant
 from safegrade.errors import DOMAIN_ERRORS, InputErrors
-from safegrade.rules import load_rules
+from safegrade.rules import Rules, load_rules
+from safegrade.scoring import Deduction
 from safegrade.services.actors import add_actor
+from safegrade.services.assessment import import_assessments
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
-from safegrade.services.campaign import exclude_member, open_campaign
+from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
 from safegrade.services.context import Context, open_context
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
-from safegrade.services.ledger import import_ledger
+from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
+from safegrade.services.ledger import export_ledger, import_ledger
 from safegrade.services.lifecycle import FireRequest, fire_event, fire_many
 from safegrade.services.schema import init_database
 from safegrade.settings import Settings
@@ -98,45 +105,63 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     excluded = exclude_member(as_(_officer(district)), CAMPAIGN, gone, "deregistered", "市场监管部门注销公告")
     console.print(f"{gone} ({district}) excluded from the campaign: {excluded['label']}")
 
-    step("评估 — districts record results (June to August)")
+    clock.set(parse_instant("2023-09-08T09:00", settings.zone))
+    step("评估 — each district imports its workbook of assessments made June to August")
     assessed = [c for c in selected if c != gone]
+    plan = _assessments(rng, assessed, by_code, rules)
+    bad = workdir / "assessments-with-errors.yaml"
+    sample = plan[min(plan)][0]
+    faulty = replace(sample, deductions=(Deduction("ZP01", 3.0, "", True), Deduction("XX99", 2.0, "未见记录", True)))
+    bad.write_text(assessments_to_yaml([faulty]), encoding="utf-8")
+    try:
+        import_assessments(as_(_officer(rules.district_name(min(plan)))), [bad])
+    except InputErrors as exc:
+        console.print(f"[red]refused[/] {bad.name}: {exc}")
+        for line in exc.problems:
+            console.print(f"   {line}", markup=False)
     results = Counter[str]()
-    span = timedelta(days=80) / max(1, len(assessed))
-    for i, code in enumerate(assessed):
-        clock.advance(span)
-        roll = rng.random()
-        result = "优" if roll < 0.61 else "良" if roll < 0.94 else "差"
-        findings = 0 if result == "优" and rng.random() < 0.7 else rng.randint(1, 4)
-        major = 1 if result == "良" and i % 37 == 5 else 0
-        officer = _officer(by_code[code]["district_name"])
-        fire_event(as_(officer), code, "record_assessment", reason="现场检查、资料审查、现场询问",
-                   data={"result": result, "findings": findings, "major_hazards": major}, via_service=True)
-        results[result] += 1
-    console.print("results: " + ", ".join(f"{k} {results[k]}" for k in ("优", "良", "差")))
+    for district, inputs in sorted(plan.items()):
+        path = workdir / f"assessments-{rules.district_name(district)}.xlsx"
+        write_assessments_xlsx(inputs, path, rules.assessment)
+        recorded = import_assessments(as_(_officer(rules.district_name(district))), [path])
+        results.update(recorded.results)
+    console.print("results: " + ", ".join(f"{k} {results[k]}" for k in ("优", "良", "差"))
+                  + f"; findings to rectify: {len(list_findings(as_(None)))}")
     outsider = next(c for c in assessed if by_code[c]["district"] != by_code[assessed[0]]["district"])
     try:
         fire_event(as_(_officer(by_code[assessed[0]]["district_name"])), outsider, "summon", reason="越权尝试")
     except DOMAIN_ERRORS as exc:
         console.print(f"[yellow]refused[/] a district officer acting outside their district: {exc}")
 
-    step("约谈 — interviews")
+    clock.set(parse_instant("2023-09-15T09:00", settings.zone))
+    step("整改闭环 — enterprises submit evidence, districts verify")
+    loop = _rectify(rng, workdir, as_, clock, by_code)
+    console.print(f"{loop['verified']} findings verified (of them {loop['rejected']} sent back once first), "
+                  f"{loop['closed']} enterprises closed (闭环), {loop['left_open']} findings left open")
+    clock.set(parse_instant("2023-11-20T09:00", settings.zone))
+    overdue = list_findings(as_(None), overdue=True)
+    console.print(f"on {clock.now():%Y-%m-%d}: {len(overdue)} findings overdue at "
+                  f"{len({f['credit_code'] for f in overdue})} enterprises (`finding list --overdue`)")
+
+    step("约谈 — interviews of enterprises with overdue findings")
     states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
-    summoned = [c for c in assessed if states[c] == "rectifying"][: max(1, len(assessed) // 8)]
-    for code in summoned:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, "summon", reason="整改进度滞后，通报约谈")
-    interviewed = [c for c in assessed if states[c] == "interview"] + summoned
+    late_codes = sorted({f["credit_code"] for f in overdue if states[f["credit_code"]] == "rectifying"})
+    for code in late_codes:
+        fire_event(as_(_officer(by_code[code]["district_name"])), code, "summon", reason="整改逾期，通报约谈")
     clock.advance(days=3)
-    for code in interviewed:
+    for code in late_codes:
         fire_event(as_(_officer(by_code[code]["district_name"])), code, "hold_interview", reason="约谈完成",
                    data={"attendees": "企业主要负责人、安全管理人员", "record": "责令限期整改"})
+    interviewed = loop["interviewed"] + late_codes
     console.print(f"{len(interviewed)} interviews held (家次)")
 
     step("公告撤销 — revocations after the publicity period")
+    states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
     poor = [c for c in assessed if states[c] == "revocation_pending"]
     for code in not_gongmao:
         fire_event(as_(_officer(by_code[code]["district_name"])), code, "propose_revocation",
                    reason="台账梳理：不属于工贸行业", data={"revocation_reason": "not_gongmao",
-                                                      "revocation_source": "daily_inspection"})
+                                                      "revocation_source": "ledger_review"})
     pending = poor + not_gongmao
     for code in not_gongmao[:1]:  # proposed today: its publicity period has not run
         try:
@@ -152,6 +177,11 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     for code in revoked:
         fire_event(as_(_officer(by_code[code]["district_name"])), code, "revoke", reason="公示期满无异议，公告撤销")
     console.print(f"{len(revoked)} grades revoked, {len(withdrawn)} revocation withdrawn on objection")
+    status = campaign_status(as_(BUREAU), CAMPAIGN)
+    _status_table(console, status)
+    exported_ledger = export_ledger(as_(BUREAU), workdir / "台账-2023-12-15.xlsx")
+    console.print(f"台账 for the bureau: {exported_ledger['enterprises']} valid graded enterprises in "
+                  f"{exported_ledger['file']} ({len(exported_ledger['sheets']) - 1} district sheets and 汇总)")
 
     clock.set(parse_instant("2025-01-02T08:00", settings.zone))
     step("有效期届满 — the system expires grades past their validity")
@@ -180,9 +210,99 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     for state, spec in rules.lifecycle.states.items():
         table.add_row(spec.label, state, str(final.get(state, 0)))
     console.print(table)
-    console.print(f"[bold]done[/] in {workdir}: demo.db, ledger.xlsx, ledger-with-errors.csv, audit.jsonl. "
+    console.print(f"[bold]done[/] in {workdir}: demo.db, ledgers, assessment workbooks, evidence/, audit.jsonl. "
                   f"Try: safegrade --db sqlite:///{db} audit show {revoked[0] if revoked else codes[0]}")
     store.engine.dispose()
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
+            "campaign_assessed": status["total"]["assessed"], "campaign_excluded": status["total"]["excluded"],
+            "findings_verified": loop["verified"], "closed_loops": loop["closed"],
             "interviews": len(interviewed), "revoked": len(revoked), "events": verified.events, "audit_ok": verified.ok,
             **{f"result_{k}": v for k, v in results.items()}}
+
+
+# the circular's three most common problems first: 智能化建设 (42 of 89), 定期自评 (33), 隐患闭环 (22)
+_COMMON = ("ZN01", "ZP01", "FX03")
+_FOUND = ("现场检查发现", "资料审查未见记录", "现场询问从业人员不清楚", "抽查台账发现")
+
+
+def _assessments(rng: random.Random, codes: list[str], by_code: dict[str, dict], rules: Rules
+                 ) -> dict[str, list[AssessmentInput]]:
+    """Assessment documents for each district: results near the circular's 61% 优 / 33% 良 / 6% 差, two
+    major hazards, a few assessments after the window."""
+    items = [i for i in rules.assessment.items.values() if not i.veto]
+    veto = [i for i in rules.assessment.items.values() if i.veto]
+    plan: dict[str, list[AssessmentInput]] = {}
+    for n, code in enumerate(codes):
+        roll = rng.random()
+        budget = rng.uniform(0, 9) if roll < 0.61 else rng.uniform(11, 24) if roll < 0.94 else rng.uniform(27, 40)
+        chosen: list[Deduction] = []
+        pool = [rules.assessment.items[c] for c in _COMMON if rng.random() < 0.45] + rng.sample(items, len(items))
+        spent = 0.0
+        for item in pool:
+            if spent >= budget or any(d.item == item.code for d in chosen):
+                continue
+            points = min(item.points, max(1.0, round(budget - spent)))
+            chosen.append(Deduction(item.code, float(points), f"{rng.choice(_FOUND)}：{item.label}", item.rectify))
+            spent += points
+        if n in (5, 42) and veto:
+            item = veto[n % len(veto)]
+            chosen.append(Deduction(item.code, item.points, f"现场检查发现：{item.label}", True))
+        day = date(2023, 6, 12) + timedelta(days=rng.randrange(80))
+        if rng.random() < 0.05:
+            day = date(2023, 9, 1) + timedelta(days=rng.randrange(5))  # after the window: late
+        plan.setdefault(by_code[code]["district"], []).append(AssessmentInput(
+            file="", row=0, credit_code=code, campaign=CAMPAIGN, assessed_on=day,
+            assessors=("区应急局评估组", "聘请专家"), methods=("资料审查", "现场检查", "现场询问"),
+            deductions=tuple(chosen), not_applicable=(), materials={"口袋书": rng.randrange(20, 200)}))
+    return plan
+
+
+def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Context], clock: TestClock,
+             by_code: dict[str, dict]) -> dict[str, Any]:
+    """Most enterprises submit evidence and are verified; some are sent back once; some never finish."""
+    evidence_dir = workdir / "evidence"
+    evidence_dir.mkdir(exist_ok=True)
+    done: dict[str, Any] = {"verified": 0, "rejected": 0, "closed": 0, "left_open": 0, "interviewed": []}
+    states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
+    for code in [c for c, s in states.items() if s == "interview"]:  # major hazards: interview first
+        officer = _officer(by_code[code]["district_name"])
+        fire_event(as_(officer), code, "hold_interview", reason="重大事故隐患约谈",
+                   data={"attendees": "企业主要负责人", "record": "责令立即整改重大事故隐患"})
+        done["interviewed"].append(code)
+    findings = list_findings(as_(None), status="open")
+    by_enterprise: dict[str, list[dict]] = {}
+    for f in findings:
+        by_enterprise.setdefault(f["credit_code"], []).append(f)
+    for code, items in sorted(by_enterprise.items()):
+        officer = _officer(by_code[code]["district_name"])
+        user = f"企业{code[-6:]}"
+        add_actor(as_(BUREAU), user, "enterprise", enterprise_code=code)
+        if rng.random() < 0.2:
+            done["left_open"] += len(items)
+            continue
+        for f in items:
+            clock.advance(minutes=7)
+            proof = evidence_dir / f"{code}-{f['item']}-整改报告.txt"
+            proof.write_text(f"{by_code[code]['name']} {f['item']} 整改措施、责任人、资金、时限与验收照片\n",
+                             encoding="utf-8")
+            submit_finding(as_(user), f["id"], [proof], "整改完成")
+            if rng.random() < 0.1:
+                reject_finding(as_(officer), f["id"], "整改材料缺少现场照片")
+                done["rejected"] += 1
+                submit_finding(as_(user), f["id"], [proof], "补充现场照片")
+            verify_finding(as_(officer), f["id"], "现场复核合格")
+            done["verified"] += 1
+        state = show_enterprise(as_(None), code)["state"]
+        if state == "rectifying":
+            fire_event(as_(officer), code, "close", reason="问题全部整改验收，闭环")
+            done["closed"] += 1
+    return done
+
+
+def _status_table(console: Console, status: dict[str, Any]) -> None:
+    table = Table("区", "选定", "不予评估", "已评估", "逾期评估", "优", "良", "差",
+                  title=f"{status['campaign']} 完成情况")
+    for d in [*status["districts"], {**status["total"], "district_name": "合计"}]:
+        table.add_row(d["district_name"], str(d["selected"]), str(d["excluded"]), str(d["assessed"]), str(d["late"]),
+                      *(str(d["results"][r]) for r in ("优", "良", "差")))
+    console.print(table)

@@ -20,9 +20,12 @@ def test_demo_runs_and_its_figures_match_the_database(tmp_path):
     assert summary["assessed"] == summary["selected"] - 1  # one deregistered enterprise is excluded
     assert sum(summary[f"result_{r}"] for r in ("优", "良", "差") if f"result_{r}" in summary) == summary["assessed"]
     assert "refused ledger-with-errors.csv" in text and "nothing was written" in text
+    assert "refused assessments-with-errors.yaml" in text and "every deduction must record its item" in text
+    assert summary["campaign_assessed"] == summary["assessed"] and summary["campaign_excluded"] == 1
+    assert summary["findings_verified"] > 0 and summary["closed_loops"] > 0
     assert "refused too early" in text and "publicity_over" in text
     assert "verified without the database: OK" in text
-    for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl"):
+    for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl", "台账-2023-12-15.xlsx"):
         assert (tmp_path / "demo" / name).is_file()
 
 

@@ -215,6 +215,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     store.engine.dispose()
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
             "campaign_assessed": status["total"]["assessed"], "campaign_excluded": status["total"]["excluded"],
+            "campaign_interviews": status["total"]["interviews"],
             "findings_verified": loop["verified"], "closed_loops": loop["closed"],
             "interviews": len(interviewed), "revoked": len(revoked), "events": verified.events, "audit_ok": verified.ok,
             **{f"result_{k}": v for k, v in results.items()}}
@@ -300,9 +301,9 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
 
 
 def _status_table(console: Console, status: dict[str, Any]) -> None:
-    table = Table("区", "选定", "不予评估", "已评估", "逾期评估", "优", "良", "差",
+    table = Table("区", "选定", "不予评估", "已评估", "逾期评估", "优", "良", "差", "约谈(家次)", "撤销",
                   title=f"{status['campaign']} 完成情况")
     for d in [*status["districts"], {**status["total"], "district_name": "合计"}]:
         table.add_row(d["district_name"], str(d["selected"]), str(d["excluded"]), str(d["assessed"]), str(d["late"]),
-                      *(str(d["results"][r]) for r in ("优", "良", "差")))
+                      *(str(d["results"][r]) for r in ("优", "良", "差")), str(d["interviews"]), str(d["revocations"]))
     console.print(table)

@@ -87,6 +87,7 @@ def test_interviews_and_revocations_match_the_trail(cycle):
     assert kinds["revoke"] == summary["revoked"] == query(workdir, "select count(*) from enterprise "
                                                                    "where state = 'revoked'")[0][0]
     assert query(workdir, "select count(*) from enterprise where state = 'revoked' and revoked_on is null") == [(0,)]
+    assert summary["campaign_interviews"] == summary["interviews"]  # every interview was of a campaign member
 
 
 def test_the_exported_trail_verifies_without_the_database_and_ends_where_the_rows_are(cycle):

@@ -66,12 +66,14 @@ def campaign_status(ctx: typer.Context, name: str = typer.Argument(...)) -> None
     status = campaign.campaign_status(opts.context(), name)
     if emit(opts, status):
         return
-    table = Table("区", "选定", "不予评估", "已评估", "未完成", "逾期评估", "优", "良", "差", "逾期区",
+    table = Table("区", "选定", "不予评估", "已评估", "未完成", "逾期评估", "优", "良", "差", "约谈(家次)", "撤销",
+                  "逾期区",
                   title=f"{name}（{status['starts_on']} 至 {status['ends_on']}，截至 {status['as_of']}）")
     for d in [*status["districts"], {**status["total"], "district_name": "合计", "district_late": None}]:
         late = "" if d["district_late"] is None else ("是" if d["district_late"] else "")
         table.add_row(d["district_name"], str(d["selected"]), str(d["excluded"]), str(d["assessed"]),
-                      str(d["outstanding"]), str(d["late"]), *(str(d["results"][r]) for r in ("优", "良", "差")), late)
+                      str(d["outstanding"]), str(d["late"]), *(str(d["results"][r]) for r in ("优", "良", "差")),
+                      str(d["interviews"]), str(d["revocations"]), late)
     out.print(table)
 
 

@@ -10,16 +10,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from safegrade.creditcode import normalize
 from safegrade.errors import Forbidden, InputErrors, InvalidInput, NotFound
-from safegrade.models import Assessment, Campaign, CampaignMember, Enterprise, table
+from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
 
 CAMPAIGN, MEMBER, ENTERPRISE, ASSESSMENT = table(Campaign), table(CampaignMember), table(Enterprise), table(Assessment)
+EVENT = table(AuditEvent)
 
 
 def _require(ctx: Context, action: str) -> None:
@@ -147,7 +148,16 @@ def campaign_status(ctx: Context, name: str) -> dict[str, Any]:
             .outerjoin(ASSESSMENT, (ASSESSMENT.c.campaign_id == MEMBER.c.campaign_id)
                        & (ASSESSMENT.c.enterprise_id == MEMBER.c.enterprise_id))
             .where(MEMBER.c.campaign_id == campaign["id"])).all()
+        # interviews (家次: each one held counts) and revocations of the members since the campaign opened
+        acts = session.execute(
+            select(MEMBER.c.district, EVENT.c.event, func.count())
+            .join(EVENT, EVENT.c.enterprise_id == MEMBER.c.enterprise_id)
+            .where(MEMBER.c.campaign_id == campaign["id"], EVENT.c.event.in_(("hold_interview", "revoke")),
+                   EVENT.c.occurred_at >= campaign["created_at"])
+            .group_by(MEMBER.c.district, EVENT.c.event)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
+    for district, event, count in acts:
+        per[district]["interviews" if event == "hold_interview" else "revocations"] += count
     for district, excluded, assessed_on, late, result in rows:
         c = per[district]
         c["selected"] += 1
@@ -168,11 +178,13 @@ def campaign_status(ctx: Context, name: str) -> dict[str, Any]:
         districts.append({
             "district": code, "district_name": ctx.rules.district_name(code), "selected": c["selected"],
             "excluded": c["excluded"], "assessed": c["assessed"], "outstanding": c["outstanding"], "late": c["late"],
+            "interviews": c["interviews"], "revocations": c["revocations"],
             "district_late": bool(c["late"]) or overdue, "results": {r: c[f"result:{r}"] for r in results},
             "excluded_by_reason": {k: c[f"excluded:{k}"] for k in ctx.rules.campaign_exclusions if c[f"excluded:{k}"]},
         })
     total: dict[str, Any] = {k: sum(d[k] for d in districts)
-                             for k in ("selected", "excluded", "assessed", "outstanding", "late")}
+                             for k in ("selected", "excluded", "assessed", "outstanding", "late", "interviews",
+                                       "revocations")}
     total["results"] = {r: sum(d["results"][r] for d in districts) for r in results}
     return {"campaign": name, "starts_on": campaign["starts_on"], "ends_on": campaign["ends_on"], "as_of": today,
             "districts": districts, "total": total,

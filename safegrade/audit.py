@@ -38,7 +38,7 @@ EVENT = table(AuditEvent)
 ENTERPRISE = table(Enterprise)
 CHECKPOINT = table(AuditCheckpoint)
 CHECKPOINT_HEAD = table(AuditCheckpointHead)
-DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "held_on"})
+DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "regrade_from", "held_on"})
 
 
 def jsonable(value: Any) -> Any:

@@ -84,6 +84,7 @@ class Enterprise(EnterpriseBase, table=True):
     publicity_ends_on: date | None = Field(default=None, index=True)
     revocation_reason: str | None = None
     revoked_on: date | None = None
+    regrade_from: date | None = None
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)
@@ -98,6 +99,7 @@ TRACKED_FIELDS: tuple[str, ...] = (
     "publicity_ends_on",
     "revocation_reason",
     "revoked_on",
+    "regrade_from",
     "flags",
 )
 
@@ -111,6 +113,7 @@ class EnterprisePublic(EnterpriseBase):
     publicity_ends_on: date | None
     revocation_reason: str | None
     revoked_on: date | None
+    regrade_from: date | None
     flags: list[str]
 
 

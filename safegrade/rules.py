@@ -56,6 +56,7 @@ class Deadlines:
     grade_validity_years: int = 3
     finding_working_days: int = 20
     major_finding_working_days: int = 10
+    revocation_bar_years: int = 1
 
 
 def _normal(text: str) -> str:

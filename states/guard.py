@@ -81,6 +81,12 @@ GUARDS: dict[str, Guard] = {
             f"today is {now.date().isoformat()}",
         ),
         Guard(
+            "revocation_bar_over",
+            lambda s, now, d: s.regrade_from is not None and now.date() >= s.regrade_from,
+            lambda s, now, d: f"revoked; may not be graded again before {s.regrade_from} (撤销后一年内不得重新申请)"
+            if s.regrade_from else "no revocation date is recorded",
+        ),
+        Guard(
             "new_validity_in_future",
             lambda s, now, d: d.get("valid_until") is not None and d["valid_until"] > now.date(),
             lambda s, now, d: f"new valid_until {d.get('valid_until')} is not after today "

@@ -19,6 +19,7 @@ class EnterpriseSnapshot:
     open_findings: int = 0
     open_major_hazards: int = 0
     publicity_ends_on: date | None = None
+    regrade_from: date | None = None  # the first day a revoked enterprise may be graded again
     flags: tuple[str, ...] = field(default_factory=tuple)
 
     def with_state(self, state: str) -> EnterpriseSnapshot:

@@ -30,7 +30,7 @@ COMPARED = tuple(EnterpriseBase.model_fields)
 _CHUNK = 2_000
 # the values of a newly registered enterprise that no ledger column gives
 INITIAL: dict[str, Any] = {"open_findings": 0, "open_major_hazards": 0, "last_result": None, "publicity_ends_on": None,
-                           "revocation_reason": None, "revoked_on": None}
+                           "revocation_reason": None, "revoked_on": None, "regrade_from": None}
 FLAG_NOT_GONGMAO = "not_gongmao"
 FLAG_CHECK_OVERRIDE = "credit_code_check_override"
 
@@ -150,6 +150,10 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
                 problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
                                          f"registered and {ctx.rules.state_label(row['state'])}; "
                                          "a closed record is not changed by a ledger"))
+            elif row["revoked_on"] is not None:
+                problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
+                                         f"revoked on {row['revoked_on']}; graded again only with `fire CODE regrade` "
+                                         f"from {row['regrade_from']} (one-year bar), not by a ledger"))
             elif not amend:
                 shown = "; ".join(f"{k}: {audit.jsonable(a)!s} → {audit.jsonable(b)!s}" for k, (a, b) in diff.items())
                 problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,

@@ -26,7 +26,7 @@ from states import EnterpriseSnapshot, Outcome
 ENTERPRISE = table(Enterprise)
 # what an event may change on the enterprise row besides state and version
 MUTABLE = ("open_findings", "open_major_hazards", "last_result", "publicity_ends_on", "revocation_reason",
-           "revoked_on", "valid_until", "certificate_no")
+           "revoked_on", "regrade_from", "valid_until", "certificate_no")
 _CHUNK = 500
 
 
@@ -57,12 +57,20 @@ class BatchResult:
     refused: list[tuple[FireRequest, str]] = field(default_factory=list)
 
 
+def _years_later(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def snapshot(row: Mapping[str, Any]) -> EnterpriseSnapshot:
     return EnterpriseSnapshot(
         credit_code=row["credit_code"], state=row["state"], district=row["district"], sector=row["sector"],
         level=row["level"], graded_on=row["graded_on"], valid_until=row["valid_until"], version=row["version"],
         open_findings=row["open_findings"], open_major_hazards=row["open_major_hazards"],
-        publicity_ends_on=row["publicity_ends_on"], flags=tuple(row["flags"] or ()),
+        publicity_ends_on=row["publicity_ends_on"], regrade_from=row["regrade_from"], flags=tuple(row["flags"] or ()),
     )
 
 
@@ -79,7 +87,10 @@ def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date)
         changes.update(publicity_ends_on=None, revocation_reason=None)
     if outcome.dest == "revoked":
         changes["revoked_on"] = today
-    if outcome.event == "renew":
+        changes["regrade_from"] = _years_later(today, ctx.rules.deadlines.revocation_bar_years)
+    if outcome.event == "regrade":
+        changes.update(revoked_on=None, regrade_from=None, revocation_reason=None, publicity_ends_on=None)
+    if outcome.event in ("renew", "regrade"):
         changes.update(valid_until=data["valid_until"], certificate_no=data["certificate_no"])
     return {k: v for k, v in changes.items() if row[k] != v}
 

@@ -121,8 +121,17 @@ def test_poor_result_starts_publicity_in_working_days_and_revoke_waits_for_it(ma
     clock.set(at("2023-10-11 09:00"))
     done = fire_event(wq, world.wuqing[0], "revoke", reason="公示期满无异议")
     assert done.to_state == "revoked" and done.changes["revoked_on"] == date(2023, 10, 11)
-    with pytest.raises(EventNotAllowed, match="none \\(final state\\)"):
+    assert done.changes["regrade_from"] == date(2024, 10, 11)
+    with pytest.raises(EventNotAllowed, match="allowed here: regrade$"):
         fire_event(wq, world.wuqing[0], "open_assessment", reason="x", via_service=True)
+    regrading = {"valid_until": "2027-10-31", "certificate_no": "津AQBJXⅢ202400001"}
+    clock.set(at("2024-10-10 17:00"))
+    with pytest.raises(GuardFailed, match="may not be graded again before 2024-10-11"):
+        fire_event(wq, world.wuqing[0], "regrade", reason="重新申请定级", data=regrading)
+    clock.set(at("2024-10-11 09:00"))
+    again = fire_event(wq, world.wuqing[0], "regrade", reason="撤销满一年，重新定级", data=regrading)
+    assert again.to_state == "graded" and again.changes["revoked_on"] is None
+    assert show_enterprise(wq, world.wuqing[0])["certificate_no"] == "津AQBJXⅢ202400001"
 
 
 def test_propose_and_withdraw_revocation(make_ctx, world):

@@ -125,3 +125,15 @@ def test_a_revoked_enterprise_is_not_changed_by_a_ledger(boss, make_ctx, tmp_pat
     with pytest.raises(InputErrors) as info:
         import_ledger(boss, [write_ledger(tmp_path / "b.csv", [row(1, 有效期至="2026-01-01")])], amend=True)
     assert "已注销/不予评估; a closed record is not changed by a ledger" in info.value.problems[0]
+
+
+def test_a_revoked_enterprise_is_regraded_by_its_event_not_by_a_ledger(boss, make_ctx, tmp_path, clock):
+    import_ledger(boss, [write_ledger(tmp_path / "a.csv", [row(1)])])
+    wq = make_ctx("wq")
+    fire_event(wq, credit_code(1), "propose_revocation", reason="迁址",
+               data={"revocation_reason": "relocated", "revocation_source": "complaint"})
+    clock.advance(days=20)
+    fire_event(wq, credit_code(1), "revoke", reason="公告撤销")
+    with pytest.raises(InputErrors) as info:
+        import_ledger(boss, [write_ledger(tmp_path / "b.csv", [row(1, 有效期至="2026-01-01")])], amend=True)
+    assert "graded again only with `fire CODE regrade` from 2024-06-" in info.value.problems[0]

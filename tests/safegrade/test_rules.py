@@ -19,7 +19,7 @@ from safegrade.settings import PROJECT_ROOT
 REAL = PROJECT_ROOT / "rules"
 KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
 GUARDS = ("result_is_poor, has_major_hazard, has_open_findings, all_findings_verified, publicity_over, "
-          "validity_ended, new_validity_in_future")
+          "validity_ended, revocation_bar_over, new_validity_in_future")
 
 
 @pytest.fixture(scope="module")
@@ -325,7 +325,7 @@ def test_cli_rules_check_reports_every_problem(rules_dir: Path, capsys: pytest.C
 def test_cli_rules_check_ok(real: Rules, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", "--rules-dir", str(REAL)]) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == (f"{REAL}: OK (version {real.version}): 9 states, 12 events, "
+    assert captured.out.strip() == (f"{REAL}: OK (version {real.version}): 9 states, 13 events, "
                                     "16 districts, 8 sectors")
     assert captured.err == ""
 
@@ -340,5 +340,5 @@ def test_cli_rules_check_json_ok(real: Rules, capsys: pytest.CaptureFixture[str]
     assert main(["--json", "rules", "check", "--rules-dir", str(REAL)]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "ok": True, "rules_dir": str(REAL), "version": real.version,
-        "states": 9, "events": 12, "districts": 16, "sectors": 8,
+        "states": 9, "events": 13, "districts": 16, "sectors": 8,
     }

@@ -44,7 +44,7 @@ def test_no_other_state_lines() -> None:
 
 def test_start_and_end_markers() -> None:
     assert "    [*] --> graded" in LINES
-    assert [line for line in LINES if line.endswith("--> [*]")] == ["    revoked --> [*]", "    excluded --> [*]"]
+    assert [line for line in LINES if line.endswith("--> [*]")] == ["    excluded --> [*]"]
     assert sum(1 for line in LINES if line.lstrip().startswith("[*]")) == 1
 
 
@@ -59,6 +59,7 @@ def test_start_and_end_markers() -> None:
     "revocation_pending --> revoked: 公告撤销 revoke [publicity_over]",
     "expired --> excluded: 注销/不予评估 exclude",
     "graded --> graded: 延续定级 renew [new_validity_in_future]",
+    "revoked --> graded: 重新定级（撤销满一年后） regrade [revocation_bar_over, new_validity_in_future]",
 ])
 def test_transitions_as_a_regulator_reads_them(line: str) -> None:
     assert f"    {line}" in LINES
@@ -72,7 +73,7 @@ def test_every_transition_of_the_rules_is_drawn_once() -> None:
             expected += [f"    {s} --> {t.dest}: {event.label} {event.name}{guard}" for s in t.sources]
     drawn = [line for line in LINES if " --> " in line and "[*]" not in line]
     assert drawn == expected
-    assert len(drawn) == 35
+    assert len(drawn) == 36
 
 
 def test_small_hand_written_lifecycle() -> None:

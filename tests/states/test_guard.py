@@ -40,9 +40,28 @@ def real_lifecycle() -> Lifecycle:
 
 def test_the_guards_are_the_ones_tested_here() -> None:
     assert set(GUARDS) == {"result_is_poor", "has_major_hazard", "has_open_findings", "all_findings_verified",
-                           "publicity_over", "validity_ended", "new_validity_in_future"}
+                           "publicity_over", "validity_ended", "revocation_bar_over", "new_validity_in_future"}
     for name, guard in GUARDS.items():
         assert guard.name == name
+
+
+# --- revocation_bar_over: from the first day after the one-year bar --------------------------------------
+
+@pytest.mark.parametrize(("today", "holds"), [
+    pytest.param(date(2024, 10, 10), False, id="day-before"),
+    pytest.param(date(2024, 10, 11), True, id="first-day-allowed"),
+    pytest.param(date(2025, 3, 1), True, id="later"),
+])
+def test_revocation_bar_over(today: date, holds: bool) -> None:
+    ok, message = check("revocation_bar_over", snap(state="revoked", regrade_from=date(2024, 10, 11)),
+                        at(today.year, today.month, today.day))
+    assert ok is holds
+    assert "2024-10-11" in message and "撤销后一年内不得重新申请" in message
+
+
+def test_revocation_bar_without_a_date_refuses() -> None:
+    ok, message = check("revocation_bar_over", snap(state="revoked"), at(2030, 1, 1))
+    assert ok is False and message == "no revocation date is recorded"
 
 
 # --- publicity_over: the day after the publicity period's end -----------------------------------------

@@ -37,8 +37,8 @@ LC: Lifecycle = RULES.machine
 STATES = ("graded", "assessing", "interview", "rectifying", "closed", "revocation_pending", "revoked",
           "excluded", "expired")
 EVENTS = ("open_assessment", "record_assessment", "summon", "hold_interview", "close", "escalate",
-          "propose_revocation", "withdraw_revocation", "revoke", "exclude", "expire", "renew")
-FINAL = ("revoked", "excluded")
+          "propose_revocation", "withdraw_revocation", "revoke", "exclude", "expire", "regrade", "renew")
+FINAL = ("excluded",)  # revoked is left only by regrade, after the one-year bar
 
 # Which events a state allows, as rules/lifecycle.yaml lists them (guards may still refuse).
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -48,7 +48,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "rectifying": ("summon", "close", "escalate", "propose_revocation", "exclude"),
     "closed": ("open_assessment", "summon", "propose_revocation", "exclude", "expire", "renew"),
     "revocation_pending": ("withdraw_revocation", "revoke", "exclude"),
-    "revoked": (),
+    "revoked": ("regrade",),
     "excluded": (),
     "expired": ("propose_revocation", "exclude", "renew"),
 }
@@ -106,6 +106,7 @@ DESTINATIONS = [
     _row("closed", "expire", EXPIRED_ON, {}, "expired"),
     *(_row(s, "renew", {"valid_until": date(2023, 6, 30)}, RENEWAL, "graded")
       for s in ("expired", "graded", "closed")),
+    _row("revoked", "regrade", {"regrade_from": date(2023, 7, 1)}, RENEWAL, "graded", why="bar-over"),
 ]
 
 NOT_ALLOWED = [

@@ -82,8 +82,8 @@ def test_the_real_rules_parse() -> None:
     triggers = yaml.safe_load((RULES_DIR / "triggers.yaml").read_text(encoding="utf-8"))
     spec = parse_lifecycle(doc, {k: tuple(v) for k, v in triggers.items()})
     assert spec.initial == "graded"
-    assert spec.final_states == ("revoked", "excluded")
-    assert len(spec.states) == 9 and len(spec.events) == 12
+    assert spec.final_states == ("excluded",)
+    assert len(spec.states) == 9 and len(spec.events) == 13
     for event in spec.events.values():
         for t in event.transitions:
             assert set(t.guards) <= set(GUARDS)  # every guard name resolves (transitions fails only when fired)

@@ -27,6 +27,7 @@ from safegrade.auditchain import (
     checkpoint_hash,
     event_hash,
     heads_digest,
+    rewritten,
     utc_text,
     verify_chain,
     verify_checkpoints,
@@ -182,33 +183,47 @@ def _chains(session: Session, codes: Mapping[int, str] | None = None,
 
 
 def verify(session: Session) -> Report:
-    """Recompute every chain, compare each with its enterprise row, and check the checkpoints."""
+    """Recompute every chain, compare each with its enterprise row, and check the checkpoints.
+
+    Chains and rows are streamed side by side in enterprise order, so memory does not grow with the
+    trail; the heads recorded by checkpoints are compared with today's chains by one join.
+    """
     report = Report()
     columns = [ENTERPRISE.c.id, ENTERPRISE.c.credit_code, *(ENTERPRISE.c[f] for f in _PROJECTED)]
-    rows: dict[int, dict[str, Any]] = {}
-    for r in session.execute(select(*columns)):
-        rows[r[0]] = dict(zip(("id", "credit_code", *_PROJECTED), r, strict=True))
-    checkpoints = _checkpoints(session)
-    wanted = {(code, seq) for cp in checkpoints for code, seq, _ in cp["head_list"]}  # only these are looked up
-    hashes: dict[tuple[str, int], str] = {}
-    seen: set[int] = set()
-    for enterprise_id, events in _chains(session, {k: v["credit_code"] for k, v in rows.items()}):
-        seen.add(enterprise_id)
+    names = ("id", "credit_code", *_PROJECTED)
+    codes = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
+    rows = (dict(zip(names, r, strict=True)) for r in session.execute(
+        select(*columns).order_by(ENTERPRISE.c.id).execution_options(yield_per=20_000)))
+    row = next(rows, None)
+    for enterprise_id, events in _chains(session, codes):
+        while row is not None and row["id"] < enterprise_id:
+            report.breaks.append(Break(row["credit_code"], 1, "missing", "the enterprise has no audit events at all"))
+            row = next(rows, None)
+        current = row if row is not None and row["id"] == enterprise_id else None
+        if current is not None:
+            row = next(rows, None)
         report.chains += 1
         report.events += len(events)
-        row = rows.get(enterprise_id)
-        if wanted:
-            hashes.update(((e.enterprise, e.seq), e.hash) for e in events if (e.enterprise, e.seq) in wanted)
-        broken = verify_chain(events, row["version"] if row is not None else None)
-        if broken is None and row is not None:
-            broken = _compare(row, replay(events) or {}, events[-1])
+        broken = verify_chain(events, current["version"] if current is not None else None)
+        if broken is None and current is not None:
+            broken = _compare(current, replay(events) or {}, events[-1])
         if broken:
             report.breaks.append(broken)
-    for enterprise_id in rows.keys() - seen:
-        report.breaks.append(Break(rows[enterprise_id]["credit_code"], 1, "missing",
-                                   "the enterprise has no audit events at all"))
+    for left in ([row] if row is not None else []) + list(rows):
+        report.breaks.append(Break(left["credit_code"], 1, "missing", "the enterprise has no audit events at all"))
+    checkpoints = _checkpoints(session, codes)
     report.checkpoints = len(checkpoints)
-    report.breaks.extend(verify_checkpoints(checkpoints, hashes))
+    report.breaks.extend(verify_checkpoints(checkpoints, None))
+    taken = {cp["id"]: cp["taken_at"] for cp in checkpoints}
+    for cp_id, ent_id, seq, _recorded, now in session.execute(
+        select(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id, CHECKPOINT_HEAD.c.seq,
+               CHECKPOINT_HEAD.c.hash, EVENT.c.hash)
+        .outerjoin(EVENT, (EVENT.c.enterprise_id == CHECKPOINT_HEAD.c.enterprise_id)
+                   & (EVENT.c.seq == CHECKPOINT_HEAD.c.seq))
+        .where((EVENT.c.hash.is_(None)) | (EVENT.c.hash != CHECKPOINT_HEAD.c.hash))
+        .order_by(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id)
+    ):
+        report.breaks.append(rewritten(codes.get(ent_id, f"#{ent_id}"), seq, cp_id, taken.get(cp_id, "?"), now is None))
     return report
 
 
@@ -224,8 +239,9 @@ def _compare(row: Mapping[str, Any], replayed: Mapping[str, Any], last: ChainEve
     return None
 
 
-def _checkpoints(session: Session) -> list[dict[str, Any]]:
-    codes: dict[int, str] = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
+def _checkpoints(session: Session, codes: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+    if codes is None:
+        codes = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
     heads: dict[int, list[tuple[str, int, str]]] = {}
     for cp_id, ent_id, seq, digest in session.execute(
         select(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id, CHECKPOINT_HEAD.c.seq,

@@ -217,3 +217,20 @@ def test_every_event_carries_actor_source_reason_rules_version_and_before_after(
     assert recorded["payload"]["after"] == {"open_findings": 2, "last_result": "良"}
     assert all(len(e["hash"]) == 64 for e in events)
     assert all(e["at"] <= f["at"] for e, f in zip(events, events[1:], strict=False))
+
+
+def test_an_enterprise_whose_whole_chain_is_deleted_is_named(trail):
+    world, ctx = trail
+    e = eid(ctx, world.wuqing[1])  # not the first nor the last enterprise: the merge must step over it
+    sql(ctx, "delete from audit_event where enterprise_id = :e", e=e)
+    assert breaks(ctx) == [(world.wuqing[1], 1, "missing")]
+
+
+def test_a_checkpointed_event_that_is_gone_is_named(trail, make_ctx):
+    world, ctx = trail
+    checkpoint_audit(make_ctx("boss"))
+    e = eid(ctx, world.hexi[0])
+    sql(ctx, "delete from audit_event where enterprise_id = :e and seq = 1", e=e)
+    found = verify_audit(ctx).breaks
+    assert (world.hexi[0], 1, "checkpoint") in [(b.enterprise, b.seq, b.kind) for b in found]
+    assert any("is gone" in b.detail for b in found)

@@ -36,19 +36,19 @@ from typing import Any
 import yaml
 
 from safegrade import creditcode
-from safegrade.errors import InvalidInput
-from safegrade.ledger import (
-    _HALF_WIDTH,
+from safegrade.cells import (
+    HALF_WIDTH,
     HEADER_SCAN_ROWS,
     Column,
     RowProblem,
-    _header_key,
-    _is_empty,
-    _parse_date_text,
-    _parse_serial,
-    _shown,
-    _text,
+    cell_text,
+    header_key,
+    is_empty,
+    parse_date_text,
+    parse_serial,
+    shown_value,
 )
+from safegrade.errors import InvalidInput
 from safegrade.scoring import AssessmentRules, Deduction, Item, unique_key_loader
 
 ALLOWED_EXTENSIONS = (".yaml", ".yml", ".json", ".xlsx")
@@ -136,11 +136,11 @@ class _Pending:
 
 
 def _fold(text: str) -> str:
-    return _header_key(text.translate(_HALF_WIDTH))
+    return header_key(text.translate(HALF_WIDTH))
 
 
 def _item_code(text: str) -> str:
-    return text.translate(_HALF_WIDTH).replace(" ", "").upper()
+    return text.translate(HALF_WIDTH).replace(" ", "").upper()
 
 
 def _number(value: object) -> Decimal | None:
@@ -151,7 +151,7 @@ def _number(value: object) -> Decimal | None:
         if isinstance(value, int | float):
             number = Decimal(repr(value))
         elif isinstance(value, str):
-            number = Decimal(value.translate(_HALF_WIDTH).strip())
+            number = Decimal(value.translate(HALF_WIDTH).strip())
         else:
             return None
     except InvalidOperation:
@@ -182,7 +182,7 @@ class _Checker:
         self._materials = "、".join(rules.materials) or "(none)"
 
     def bad(self, v: _Value, reason: str, column: str | None = None, value: object = None) -> None:
-        shown = _shown(v.value if value is None else value)
+        shown = shown_value(v.value if value is None else value)
         self.problems.append(RowProblem(self.file, v.row, column or v.column, shown, reason))
 
     # --- values ------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class _Checker:
         if isinstance(v.value, list | dict):
             self.bad(v, f"must be text, got a {'list' if isinstance(v.value, list) else 'mapping'}")
             return None
-        text = _text(v.value)
+        text = cell_text(v.value)
         if required and not text:
             self.bad(v, "required; it is empty or missing")
             return None
@@ -238,9 +238,9 @@ class _Checker:
         parsed = self._dates.get(cache_key)
         if parsed is None:
             if self.epoch is not None and isinstance(value, int | float) and not isinstance(value, bool):
-                parsed = _parse_serial(float(value), self.epoch)
+                parsed = parse_serial(float(value), self.epoch)
             else:
-                parsed = _parse_date_text(text)
+                parsed = parse_date_text(text)
             self._dates[cache_key] = parsed
         if isinstance(parsed, str):
             self.bad(v, parsed + (", or use an Excel date cell" if self.epoch is not None else ""))
@@ -263,7 +263,7 @@ class _Checker:
         excluded = self.not_applicable(f["not_applicable"])
         materials = self.materials(raw.materials)
         remarks = self.text(f["remarks"], required=False)
-        key = (creditcode.normalize(_text(f["credit_code"].value)), _text(f["campaign"].value))
+        key = (creditcode.normalize(cell_text(f["credit_code"].value)), cell_text(f["campaign"].value))
         pending = _Pending(raw, None, frozenset(excluded))
         if all(key):
             first = self.seen.setdefault(key, raw.row)
@@ -356,7 +356,7 @@ class _Checker:
         pending.deductions.append(Deduction(code, points, content, rectify))
 
     def points(self, v: _Value, code: str, item: Item | None) -> float | None:
-        if v.value is None or _text(v.value) == "":
+        if v.value is None or cell_text(v.value) == "":
             self.bad(v, "required; write the points deducted (扣分)")
             return None
         number = _number(v.value)
@@ -377,7 +377,7 @@ class _Checker:
         if isinstance(value, bool):
             flag = value
         else:
-            text = _text(value).casefold()
+            text = cell_text(value).casefold()
             if not text:
                 return default
             if text in _YES:
@@ -404,9 +404,9 @@ class _Checker:
 # ---------------------------------------------------------------------------------------------------
 # YAML and JSON
 
-_TOP_KEYS = {_header_key(h): c.field for c in ASSESSMENT_COLUMNS for h in (c.field, *c.headers)}
+_TOP_KEYS = {header_key(h): c.field for c in ASSESSMENT_COLUMNS for h in (c.field, *c.headers)}
 _TOP_KEYS |= {"materials": "materials", "deductions": "deductions"}
-_DEDUCTION_KEYS = {_header_key(h): c.field for c in _DEDUCTION_FIELDS for h in (c.field, *c.headers)}
+_DEDUCTION_KEYS = {header_key(h): c.field for c in _DEDUCTION_FIELDS for h in (c.field, *c.headers)}
 _TOP_ALLOWED = ", ".join([*(c.field for c in ASSESSMENT_COLUMNS), "materials", "deductions"])
 _DEDUCTION_ALLOWED = ", ".join(c.field for c in _DEDUCTION_FIELDS)
 
@@ -419,7 +419,7 @@ def _keyed(c: _Checker, row: int, prefix: str, body: Mapping[Any, Any], keys: di
     for key, value in body.items():
         name = str(key)
         at = _Value(row, f"{prefix}{name}", value)
-        known = keys.get(name) or keys.get(_header_key(name))
+        known = keys.get(name) or keys.get(header_key(name))
         if known is None:
             c.bad(at, f"unknown key {name}; allowed keys are {allowed}", value="")
         elif known in out:
@@ -434,7 +434,7 @@ def _keyed(c: _Checker, row: int, prefix: str, body: Mapping[Any, Any], keys: di
 
 def _raw_from_mapping(c: _Checker, row: int, body: Any) -> _Raw | None:
     if not isinstance(body, Mapping):
-        c.problems.append(RowProblem(c.file, row, "(assessment)", _shown(body),
+        c.problems.append(RowProblem(c.file, row, "(assessment)", shown_value(body),
                                      f"must be a mapping with keys {_TOP_ALLOWED}"))
         return None
     fields = _keyed(c, row, "", body, _TOP_KEYS, [*(col.field for col in ASSESSMENT_COLUMNS), "materials",
@@ -522,8 +522,8 @@ def _read_documents(path: Path, c: _Checker) -> list[_Pending]:
 
 
 def _header_map(columns: Sequence[Column], extra: Sequence[str]) -> dict[str, str]:
-    table = {_header_key(h): c.field for c in columns for h in (c.field, *c.headers)}
-    table.update({_header_key(name): f"material:{name}" for name in extra})
+    table = {header_key(h): c.field for c in columns for h in (c.field, *c.headers)}
+    table.update({header_key(name): f"material:{name}" for name in extra})
     return table
 
 
@@ -536,10 +536,10 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
     first: tuple[int, Sequence[object]] | None = None
     seen = 0
     for number, cells in rows:
-        if _is_empty(cells):
+        if is_empty(cells):
             continue
         first = first or (number, cells)
-        if sum(_header_key(_text(v)) in table for v in cells) >= 2:
+        if sum(header_key(cell_text(v)) in table for v in cells) >= 2:
             first = (number, cells)
             break
         seen += 1
@@ -551,10 +551,10 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
     found: dict[str, tuple[int, str]] = {}
     unknown, repeated = [], []
     for index, value in enumerate(cells):
-        header = _text(value)
+        header = cell_text(value)
         if not header:
             continue
-        name = table.get(_header_key(header))
+        name = table.get(header_key(header))
         if name is None:
             unknown.append(repr(header))
         elif name in found:
@@ -613,7 +613,7 @@ def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
         cells_of = _reader(columns, ASSESSMENT_SHEET, [col.field for col in ASSESSMENT_COLUMNS])
         pendings = []
         for number, cells in rows:
-            if _is_empty(cells):
+            if is_empty(cells):
                 continue
             raw = _Raw(number, cells_of(number, cells))
             raw.materials = [(m, _Value(number, f"{ASSESSMENT_SHEET}!{header}",
@@ -626,7 +626,7 @@ def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
         columns = _sheet_header(f"{path} (sheet {DEDUCTION_SHEET})", rows, DEDUCTION_COLUMNS, ())
         cells_of = _reader(columns, DEDUCTION_SHEET, [col.field for col in DEDUCTION_COLUMNS])
         for number, cells in rows:
-            if _is_empty(cells):
+            if is_empty(cells):
                 continue
             _attach(c, cells_of(number, cells))
     finally:
@@ -637,11 +637,11 @@ def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
 def _attach(c: _Checker, d: dict[str, _Value]) -> None:
     """Check a 扣分 row against the assessment with its credit code and campaign."""
     code_v, campaign_v = d.pop("credit_code"), d.pop("campaign")
-    code = creditcode.normalize(_text(code_v.value))
-    campaign = _text(campaign_v.value)
+    code = creditcode.normalize(cell_text(code_v.value))
+    campaign = cell_text(campaign_v.value)
     if not code or not campaign:
         for v in (code_v, campaign_v):
-            if not _text(v.value):
+            if not cell_text(v.value):
                 c.bad(v, "required; the cell is empty: it names the assessment (in sheet "
                          f"{ASSESSMENT_SHEET}) this deduction belongs to")
         return

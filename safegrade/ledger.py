@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -36,27 +35,25 @@ from pathlib import Path
 from typing import Any
 
 from safegrade import creditcode
+from safegrade.cells import (
+    HALF_WIDTH,
+    HEADER_SCAN_ROWS,
+    Column,
+    RowProblem,
+    cell_text,
+    header_key,
+    is_empty,
+    parse_date_text,
+    parse_serial,
+    shown_value,
+)
 from safegrade.errors import InvalidInput
 from safegrade.rules import District, Rules, Sector
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 PROGRESS_EVERY = 1000
-HEADER_SCAN_ROWS = 10
 LEVELS = ("一级", "二级", "三级")
 SUMMARY_SHEETS = ("汇总", "全市汇总")  # a first worksheet so named makes the other ledger sheets views of it
-
-
-@dataclass(frozen=True)
-class Column:
-    """One ledger column: the field it fills, its Chinese headers (first is canonical), required or not."""
-
-    field: str
-    headers: tuple[str, ...]
-    required: bool
-
-    @property
-    def label(self) -> str:
-        return f"{'/'.join(self.headers)} ({self.field}{'' if self.required else ', optional'})"
 
 
 COLUMNS = (
@@ -107,30 +104,11 @@ class LedgerRecord:
         return {name: getattr(self, name) for name in ENTERPRISE_FIELDS}
 
 
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """One bad cell: where it is, what it holds and why it was refused."""
-
-    file: str
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.row}, column {self.column}, value {self.value!r}: {self.reason}"
-
-
 # ---------------------------------------------------------------------------------------------------
 # Headers
 
 
-def _header_key(text: str) -> str:
-    """Headers match ignoring spaces (also full-width), case and a trailing '*' (必填 mark)."""
-    return re.sub(r"[\s\u3000]+", "", text).casefold().rstrip("*＊")
-
-
-_HEADER_FIELDS = {_header_key(h): c.field for c in COLUMNS for h in (*c.headers, c.field)}
+_HEADER_FIELDS = {header_key(h): c.field for c in COLUMNS for h in (*c.headers, c.field)}
 
 
 def allowed_headers() -> str:
@@ -139,11 +117,7 @@ def allowed_headers() -> str:
 
 
 def _recognised(cells: Sequence[object]) -> int:
-    return sum(_header_key(_text(v)) in _HEADER_FIELDS for v in cells)
-
-
-def _is_empty(cells: Sequence[object]) -> bool:
-    return all(not _text(v) for v in cells)
+    return sum(header_key(cell_text(v)) in _HEADER_FIELDS for v in cells)
 
 
 def _find_header(rows: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, Sequence[object]] | None:
@@ -152,7 +126,7 @@ def _find_header(rows: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, Seq
     first: tuple[int, Sequence[object]] | None = None
     seen = 0
     for number, cells in rows:
-        if _is_empty(cells):
+        if is_empty(cells):
             continue
         if first is None:
             first = (number, cells)
@@ -171,10 +145,10 @@ def _map_header(where: str, number: int, cells: Sequence[object]) -> dict[str, t
     unknown: list[str] = []
     repeated: list[str] = []
     for index, value in enumerate(cells):
-        header = _text(value)
+        header = cell_text(value)
         if not header:
             continue
-        field = _HEADER_FIELDS.get(_header_key(header))
+        field = _HEADER_FIELDS.get(header_key(header))
         if field is None:
             unknown.append(header)
         elif field in found:
@@ -200,29 +174,6 @@ def _map_header(where: str, number: int, cells: Sequence[object]) -> dict[str, t
 # Cell values
 
 
-# Full-width letters, digits and punctuation (U+FF01..U+FF5E) to half-width; full-width spaces to ' '.
-_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
-_DATE_SEP = re.compile(r"(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})"
-                       r"(?:(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-_DATE_ZH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_EXCEL_SERIAL_MAX = 2958465  # 9999-12-31
-
-
-def _text(value: object) -> str:
-    """A cell as text: strings stripped, whole numbers without '.0', date cells as YYYY-MM-DD."""
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value.strip()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _levels() -> dict[str, str]:
     """Every accepted spelling of a level -> its canonical form (一级/二级/三级)."""
     table: dict[str, str] = {}
@@ -235,32 +186,6 @@ def _levels() -> dict[str, str]:
 
 
 _LEVELS = _levels()
-
-
-def _parse_date_text(text: str) -> date | str:
-    """A date from text in an accepted format, or the reason it is not one."""
-    folded = text.translate(_HALF_WIDTH)
-    m = _DATE_SEP.fullmatch(folded)
-    parts: tuple[str, ...] | None = (m.group(1), m.group(3), m.group(4)) if m else None
-    if parts is None:
-        m = _DATE_ZH.fullmatch(folded)
-        parts = m.groups() if m else None
-    if parts is None:
-        return "not a date; write YYYY-MM-DD (also accepted: YYYY/M/D, YYYY.M.D, YYYY年M月D日)"
-    try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return "no such day in the calendar; write YYYY-MM-DD"
-
-
-def _parse_serial(value: float, epoch: datetime) -> date | str:
-    """A date from an Excel serial number (a date typed into a cell formatted as a number)."""
-    from openpyxl.utils.datetime import from_excel
-
-    if not 1 <= value <= _EXCEL_SERIAL_MAX:
-        return f"a number, but not an Excel date serial (1 to {_EXCEL_SERIAL_MAX}); write YYYY-MM-DD"
-    converted = from_excel(value, epoch=epoch)
-    return converted.date() if isinstance(converted, datetime) else converted
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -291,14 +216,14 @@ class _RowChecker:
         """The record of one row, or None with a problem per bad cell; (None, []) for a row to skip."""
         size = len(cells)
         raw = {f: (cells[i] if i < size else None, header) for f, i, header in self.required}
-        texts = {f: _text(v) for f, (v, _) in raw.items()}
+        texts = {f: cell_text(v) for f, (v, _) in raw.items()}
         if not any(texts.values()):
             return None, []
         problems: list[RowProblem] = []
 
         def bad(field: str, reason: str) -> None:
             value, header = raw[field]
-            problems.append(RowProblem(self.file, number, header, _shown(value), reason))
+            problems.append(RowProblem(self.file, number, header, shown_value(value), reason))
 
         for field, text in texts.items():
             if not text:
@@ -315,7 +240,7 @@ class _RowChecker:
         if problems or not (district and level and code and graded_on and valid_until):
             problems.sort(key=lambda p: self.position[p.column])
             return None, problems
-        extra = {f: _text(cells[i]) if i < size else "" for f, i, _ in self.optional}
+        extra = {f: cell_text(cells[i]) if i < size else "" for f, i, _ in self.optional}
         return LedgerRecord(
             self.file, number, code, texts["name"], district.code, sector, in_gongmao, level,
             texts["certificate_no"], graded_on, valid_until, check_override=override, **extra,
@@ -347,7 +272,7 @@ class _RowChecker:
     def _level(self, text: str, bad: Callable[[str, str], None]) -> str | None:
         if not text:
             return None
-        level = _LEVELS.get(text.translate(_HALF_WIDTH).replace(" ", ""))
+        level = _LEVELS.get(text.translate(HALF_WIDTH).replace(" ", ""))
         if level is None:
             bad("level", "not a grade level; write 一级, 二级 or 三级 (also accepted: 1/2/3, 一/二/三, "
                          "and those followed by 标准化 or 企业, e.g. 三级标准化)")
@@ -392,20 +317,15 @@ class _RowChecker:
         if epoch is not None and isinstance(value, int | float) and not isinstance(value, bool):
             parsed = self._dates.get(value)
             if parsed is None:
-                parsed = self._dates[value] = _parse_serial(float(value), epoch)
+                parsed = self._dates[value] = parse_serial(float(value), epoch)
         else:
             parsed = self._dates.get(text)
             if parsed is None:
-                parsed = self._dates[text] = _parse_date_text(text)
+                parsed = self._dates[text] = parse_date_text(text)
         if isinstance(parsed, str):
             bad(field, parsed + (", or use an Excel date cell" if self.epoch is not None else ""))
             return None
         return parsed
-
-
-def _shown(value: object) -> str:
-    """A cell's value as a problem shows it: strings exactly as written, other cells as text."""
-    return value if type(value) is str else _text(value)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -647,4 +567,4 @@ def _display(rules: Rules, field: str, value: object) -> str:
     if field == "sector":
         sector = rules.sectors.get(str(value))
         return sector.label if sector else str(value)
-    return _text(value)
+    return cell_text(value)

@@ -17,8 +17,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from safegrade.assessment_input import AssessmentInput, read_assessments
+from safegrade.cells import RowProblem
 from safegrade.errors import Forbidden, InputErrors
-from safegrade.ledger import RowProblem
 from safegrade.models import Assessment, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
 from safegrade.scoring import Score, score
 from safegrade.services.campaign import members

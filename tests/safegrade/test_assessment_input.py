@@ -24,8 +24,8 @@ from safegrade.assessment_input import (
     read_assessments,
     write_assessments_xlsx,
 )
+from safegrade.cells import RowProblem
 from safegrade.errors import InvalidInput
-from safegrade.ledger import RowProblem
 from safegrade.scoring import AssessmentRules, Deduction, load_assessment_rules
 from safegrade.settings import PROJECT_ROOT
 

@@ -1,0 +1,102 @@
+"""Reading spreadsheet cells as districts type them: text, dates (also Excel serials and Chinese
+forms), header matching, and the row-precise problem every reader reports (file:row, column, value,
+reason). Shared by the ledger reader and the assessment reader."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+HEADER_SCAN_ROWS = 10  # the header is looked for among this many first non-empty rows
+
+
+@dataclass(frozen=True)
+class Column:
+    """One ledger column: the field it fills, its Chinese headers (first is canonical), required or not."""
+
+    field: str
+    headers: tuple[str, ...]
+    required: bool
+
+    @property
+    def label(self) -> str:
+        return f"{'/'.join(self.headers)} ({self.field}{'' if self.required else ', optional'})"
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One bad cell: where it is, what it holds and why it was refused."""
+
+    file: str
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}, column {self.column}, value {self.value!r}: {self.reason}"
+
+
+def header_key(text: str) -> str:
+    """Headers match ignoring spaces (also full-width), case and a trailing '*' (必填 mark)."""
+    return re.sub(r"[\s\u3000]+", "", text).casefold().rstrip("*＊")
+
+
+def is_empty(cells: Sequence[object]) -> bool:
+    return all(not cell_text(v) for v in cells)
+
+
+# Full-width letters, digits and punctuation (U+FF01..U+FF5E) to half-width; full-width spaces to ' '.
+HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
+DATE_SEP = re.compile(r"(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})"
+                       r"(?:(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+DATE_ZH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+EXCEL_SERIAL_MAX = 2958465  # 9999-12-31
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: strings stripped, whole numbers without '.0', date cells as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def parse_date_text(text: str) -> date | str:
+    """A date from text in an accepted format, or the reason it is not one."""
+    folded = text.translate(HALF_WIDTH)
+    m = DATE_SEP.fullmatch(folded)
+    parts: tuple[str, ...] | None = (m.group(1), m.group(3), m.group(4)) if m else None
+    if parts is None:
+        m = DATE_ZH.fullmatch(folded)
+        parts = m.groups() if m else None
+    if parts is None:
+        return "not a date; write YYYY-MM-DD (also accepted: YYYY/M/D, YYYY.M.D, YYYY年M月D日)"
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return "no such day in the calendar; write YYYY-MM-DD"
+
+
+def parse_serial(value: float, epoch: datetime) -> date | str:
+    """A date from an Excel serial number (a date typed into a cell formatted as a number)."""
+    from openpyxl.utils.datetime import from_excel
+
+    if not 1 <= value <= EXCEL_SERIAL_MAX:
+        return f"a number, but not an Excel date serial (1 to {EXCEL_SERIAL_MAX}); write YYYY-MM-DD"
+    converted = from_excel(value, epoch=epoch)
+    return converted.date() if isinstance(converted, datetime) else converted
+
+
+def shown_value(value: object) -> str:
+    """A cell's value as a problem shows it: strings exactly as written, other cells as text."""
+    return value if type(value) is str else cell_text(value)

@@ -44,6 +44,7 @@ from safegrade.cells import (
     cell_text,
     header_key,
     is_empty,
+    open_workbook,
     parse_date_text,
     parse_serial,
     shown_value,
@@ -587,15 +588,7 @@ def _reader(columns: dict[str, tuple[int, str]], sheet: str,
 
 
 def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InvalidInput(f"{path}: not a readable .xlsx workbook ({exc}); save it again as .xlsx") from exc
+    wb = open_workbook(path)
     try:
         sheets = {ws.title.strip(): ws for ws in wb.worksheets}
         missing = [name for name in (ASSESSMENT_SHEET, DEDUCTION_SHEET) if name not in sheets]

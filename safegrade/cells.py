@@ -8,6 +8,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from safegrade.errors import InvalidInput
 
 HEADER_SCAN_ROWS = 10  # the header is looked for among this many first non-empty rows
 
@@ -100,3 +104,28 @@ def parse_serial(value: float, epoch: datetime) -> date | str:
 def shown_value(value: object) -> str:
     """A cell's value as a problem shows it: strings exactly as written, other cells as text."""
     return value if type(value) is str else cell_text(value)
+
+
+def as_date(value: object) -> date | None:
+    """A date cell, a date-time or ISO text as a date; None when it is none of them."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def open_workbook(path: Path) -> Any:
+    """An .xlsx opened read-only for its values, or InvalidInput saying it cannot be read."""
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise InvalidInput(f"{path}: not a readable .xlsx workbook ({exc}); save it again as .xlsx") from exc

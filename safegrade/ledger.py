@@ -43,6 +43,7 @@ from safegrade.cells import (
     cell_text,
     header_key,
     is_empty,
+    open_workbook,
     parse_date_text,
     parse_serial,
     shown_value,
@@ -396,15 +397,7 @@ def _sheet_rows(ws: Any) -> Rows:
 
 @contextmanager
 def _xlsx_source(path: Path, file: str) -> Iterator[_Source]:
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InvalidInput(f"{path}: not a readable .xlsx workbook ({exc}); save it again as .xlsx") from exc
+    wb = open_workbook(path)
     try:
         if not wb.worksheets:
             raise InvalidInput(f"{path}: the workbook has no worksheet")

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from safegrade.cells import as_date
 from safegrade.errors import InvalidInput
 from safegrade.ledger import COLUMNS, SUMMARY_SHEETS
 from safegrade.rules import Rules
@@ -120,14 +121,10 @@ def _clean(value: object) -> str:
 
 
 def _date(code: str, field: str, value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"enterprise {code}: {field} {value!r} is not a date (YYYY-MM-DD)") from None
+    found = as_date(value)
+    if found is None:
+        raise InvalidInput(f"enterprise {code}: {field} {value!r} is not a date (YYYY-MM-DD)")
+    return found
 
 
 def _refuse_duplicates(rows: Sequence[Sequence[Any]]) -> None:

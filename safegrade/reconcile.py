@@ -30,9 +30,10 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from safegrade.cells import as_date
 from safegrade.ledger import LedgerRecord
 from safegrade.rules import Rules
 
@@ -150,24 +151,13 @@ def _missing(e: Mapping[str, Any], listed_elsewhere: Iterable[LedgerRecord], rul
 
 def _valid(e: Mapping[str, Any], today: date) -> bool:
     """Still a valid grade on record: not revoked or excluded, and 有效期至 today or later."""
-    until = _date(e.get("valid_until"))
+    until = as_date(e.get("valid_until"))
     return e.get("state") not in (REVOKED, EXCLUDED) and until is not None and until >= today
-
-
-def _date(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 def _same(field: str, recorded: object, listed: object) -> bool:
     if field in ("graded_on", "valid_until"):
-        return _date(recorded) == listed
+        return as_date(recorded) == listed
     if field == "name":
         return str(recorded or "").translate(_FOLD_NAME) == str(listed).translate(_FOLD_NAME)
     return str(recorded or "").strip() == str(listed)
@@ -183,7 +173,7 @@ def _shown(rules: Rules, field: str, value: object) -> str:
         sector = rules.sectors.get(str(value))
         return sector.label if sector else str(value)
     if field in ("graded_on", "valid_until"):
-        d = _date(value)
+        d = as_date(value)
         return d.isoformat() if d else str(value)
     return str(value)
 

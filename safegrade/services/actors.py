@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from safegrade.errors import Forbidden, InvalidInput
+from safegrade.errors import InvalidInput
 from safegrade.models import Actor, ActorBase
 from safegrade.services.context import Context
 
@@ -29,11 +29,7 @@ def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None
     if bootstrap:
         creator = ctx.actor_name or "(bootstrap)"
     else:
-        creator_actor = ctx.actor()
-        if not spec.may(creator_actor.role, "add_actor"):
-            raise Forbidden(f"role '{creator_actor.role}' may not add actors; allowed roles: "
-                            f"{', '.join(spec.actions.get('add_actor', ()))}")
-        creator = creator_actor.name
+        creator = ctx.require("add_actor", "add actors").name
     if role not in spec.roles:
         raise InvalidInput(f"--role: unknown role {role!r}; known roles are {', '.join(spec.roles)}")
     scope = spec.roles[role].scope

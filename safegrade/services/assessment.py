@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from safegrade.assessment_input import AssessmentInput, read_assessments
 from safegrade.cells import RowProblem
-from safegrade.errors import Forbidden, InputErrors
+from safegrade.errors import InputErrors
 from safegrade.models import Assessment, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
 from safegrade.scoring import Score, score
 from safegrade.services.campaign import members
@@ -52,11 +52,7 @@ def _problem(a: AssessmentInput, column: str, value: str, reason: str) -> RowPro
 
 
 def import_assessments(ctx: Context, paths: Sequence[Path], *, dry_run: bool = False) -> AssessmentReport:
-    actor = ctx.actor()
-    lifecycle = ctx.rules.lifecycle
-    if not lifecycle.may(actor.role, "import_assessment"):
-        raise Forbidden(f"role '{actor.role}' may not import assessments; allowed roles: "
-                        f"{', '.join(lifecycle.actions.get('import_assessment', ()))}")
+    ctx.require("import_assessment", "import assessments")
     report = AssessmentReport([str(p) for p in paths], dry_run=dry_run)
     with ctx.store.read() as session:
         accepted = {code for code, flags in session.execute(select(ENTERPRISE.c.credit_code, ENTERPRISE.c.flags))

@@ -7,7 +7,7 @@ from typing import Any
 
 from safegrade import audit
 from safegrade.auditchain import Report, verify_lines
-from safegrade.errors import Forbidden, InvalidInput
+from safegrade.errors import InvalidInput
 from safegrade.services.context import Context
 
 
@@ -33,9 +33,6 @@ def export_audit(ctx: Context, path: Path) -> dict[str, Any]:
 
 def checkpoint_audit(ctx: Context) -> dict[str, Any] | None:
     """Record the heads of every chain that moved since the last checkpoint."""
-    actor = ctx.actor()
-    if not ctx.rules.lifecycle.may(actor.role, "checkpoint"):
-        raise Forbidden(f"role '{actor.role}' may not take audit checkpoints; allowed roles: "
-                        f"{', '.join(ctx.rules.lifecycle.actions.get('checkpoint', ()))}")
+    actor = ctx.require("checkpoint", "take audit checkpoints")
     with ctx.store.write() as session:
         return audit.checkpoint(session, ctx.now(), actor.name)

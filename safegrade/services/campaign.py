@@ -14,20 +14,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from safegrade.creditcode import normalize
-from safegrade.errors import Forbidden, InputErrors, InvalidInput, NotFound
+from safegrade.errors import InputErrors, InvalidInput, NotFound
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
 
 CAMPAIGN, MEMBER, ENTERPRISE, ASSESSMENT = table(Campaign), table(CampaignMember), table(Enterprise), table(Assessment)
 EVENT = table(AuditEvent)
-
-
-def _require(ctx: Context, action: str) -> None:
-    actor = ctx.actor()
-    if not ctx.rules.lifecycle.may(actor.role, action):
-        allowed = ", ".join(ctx.rules.lifecycle.actions.get(action, ())) or "none"
-        raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: {allowed}")
 
 
 def read_codes(path: Path) -> list[tuple[int, str]]:
@@ -52,7 +45,7 @@ def find_campaign(session: Session, name: str) -> dict[str, Any]:
 def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, all_: bool = False,
                   district: str | None = None, codes_file: Path | None = None) -> dict[str, Any]:
     """Select enterprises and move them to 评估中, in one transaction with the campaign's records."""
-    _require(ctx, "open_campaign")
+    ctx.require("open_campaign")
     name = name.strip()
     if not name:
         raise InvalidInput("campaign NAME must not be empty")
@@ -112,7 +105,7 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
 
 def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note: str = "") -> dict[str, Any]:
     """Exclude a selected enterprise (注销, 迁址 …): counted apart, and its lifecycle event fired."""
-    _require(ctx, "exclude_from_campaign")
+    ctx.require("exclude_from_campaign")
     exclusion = ctx.rules.campaign_exclusions.get(reason)
     if exclusion is None:
         raise InvalidInput(f"--reason: {reason!r} is not a campaign exclusion; choose one of "

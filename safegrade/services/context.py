@@ -46,6 +46,15 @@ class Context:
             self._actor = found
         return self._actor
 
+    def require(self, action: str, what: str | None = None) -> Actor:
+        """The acting actor, if the rules' `actions` let their role take `action`; refused otherwise."""
+        actor = self.actor()
+        actions = self.rules.lifecycle.actions
+        if not self.rules.lifecycle.may(actor.role, action):
+            raise Forbidden(f"role '{actor.role}' may not {what or action.replace('_', ' ')}; allowed roles: "
+                            f"{', '.join(actions.get(action, ())) or 'none'}")
+        return actor
+
     def audit_actor(self) -> AuditActor:
         a = self.actor()
         return AuditActor(a.name, a.role, self.source)

@@ -24,13 +24,6 @@ OPEN, SUBMITTED, VERIFIED = "open", "submitted", "verified"
 STATUS_LABELS = {OPEN: "待整改", SUBMITTED: "待验收", VERIFIED: "已验收销号"}
 
 
-def _require(ctx: Context, action: str) -> None:
-    actor = ctx.actor()
-    if not ctx.rules.lifecycle.may(actor.role, action):
-        allowed = ", ".join(ctx.rules.lifecycle.actions.get(action, ())) or "none"
-        raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: {allowed}")
-
-
 def _finding(ctx: Context, session: Session, finding_id: int, what: str) -> dict[str, Any]:
     row = session.execute(
         select(FINDING, ENTERPRISE.c.credit_code, ENTERPRISE.c.district)
@@ -75,7 +68,7 @@ def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
 
 def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note: str = "") -> dict[str, Any]:
     """The enterprise submits rectification evidence (files kept with their SHA-256)."""
-    _require(ctx, "submit_finding")
+    ctx.require("submit_finding")
     if not evidence:
         raise InvalidInput("finding submit needs at least one --evidence FILE")
     stored = [(p, *_store(ctx, p)) for p in evidence]
@@ -99,7 +92,7 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
 
 def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, Any]:
     """A regulator who is not the submitter accepts the rectification (验收销号)."""
-    _require(ctx, "verify_finding")
+    ctx.require("verify_finding")
     actor, now = ctx.actor(), ctx.now()
     with ctx.store.write() as session:
         f = _finding(ctx, session, finding_id, f"verify finding #{finding_id} of")
@@ -119,7 +112,7 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, A
 
 def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]:
     """The rectification is not accepted: the finding goes back to open, with why."""
-    _require(ctx, "verify_finding")
+    ctx.require("verify_finding")
     if not reason.strip():
         raise InvalidInput("finding reject needs --reason: say what is still wrong")
     with ctx.store.write() as session:

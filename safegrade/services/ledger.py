@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from safegrade import audit
 from safegrade.auditchain import GENESIS
 from safegrade.creditcode import normalize
-from safegrade.errors import Conflict, Forbidden, InputErrors, InvalidInput
+from safegrade.errors import Conflict, InputErrors, InvalidInput
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services.context import Context
@@ -76,12 +76,12 @@ def import_ledger(
     check_overrides: Mapping[str, str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    actor = ctx.actor()
+    actor = ctx.require("import_ledger")
     spec = ctx.rules.lifecycle
-    for action, asked in (("import_ledger", True), ("amend_ledger", amend), ("override_check", bool(check_overrides))):
-        if asked and not spec.may(actor.role, action):
-            raise Forbidden(f"role '{actor.role}' may not {action.replace('_', ' ')}; allowed roles: "
-                            f"{', '.join(spec.actions.get(action, ())) or 'none'}")
+    if amend:
+        ctx.require("amend_ledger")
+    if check_overrides:
+        ctx.require("override_check")
     overrides = {normalize(k): v for k, v in (check_overrides or {}).items()}
     report = ImportReport([str(p) for p in paths], dry_run=dry_run)
     problems: list[RowProblem] = []

@@ -16,9 +16,10 @@ from safegrade.services.auditing import verify_audit
 from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
+from safegrade.services.ledger import import_ledger
 from safegrade.services.lifecycle import fire_event
 from tests.conftest import at
-from tests.factories import build_world
+from tests.factories import build_world, row, write_ledger
 
 CAMPAIGN = "2023年运行质量评估"
 
@@ -178,3 +179,11 @@ def test_a_dry_run_writes_nothing(make_ctx, world, tmp_path):
                                 dry_run=True)
     assert report.assessments == 1 and report.results["优"] == 1
     assert show_enterprise(make_ctx(), world.wuqing[0])["state"] == "assessing"
+
+
+def test_an_enterprise_not_selected_for_the_campaign_is_refused(make_ctx, world, tmp_path):
+    late_comer = row(500)  # registered after the campaign was opened: not one of its members
+    import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "later.csv", [late_comer])])
+    with pytest.raises(InputErrors) as info:
+        import_assessments(make_ctx("wq"), [write(tmp_path, [doc(late_comer["统一社会信用代码"])])])
+    assert f"was not selected for {CAMPAIGN}" in info.value.problems[0]

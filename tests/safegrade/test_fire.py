@@ -265,3 +265,18 @@ def test_events_with_derived_data_are_not_fired_by_hand(make_ctx, world, event, 
     with pytest.raises(Forbidden, match=f"recorded by `safegrade {via}`.*not fired by hand"):
         fire_event(make_ctx("wq"), world.wuqing[0], event, reason="手工录入",
                    data={"result": "优", "findings": 0, "major_hazards": 0} if event == "record_assessment" else {})
+
+
+REASONS = ("poor_operation", "major_hazard_overdue", "relocated", "deregistered", "not_gongmao", "false_materials",
+           "fatal_accident", "serious_violation", "concealed_accident")
+SOURCES = ("assessment", "daily_inspection", "enforcement", "complaint", "ledger_review")
+
+
+@pytest.mark.parametrize("reason", REASONS)
+def test_every_revocation_reason_of_the_rules_starts_a_publicity_period(make_ctx, world, rules, reason):
+    assert tuple(rules.revocation_reasons) == REASONS and tuple(rules.revocation_sources) == SOURCES
+    source = SOURCES[REASONS.index(reason) % len(SOURCES)]
+    fired = fire_event(make_ctx("wq"), world.wuqing[0], "propose_revocation", reason=rules.revocation_reasons[reason],
+                       data={"revocation_reason": reason, "revocation_source": source})
+    assert fired.to_state == "revocation_pending" and fired.changes["revocation_reason"] == reason
+    assert fired.changes["publicity_ends_on"] > date(2023, 6, 1)

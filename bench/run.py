@@ -1,6 +1,6 @@
 """Run every benchmark and write BENCHMARKS.md (`make bench`).
 
-    .venv/bin/python bench/run.py [--quick] [--out FILE] [--only single,batched,verify,import]
+    .venv/bin/python bench/run.py [--quick] [--out FILE] [--only single,batched,verify,import,assess]
 
 Each figure is printed beside the limit it is compared with, measured in the same run on the same
 machine, and beside the target from the issue. Nothing here asserts on time.
@@ -28,7 +28,7 @@ _BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
 sys.path.insert(0, str(_BENCH_DIR.parent))
 
-from bench import ledger_import, transitions, verify  # noqa: E402
+from bench import assessments, ledger_import, transitions, verify  # noqa: E402
 from bench.common import (  # noqa: E402
     ROOT,
     Section,
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for checking the bench itself")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default BENCHMARKS.md; "
                                                                "with --quick, stdout)")
-    parser.add_argument("--only", default="single,batched,verify,import")
+    parser.add_argument("--only", default="single,batched,verify,import,assess")
     args = parser.parse_args(argv)
     quick = args.quick
     baseline = rss_mb()[0]
@@ -77,16 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     t_sizes = transitions.Sizes.quick() if quick else transitions.Sizes()
     v_sizes = verify.Sizes.quick() if quick else verify.Sizes()
     i_sizes = ledger_import.Sizes.quick() if quick else ledger_import.Sizes()
+    a_sizes = assessments.Sizes.quick() if quick else assessments.Sizes()
     plan: dict[str, Callable[[], Section]] = {
         "single": lambda: transitions.single(t_sizes),
         "batched": lambda: transitions.batched(t_sizes),
         "verify": lambda: verify.run(v_sizes),
         "import": lambda: ledger_import.run(i_sizes),
+        "assess": lambda: assessments.run(a_sizes),
     }
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - plan.keys()
     if unknown:
         parser.error(f"--only: unknown benchmark(s) {', '.join(sorted(unknown))}; known: {', '.join(plan)}")
+    chosen = sorted(set(chosen), key=list(plan).index)  # in the order of their numbers
 
     sections: list[Ran] = []
     start = time.perf_counter()
@@ -140,20 +143,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"_This benchmark took {fmt_s(ran.seconds)} in all (set-up included); load average "
                   f"{ran.load_before:.2f} before it, {ran.load_after:.2f} after._", "", *ran.section.body, ""]
     lines += [
-        "## 5. Memory of the whole bench, and versions",
+        "## 6. Memory of the whole bench, and versions",
         "",
         *table(["what", "peak RSS"], [
             ["this bench process (`bench/run.py`: benchmarks 1–3 run in it; VmHWM)", fmt_mb(own_peak)],
             ["  its RSS after its imports (baseline)", fmt_mb(baseline)],
             *[[f"  its peak during benchmark {r.section.title}", fmt_mb(r.peak_mb)] for r in sections],
-            ["the largest child process (benchmark 4's cases, each its own VmHWM)",
+            ["the largest child process (the cases of benchmarks 4 and 5, each its own VmHWM)",
              fmt_mb(child_peak) if child_peak else "– (not run)"],
         ], "lr"),
         "",
         "Memory a benchmark frees is not necessarily given back to the system, so each benchmark's peak in "
         "this process is at least the RSS the benchmarks before it left behind; the bench's own data (the "
         "synthetic rows, the bytes the hashing limit hashes) is in these peaks too, while the peaks of "
-        "`verify_audit` and of each import case alone are in sections 3 and 4.",
+        "`verify_audit` and of each import case alone are in sections 3, 4 and 5.",
         "",
         f"Python {env['python']} · SQLite {env['sqlite']} · SQLAlchemy {env['sqlalchemy']} · "
         f"SQLModel {env['sqlmodel']} · openpyxl {env['openpyxl']} · CPUs {env['cpus']} · {env['executable']}",

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from safegrade.assessment_input import AssessmentInput, read_assessments
@@ -23,7 +24,7 @@ from safegrade.models import Assessment, Campaign, CampaignMember, Deduction, En
 from safegrade.scoring import Score, score
 from safegrade.services.campaign import members
 from safegrade.services.context import Context
-from safegrade.services.finding import open_counts
+from safegrade.services.finding import open_counts_of
 from safegrade.services.ledger import FLAG_CHECK_OVERRIDE
 from safegrade.services.lifecycle import FireRequest, fire_in
 from safegrade.workday import add_working_days
@@ -77,18 +78,16 @@ def import_assessments(ctx: Context, paths: Sequence[Path], *, dry_run: bool = F
         report.problems = [str(p) for p in sorted(problems, key=lambda p: (p.file, p.row, p.column))]
         if problems and not dry_run:
             raise InputErrors(f"assessment import of {', '.join(report.files)}", report.problems)
-        for a, member, campaign in plan:
-            scored = score(ctx.rules.assessment, a.deductions, a.not_applicable)
+        scored = [(a, member, campaign, score(ctx.rules.assessment, a.deductions, a.not_applicable))
+                  for a, member, campaign in plan]
+        for a, _, campaign, result in scored:
             report.assessments += 1
-            report.results[scored.result] += 1
+            report.results[result.result] += 1
             report.deductions += len(a.deductions)
             report.late += a.assessed_on > campaign["ends_on"]
             report.materials.update(a.materials)
-            if not dry_run:
-                moved = _record(ctx, session, a, scored, member, campaign)
-                report.moved[moved["state"]] += 1
-                report.findings += moved["findings"]
-                report.major_hazards += moved["major_hazards"]
+        if not dry_run and scored:
+            _record(ctx, session, scored, report)
     return report
 
 
@@ -143,39 +142,65 @@ def _by_campaign(inputs: list[AssessmentInput]) -> dict[str, list[AssessmentInpu
     return groups
 
 
-def _record(ctx: Context, session: Session, a: AssessmentInput, scored: Score, member: dict[str, Any],
-            campaign: dict[str, Any]) -> dict[str, Any]:
-    """Write one assessment, its deductions and findings, mark the member, and fire record_assessment."""
-    now = ctx.now()
-    rules = ctx.rules.assessment
-    assessment_id = session.execute(insert(ASSESSMENT).returning(ASSESSMENT.c.id), [{
+_due_on = lru_cache(maxsize=4096)(add_working_days)  # a few distinct dates, many findings
+
+_MEMBER_DONE = update(MEMBER).where(MEMBER.c.id == bindparam("_id")).values(
+    assessed_on=bindparam("assessed_on"), late=bindparam("late"))
+
+
+Planned = tuple[AssessmentInput, dict[str, Any], dict[str, Any], Score]  # input, member, campaign, score
+
+
+def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: AssessmentReport) -> None:
+    """Write the assessments, their deductions and findings, mark the members, and fire record_assessment
+    for all of them: a few statements per table for the whole import, not a few per assessment."""
+    now, rules, actor = ctx.now(), ctx.rules.assessment, ctx.actor().name
+    session.execute(insert(ASSESSMENT), [{
         "campaign_id": campaign["id"], "enterprise_id": member["enterprise_id"], "assessed_on": a.assessed_on,
         "assessors": list(a.assessors), "methods": list(a.methods), "not_applicable": list(a.not_applicable),
-        "materials": dict(a.materials), "score": scored.score, "result": scored.result, "veto": scored.veto,
-        "deducted": scored.deducted, "applicable_points": scored.applicable_points, "rules_version": rules.version,
-        "source": f"{Path(a.file).name}:{a.row}", "remarks": a.remarks, "recorded_by": ctx.actor().name,
-        "recorded_at": now}]).scalar_one()
-    findings, major = 0, 0
-    for d in a.deductions:
-        item = rules.items[d.item]
-        deduction_id = session.execute(insert(DEDUCTION).returning(DEDUCTION.c.id), [{
-            "assessment_id": assessment_id, "element": item.element, "item": d.item, "points": d.points,
-            "content": d.content, "rectify": d.rectify}]).scalar_one()
+        "materials": dict(a.materials), "score": result.score, "result": result.result, "veto": result.veto,
+        "deducted": result.deducted, "applicable_points": result.applicable_points, "rules_version": rules.version,
+        "source": f"{Path(a.file).name}:{a.row}", "remarks": a.remarks, "recorded_by": actor, "recorded_at": now}
+        for a, member, campaign, result in plan])
+    ids = {(c, e): i for i, c, e in session.execute(
+        select(ASSESSMENT.c.id, ASSESSMENT.c.campaign_id, ASSESSMENT.c.enterprise_id).where(
+            ASSESSMENT.c.enterprise_id.in_(bindparam("ids", expanding=True))),
+        {"ids": [member["enterprise_id"] for _, member, _, _ in plan]})}
+    assessment_of = [ids[(campaign["id"], member["enterprise_id"])] for _, member, campaign, _ in plan]
+    deductions = [(n, a, d) for n, (a, _, _, _) in enumerate(plan) for d in a.deductions]
+    deduction_ids: list[int] = []
+    if deductions:  # an empty executemany would insert one row of defaults
+        session.execute(insert(DEDUCTION), [{
+            "assessment_id": assessment_of[n], "element": rules.items[d.item].element, "item": d.item,
+            "points": d.points, "content": d.content, "rectify": d.rectify} for n, _, d in deductions])
+        # the deductions' ids, in the order they were inserted (ids grow in insertion order)
+        deduction_ids = [r[0] for r in session.execute(
+            select(DEDUCTION.c.id).where(DEDUCTION.c.assessment_id.in_(bindparam("ids", expanding=True)))
+            .order_by(DEDUCTION.c.id), {"ids": assessment_of})]
+    findings = []
+    for deduction_id, (n, a, d) in zip(deduction_ids, deductions, strict=True):
         if not d.rectify:
             continue
+        item = rules.items[d.item]
         days = ctx.rules.deadlines.major_finding_working_days if item.veto else ctx.rules.deadlines.finding_working_days
-        session.execute(insert(FINDING), [{
-            "enterprise_id": member["enterprise_id"], "assessment_id": assessment_id, "deduction_id": deduction_id,
-            "element": item.element, "item": d.item, "content": d.content, "major": item.veto,
-            "due_on": add_working_days(a.assessed_on, days), "status": "open", "created_at": now}])
-        major += item.veto
-        findings += not item.veto
-    session.execute(update(MEMBER).where(MEMBER.c.id == member["id"]).values(
-        assessed_on=a.assessed_on, late=a.assessed_on > campaign["ends_on"]))
-    still_open = open_counts(session, member["enterprise_id"])  # this assessment's and any earlier ones
-    reason = f"{campaign['name']}：{'、'.join(a.methods)}（{Path(a.file).name} 第{a.row}行）"
-    fired = fire_in(ctx, session, [FireRequest(a.credit_code, "record_assessment", reason, {
-        "result": scored.result, "findings": still_open["open_findings"],
-        "major_hazards": still_open["open_major_hazards"], "campaign": campaign["name"],
-        "score": f"{scored.score:.1f}", "assessment": assessment_id})], strict=True, via_service=True).fired[0]
-    return {"state": fired.to_state, "findings": findings, "major_hazards": major}
+        findings.append({"enterprise_id": plan[n][1]["enterprise_id"], "assessment_id": assessment_of[n],
+                         "deduction_id": deduction_id, "element": item.element, "item": d.item, "content": d.content,
+                         "major": item.veto, "due_on": _due_on(a.assessed_on, days), "status": "open",
+                         "created_at": now})
+        report.major_hazards += item.veto
+        report.findings += not item.veto
+    if findings:
+        session.execute(insert(FINDING), findings)
+    session.execute(_MEMBER_DONE, [{"_id": member["id"], "assessed_on": a.assessed_on,
+                                    "late": a.assessed_on > campaign["ends_on"]} for a, member, campaign, _ in plan])
+    still_open = open_counts_of(session, [member["enterprise_id"] for _, member, _, _ in plan])
+    requests = []
+    for (a, member, campaign, result), assessment_id in zip(plan, assessment_of, strict=True):
+        counts = still_open.get(member["enterprise_id"], {"open_findings": 0, "open_major_hazards": 0})
+        reason = f"{campaign['name']}：{'、'.join(a.methods)}（{Path(a.file).name} 第{a.row}行）"
+        requests.append(FireRequest(a.credit_code, "record_assessment", reason, {
+            "result": result.result, "findings": counts["open_findings"],
+            "major_hazards": counts["open_major_hazards"], "campaign": campaign["name"],
+            "score": f"{result.score:.1f}", "assessment": assessment_id}))
+    fired = fire_in(ctx, session, requests, strict=True, via_service=True)
+    report.moved.update(f.to_state for f in fired.fired)

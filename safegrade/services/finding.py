@@ -35,13 +35,20 @@ def _finding(ctx: Context, session: Session, finding_id: int, what: str) -> dict
     return dict(row)
 
 
+def open_counts_of(session: Session, enterprise_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Each enterprise's open (not yet verified) findings and major hazards, as the table says."""
+    out: dict[int, dict[str, int]] = {e: {"open_findings": 0, "open_major_hazards": 0} for e in enterprise_ids}
+    for i in range(0, len(enterprise_ids), 500):
+        for enterprise_id, major, n in session.execute(
+            select(FINDING.c.enterprise_id, FINDING.c.major, func.count())
+            .where(FINDING.c.enterprise_id.in_(enterprise_ids[i:i + 500]), FINDING.c.status != VERIFIED)
+            .group_by(FINDING.c.enterprise_id, FINDING.c.major)):
+            out[enterprise_id]["open_major_hazards" if major else "open_findings"] = n
+    return out
+
+
 def open_counts(session: Session, enterprise_id: int) -> dict[str, int]:
-    """The enterprise's open (not yet verified) findings and major hazards, as the table says."""
-    rows = session.execute(
-        select(FINDING.c.major, func.count()).where(FINDING.c.enterprise_id == enterprise_id,
-                                                    FINDING.c.status != VERIFIED).group_by(FINDING.c.major)).all()
-    counts = {bool(major): n for major, n in rows}
-    return {"open_findings": counts.get(False, 0), "open_major_hazards": counts.get(True, 0)}
+    return open_counts_of(session, [enterprise_id])[enterprise_id]
 
 
 def _store(ctx: Context, path: Path) -> tuple[str, int, str]:

@@ -293,7 +293,7 @@ def breakdown(world: Any, path: Path) -> dict[str, Any]:
     def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         in_sqlite[state["cursor_kind"]] += time.perf_counter() - state["t"]
 
-    names = ("read_assessments", "_check", "score", "_record", "add_working_days", "open_counts", "fire_in")
+    names = ("read_assessments", "_check", "score", "_record", "add_working_days", "open_counts_of", "fire_in")
     originals = {name: wrap_function(name) for name in names}
     executes = {cls: wrap_execute(cls) for cls in (Session, Connection)}
     event.listen(world.store.engine, "before_cursor_execute", before)
@@ -379,24 +379,25 @@ _STEPS = (
     ("read_assessments", "`read_assessments` (the file → AssessmentInput, every check without the database)", 0),
     ("_check", "`_check` (campaign, members, states: a few queries for all)", 0),
     ("score", "`score`, once per assessment", 0),
-    ("_record", "`_record`, once per assessment, of which:", 0),
-    ("sql:INSERT assessment … RETURNING", "`INSERT INTO assessment … RETURNING id`, one per assessment", 1),
-    ("sql:INSERT deduction … RETURNING", "`INSERT INTO deduction … RETURNING id`, one per deduction", 1),
-    ("add_working_days", "`add_working_days`, each finding's due date", 1),
-    ("sql:INSERT finding", "`INSERT INTO finding`, one per finding", 1),
-    ("sql:UPDATE campaign_member", "`UPDATE campaign_member`, one per assessment", 1),
-    ("open_counts", "`open_counts` (`SELECT major, count(*) FROM finding … GROUP BY major`), one per assessment", 1),
-    ("fire_in", "`fire_in` of one `record_assessment`, once per assessment, of which:", 1),
-    ("sql:SELECT enterprise⋈audit_event", "`SELECT enterprise ⋈ audit_event` (the row and its chain head)", 2),
-    ("sql:UPDATE enterprise", "`UPDATE enterprise` (compare-and-set on the version)", 2),
-    ("sql:INSERT audit_event", "`INSERT INTO audit_event`", 2),
+    ("_record", "`_record`, once for the whole import, of which:", 0),
+    ("sql:INSERT assessment", "`INSERT INTO assessment`, one executemany", 1),
+    ("sql:SELECT assessment", "`SELECT` the new assessments' ids", 1),
+    ("sql:INSERT deduction", "`INSERT INTO deduction`, one executemany", 1),
+    ("sql:SELECT deduction", "`SELECT` the new deductions' ids", 1),
+    ("add_working_days", "`add_working_days`, each distinct (date, days) once (cached)", 1),
+    ("sql:INSERT finding", "`INSERT INTO finding`, one executemany", 1),
+    ("sql:UPDATE campaign_member", "`UPDATE campaign_member`, one executemany", 1),
+    ("open_counts_of", "`open_counts_of` (open findings per enterprise, grouped, 500 at a time)", 1),
+    ("fire_in", "`fire_in` of every `record_assessment` at once, of which:", 1),
+    ("sql:SELECT enterprise⋈audit_event", "`SELECT enterprise ⋈ audit_event` (the rows and their chain heads)", 2),
+    ("sql:UPDATE enterprise", "`UPDATE enterprise` (compare-and-set on the version, executemany)", 2),
+    ("sql:INSERT audit_event", "`INSERT INTO audit_event`, one executemany", 2),
     ("rest:fire_in", "the rest of `fire_in` (checks, state machine, effects, the event's hash)", 2),
-    ("rest:_record", "the rest of `_record` (a new `insert()`/`update()` construct and parameter dict per row, "
-                     "`Path(file).name`, the reason text)", 1),
+    ("rest:_record", "the rest of `_record` (building the parameter rows and the requests)", 1),
     ("rest:", "the rest (BEGIN and COMMIT of the write transaction, reading the flags, the report)", 0),
 )
 # the sqlite3 statements inside a step that is not itself a statement kind
-_SQL_OF = {"open_counts": "SELECT finding"}
+_SQL_OF = {"open_counts_of": "SELECT finding"}
 
 
 def _breakdown_rows(b: dict[str, Any]) -> list[list[str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -21,6 +21,3 @@ class EnterpriseSnapshot:
     publicity_ends_on: date | None = None
     regrade_from: date | None = None  # the first day a revoked enterprise may be graded again
     flags: tuple[str, ...] = field(default_factory=tuple)
-
-    def with_state(self, state: str) -> EnterpriseSnapshot:
-        return replace(self, state=state)

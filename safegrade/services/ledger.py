@@ -259,12 +259,13 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
         if found_district is None:
             raise InvalidInput(f"--district: unknown district {district!r}")
         scope = [found_district.code]
-    items = reconcile(records, list_enterprises(ctx), ctx.rules, today=ctx.now().date(), districts=scope)
+    enterprises = list_enterprises(ctx)
+    items = reconcile(records, enterprises, ctx.rules, today=ctx.now().date(), districts=scope)
     result: dict[str, Any] = {"files": [str(p) for p in paths], "rows": len(records), "unreadable_rows": problems,
                               "discrepancies": discrepancies_table(items, rules=ctx.rules), "proposed": [],
                               "refused": []}
     if propose:
-        registered = {e["credit_code"] for e in list_enterprises(ctx)}
+        registered = {e["credit_code"] for e in enterprises}
         reason_of = {"not_gongmao": "not_gongmao", "deregistered": "deregistered"}
         requests = [FireRequest(d.credit_code, "propose_revocation", f"台账梳理：{d.detail}",
                                 {"revocation_reason": reason_of[d.kind], "revocation_source": "ledger_review"})

@@ -25,7 +25,8 @@ SHOW_FIELDS = (
     ("行业类别", "sector_label"),
     ("标准化等级", "level"), ("证书编号", "certificate_no"), ("定级日期", "graded_on"), ("有效期至", "valid_until"),
     ("状态", "state_label"), ("版本", "version"), ("最近评估结果", "last_result"), ("待整改问题", "open_findings"),
-    ("重大事故隐患", "open_major_hazards"), ("公示期至", "publicity_ends_on"), ("撤销事由", "revocation_reason_label"),
+    ("重大事故隐患", "open_major_hazards"), ("逾期未整改", "overdue_findings"), ("公示期至", "publicity_ends_on"),
+    ("撤销事由", "revocation_reason_label"),
     ("撤销日期", "revoked_on"), ("标记", "flags"), ("可执行事件", "allowed_events"),
 )
 

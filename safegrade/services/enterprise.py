@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safegrade import audit
 from safegrade.creditcode import normalize
@@ -69,6 +69,12 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
         if as_of is None:
             out = _public(ctx, row)
             out["allowed_events"] = list(ctx.rules.machine.allowed_events(row["state"]))
+            today = ctx.now().date()
+            late = session.execute(
+                select(func.count(), func.min(FINDING.c.due_on)).where(
+                    FINDING.c.enterprise_id == row["id"], FINDING.c.status != "verified", FINDING.c.due_on < today)
+            ).one()
+            out["overdue_findings"], out["earliest_overdue_due_on"] = late[0], late[1]
             return out
         events = audit.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = audit.replay(events)

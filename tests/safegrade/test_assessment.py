@@ -172,6 +172,8 @@ def test_overdue_findings_are_visible(make_ctx, world, tmp_path, clock):
     overdue = list_findings(make_ctx(), overdue=True)
     assert [f["overdue_days"] for f in overdue] == [50, 50]
     assert [e["credit_code"] for e in list_enterprises(make_ctx(), overdue=True)] == [world.wuqing[0]]
+    shown = show_enterprise(make_ctx(), world.wuqing[0])
+    assert (shown["overdue_findings"], shown["earliest_overdue_due_on"]) == (2, date(2023, 8, 7))
 
 
 def test_a_dry_run_writes_nothing(make_ctx, world, tmp_path):

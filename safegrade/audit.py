@@ -32,7 +32,6 @@ from safegrade.auditchain import (
     verify_chain,
     verify_checkpoints,
 )
-from safegrade.errors import StoreError
 from safegrade.models import TRACKED_FIELDS, AuditCheckpoint, AuditCheckpointHead, AuditEvent, Enterprise, table
 
 EVENT = table(AuditEvent)
@@ -94,17 +93,6 @@ def append(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert audit events (one or many, in the caller's transaction)."""
     if rows:
         session.execute(insert(EVENT), list(rows))
-
-
-def head(session: Session, enterprise_id: int, code: str, seq: int) -> tuple[str, datetime]:
-    """The hash and time of an enterprise's event `seq` (its head, when seq is its version)."""
-    row = session.execute(
-        select(EVENT.c.hash, EVENT.c.occurred_at).where(EVENT.c.enterprise_id == enterprise_id, EVENT.c.seq == seq)
-    ).one_or_none()
-    if row is None:
-        raise StoreError(f"the audit chain of {code} has no event {seq} (its head): nothing can be recorded "
-                         "on a broken chain; run `safegrade audit verify`")
-    return row[0], row[1]
 
 
 # occurred_at is read as the database gives it: SQLite stores UTC text, which becomes the hashed form

@@ -14,16 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from safegrade import audit
 from safegrade.auditchain import GENESIS
 from safegrade.creditcode import normalize
-from safegrade.errors import Conflict, InputErrors, InvalidInput
+from safegrade.errors import InputErrors, InvalidInput
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services.context import Context
+from safegrade.services.lifecycle import record_in
 
 ENTERPRISE = table(Enterprise)
 COMPARED = tuple(EnterpriseBase.model_fields)
@@ -121,7 +122,7 @@ def import_ledger(
             now = ctx.now()
             actor_ref = ctx.audit_actor()
             _register(ctx, session, new, now, actor_ref)
-            _amend(ctx, session, amends, now, actor_ref)
+            _amend(ctx, session, amends)
             if audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
                 cp = audit.checkpoint(session, now, actor.name)
                 report.checkpoint = cp["id"] if cp else None
@@ -190,37 +191,12 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
         audit.append(session, events)
 
 
-def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict[str, Any]]], now: datetime,
-           actor: audit.Actor) -> None:
-    if not amends:
-        return
-    heads = {}
-    for _, row in amends:
-        heads[row["id"]] = audit.head(session, row["id"], row["credit_code"], row["version"])
-    params, events = [], []
-    for rec, row in amends:
-        head_hash, head_at = heads[row["id"]]
-        if now < head_at:
-            raise Conflict(f"{rec.credit_code}: now is before its last recorded event; time never goes back")
-        fields = {**rec.fields(), "flags": _flags(rec)}
-        changed = {k: v for k, v in fields.items() if row[k] != v}
-        events.append(audit.new_event(
-            enterprise_id=row["id"], code=rec.credit_code, seq=row["version"] + 1, event="amend",
-            from_state=row["state"], to_state=row["state"], actor=actor,
-            reason=f"台账更正 {Path(rec.file).name} 第{rec.row}行",
-            payload={"data": {"file": Path(rec.file).name, "row": rec.row},
-                     "before": {k: row[k] for k in changed}, "after": changed},
-            at=now, rules_version=ctx.rules.version, prev_hash=head_hash))
-        params.append({"_id": row["id"], "_expected": row["version"], "version": row["version"] + 1,
-                       "updated_at": now, **fields})
-    columns = (*COMPARED, "flags", "version", "updated_at")
-    stmt = (update(ENTERPRISE)
-            .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
-            .values({c: bindparam(c) for c in columns}))
-    moved = sum(session.connection().execute(stmt, p).rowcount for p in params)
-    if moved != len(params):
-        raise Conflict("an enterprise was changed by someone else during the import; nothing was written — try again")
-    audit.append(session, events)
+def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict[str, Any]]]) -> None:
+    """Each changed registration as an `amend` record event, through the one recording path."""
+    for rec, _ in amends:
+        name = Path(rec.file).name
+        record_in(ctx, session, rec.credit_code, "amend", f"台账更正 {name} 第{rec.row}行",
+                  {"file": name, "row": rec.row}, {**rec.fields(), "flags": _flags(rec)})
 
 
 def export_ledger(ctx: Context, path: Path, *, district: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -18,13 +19,14 @@ from sqlalchemy.orm import Session
 from safegrade import audit
 from safegrade.creditcode import normalize
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
-from safegrade.models import Enterprise, table
+from safegrade.models import TRACKED_FIELDS, Enterprise, table
 from safegrade.services.context import Context, scope_check
 from safegrade.workday import add_working_days
 from states import EnterpriseSnapshot, Outcome
 
 ENTERPRISE = table(Enterprise)
-# what an event may change on the enterprise row besides state and version
+# what an event may change on the enterprise row besides state and version (a record event such as a
+# ledger amendment may also touch other tracked fields: see record_in)
 MUTABLE = ("open_findings", "open_major_hazards", "last_result", "publicity_ends_on", "revocation_reason",
            "revoked_on", "regrade_from", "valid_until", "certificate_no")
 _CHUNK = 500
@@ -182,6 +184,9 @@ def record_in(ctx: Context, session: Session, credit_code: str, event: str, reas
     verified …) in the enterprise's chain, with the same scope, time and compare-and-set checks."""
     if event not in ctx.rules.lifecycle.record_events:
         raise ValueError(f"'{event}' is not a record event of lifecycle.yaml")
+    untracked = set(changes) - set(TRACKED_FIELDS)
+    if untracked:  # a change the audit trail would not replay
+        raise ValueError(f"record_in may change tracked fields only, not {sorted(untracked)}")
     if not reason.strip():
         raise InvalidInput(f"'{event}' needs a reason: every change records why")
     code = normalize(credit_code)
@@ -193,25 +198,29 @@ def record_in(ctx: Context, session: Session, credit_code: str, event: str, reas
     version = row["version"]
     changed = {k: v for k, v in changes.items() if row[k] != v}
     fired, event_row = _record(ctx, row, event, row["state"], reason, data, changed, now, ctx.audit_actor())
-    _write(session, [row], {row["id"]: version}, [event_row])
+    columns = MUTABLE + tuple(k for k in changed if k not in MUTABLE)
+    _write(session, [row], {row["id"]: version}, [event_row], columns)
     return fired
 
 
-_COMPARE_AND_SET = (
-    update(ENTERPRISE)
-    .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
-    .values({c: bindparam(c) for c in ("state", "version", "updated_at", *MUTABLE)})
-)
+@lru_cache(maxsize=16)
+def _compare_and_set(columns: tuple[str, ...]) -> Any:
+    """UPDATE … WHERE id = ? AND version = ?, setting these columns; built once per column set."""
+    return (
+        update(ENTERPRISE)
+        .where(ENTERPRISE.c.id == bindparam("_id"), ENTERPRISE.c.version == bindparam("_expected"))
+        .values({c: bindparam(c) for c in ("state", "version", "updated_at", *columns)})
+    )
 
 
 def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[int, int],
-           events: list[dict[str, Any]]) -> None:
+           events: list[dict[str, Any]], columns: tuple[str, ...] = MUTABLE) -> None:
     """Compare-and-set every touched row on the version it was read at, then append the events."""
     params = [{"_id": r["id"], "_expected": versions[r["id"]], "state": r["state"], "version": r["version"],
-               "updated_at": r["updated_at"], **{k: r[k] for k in MUTABLE}} for r in rows]
+               "updated_at": r["updated_at"], **{k: r[k] for k in columns}} for r in rows]
     if not params:
         return
-    stmt = _COMPARE_AND_SET
+    stmt = _compare_and_set(columns)
     conn = session.connection()
     if conn.dialect.supports_sane_multi_rowcount or len(params) == 1:
         changed = conn.execute(stmt, params).rowcount

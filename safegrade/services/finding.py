@@ -24,7 +24,8 @@ OPEN, SUBMITTED, VERIFIED = "open", "submitted", "verified"
 STATUS_LABELS = {OPEN: "待整改", SUBMITTED: "待验收", VERIFIED: "已验收销号"}
 
 
-def _finding(ctx: Context, session: Session, finding_id: int, what: str) -> dict[str, Any]:
+def _finding(ctx: Context, session: Session, finding_id: int, what: str, status: str, only: str) -> dict[str, Any]:
+    """The finding, if the actor's scope covers it and it is in `status` (else why `only` that status may)."""
     row = session.execute(
         select(FINDING, ENTERPRISE.c.credit_code, ENTERPRISE.c.district)
         .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id).where(FINDING.c.id == finding_id)
@@ -32,6 +33,8 @@ def _finding(ctx: Context, session: Session, finding_id: int, what: str) -> dict
     if row is None:
         raise NotFound(f"no finding #{finding_id}; see `safegrade finding list`")
     scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], what)
+    if row["status"] != status:
+        raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[row['status']]} ({row['status']}); {only}")
     return dict(row)
 
 
@@ -81,10 +84,8 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
     stored = [(p, *_store(ctx, p)) for p in evidence]
     actor, now = ctx.actor(), ctx.now()
     with ctx.store.write() as session:
-        f = _finding(ctx, session, finding_id, f"submit evidence for finding #{finding_id} of")
-        if f["status"] != OPEN:
-            raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[f['status']]} ({f['status']}); "
-                               "only an open finding takes evidence")
+        f = _finding(ctx, session, finding_id, f"submit evidence for finding #{finding_id} of", OPEN,
+                     "only an open finding takes evidence")
         session.execute(insert(Evidence), [{"finding_id": finding_id, "file_name": p.name, "sha256": sha, "size": size,
                                             "stored_path": where, "submitted_by": actor.name, "submitted_at": now}
                                            for p, sha, size, where in stored])
@@ -102,10 +103,8 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, A
     ctx.require("verify_finding")
     actor, now = ctx.actor(), ctx.now()
     with ctx.store.write() as session:
-        f = _finding(ctx, session, finding_id, f"verify finding #{finding_id} of")
-        if f["status"] != SUBMITTED:
-            raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[f['status']]} ({f['status']}); "
-                               "only a submitted finding can be verified")
+        f = _finding(ctx, session, finding_id, f"verify finding #{finding_id} of", SUBMITTED,
+                     "only a submitted finding can be verified")
         if f["submitted_by"] == actor.name:
             raise Forbidden(f"{actor.name} submitted the evidence of finding #{finding_id}; "
                             "it must be verified by another regulator")
@@ -123,10 +122,8 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]
     if not reason.strip():
         raise InvalidInput("finding reject needs --reason: say what is still wrong")
     with ctx.store.write() as session:
-        f = _finding(ctx, session, finding_id, f"reject finding #{finding_id} of")
-        if f["status"] != SUBMITTED:
-            raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[f['status']]} ({f['status']}); "
-                               "only a submitted finding can be rejected")
+        f = _finding(ctx, session, finding_id, f"reject finding #{finding_id} of", SUBMITTED,
+                     "only a submitted finding can be rejected")
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
             status=OPEN, rejections=FINDING.c.rejections + 1))
         fired = record_in(ctx, session, f["credit_code"], "finding_rejected", f"整改验收不通过：{reason.strip()}",

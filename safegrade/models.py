@@ -184,6 +184,7 @@ class Campaign(SQLModel, table=True):
     name: str = Field(unique=True, index=True, max_length=64)
     starts_on: date
     ends_on: date  # the window's end: each district's deadline for its assessments
+    ledger_due_on: date | None = None  # when each district's 台账 is due to the bureau (2023: 12-15)
     created_by: str = Field(max_length=64)
     created_at: datetime = _utc(nullable=False)
 
@@ -276,3 +277,74 @@ class Evidence(SQLModel, table=True):
     stored_path: str
     submitted_by: str = Field(max_length=64)
     submitted_at: datetime = _utc(nullable=False)
+
+
+class Deadline(SQLModel, table=True):
+    """A date something is due, with its reminders and its escalation: one row per (kind, subject).
+
+    The sweep finds its work with one indexed query on `next_on` (the next day a reminder or the
+    escalation is due), so its cost follows what is due, not what is open. `done_through` says up to
+    which day every action has been taken: a re-run finds nothing left for that day."""
+
+    __table_args__ = (UniqueConstraint("kind", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # a key of rules/deadlines.yaml `kinds`: finding, validity, …
+    subject: str = Field(max_length=64)  # what is due: "finding:17", "campaign:3:120114", "enterprise:42"
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    finding_id: int | None = Field(default=None, foreign_key="finding.id", index=True)
+    district: str = Field(max_length=6, index=True)
+    due_on: date
+    status: str = Field(default="open", max_length=16)  # open | paused (evidence awaiting checks) | met | cancelled
+    done_through: date  # every reminder and escalation dated on or before this day has been taken
+    next_on: date | None = Field(default=None, index=True)  # None: nothing more to do
+    escalation: str | None = Field(default=None, max_length=16)  # fired | noticed | skipped
+    escalated_on: date | None = None
+    escalation_note: str | None = None  # the audit hash of the event fired, or why it was skipped
+    closed_note: str | None = None  # why it stopped: met on …, cancelled because …
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox: one message per (subject, deadline, step, audience), queued in the transaction that
+    decided it, delivered by `reminders send`, retried with backoff; never queued twice."""
+
+    __table_args__ = (UniqueConstraint("subject", "due_on", "step", "audience"),
+                      Index("ix_reminder_status_next_attempt_at", "status", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id", index=True)
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=64)
+    due_on: date
+    step: str = Field(max_length=24)  # "-7", "0", "+3" (days from the due date), "escalation", "progress:…"
+    audience: str = Field(max_length=16)  # enterprise | district | bureau
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    district: str | None = Field(default=None, max_length=6)
+    title: str
+    body: str
+    queued_at: datetime = _utc(nullable=False)
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False)
+    last_error: str | None = None
+    sent_at: datetime | None = _utc(nullable=True)
+    delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # channel names
+
+
+class SweepRun(SQLModel, table=True):
+    """One run of a scheduled job: what instant it covered, when, what it did. The scheduler catches up
+    from the last finished run; reviewers see that the sweeps really ran."""
+
+    __tablename__ = "sweep_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32, index=True)  # daily | deadline_sweep | send_reminders | campaign_progress
+    as_of: datetime = _utc(nullable=False)  # the (possibly simulated) now the run covered
+    started_at: datetime = _utc(nullable=False)
+    finished_at: datetime | None = _utc(nullable=True)
+    source: str = Field(max_length=16)  # cli | flow | scheduler
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = None

@@ -77,6 +77,6 @@ def _global(
     ctx.obj = Options(config, db, as_of, actor, json_out)
 
 
-from safegrade.cli import assess, auditing, campaign, finding, records, system  # noqa: E402  (they register their commands on `app`)
+from safegrade.cli import assess, auditing, campaign, finding, records, report, system  # noqa: E402  (they register their commands on `app`)
 
-__all__ = ["app", "assess", "auditing", "campaign", "finding", "records", "system"]
+__all__ = ["app", "assess", "auditing", "campaign", "finding", "records", "report", "system"]

@@ -32,11 +32,13 @@ def campaign_open(
     all_: bool = typer.Option(False, "--all", help="Every enterprise that can be assessed."),
     district: str | None = typer.Option(None, "--district", help="Every one in this district."),
     codes: Path | None = typer.Option(None, "--codes", help="A file of credit codes, one per line."),
+    ledger_due: str | None = typer.Option(None, "--ledger-due", help="When each district's 台账 is due (YYYY-MM-DD)."),
 ) -> None:
     """Open a campaign: the chosen enterprises go to 评估中, with the window's end as deadline."""
     opts = options(ctx)
     done = campaign.open_campaign(opts.context(), name, _date(start, "--start"), _date(end, "--end"), all_=all_,
-                                  district=district, codes_file=codes)
+                                  district=district, codes_file=codes,
+                                  ledger_due_on=_date(ledger_due, "--ledger-due") if ledger_due else None)
     if not emit(opts, done):
         skipped = "; ".join(f"{label} {n}" for label, n in done["skipped"].items())
         out.print(f"campaign {done['campaign']} {done['starts_on']} – {done['ends_on']}: {done['selected']} "

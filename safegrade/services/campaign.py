@@ -43,14 +43,18 @@ def find_campaign(session: Session, name: str) -> dict[str, Any]:
 
 
 def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, all_: bool = False,
-                  district: str | None = None, codes_file: Path | None = None) -> dict[str, Any]:
-    """Select enterprises and move them to 评估中, in one transaction with the campaign's records."""
+                  district: str | None = None, codes_file: Path | None = None,
+                  ledger_due_on: date | None = None) -> dict[str, Any]:
+    """Select enterprises and move them to 评估中, in one transaction with the campaign's records.
+    `ledger_due_on` is when each district's 台账 is due to the bureau (a deadline of its own)."""
     ctx.require("open_campaign")
     name = name.strip()
     if not name:
         raise InvalidInput("campaign NAME must not be empty")
     if ends_on < starts_on:
         raise InvalidInput(f"--end {ends_on} is before --start {starts_on}")
+    if ledger_due_on is not None and ledger_due_on < starts_on:
+        raise InvalidInput(f"--ledger-due {ledger_due_on} is before --start {starts_on}")
     if sum((all_, district is not None, codes_file is not None)) != 1:
         raise InvalidInput("choose the enterprises with exactly one of --all, --district X, --codes FILE")
     eligible = set(ctx.rules.lifecycle.events["open_assessment"].sources)
@@ -92,14 +96,16 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
             raise InvalidInput(f"campaign {name}: no enterprise to assess among those chosen")
         chosen.sort(key=lambda r: (r["district"], r["credit_code"]))
         campaign_id = session.execute(insert(Campaign).returning(CAMPAIGN.c.id), [{
-            "name": name, "starts_on": starts_on, "ends_on": ends_on, "created_by": ctx.actor().name,
+            "name": name, "starts_on": starts_on, "ends_on": ends_on, "ledger_due_on": ledger_due_on,
+            "created_by": ctx.actor().name,
             "created_at": now}]).scalar_one()
         session.execute(insert(MEMBER), [{
             "campaign_id": campaign_id, "enterprise_id": r["id"], "district": r["district"], "due_on": ends_on,
             "selected_at": now} for r in chosen])
         fire_in(ctx, session, [FireRequest(r["credit_code"], "open_assessment", f"{name}：纳入运行质量评估",
                                            {"campaign": name}) for r in chosen], strict=True, via_service=True)
-    return {"campaign": name, "starts_on": starts_on, "ends_on": ends_on, "selected": len(chosen),
+    return {"campaign": name, "starts_on": starts_on, "ends_on": ends_on, "ledger_due_on": ledger_due_on,
+            "selected": len(chosen),
             "skipped": {ctx.rules.state_label(s): n for s, n in sorted(skipped.items())}}
 
 

@@ -1,0 +1,3 @@
+"""`report loop` and `report districts`: closed-loop evidence and district oversight."""
+
+from __future__ import annotations

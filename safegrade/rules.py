@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from safegrade.errors import RulesError
+from safegrade.timetable import DeadlineKind, parse_kinds
 from states import DefinitionError, Lifecycle, LifecycleError, LifecycleSpec, parse_lifecycle
 
 if TYPE_CHECKING:  # scoring builds on this module's problem collector
@@ -57,6 +58,14 @@ class Deadlines:
     finding_working_days: int = 20
     major_finding_working_days: int = 10
     revocation_bar_years: int = 1
+    interview_working_days: int = 10
+    kinds: Mapping[str, DeadlineKind] = field(default_factory=dict)  # reminders and escalation per kind
+
+    def kind(self, key: str) -> DeadlineKind:
+        return self.kinds[key]
+
+
+DEADLINE_DAYS = tuple(k for k in Deadlines.__dataclass_fields__ if k != "kinds")
 
 
 def _normal(text: str) -> str:
@@ -205,15 +214,13 @@ def load_rules(directory: Path) -> Rules:
             c.add("triggers.yaml", name, "must list at least one entry as key: 中文名称")
         lists[name] = entries
 
-    keys = tuple(Deadlines.__dataclass_fields__)
-    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c), keys)
+    keys = DEADLINE_DAYS
+    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c), (*keys, "kinds"))
     deadlines = Deadlines()
     for key in keys:
         value = dl.get(key, getattr(deadlines, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             c.add("deadlines.yaml", key, f"{value!r} must be a whole number of at least 1")
-    if not any(p.startswith("deadlines.yaml") for p in c.problems):
-        deadlines = Deadlines(**{k: dl[k] for k in keys if k in dl})
 
     lifecycle: LifecycleSpec | None = None
     doc = _read(directory, "lifecycle.yaml", c)
@@ -229,6 +236,9 @@ def load_rules(directory: Path) -> Rules:
         except DefinitionError as exc:
             c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
     exclusions = _exclusions(c, triggers.get("campaign_exclusions"), lifecycle)
+    kinds = _deadline_kinds(c, dl.get("kinds"), lifecycle) if dl else {}
+    if not any(p.startswith("deadlines.yaml") for p in c.problems):
+        deadlines = Deadlines(**{k: dl[k] for k in keys if k in dl}, kinds=kinds)
     assessment = _assessment(c, directory / "assessment.yaml")
     if c.problems or lifecycle is None or assessment is None:
         raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
@@ -266,3 +276,32 @@ def _exclusions(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) -> dic
                 continue
         out[key] = Exclusion(key, str(body["label"]), event, data)
     return out
+
+
+def _deadline_kinds(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) -> dict[str, DeadlineKind]:
+    """deadlines.yaml's kinds, each escalation's event checked against the lifecycle: the system actor
+    must be allowed to fire it, from the states named, with the data given."""
+
+    def problem(key: str, message: str) -> None:
+        c.add("deadlines.yaml", key, message)
+
+    def check_event(key: str, event: str, data: Mapping[str, str], from_states: tuple[str, ...]) -> None:
+        if lifecycle is None:
+            return
+        spec = lifecycle.events.get(event)
+        if spec is None:
+            problem(key, f"unknown event {event!r}; known events are {', '.join(lifecycle.events)}")
+            return
+        if "system" not in spec.roles:
+            problem(key, f"the system actor may not fire {event!r} (its roles are {', '.join(spec.roles)}); "
+                         "add system to its roles in lifecycle.yaml or choose another event")
+        unknown = [s for s in from_states if s not in spec.sources]
+        if unknown:
+            problem(key.replace(".event", ".from"), f"{event!r} does not leave {', '.join(unknown)}; "
+                    f"it leaves {', '.join(spec.sources)}")
+        try:
+            Lifecycle(lifecycle).coerce(event, data)
+        except LifecycleError as exc:
+            problem(key.replace(".event", ".data"), str(exc))
+
+    return parse_kinds(raw, problem, check_event)

@@ -93,10 +93,12 @@ def ledger_reconcile(
     files: list[Path] = typer.Argument(..., help="Ledgers submitted by the districts."),
     district: str | None = typer.Option(None, "--district", help="Compare against this district only."),
     propose: bool = typer.Option(False, "--propose", help="Propose revocation of non-工贸 and deregistered ones."),
+    campaign: str | None = typer.Option(None, "--campaign",
+                                        help="These are the districts' 台账 submissions for this campaign."),
 ) -> None:
     """Compare submitted ledgers with the database: missing, extra, changed, non-工贸, expired, two districts."""
     opts = options(ctx)
-    done = ledger.reconcile_ledger(opts.context(), files, district=district, propose=propose)
+    done = ledger.reconcile_ledger(opts.context(), files, district=district, propose=propose, campaign=campaign)
     if emit(opts, done):
         return
     for line in done["unreadable_rows"]:
@@ -113,6 +115,9 @@ def ledger_reconcile(
                   markup=False)
         for line in done["refused"]:
             err.print(f"  refused {line}", markup=False)
+    for sub in done["submitted"]:
+        out.print(f"{sub['district_name']}: 台账已报送" + (f"（逾期{sub['late_days']}天）" if sub["late_days"] else "（按期）")
+                  + ("" if sub["recorded"] else "（此前已记录）"), markup=False)
 
 
 @enterprise_app.command("list")

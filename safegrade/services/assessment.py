@@ -22,6 +22,7 @@ from safegrade.cells import RowProblem
 from safegrade.errors import InputErrors
 from safegrade.models import Assessment, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
 from safegrade.scoring import Score, score
+from safegrade.services import deadlines
 from safegrade.services.campaign import members
 from safegrade.services.context import Context
 from safegrade.services.finding import open_counts_of
@@ -191,6 +192,13 @@ def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: Ass
         report.findings += not item.veto
     if findings:
         session.execute(insert(FINDING), findings)
+        district_of = {member["enterprise_id"]: member["district"] for _, member, _, _ in plan}
+        deadlines.set_deadlines(ctx, session, [
+            deadlines.DeadlineSpec("major_finding" if major else "finding", deadlines.finding_subject(fid), due_on,
+                                   district_of[eid], eid, finding_id=fid)
+            for fid, eid, major, due_on in session.execute(
+                select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.major, FINDING.c.due_on)
+                .where(FINDING.c.assessment_id.in_(bindparam("ids", expanding=True))), {"ids": assessment_of})])
     session.execute(_MEMBER_DONE, [{"_id": member["id"], "assessed_on": a.assessed_on,
                                     "late": a.assessed_on > campaign["ends_on"]} for a, member, campaign, _ in plan])
     still_open = open_counts_of(session, [member["enterprise_id"] for _, member, _, _ in plan])

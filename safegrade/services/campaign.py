@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from safegrade.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput, NotFound
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
+from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
 
@@ -104,6 +105,12 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
             "selected_at": now} for r in chosen])
         fire_in(ctx, session, [FireRequest(r["credit_code"], "open_assessment", f"{name}：纳入运行质量评估",
                                            {"campaign": name}) for r in chosen], strict=True, via_service=True)
+        districts = sorted({r["district"] for r in chosen})
+        deadlines.set_deadlines(ctx, session, [
+            deadlines.DeadlineSpec("campaign_window", deadlines.campaign_subject(campaign_id, d), ends_on, d,
+                                   campaign_id=campaign_id) for d in districts] + [
+            deadlines.DeadlineSpec("ledger_submission", deadlines.ledger_subject(campaign_id, d), ledger_due_on, d,
+                                   campaign_id=campaign_id) for d in districts if ledger_due_on is not None])
     return {"campaign": name, "starts_on": starts_on, "ends_on": ends_on, "ledger_due_on": ledger_due_on,
             "selected": len(chosen),
             "skipped": {ctx.rules.state_label(s): n for s, n in sorted(skipped.items())}}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import Enterprise, Evidence, Finding, table
+from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
 
@@ -92,6 +93,7 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
             status=SUBMITTED, submitted_by=actor.name, submitted_at=now))
         files = [{"file": p.name, "sha256": sha, "size": size} for p, sha, size, _ in stored]
+        deadlines.pause(ctx, session, deadlines.finding_subject(finding_id))
         fired = record_in(ctx, session, f["credit_code"], "finding_submitted",
                           f"提交整改材料：{f['item']} {note}".strip(),
                           {"finding": finding_id, "item": f["item"], "evidence": files}, {})
@@ -110,6 +112,8 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, A
                             "it must be verified by another regulator")
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
             status=VERIFIED, verified_by=actor.name, verified_at=now))
+        deadlines.meet(ctx, session, ("finding", "major_finding"), deadlines.finding_subject(finding_id),
+                       f"{now.date()}验收通过（{actor.name}）")
         fired = record_in(ctx, session, f["credit_code"], "finding_verified",
                           f"整改验收通过：{f['item']} {note}".strip(), {"finding": finding_id, "item": f["item"]},
                           open_counts(session, f["enterprise_id"]))
@@ -126,6 +130,7 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]
                      "only a submitted finding can be rejected")
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
             status=OPEN, rejections=FINDING.c.rejections + 1))
+        deadlines.resume(ctx, session, deadlines.finding_subject(finding_id))
         fired = record_in(ctx, session, f["credit_code"], "finding_rejected", f"整改验收不通过：{reason.strip()}",
                           {"finding": finding_id, "item": f["item"]}, {})
     return {"finding": finding_id, "status": OPEN, "audit": fired.hash}

@@ -23,7 +23,8 @@ from safegrade.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput
 from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
-from safegrade.services.context import Context
+from safegrade.services import deadlines
+from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
 
 ENTERPRISE = table(Enterprise)
@@ -189,6 +190,8 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
                 to_state=state, actor=actor, reason=f"台账导入 {Path(rec.file).name} 第{rec.row}行",
                 payload={"data": data, "after": after}, at=now, rules_version=ctx.rules.version, prev_hash=GENESIS))
         audit.append(session, events)
+        deadlines.set_deadlines(ctx, session, [
+            deadlines.validity_spec({**row, "id": ids[rec.credit_code]}) for rec, row in zip(part, rows, strict=True)])
 
 
 def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict[str, Any]]]) -> None:
@@ -216,9 +219,11 @@ def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
 
 
 def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | None = None,
-                     propose: bool = False) -> dict[str, Any]:
+                     propose: bool = False, campaign: str | None = None) -> dict[str, Any]:
     """Compare districts' submitted ledgers with the database; with `propose`, start the revocation of
-    the enterprises the ledger shows outside 工贸 or deregistered (each refusal reported, not fatal)."""
+    the enterprises the ledger shows outside 工贸 or deregistered (each refusal reported, not fatal).
+    With `campaign`, the ledgers are that campaign's submissions: each district in them (or `district`)
+    has met its ledger deadline today, on time or late."""
     from safegrade.reconcile import PROPOSE_REVOCATION, discrepancies_table, reconcile
     from safegrade.services.enterprise import list_enterprises
     from safegrade.services.lifecycle import FireRequest, fire_many
@@ -239,7 +244,10 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
     items = reconcile(records, enterprises, ctx.rules, today=ctx.now().date(), districts=scope)
     result: dict[str, Any] = {"files": [str(p) for p in paths], "rows": len(records), "unreadable_rows": problems,
                               "discrepancies": discrepancies_table(items, rules=ctx.rules), "proposed": [],
-                              "refused": []}
+                              "refused": [], "submitted": []}
+    if campaign is not None:
+        result["submitted"] = _ledger_received(ctx, campaign, scope or sorted({r.district for r in records}),
+                                               [p.name for p in paths])
     if propose:
         registered = {e["credit_code"] for e in enterprises}
         reason_of = {"not_gongmao": "not_gongmao", "deregistered": "deregistered"}
@@ -252,3 +260,24 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
         result["proposed"] = [f.credit_code for f in batch.fired]
         result["refused"] = [f"{r.credit_code}: {why}" for r, why in batch.refused]
     return result
+
+
+def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: Sequence[str]) -> list[dict[str, Any]]:
+    """Record that these districts submitted their 台账 for a campaign: their ledger deadlines are met."""
+    from safegrade.services.campaign import find_campaign
+
+    actor = ctx.require("import_ledger", "record a ledger submission")
+    today = ctx.now().date()
+    out = []
+    with ctx.store.write() as session:
+        found = find_campaign(session, name)
+        if found["ledger_due_on"] is None:
+            raise InvalidInput(f"campaign {name} has no ledger due date (campaign open --ledger-due)")
+        for code in districts:
+            scope_check(actor, ctx.rules, code, "", f"record the ledger of {ctx.rules.district_name(code)}")
+            late = (today - found["ledger_due_on"]).days
+            note = f"{today}报送（{', '.join(files)}）" + (f"，逾期{late}天" if late > 0 else "，按期")
+            met = deadlines.meet(ctx, session, "ledger_submission", deadlines.ledger_subject(found["id"], code), note)
+            out.append({"district": code, "district_name": ctx.rules.district_name(code), "late_days": max(late, 0),
+                        "recorded": bool(met)})
+    return out

@@ -20,6 +20,7 @@ from safegrade import audit
 from safegrade.creditcode import normalize
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, table
+from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.workday import add_working_days
 from states import EnterpriseSnapshot, Outcome
@@ -200,6 +201,8 @@ def record_in(ctx: Context, session: Session, credit_code: str, event: str, reas
     fired, event_row = _record(ctx, row, event, row["state"], reason, data, changed, now, ctx.audit_actor())
     columns = MUTABLE + tuple(k for k in changed if k not in MUTABLE)
     _write(session, [row], {row["id"]: version}, [event_row], columns)
+    if "valid_until" in changed:  # a ledger amendment moved the grade's validity: its deadline follows
+        deadlines.set_deadlines(ctx, session, [deadlines.validity_spec(row)])
     return fired
 
 
@@ -263,6 +266,7 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
     versions: dict[int, int] = {}
     touched: dict[int, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
+    moves: list[tuple[dict[str, Any], str, str, str, dict[str, Any], Mapping[str, Any]]] = []
     for req, data in checked:
         row = rows.get(req.credit_code)
         try:
@@ -279,7 +283,9 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
         touched[row["id"]] = row
         events.append(event_row)
         result.fired.append(fired)
+        moves.append((row, fired.event, fired.from_state, fired.to_state, data, fired.changes))
     _write(session, touched.values(), versions, events)
+    deadlines.follow_lifecycle(ctx, session, moves)
     if len(events) > 1 and audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
         audit.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
     return result

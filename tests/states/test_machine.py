@@ -275,7 +275,8 @@ def test_none_required_text_counts_as_missing() -> None:
     pytest.param("record_assessment", {**ASSESSMENT, "grade": "A"},
                  "result, findings, major_hazards, campaign, score, assessment", id="record_assessment"),
     pytest.param("hold_interview", {**INTERVIEW, "place": "区局"}, "attendees, record, held_on", id="hold_interview"),
-    pytest.param("summon", {"reason": "x"}, "none", id="event-without-fields"),
+    pytest.param("summon", {"reason": "x"}, "interview_on", id="summon"),
+    pytest.param("close", {"reason": "x"}, "none", id="event-without-fields"),
 ])
 def test_unknown_field_lists_the_allowed_ones(event: str, raw: dict[str, str], allowed: str) -> None:
     unknown = next(k for k in raw if k not in SPEC.fields or k not in (*SPEC.events[event].requires,

@@ -1,0 +1,214 @@
+"""Deadlines as data: every use case that creates something due sets its deadline here, in its own
+transaction, and says when it is met; the sweep (safegrade.services.sweep) takes the reminders and
+escalations as their days come.
+
+Kinds and subjects (one row per pair):
+  finding / major_finding   finding:<id>            set by `assess import`; paused while evidence awaits checking,
+                                                    open again on rejection, met on verification
+  campaign_window           campaign:<id>:<district> set by `campaign open`; met when the district has assessed all
+  ledger_submission         ledger:<id>:<district>   set by `campaign open --ledger-due`;
+                                                    met by `ledger reconcile --campaign`
+  interview                 interview:<enterprise>   set on entering 约谈; met by hold_interview
+  publicity                 publicity:<enterprise>   set on entering 撤销公示; met by revoke, cancelled by withdrawal
+  validity                  validity:<enterprise>    set by the ledger, renew and regrade; escalated by expire
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from safegrade import timetable
+from safegrade.errors import InvalidInput
+from safegrade.models import Deadline, Reminder, table
+from safegrade.services.context import Context
+from safegrade.workday import add_working_days
+
+DEADLINE, REMINDER = table(Deadline), table(Reminder)
+OPEN, PAUSED, MET, CANCELLED, LAPSED = "open", "paused", "met", "cancelled", "lapsed"
+STATUS_LABELS = {OPEN: "进行中", PAUSED: "待验收（暂停提醒）", MET: "已完成", CANCELLED: "已撤销",
+                 LAPSED: "已逾期（提醒已发完）"}
+LIVE = (OPEN, PAUSED, LAPSED)  # a deadline that may still be met
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """A deadline a use case sets: what is due, by when, whose it is."""
+
+    kind: str
+    subject: str
+    due_on: date
+    district: str
+    enterprise_id: int | None = None
+    campaign_id: int | None = None
+    finding_id: int | None = None
+
+
+def finding_subject(finding_id: int) -> str:
+    return f"finding:{finding_id}"
+
+
+def campaign_subject(campaign_id: int, district: str) -> str:
+    return f"campaign:{campaign_id}:{district}"
+
+
+def ledger_subject(campaign_id: int, district: str) -> str:
+    return f"ledger:{campaign_id}:{district}"
+
+
+def enterprise_subject(kind: str, enterprise_id: int) -> str:
+    return f"{kind}:{enterprise_id}"
+
+
+def dialect_insert(session: Session, target: Table) -> Any:
+    """INSERT … that can say ON CONFLICT, in the session's dialect (SQLite and PostgreSQL both can)."""
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(target)
+
+
+def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec]) -> int:
+    """Open deadlines, or move them to a new due date (their reminders start again, keyed by the new date).
+    Setting one again with the same due date while it is live changes nothing. Returns how many changed."""
+    specs = list({(s.kind, s.subject): s for s in specs}.values())
+    if not specs:
+        return 0
+    now = ctx.now()
+    today = now.date()
+    existing: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for i in range(0, len(specs), _CHUNK):
+        chunk = specs[i:i + _CHUNK]
+        for r in session.execute(
+            select(DEADLINE.c.id, DEADLINE.c.kind, DEADLINE.c.subject, DEADLINE.c.due_on, DEADLINE.c.status)
+            .where(DEADLINE.c.subject.in_([s.subject for s in chunk]))).mappings():
+            existing[(r["kind"], r["subject"])] = r
+    fresh, moved = [], []
+    for s in specs:
+        kind = ctx.rules.deadlines.kind(s.kind)
+        watched_from = today - timedelta(days=1)  # reminders dated before today are not sent late
+        values = {"due_on": s.due_on, "status": OPEN, "done_through": watched_from,
+                  "next_on": timetable.next_on(kind, s.due_on, watched_from, escalated=False),
+                  "escalation": None, "escalated_on": None, "escalation_note": None, "closed_note": None,
+                  "updated_at": now}
+        old = existing.get((s.kind, s.subject))
+        if old is None:
+            fresh.append({**values, "kind": s.kind, "subject": s.subject, "district": s.district,
+                          "enterprise_id": s.enterprise_id, "campaign_id": s.campaign_id, "finding_id": s.finding_id,
+                          "created_at": now})
+        elif old["due_on"] != s.due_on or old["status"] not in LIVE:
+            moved.append({**values, "_id": old["id"]})
+    if fresh:
+        session.execute(DEADLINE.insert(), fresh)
+    if moved:
+        session.execute(update(DEADLINE).where(DEADLINE.c.id == bindparam("_id")).values(
+            {k: bindparam(k) for k in moved[0] if k != "_id"}), moved)
+    return len(fresh) + len(moved)
+
+
+def _close(session: Session, status: str, where: Any, note: str, ctx: Context) -> int:
+    result = session.execute(update(DEADLINE).where(where, DEADLINE.c.status.in_(LIVE)).values(
+        status=status, next_on=None, closed_note=note, updated_at=ctx.now()))
+    return int(result.rowcount or 0)
+
+
+def meet(ctx: Context, session: Session, kind: str | Sequence[str], subject: str, note: str) -> int:
+    """The thing was done: no more reminders or escalation."""
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    return _close(session, MET, and_(DEADLINE.c.kind.in_(kinds), DEADLINE.c.subject == subject), note, ctx)
+
+
+def cancel(ctx: Context, session: Session, kind: str | Sequence[str], subject: str, note: str) -> int:
+    """It no longer applies (withdrawn, the enterprise left the state it was about)."""
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    return _close(session, CANCELLED, and_(DEADLINE.c.kind.in_(kinds), DEADLINE.c.subject == subject), note, ctx)
+
+
+def cancel_enterprise(ctx: Context, session: Session, enterprise_id: int, note: str) -> int:
+    """Everything still due of an enterprise that is revoked or excluded."""
+    return _close(session, CANCELLED, DEADLINE.c.enterprise_id == enterprise_id, note, ctx)
+
+
+def pause(ctx: Context, session: Session, subject: str) -> None:
+    """Evidence is in and awaits checking: the enterprise is not reminded or escalated meanwhile."""
+    session.execute(update(DEADLINE).where(DEADLINE.c.subject == subject, DEADLINE.c.status.in_((OPEN, LAPSED)))
+                    .values(status=PAUSED, next_on=None, updated_at=ctx.now()))
+
+
+def resume(ctx: Context, session: Session, subject: str) -> None:
+    """The evidence was rejected: the deadline runs again, and what fell due while paused is due now."""
+    for r in session.execute(select(DEADLINE).where(DEADLINE.c.subject == subject,
+                                                     DEADLINE.c.status == PAUSED)).mappings():
+        kind = ctx.rules.deadlines.kind(r["kind"])
+        nxt = timetable.next_on(kind, r["due_on"], r["done_through"], escalated=r["escalation"] is not None)
+        session.execute(update(DEADLINE).where(DEADLINE.c.id == r["id"]).values(
+            status=OPEN if nxt else LAPSED, next_on=nxt, updated_at=ctx.now()))
+
+
+# --- the lifecycle's deadlines, followed from every event fired (services.lifecycle.fire_in) ----------
+
+def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[tuple[Mapping[str, Any], str, str, str,
+                                                                           Mapping[str, Any], Mapping[str, Any]]]
+                     ) -> None:
+    """Set, meet or cancel the deadlines an event implies. `moves`: (row after the event, event, from
+    state, to state, event data, changes)."""
+    specs: list[DeadlineSpec] = []
+    today = ctx.now().date()
+    for row, event, source, dest, data, changes in moves:
+        eid, district = row["id"], row["district"]
+        if source == "interview" and dest != "interview":
+            (meet if event == "hold_interview" else cancel)(
+                ctx, session, "interview", enterprise_subject("interview", eid), f"{event} → {dest}")
+        if source == "revocation_pending" and dest != "revocation_pending":
+            (meet if dest == "revoked" else cancel)(
+                ctx, session, "publicity", enterprise_subject("publicity", eid), f"{event} → {dest}")
+        if dest in ("revoked", "excluded") and source != dest:
+            cancel_enterprise(ctx, session, eid, f"企业{ctx.rules.state_label(dest)}，不再提醒")
+        if dest == "interview" and source != "interview":
+            due = data.get("interview_on") or add_working_days(today, ctx.rules.deadlines.interview_working_days)
+            specs.append(DeadlineSpec("interview", enterprise_subject("interview", eid), due, district, eid))
+        if dest == "revocation_pending" and source != "revocation_pending" and row.get("publicity_ends_on"):
+            specs.append(DeadlineSpec("publicity", enterprise_subject("publicity", eid), row["publicity_ends_on"],
+                                      district, eid))
+        if "valid_until" in changes and dest not in ("revoked", "excluded"):
+            specs.append(validity_spec(row))
+    set_deadlines(ctx, session, specs)
+
+
+def validity_spec(row: Mapping[str, Any]) -> DeadlineSpec:
+    return DeadlineSpec("validity", enterprise_subject("validity", row["id"]), row["valid_until"], row["district"],
+                        row["id"])
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+def list_deadlines(ctx: Context, *, kind: str | None = None, status: str | None = None, due_by: date | None = None,
+                   enterprise_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """Deadlines with their state of play, soonest first."""
+    query = select(DEADLINE).order_by(DEADLINE.c.due_on, DEADLINE.c.id).limit(limit)
+    if kind:
+        if kind not in timetable.KINDS:
+            raise InvalidInput(f"--kind: {kind!r}; choose one of {', '.join(timetable.KINDS)}")
+        query = query.where(DEADLINE.c.kind == kind)
+    if status:
+        if status not in STATUS_LABELS:
+            raise InvalidInput(f"--status: {status!r}; choose one of {', '.join(STATUS_LABELS)}")
+        query = query.where(DEADLINE.c.status == status)
+    if due_by:
+        query = query.where(DEADLINE.c.due_on <= due_by)
+    if enterprise_id is not None:
+        query = query.where(DEADLINE.c.enterprise_id == enterprise_id)
+    with ctx.store.read() as session:
+        rows = [dict(r) for r in session.execute(query).mappings()]
+    today = ctx.now().date()
+    for r in rows:
+        r["label"] = ctx.rules.deadlines.kind(r["kind"]).label
+        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+        r["district_name"] = ctx.rules.district_name(r["district"])
+        r["days_left"] = (r["due_on"] - today).days
+    return rows

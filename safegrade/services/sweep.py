@@ -1,0 +1,370 @@
+"""The deadline sweep: find what is due by one indexed query on `deadline.next_on`, take each due action
+once — queue its reminders in the outbox, fire its escalation through the same lifecycle path as the CLI
+— and move the deadline on, all in one transaction per batch.
+
+Exactly once, by construction: a batch's reminders, events and deadline updates commit together or not
+at all; a deadline's `done_through` and `escalation` say what was taken, so a re-run, a crash half-way
+or a second sweeper (rows claimed with FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer)
+finds nothing twice; the outbox's unique key (subject, due date, step, audience) is the last guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from safegrade import timetable, wording
+from safegrade.errors import Conflict
+from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, SweepRun, table
+from safegrade.services.context import Context
+from safegrade.services.deadlines import DEADLINE, LAPSED, MET, OPEN, PAUSED, REMINDER, campaign_subject, dialect_insert
+from safegrade.services.lifecycle import FireRequest, fire_in
+from safegrade.timetable import Action, DeadlineKind
+
+ENTERPRISE, FINDING, CAMPAIGN, MEMBER = table(Enterprise), table(Finding), table(Campaign), table(CampaignMember)
+SWEEP_RUN = table(SweepRun)
+BATCH = 500
+# when several escalations of one enterprise fall due in one batch, the first of these fires, the rest skip
+PRIORITY = ("major_finding", "validity", "finding", "interview", "publicity", "campaign_window", "ledger_submission")
+GONE = ("revoked", "excluded")
+_LOG_LIMIT = 200
+
+
+@dataclass
+class SweepReport:
+    as_of: date
+    deadlines: int = 0
+    reminders: int = 0
+    escalations: int = 0  # lifecycle events fired
+    notices: int = 0  # escalations that only tell someone
+    skipped: int = 0  # escalations the enterprise's state did not allow
+    closed: int = 0  # deadlines found met or no longer applicable
+    batches: int = 0
+    retries: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)  # what was done, for people (capped)
+
+    def counts(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("deadlines", "reminders", "escalations", "notices", "skipped",
+                                              "closed", "batches", "retries")}
+
+    def note(self, **entry: Any) -> None:
+        if len(self.log) < _LOG_LIMIT:
+            self.log.append(entry)
+
+
+def sweep_deadlines(ctx: Context, *, batch_size: int = BATCH, max_retries: int = 5) -> SweepReport:
+    """Take every action due by today (the context's now, in the deployment's time zone)."""
+    report = SweepReport(ctx.now().date())
+    retries = 0
+    while True:
+        try:
+            with ctx.store.write() as session:
+                claimed = _claim(session, report.as_of, batch_size)
+                if not claimed:
+                    return report
+                batch = SweepReport(report.as_of)
+                _sweep_batch(ctx, session, claimed, batch)
+        except Conflict:  # an enterprise moved under us (another sweeper, a user): the batch is redone
+            retries += 1
+            report.retries += 1
+            if retries > max_retries:
+                raise
+            continue
+        retries = 0
+        report.batches += 1
+        for k in ("deadlines", "reminders", "escalations", "notices", "skipped", "closed"):
+            setattr(report, k, getattr(report, k) + getattr(batch, k))
+        for entry in batch.log:
+            report.note(**entry)
+
+
+def _claim(session: Session, today: date, n: int) -> list[dict[str, Any]]:
+    query = (select(DEADLINE).where(DEADLINE.c.next_on <= today).order_by(DEADLINE.c.next_on, DEADLINE.c.id)
+             .limit(n).with_for_update(skip_locked=True))
+    return [dict(r) for r in session.execute(query).mappings()]
+
+
+@dataclass
+class _Facts:
+    enterprises: dict[int, dict[str, Any]]
+    findings: dict[int, dict[str, Any]]
+    campaigns: dict[int, dict[str, Any]]
+    outstanding: dict[tuple[int, str], tuple[int, int]]  # (campaign, district) → (selected, still to assess)
+
+
+def _ids(rows: Sequence[Mapping[str, Any]], key: str) -> list[int]:
+    return sorted({r[key] for r in rows if r[key] is not None})
+
+
+def gather(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Facts:
+    """What the deadlines of a batch are about, a few queries for the whole batch."""
+    e_ids, f_ids, c_ids = _ids(rows, "enterprise_id"), _ids(rows, "finding_id"), _ids(rows, "campaign_id")
+    enterprises = {r["id"]: dict(r) for r in session.execute(
+        select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district,
+               ENTERPRISE.c.state, ENTERPRISE.c.valid_until, ENTERPRISE.c.publicity_ends_on, ENTERPRISE.c.level,
+               ENTERPRISE.c.revocation_reason, ENTERPRISE.c.contact)
+        .where(ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))), {"ids": e_ids}).mappings()} if e_ids else {}
+    findings = {r["id"]: dict(r) for r in session.execute(
+        select(FINDING.c.id, FINDING.c.status, FINDING.c.item, FINDING.c.content, FINDING.c.major)
+        .where(FINDING.c.id.in_(bindparam("ids", expanding=True))), {"ids": f_ids}).mappings()} if f_ids else {}
+    campaigns = {r["id"]: dict(r) for r in session.execute(
+        select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.ends_on)
+        .where(CAMPAIGN.c.id.in_(bindparam("ids", expanding=True))), {"ids": c_ids}).mappings()} if c_ids else {}
+    return _Facts(enterprises, findings, campaigns, outstanding(session, c_ids))
+
+
+def outstanding(session: Session, campaign_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, int]]:
+    """Per (campaign, district): enterprises to assess (not excluded) and how many are not yet assessed."""
+    if not campaign_ids:
+        return {}
+    rows = session.execute(
+        select(MEMBER.c.campaign_id, MEMBER.c.district, func.count(),
+               func.count().filter(MEMBER.c.assessed_on.is_(None)))
+        .where(MEMBER.c.campaign_id.in_(bindparam("ids", expanding=True)), MEMBER.c.excluded_reason.is_(None))
+        .group_by(MEMBER.c.campaign_id, MEMBER.c.district), {"ids": list(campaign_ids)})
+    return {(c, d): (total, left) for c, d, total, left in rows}
+
+
+def judge(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> tuple[str, str] | None:
+    """None while the deadline still runs; else (status, why) once it is met or no longer applies."""
+    kind, e = d["kind"], facts.enterprises.get(d["enterprise_id"] or -1)
+    if e is not None and e["state"] in GONE:
+        return "cancelled", f"企业{ctx.rules.state_label(e['state'])}"
+    if kind in ("finding", "major_finding"):
+        f = facts.findings.get(d["finding_id"] or -1)
+        if f is None or f["status"] == "verified":
+            return MET, "整改已验收"
+        if f["status"] == "submitted":
+            return PAUSED, "整改材料待验收"
+    elif kind == "campaign_window":
+        _, left = facts.outstanding.get((d["campaign_id"], d["district"]), (0, 0))
+        if left == 0:
+            return MET, "本区评估已全部完成"
+    elif kind == "interview" and (e is None or e["state"] != "interview"):
+        return MET, f"已离开约谈状态（{ctx.rules.state_label(e['state']) if e else '?'}）"
+    elif kind == "publicity" and (e is None or e["state"] != "revocation_pending"
+                                  or e["publicity_ends_on"] != d["due_on"]):
+        return "cancelled", "已不在该公示期内"
+    elif kind == "validity" and (e is None or e["valid_until"] != d["due_on"]):
+        return "cancelled", "定级有效期已变更"
+    return None
+
+
+def subject(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> wording.Subject:
+    """What a deadline is about, in words."""
+    kind, district_name = d["kind"], ctx.rules.district_name(d["district"])
+    e = facts.enterprises.get(d["enterprise_id"] or -1)
+    if kind in ("finding", "major_finding"):
+        f = facts.findings[d["finding_id"]]
+        label = "重大事故隐患" if kind == "major_finding" else "整改问题"
+        what = f"{label}#{f['id']}（{f['item']} {f['content']}）"
+    elif kind in ("campaign_window", "ledger_submission"):
+        c = facts.campaigns[d["campaign_id"]]
+        total, left = facts.outstanding.get((d["campaign_id"], d["district"]), (0, 0))
+        what = (f"{c['name']}：本区应评估{total}家，尚有{left}家未完成" if kind == "campaign_window"
+                else f"{c['name']}：本区定级企业台账报送")
+    elif kind == "publicity":
+        what = f"撤销公示（事由：{ctx.rules.revocation_reasons.get(e['revocation_reason'] or '', '—') if e else '—'}）"
+    elif kind == "validity":
+        what = f"安全生产标准化{e['level'] if e else ''}定级有效期届满"
+    else:
+        what = "约谈"
+    if e is None:
+        return wording.Subject(what, district_name)
+    return wording.Subject(what, district_name, e["name"], e["credit_code"], e["contact"] or None)
+
+
+def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], report: SweepReport) -> None:
+    today, now = report.as_of, ctx.now()
+    facts = gather(session, claimed)
+    outbox: list[dict[str, Any]] = []
+    escalating: list[tuple[dict[str, Any], DeadlineKind, Action]] = []
+    updates: list[dict[str, Any]] = []
+    for d in claimed:
+        report.deadlines += 1
+        kind = ctx.rules.deadlines.kind(d["kind"])
+        verdict = judge(ctx, d, facts)
+        if verdict is not None:
+            status, why = verdict
+            updates.append({"_id": d["id"], "_seen": d["status"], "status": status, "next_on": None,
+                            "done_through": d["done_through"], "escalation": d["escalation"],
+                            "escalated_on": d["escalated_on"], "escalation_note": d["escalation_note"],
+                            "closed_note": f"{today}：{why}" if status != PAUSED else d["closed_note"]})
+            report.closed += status != PAUSED
+            continue
+        about = subject(ctx, d, facts)
+        for action in timetable.due_actions(kind, d["due_on"], d["done_through"], today,
+                                            escalated=d["escalation"] is not None):
+            if action.escalation:
+                escalating.append((d, kind, action))
+                continue
+            for audience in kind.remind:
+                title, body = wording.reminder(kind, audience, about, d["due_on"], today)
+                outbox.append(_message(d, action.step, audience, title, body, now))
+                report.reminders += 1
+            report.note(on=today, kind=d["kind"], subject=d["subject"], step=action.step, who=about.enterprise
+                        or about.district_name, what="reminder", audiences=list(kind.remind))
+        d["_subject"] = about
+        updates.append({"_id": d["id"], "_seen": d["status"], "done_through": today, "closed_note": d["closed_note"]})
+    outcomes = _escalate(ctx, session, escalating, facts, report)
+    for d, kind, action in escalating:
+        state, outcome = outcomes[d["id"]]
+        d["escalation"], d["escalated_on"], d["escalation_note"] = state, today, outcome
+        assert kind.escalate is not None
+        for audience in kind.escalate.notice:
+            title, body = wording.escalation(kind, audience, d["_subject"], d["due_on"], today, outcome)
+            outbox.append(_message(d, action.step, audience, title, body, now))
+            report.reminders += 1
+    by_id = {d["id"]: d for d in claimed}
+    for u in updates:
+        if "status" in u:
+            continue
+        d = by_id[u["_id"]]
+        kind = ctx.rules.deadlines.kind(d["kind"])
+        nxt = timetable.next_on(kind, d["due_on"], today, escalated=d["escalation"] is not None)
+        u.update(status=OPEN if nxt else LAPSED, next_on=nxt, escalation=d["escalation"],
+                 escalated_on=d["escalated_on"], escalation_note=d["escalation_note"])
+    if outbox:
+        stmt = dialect_insert(session, REMINDER)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["subject", "due_on", "step", "audience"]), outbox)
+    if updates:
+        # a deadline an escalation just closed (e.g. the interview left by a revocation) keeps that status
+        session.execute(update(DEADLINE).where(and_(DEADLINE.c.id == bindparam("_id"),
+                                                    DEADLINE.c.status == bindparam("_seen"))).values(
+            status=bindparam("status"), next_on=bindparam("next_on"), done_through=bindparam("done_through"),
+            escalation=bindparam("escalation"), escalated_on=bindparam("escalated_on"),
+            escalation_note=bindparam("escalation_note"), closed_note=bindparam("closed_note"), updated_at=now),
+            updates)
+
+
+def _message(d: Mapping[str, Any], step: str, audience: str, title: str, body: str, now: datetime) -> dict[str, Any]:
+    return {"deadline_id": d["id"], "kind": d["kind"], "subject": d["subject"], "due_on": d["due_on"], "step": step,
+            "audience": audience, "enterprise_id": d["enterprise_id"], "district": d["district"], "title": title,
+            "body": body, "queued_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now,
+            "delivered_to": []}
+
+
+def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], DeadlineKind, Action]], facts: _Facts,
+              report: SweepReport) -> dict[int, tuple[str, str]]:
+    """Fire the escalations that are due, at most one per enterprise in a batch; (state, note) per deadline."""
+    outcomes: dict[int, tuple[str, str]] = {}
+    chosen: dict[int, tuple[dict[str, Any], DeadlineKind]] = {}
+    today = report.as_of
+    for d, kind, _ in sorted(due, key=lambda x: (PRIORITY.index(x[0]["kind"]), x[0]["id"])):
+        esc = kind.escalate
+        assert esc is not None
+        overdue = (today - d["due_on"]).days
+        if esc.event is None:
+            outcomes[d["id"]] = ("noticed", f"已逾期{overdue}天，特此告知")
+            report.notices += 1
+            continue
+        e = facts.enterprises[d["enterprise_id"]]
+        label = ctx.rules.lifecycle.events[esc.event].label
+        if e["state"] not in esc.from_states:
+            outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，企业处于「{ctx.rules.state_label(e['state'])}」，"
+                                            f"未自动{label}")
+            report.skipped += 1
+        elif e["id"] in chosen:
+            first = chosen[e["id"]][0]
+            outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，同日已因{first['subject']}{label}")
+            report.skipped += 1
+        else:
+            chosen[e["id"]] = (d, kind)
+    requests = []
+    for d, kind in chosen.values():
+        assert kind.escalate is not None and kind.escalate.event is not None
+        e = facts.enterprises[d["enterprise_id"]]
+        reason = f"{kind.label}{d['due_on']}已逾期（{d['subject']}），系统自动升级"
+        requests.append(FireRequest(e["credit_code"], kind.escalate.event, reason, dict(kind.escalate.data)))
+    result = fire_in(ctx, session, sorted(requests, key=lambda r: r.credit_code))
+    fired = {f.credit_code: f for f in result.fired}
+    refused = {r.credit_code: why for r, why in result.refused}
+    for d, kind in chosen.values():
+        e = facts.enterprises[d["enterprise_id"]]
+        assert kind.escalate is not None and kind.escalate.event is not None
+        label = ctx.rules.lifecycle.events[kind.escalate.event].label
+        overdue = (today - d["due_on"]).days
+        if e["credit_code"] in fired:
+            f = fired[e["credit_code"]]
+            outcomes[d["id"]] = ("fired", f"已逾期{overdue}天，系统已{label}：{ctx.rules.state_label(f.from_state)} → "
+                                          f"{ctx.rules.state_label(f.to_state)}（审计 {f.hash[:16]}）")
+            report.escalations += 1
+            report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation", what=f.event,
+                        who=e["name"], to_state=f.to_state, hash=f.hash)
+        else:
+            outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，未能{label}：{refused.get(e['credit_code'], '?')}")
+            report.skipped += 1
+    for d, _, _ in due:
+        if d["id"] in outcomes and outcomes[d["id"]][0] in ("noticed", "skipped"):
+            report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation",
+                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1])
+    return outcomes
+
+
+# --- campaign progress ------------------------------------------------------------------------------
+
+def campaign_progress(ctx: Context) -> dict[str, int]:
+    """Once a week (ISO week) while a campaign's window is open, tell each district with assessments
+    outstanding how far it is. Keyed in the outbox by the week: a re-run the same week sends nothing."""
+    now = ctx.now()
+    today = now.date()
+    year, week, _ = today.isocalendar()
+    step = f"progress:{year}-W{week:02d}"
+    queued = 0
+    with ctx.store.write() as session:
+        campaigns = [dict(r) for r in session.execute(select(CAMPAIGN).where(
+            CAMPAIGN.c.starts_on <= today, CAMPAIGN.c.ends_on >= today)).mappings()]
+        counts = outstanding(session, [c["id"] for c in campaigns])
+        deadline_ids = dict(session.execute(select(DEADLINE.c.subject, DEADLINE.c.id).where(
+            DEADLINE.c.kind == "campaign_window", DEADLINE.c.campaign_id.in_([c["id"] for c in campaigns]))).all()) \
+            if campaigns else {}
+        rows = []
+        by_id = {c["id"]: c for c in campaigns}
+        for (campaign_id, district), (total, left) in sorted(counts.items()):
+            if left == 0:
+                continue
+            c = by_id[campaign_id]
+            subject_key = campaign_subject(campaign_id, district)
+            title, body = wording.progress(c["name"], ctx.rules.district_name(district), total, total - left,
+                                           c["ends_on"], today)
+            rows.append(_message({"id": deadline_ids.get(subject_key), "kind": "campaign_window",
+                                  "subject": subject_key, "due_on": c["ends_on"], "enterprise_id": None,
+                                  "district": district}, step, "district", title, body, now))
+        if rows:
+            stmt = dialect_insert(session, REMINDER).on_conflict_do_nothing(
+                index_elements=["subject", "due_on", "step", "audience"])
+            queued = sum(int(session.execute(stmt, [r]).rowcount or 0) for r in rows)
+    return {"campaigns": len(campaigns), "districts": sum(1 for v in counts.values() if v[1]), "queued": queued}
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+def record_run(ctx: Context, job: str, as_of: datetime, started_at: datetime, source: str,
+               counts: Mapping[str, int], error: str | None = None) -> None:
+    """Write down that a job ran (or failed), for the scheduler's catch-up and for reviewers."""
+    with ctx.store.write() as session:
+        session.execute(SWEEP_RUN.insert().values(job=job, as_of=as_of, started_at=started_at,
+                                                  finished_at=ctx.clock.now(), source=source, counts=dict(counts),
+                                                  error=error))
+
+
+def last_run(ctx: Context, job: str) -> datetime | None:
+    """The `as_of` of the job's last run that finished without error."""
+    with ctx.store.read() as session:
+        found = session.execute(select(func.max(SWEEP_RUN.c.as_of)).where(
+            SWEEP_RUN.c.job == job, SWEEP_RUN.c.error.is_(None))).scalar_one_or_none()
+    return found
+
+
+def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    query = select(SWEEP_RUN).order_by(SWEEP_RUN.c.id.desc()).limit(limit)
+    if job:
+        query = query.where(SWEEP_RUN.c.job == job)
+    with ctx.store.read() as session:
+        return [dict(r) for r in session.execute(query).mappings()]
+

@@ -15,9 +15,10 @@ from safegrade import timetable
 from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.context import Context
-from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED
+from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.lifecycle import snapshot
 from safegrade.services.sweep import PRIORITY, gather, judge, outstanding, subject
+from safegrade.workday import add_working_days
 from states import LifecycleError
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
@@ -29,35 +30,25 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> dict[str, Any]:
         raise InvalidInput(f"--to {end} is before --from {start}")
     if (end - start).days > MAX_DAYS:
         raise InvalidInput(f"--from {start} --to {end} spans more than {MAX_DAYS} days; plan a shorter stretch")
-    items: list[dict[str, Any]] = []
     with ctx.store.read() as session:
         rows = [dict(r) for r in session.execute(select(DEADLINE).where(
-            DEADLINE.c.next_on <= end, DEADLINE.c.status == OPEN)).mappings()]
-        paused = session.execute(select(DEADLINE.c.id).where(DEADLINE.c.status == PAUSED)).all()
+            DEADLINE.c.next_on <= end, DEADLINE.c.status == OPEN).order_by(DEADLINE.c.next_on, DEADLINE.c.id))
+            .mappings()]
+        paused = len(session.execute(select(DEADLINE.c.id).where(DEADLINE.c.status == PAUSED)).all())
         facts = gather(session, rows)
-        escalating: list[tuple[date, dict[str, Any], timetable.DeadlineKind]] = []
-        for d in rows:
-            kind = ctx.rules.deadlines.kind(d["kind"])
-            if judge(ctx, d, facts) is not None:
-                continue  # the sweep will find it met or moot
-            about = subject(ctx, d, facts)
-            after = max(d["done_through"], start - timedelta(days=1))
-            for a in timetable.due_actions(kind, d["due_on"], after, end, escalated=d["escalation"] is not None):
-                on = max(a.on, start)  # an escalation already due is taken by the first sweep
-                if a.escalation:
-                    escalating.append((on, d, kind))
-                    continue
-                items.append(_item(ctx, on, d, about.enterprise or about.district_name, a.step, "reminder",
-                                   list(kind.remind), f"{kind.label}：{timetable.days_text((d['due_on'] - on).days)}"))
-        items.extend(_escalations(ctx, session, escalating, facts))
+        ids = sorted({r["enterprise_id"] for r in rows if r["enterprise_id"] is not None})
+        full = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(
+            ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))), {"ids": ids}).mappings()} if ids else {}
+        items = _Simulation(ctx, facts, full, rows, start).run(end)
         items.extend(_progress(ctx, session, start, end))
     days: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    for item in sorted(items, key=lambda i: (i["on"], i["what"] != "reminder", i["kind"], i["subject"])):
+    order = {"reminder": 0, "progress": 0, "event": 1, "skipped": 1, "notice": 1}
+    for item in sorted(items, key=lambda i: (i["on"], order[i["what"]], i["kind"], i["subject"])):
         days[item["on"]].append(item)
     return {"from": start, "to": end, "days": [{"date": day, "items": its} for day, its in sorted(days.items())],
             "reminders": sum(len(i["audiences"]) for i in items if i["what"] in ("reminder", "progress")),
-            "escalations": sum(1 for i in items if i["what"] == "event"), "paused": len(paused),
-            "assumes": "nothing else happens meanwhile (no evidence submitted, no event fired by hand)"}
+            "escalations": sum(1 for i in items if i["what"] == "event"), "paused": paused,
+            "assumes": "nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)"}
 
 
 def _item(ctx: Context, on: date, d: dict[str, Any], who: str, step: str, what: str, audiences: list[str],
@@ -67,40 +58,102 @@ def _item(ctx: Context, on: date, d: dict[str, Any], who: str, step: str, what: 
             "what": what, "audiences": audiences, "detail": detail}
 
 
-def _escalations(ctx: Context, session: Any, due: list[tuple[date, dict[str, Any], timetable.DeadlineKind]],
-                 facts: Any) -> list[dict[str, Any]]:
-    """Play the escalations in the sweep's order on copies of the enterprises."""
-    ids = sorted({d["enterprise_id"] for _, d, k in due if k.escalate and k.escalate.event})
-    rows = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(
-        ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))), {"ids": ids}).mappings()} if ids else {}
-    out = []
-    fired_on: dict[tuple[int, date], str] = {}
-    for on, d, kind in sorted(due, key=lambda x: (x[0], PRIORITY.index(x[1]["kind"]), x[1]["id"])):
+class _Simulation:
+    """The daily sweep played day by day on copies: the deadlines' timetables, the escalations through the
+    lifecycle machine, and what an escalation does to the enterprise's other deadlines (it leaves 约谈, it
+    enters 撤销公示 with a publicity period of its own …), as services.deadlines.follow_lifecycle does."""
+
+    def __init__(self, ctx: Context, facts: Any, enterprises: dict[int, dict[str, Any]], rows: list[dict[str, Any]],
+                 start: date) -> None:
+        self.ctx, self.facts, self.enterprises = ctx, facts, enterprises
+        self.deadlines = {d["subject"]: d for d in rows}
+        self.start = start
+        for d in rows:  # reminders dated before the first day are the past's, not the plan's
+            d["done_through"] = max(d["done_through"], start - timedelta(days=1))
+        self.items: list[dict[str, Any]] = []
+
+    def run(self, end: date) -> list[dict[str, Any]]:
+        day = self.start
+        while day <= end:
+            self._day(day)
+            day += timedelta(days=1)
+        return self.items
+
+    def _day(self, day: date) -> None:
+        escalating = []
+        for d in sorted(self.deadlines.values(), key=lambda x: x.get("id") or 0):
+            if d["status"] != OPEN:
+                continue
+            kind = self.ctx.rules.deadlines.kind(d["kind"])
+            due = timetable.due_actions(kind, d["due_on"], d["done_through"], day,
+                                        escalated=d["escalation"] is not None)
+            if not due:
+                continue
+            if judge(self.ctx, d, self.facts) is not None:
+                d["status"] = "closed"
+                continue
+            about = subject(self.ctx, d, self.facts)
+            for a in due:
+                if a.escalation:
+                    escalating.append((d, kind))
+                else:
+                    self.items.append(_item(self.ctx, day, d, about.enterprise or about.district_name, a.step,
+                                            "reminder", list(kind.remind),
+                                            f"{kind.label}：{timetable.days_text((d['due_on'] - day).days)}"))
+            d["done_through"] = day
+        fired: dict[int, str] = {}
+        for d, kind in sorted(escalating, key=lambda x: (PRIORITY.index(x[0]["kind"]), x[0].get("id") or 0)):
+            d["escalation"] = "taken"
+            self._escalate(day, d, kind, fired)
+
+    def _escalate(self, day: date, d: dict[str, Any], kind: timetable.DeadlineKind, fired: dict[int, str]) -> None:
         esc = kind.escalate
         assert esc is not None
-        who = subject(ctx, d, facts)
-        name = who.enterprise or who.district_name
+        about = subject(self.ctx, d, self.facts)
+        name = about.enterprise or about.district_name
         if esc.event is None:
-            out.append(_item(ctx, on, d, name, "escalation", "notice", list(esc.notice), "逾期告知"))
-            continue
-        row = rows[d["enterprise_id"]]
-        label = ctx.rules.lifecycle.events[esc.event].label
-        if row["state"] not in esc.from_states or (row["id"], on) in fired_on:
-            why = (f"同日已因{fired_on[(row['id'], on)]}升级" if (row["id"], on) in fired_on
-                   else f"企业处于「{ctx.rules.state_label(row['state'])}」")
-            out.append(_item(ctx, on, d, name, "escalation", "skipped", list(esc.notice), f"不自动{label}：{why}"))
-            continue
+            self.items.append(_item(self.ctx, day, d, name, "escalation", "notice", list(esc.notice), "逾期告知"))
+            return
+        row = self.enterprises[d["enterprise_id"]]
+        label = self.ctx.rules.lifecycle.events[esc.event].label
+        if row["state"] not in esc.from_states or row["id"] in fired:
+            why = (f"同日已因{fired[row['id']]}升级" if row["id"] in fired
+                   else f"企业处于「{self.ctx.rules.state_label(row['state'])}」")
+            self.items.append(_item(self.ctx, day, d, name, "escalation", "skipped", list(esc.notice),
+                                    f"不自动{label}：{why}"))
+            return
         try:
-            outcome = ctx.rules.machine.fire(snapshot(row), esc.event, datetime.combine(on, time(8), ctx.settings.zone),
-                                             ctx.rules.machine.coerce(esc.event, esc.data))
+            at = datetime.combine(day, time(8), self.ctx.settings.zone)
+            outcome = self.ctx.rules.machine.fire(snapshot(row), esc.event, at,
+                                                  self.ctx.rules.machine.coerce(esc.event, esc.data))
         except (LifecycleError, *DOMAIN_ERRORS) as exc:
-            out.append(_item(ctx, on, d, name, "escalation", "skipped", list(esc.notice), f"不能{label}：{exc}"))
-            continue
-        out.append(_item(ctx, on, d, name, "escalation", "event", list(esc.notice),
-                         f"{label}：{ctx.rules.state_label(row['state'])} → {ctx.rules.state_label(outcome.dest)}"))
-        row["state"] = outcome.dest
-        fired_on[(row["id"], on)] = d["subject"]
-    return out
+            self.items.append(_item(self.ctx, day, d, name, "escalation", "skipped", list(esc.notice),
+                                    f"不能{label}：{exc}"))
+            return
+        self.items.append(_item(self.ctx, day, d, name, "escalation", "event", list(esc.notice),
+                                f"{label}：{self.ctx.rules.state_label(row['state'])} → "
+                                f"{self.ctx.rules.state_label(outcome.dest)}"))
+        fired[row["id"]] = d["subject"]
+        self._move(day, row, outcome.dest)
+
+    def _move(self, day: date, row: dict[str, Any], dest: str) -> None:
+        """The enterprise moves: its copy, and the deadlines the move sets (its others are judged as they come)."""
+        source, row["state"] = row["state"], dest
+        seen = self.facts.enterprises.setdefault(row["id"], dict(row))
+        seen["state"] = dest
+        rules = self.ctx.rules.deadlines
+        new: list[tuple[str, date]] = []
+        if dest == "interview" and source != "interview":
+            new.append(("interview", add_working_days(day, rules.interview_working_days)))
+        if dest == "revocation_pending" and source != "revocation_pending":
+            row["publicity_ends_on"] = seen["publicity_ends_on"] = add_working_days(day, rules.publicity_working_days)
+            new.append(("publicity", row["publicity_ends_on"]))
+        for kind, due in new:
+            key = enterprise_subject(kind, row["id"])
+            self.deadlines[key] = {"kind": kind, "subject": key, "due_on": due, "district": row["district"],
+                                   "enterprise_id": row["id"], "campaign_id": None, "finding_id": None,
+                                   "status": OPEN, "done_through": day, "escalation": None,
+                                   "id": 10**12 + len(self.deadlines)}  # set during the day's sweep: after it
 
 
 def _progress(ctx: Context, session: Any, start: date, end: date) -> list[dict[str, Any]]:

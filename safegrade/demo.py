@@ -4,6 +4,7 @@ calendar. Everything goes through the same services the CLI uses; nothing here i
 from __future__ import annotations
 
 import random
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,8 +15,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from flows.deadlines import daily_job
 from safegrade.assessment_input import AssessmentInput, assessments_to_yaml, write_assessments_xlsx
 from safegrade.clock import TestClock, parse_instant
+from safegrade.demo_walk import walk
 from safegrade.errors import DOMAIN_ERRORS, InputErrors
 from safegrade.rules import Rules, load_rules
 from safegrade.scoring import Deduction
@@ -26,8 +29,9 @@ from safegrade.services.campaign import campaign_status, exclude_member, open_ca
 from safegrade.services.context import Context, open_context
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
-from safegrade.services.ledger import export_ledger, import_ledger
-from safegrade.services.lifecycle import FireRequest, fire_event, fire_many
+from safegrade.services.ledger import export_ledger, import_ledger, reconcile_ledger
+from safegrade.services.lifecycle import fire_event
+from safegrade.services.plan import plan_deadlines
 from safegrade.services.schema import init_database
 from safegrade.settings import Settings
 from safegrade.store import Store, make_engine
@@ -48,7 +52,11 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     db = workdir / "demo.db"
     for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
         leftover.unlink(missing_ok=True)
-    settings = settings.model_copy(update={"database_url": f"sqlite:///{db.resolve()}", "sqlite_synchronous": "normal"})
+    outbox = (workdir / "outbox").resolve()
+    shutil.rmtree(outbox, ignore_errors=True)
+    settings = settings.model_copy(update={
+        "database_url": f"sqlite:///{db.resolve()}", "sqlite_synchronous": "normal",
+        "notifications": settings.notifications.model_copy(update={"channels": [f"file://{outbox}"]})})
     rules = load_rules(settings.rules_path)
     store = Store(make_engine(settings.db_url, sqlite_synchronous="normal"))
     clock = TestClock(parse_instant("2023-05-20T09:00", settings.zone))
@@ -95,7 +103,8 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     step(f"运行质量评估 — the bureau selects {len(selected)} enterprises")
     codes_file = workdir / "selected-codes.txt"
     codes_file.write_text("\n".join(selected) + "\n", encoding="utf-8")
-    opened = open_campaign(as_(BUREAU), CAMPAIGN, date(2023, 6, 5), date(2023, 8, 31), codes_file=codes_file)
+    opened = open_campaign(as_(BUREAU), CAMPAIGN, date(2023, 6, 5), date(2023, 8, 31), codes_file=codes_file,
+                           ledger_due_on=date(2023, 12, 15))
     console.print(f"campaign {CAMPAIGN}: {opened['selected']} enterprises now 评估中, window to 2023-08-31 "
                   f"(one transaction, {opened['selected']} audit events)")
 
@@ -138,31 +147,13 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     loop = _rectify(rng, workdir, as_, clock, by_code)
     console.print(f"{loop['verified']} findings verified (of them {loop['rejected']} sent back once first), "
                   f"{loop['closed']} enterprises closed (闭环), {loop['left_open']} findings left open")
-    clock.set(parse_instant("2023-11-20T09:00", settings.zone))
-    overdue = list_findings(as_(None), overdue=True)
-    console.print(f"on {clock.now():%Y-%m-%d}: {len(overdue)} findings overdue at "
-                  f"{len({f['credit_code'] for f in overdue})} enterprises (`finding list --overdue`)")
-
-    step("约谈 — interviews of enterprises with overdue findings")
-    states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
-    late_codes = sorted({f["credit_code"] for f in overdue if states[f["credit_code"]] == "rectifying"})
-    for code in late_codes:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, "summon", reason="整改逾期，通报约谈")
-    clock.advance(days=3)
-    for code in late_codes:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, "hold_interview", reason="约谈完成",
-                   data={"attendees": "企业主要负责人、安全管理人员", "record": "责令限期整改"})
-    interviewed = loop["interviewed"] + late_codes
-    console.print(f"{len(interviewed)} interviews held (家次)")
-
-    step("公告撤销 — revocations after the publicity period")
+    step("公告撤销 — proposals (差, not 工贸); one withdrawn on objection")
     states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
     poor = [c for c in assessed if states[c] == "revocation_pending"]
     for code in not_gongmao:
         fire_event(as_(_officer(by_code[code]["district_name"])), code, "propose_revocation",
                    reason="台账梳理：不属于工贸行业", data={"revocation_reason": "not_gongmao",
                                                       "revocation_source": "ledger_review"})
-    pending = poor + not_gongmao
     for code in not_gongmao[:1]:  # proposed today: its publicity period has not run
         try:
             fire_event(as_(_officer(by_code[code]["district_name"])), code, "revoke", reason="公告撤销")
@@ -172,24 +163,37 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     for code in withdrawn:
         fire_event(as_(_officer(by_code[code]["district_name"])), code, "withdraw_revocation", reason="企业提出异议",
                    data={"objection": "评估资料补正后复核为良"})
-    clock.advance(days=14)
-    revoked = [c for c in pending if c not in withdrawn]
-    for code in revoked:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, "revoke", reason="公示期满无异议，公告撤销")
-    console.print(f"{len(revoked)} grades revoked, {len(withdrawn)} revocation withdrawn on objection")
+    console.print(f"{len(poor) + len(not_gongmao)} revocations proposed (公示), "
+                  f"{len(withdrawn)} withdrawn on objection")
+
+    step("定时巡检 — two simulated months of the scheduler's daily run at 08:00")
+    console.print(f"plan for the next week (`deadlines plan`): {_plan_line(as_, clock)}")
+    walked = walk(console, as_, clock, clock.now().date() + timedelta(days=1), 61, officer_of=_officer, bureau=BUREAU,
+                  zone=settings.zone)
+    console.print(f"two months: {walked.get('reminders', 0)} reminders queued and {walked.get('sent', 0)} delivered "
+                  f"(file channel: {outbox}), {walked.get('escalations', 0)} escalations fired by the system, "
+                  f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
+                  f"escalation, {walked.get('revoked', 0)} grades revoked after publicity")
+    interviewed = loop["interviewed"] + [None] * walked.get("interviews", 0)
+    revoked = [e["credit_code"] for e in list_enterprises(as_(None), state="revoked")]
     status = campaign_status(as_(BUREAU), CAMPAIGN)
     _status_table(console, status)
+
+    clock.set(parse_instant("2023-12-14T15:00", settings.zone))
+    step("台账报送 — districts submit their 台账 by 2023-12-15; one is late")
+    submitted = _submit_ledgers(as_, clock, workdir, sorted(status["districts"], key=lambda d: d["district"]))
+    console.print(submitted)
     exported_ledger = export_ledger(as_(BUREAU), workdir / "台账-2023-12-15.xlsx")
     console.print(f"台账 for the bureau: {exported_ledger['enterprises']} valid graded enterprises in "
                   f"{exported_ledger['file']} ({len(exported_ledger['sheets']) - 1} district sheets and 汇总)")
 
     clock.set(parse_instant("2025-01-02T08:00", settings.zone))
-    step("有效期届满 — the system expires grades past their validity")
-    current = list_enterprises(as_(None))
-    due = [e["credit_code"] for e in current if e["state"] in ("graded", "closed")
-           and e["valid_until"] < clock.now().date()]
-    expired = fire_many(as_("system"), [FireRequest(c, "expire", "有效期届满") for c in due])
-    console.print(f"{len(expired.fired)} grades expired (validity ended before {clock.now():%Y-%m-%d})")
+    step("有效期届满 — after a year without runs, one catch-up run covers everything due")
+    caught_up = daily_job(as_("system"), "scheduler")["deadline_sweep"]
+    console.print(f"{caught_up['escalations']} grades expired by the system (validity ended before "
+                  f"{clock.now():%Y-%m-%d}); "
+                  f"{caught_up['reminders']} reminders queued, {caught_up['superseded']} older steps of the same "
+                  "deadlines superseded (kept in the outbox, not sent)")
 
     step("审计 — checkpoint, verify, export")
     cp = checkpoint_audit(as_(BUREAU))
@@ -217,7 +221,9 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
             "campaign_assessed": status["total"]["assessed"], "campaign_excluded": status["total"]["excluded"],
             "campaign_interviews": status["total"]["interviews"],
             "findings_verified": loop["verified"], "closed_loops": loop["closed"],
-            "interviews": len(interviewed), "revoked": len(revoked), "events": verified.events, "audit_ok": verified.ok,
+            "interviews": len(interviewed), "revoked": len(revoked), "escalations": walked.get("escalations", 0),
+            "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
+            "audit_ok": verified.ok,
             **{f"result_{k}": v for k, v in results.items()}}
 
 
@@ -282,7 +288,7 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
             done["left_open"] += len(items)
             continue
         for f in items:
-            clock.advance(minutes=7)
+            clock.advance(minutes=1)
             proof = evidence_dir / f"{code}-{f['item']}-整改报告.txt"
             proof.write_text(f"{by_code[code]['name']} {f['item']} 整改措施、责任人、资金、时限与验收照片\n",
                              encoding="utf-8")
@@ -298,6 +304,34 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
             fire_event(as_(officer), code, "close", reason="问题全部整改验收，闭环")
             done["closed"] += 1
     return done
+
+
+def _plan_line(as_: Callable[[str | None], Context], clock: TestClock) -> str:
+    today = clock.now().date()
+    plan = plan_deadlines(as_(None), today, today + timedelta(days=6))
+    return f"{plan['reminders']} messages and {plan['escalations']} escalations between {today} and " \
+           f"{today + timedelta(days=6)}"
+
+
+def _submit_ledgers(as_: Callable[[str | None], Context], clock: TestClock, workdir: Path,
+                    districts: list[dict[str, Any]]) -> str:
+    """Every district but the last submits its 台账 on 12-14; the sweep of 12-16 tells the bureau about the
+    late one, which submits on 12-18."""
+    def submit(d: dict[str, Any]) -> dict[str, Any]:
+        path = workdir / f"台账-{d['district_name']}.xlsx"
+        export_ledger(as_(BUREAU), path, district=d["district"])
+        return reconcile_ledger(as_(_officer(d["district_name"])), [path], district=d["district"],
+                                campaign=CAMPAIGN)["submitted"][0]
+
+    on_time = [submit(d) for d in districts[:-1]]
+    clock.set(clock.now().replace(month=12, day=16, hour=8))
+    notices = [e for e in daily_job(as_("system"), "scheduler")["deadline_sweep"]["log"]
+               if e["kind"] == "ledger_submission" and e["what"] == "noticed"]
+    clock.set(clock.now().replace(day=18, hour=9))
+    late = submit(districts[-1]) if districts else None
+    return (f"{len(on_time)} districts on time; the 12-16 sweep told the bureau about {len(notices)} late "
+            f"({', '.join(e['who'] for e in notices)}); " +
+            (f"{late['district_name']} submitted on 12-18, {late['late_days']} days late" if late else ""))
 
 
 def _status_table(console: Console, status: dict[str, Any]) -> None:

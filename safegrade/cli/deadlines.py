@@ -15,6 +15,8 @@ from safegrade.services.plan import plan_deadlines
 from safegrade.services.sweep import list_runs
 from safegrade.timetable import AUDIENCE_LABELS
 
+WHAT = {"reminder": "提醒", "superseded": "提醒（已被更新的取代）", "progress": "进度提醒", "event": "升级",
+        "notice": "告知", "skipped": "不升级"}
 deadlines_app = typer.Typer(help="Deadlines, reminders and escalation (期限、提醒、逾期升级).", no_args_is_help=True)
 app.add_typer(deadlines_app, name="deadlines")
 
@@ -72,8 +74,7 @@ def deadlines_plan(
         table = Table("期限", "对象", "事项", "节点", "动作", "通知", "说明", title=f"{day['date']}")
         for i in day["items"]:
             table.add_row(i["label"], f"{i['who']}\n{i['district_name']}", i["subject"], i["step"],
-                          {"reminder": "提醒", "progress": "进度提醒", "event": "升级", "notice": "告知",
-                           "skipped": "不升级"}[i["what"]], "、".join(AUDIENCE_LABELS[a] for a in i["audiences"]),
+                          WHAT[i["what"]], "、".join(AUDIENCE_LABELS[a] for a in i["audiences"]),
                           i["detail"])
         out.print(table)
     out.print(f"{plan['from']} – {plan['to']}: {plan['reminders']} message(s), {plan['escalations']} escalation(s); "

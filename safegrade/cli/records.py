@@ -116,8 +116,9 @@ def ledger_reconcile(
         for line in done["refused"]:
             err.print(f"  refused {line}", markup=False)
     for sub in done["submitted"]:
-        out.print(f"{sub['district_name']}: 台账已报送" + (f"（逾期{sub['late_days']}天）" if sub["late_days"] else "（按期）")
-                  + ("" if sub["recorded"] else "（此前已记录）"), markup=False)
+        when = f"（逾期{sub['late_days']}天）" if sub["late_days"] else "（按期）"
+        again = "" if sub["recorded"] else "（此前已记录）"
+        out.print(f"{sub['district_name']}: 台账已报送{when}{again}", markup=False)
 
 
 @enterprise_app.command("list")

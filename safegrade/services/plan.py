@@ -42,7 +42,7 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> dict[str, Any]:
         items = _Simulation(ctx, facts, full, rows, start).run(end)
         items.extend(_progress(ctx, session, start, end))
     days: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    order = {"reminder": 0, "progress": 0, "event": 1, "skipped": 1, "notice": 1}
+    order = {"superseded": 0, "reminder": 0, "progress": 0, "event": 1, "skipped": 1, "notice": 1}
     for item in sorted(items, key=lambda i: (i["on"], order[i["what"]], i["kind"], i["subject"])):
         days[item["on"]].append(item)
     return {"from": start, "to": end, "days": [{"date": day, "items": its} for day, its in sorted(days.items())],
@@ -93,13 +93,12 @@ class _Simulation:
                 d["status"] = "closed"
                 continue
             about = subject(self.ctx, d, self.facts)
-            for a in due:
-                if a.escalation:
-                    escalating.append((d, kind))
-                else:
-                    self.items.append(_item(self.ctx, day, d, about.enterprise or about.district_name, a.step,
-                                            "reminder", list(kind.remind),
-                                            f"{kind.label}：{timetable.days_text((d['due_on'] - day).days)}"))
+            reminders = [a for a in due if not a.escalation]
+            escalating.extend((d, kind) for a in due if a.escalation)
+            for n, a in enumerate(reminders):
+                self.items.append(_item(self.ctx, day, d, about.enterprise or about.district_name, a.step,
+                                        "reminder" if n == len(reminders) - 1 else "superseded", list(kind.remind),
+                                        f"{kind.label}：{timetable.days_text((d['due_on'] - day).days)}"))
             d["done_through"] = day
         fired: dict[int, str] = {}
         for d, kind in sorted(escalating, key=lambda x: (PRIORITY.index(x[0]["kind"]), x[0].get("id") or 0)):

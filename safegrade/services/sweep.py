@@ -40,6 +40,7 @@ class SweepReport:
     as_of: date
     deadlines: int = 0
     reminders: int = 0
+    superseded: int = 0  # reminder steps that fell due together with a later one: queued, not sent
     escalations: int = 0  # lifecycle events fired
     notices: int = 0  # escalations that only tell someone
     skipped: int = 0  # escalations the enterprise's state did not allow
@@ -49,11 +50,12 @@ class SweepReport:
     log: list[dict[str, Any]] = field(default_factory=list)  # what was done, for people (capped)
 
     def counts(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("deadlines", "reminders", "escalations", "notices", "skipped",
-                                              "closed", "batches", "retries")}
+        return {k: getattr(self, k) for k in ("deadlines", "reminders", "superseded", "escalations", "notices",
+                                              "skipped", "closed", "batches", "retries")}
 
     def note(self, **entry: Any) -> None:
-        if len(self.log) < _LOG_LIMIT:
+        """Every escalation is kept; reminders up to a limit (their count is in `reminders`)."""
+        if entry.get("what") != "reminder" or len(self.log) < _LOG_LIMIT:
             self.log.append(entry)
 
 
@@ -77,7 +79,7 @@ def sweep_deadlines(ctx: Context, *, batch_size: int = BATCH, max_retries: int =
             continue
         retries = 0
         report.batches += 1
-        for k in ("deadlines", "reminders", "escalations", "notices", "skipped", "closed"):
+        for k in ("deadlines", "reminders", "superseded", "escalations", "notices", "skipped", "closed"):
             setattr(report, k, getattr(report, k) + getattr(batch, k))
         for entry in batch.log:
             report.note(**entry)
@@ -198,17 +200,22 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
             report.closed += status != PAUSED
             continue
         about = subject(ctx, d, facts)
-        for action in timetable.due_actions(kind, d["due_on"], d["done_through"], today,
-                                            escalated=d["escalation"] is not None):
-            if action.escalation:
-                escalating.append((d, kind, action))
-                continue
+        due = timetable.due_actions(kind, d["due_on"], d["done_through"], today, escalated=d["escalation"] is not None)
+        reminders = [a for a in due if not a.escalation]
+        escalating.extend((d, kind, a) for a in due if a.escalation)
+        for n, action in enumerate(reminders):
+            # steps missed by a late sweep are queued under their keys but only the latest is sent: the same
+            # message three times over tells nobody anything more
+            latest = n == len(reminders) - 1
             for audience in kind.remind:
                 title, body = wording.reminder(kind, audience, about, d["due_on"], today)
-                outbox.append(_message(d, action.step, audience, title, body, now))
-                report.reminders += 1
-            report.note(on=today, kind=d["kind"], subject=d["subject"], step=action.step, who=about.enterprise
-                        or about.district_name, what="reminder", audiences=list(kind.remind))
+                outbox.append(_message(d, action.step, audience, title, body, now,
+                                       status="pending" if latest else "superseded"))
+                report.reminders += latest
+                report.superseded += not latest
+            if latest:
+                report.note(on=today, kind=d["kind"], subject=d["subject"], step=action.step,
+                            who=about.enterprise or about.district_name, what="reminder", audiences=list(kind.remind))
         d["_subject"] = about
         updates.append({"_id": d["id"], "_seen": d["status"], "done_through": today, "closed_note": d["closed_note"]})
     outcomes = _escalate(ctx, session, escalating, facts, report)
@@ -242,11 +249,13 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
             updates)
 
 
-def _message(d: Mapping[str, Any], step: str, audience: str, title: str, body: str, now: datetime) -> dict[str, Any]:
+def _message(d: Mapping[str, Any], step: str, audience: str, title: str, body: str, now: datetime,
+             status: str = "pending") -> dict[str, Any]:
     return {"deadline_id": d["id"], "kind": d["kind"], "subject": d["subject"], "due_on": d["due_on"], "step": step,
             "audience": audience, "enterprise_id": d["enterprise_id"], "district": d["district"], "title": title,
-            "body": body, "queued_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now,
-            "delivered_to": []}
+            "body": body, "queued_at": now, "status": status, "attempts": 0, "next_attempt_at": now,
+            "delivered_to": [], "last_error": "superseded: a later step of the same deadline was due the same day"
+            if status == "superseded" else None}
 
 
 def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], DeadlineKind, Action]], facts: _Facts,
@@ -295,14 +304,16 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
                                           f"{ctx.rules.state_label(f.to_state)}（审计 {f.hash[:16]}）")
             report.escalations += 1
             report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation", what=f.event,
-                        who=e["name"], to_state=f.to_state, hash=f.hash)
+                        who=e["name"], code=e["credit_code"], to_state=f.to_state, hash=f.hash)
         else:
             outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，未能{label}：{refused.get(e['credit_code'], '?')}")
             report.skipped += 1
     for d, _, _ in due:
         if d["id"] in outcomes and outcomes[d["id"]][0] in ("noticed", "skipped"):
+            e = facts.enterprises.get(d["enterprise_id"] or -1)
             report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation",
-                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1])
+                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1], code=e["credit_code"] if e else None,
+                        who=e["name"] if e else ctx.rules.district_name(d["district"]))
     return outcomes
 
 

@@ -25,6 +25,12 @@ def test_demo_runs_and_its_figures_match_the_database(tmp_path):
     assert summary["findings_verified"] > 0 and summary["closed_loops"] > 0
     assert "refused too early" in text and "publicity_over" in text
     assert "verified without the database: OK" in text
+    # the two simulated months: the scheduler's own daily run queues, delivers and escalates
+    assert summary["escalations"] > 0 and summary["reminders_sent"] > 0 and summary["expired"] > 0
+    assert "08:00 巡检" in text and "escalate→interview" in text and "days late" in text
+    delivered = [line for f in (tmp_path / "demo" / "outbox").glob("*.jsonl")
+                 for line in f.read_text("utf-8").splitlines()]
+    assert len(delivered) >= summary["reminders_sent"]
     for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl", "台账-2023-12-15.xlsx"):
         assert (tmp_path / "demo" / name).is_file()
 

@@ -38,7 +38,7 @@ def test_plan_changes_nothing_and_matches_what_the_sweep_then_does(make_ctx, wor
     events: dict[date, list[str]] = {}
     for day in plan["days"]:
         for item in day["items"]:
-            if item["what"] in ("reminder", "progress", "notice", "event", "skipped"):
+            if item["what"] in ("reminder", "superseded", "progress", "notice", "event", "skipped"):
                 for a in item["audiences"]:
                     planned.setdefault(day["date"], set()).add((item["subject"], item["step"], a))
             if item["what"] == "event":

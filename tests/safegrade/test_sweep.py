@@ -89,8 +89,11 @@ def test_a_finding_gets_its_reminders_on_their_days_and_each_once(make_ctx, worl
     assert outbox(make_ctx, subject) == [(subject, "-7", "enterprise"), (subject, "-7", "district")]
     clock.set(at("2023-07-31 20:00"))
     assert sweep_deadlines(make_ctx("system")).reminders == 0  # again the same day: nothing new
-    sweep(make_ctx, clock, "2023-08-07")  # the due day; −3 and −1 were missed by this sweep: sent late, once
+    report = sweep(make_ctx, clock, "2023-08-07")  # the due day; the sweeps of −3 and −1 did not run
     assert [s for _, s, a in outbox(make_ctx, subject) if a == "enterprise"] == ["-7", "-3", "-1", "0"]
+    statuses = [m["status"] for m in _messages(make_ctx, subject) if m["audience"] == "enterprise"]
+    assert statuses == ["pending", "superseded", "superseded", "pending"]  # each step queued once, the latest sent
+    assert (report.reminders, report.superseded) == (2, 4)
     sweep(make_ctx, clock, "2023-08-08")  # the day after: the next overdue reminder is +3
     assert len(outbox(make_ctx, subject)) == 8
     sweep(make_ctx, clock, "2023-08-10")

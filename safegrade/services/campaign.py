@@ -145,22 +145,27 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
 
 def campaign_status(ctx: Context, name: str) -> dict[str, Any]:
     """Per district: selected, excluded, assessed, outstanding, late, and results; with totals."""
-    today = ctx.now().date()
     with ctx.store.read() as session:
-        campaign = find_campaign(session, name)
-        rows = session.execute(
-            select(MEMBER.c.district, MEMBER.c.excluded_reason, MEMBER.c.assessed_on, MEMBER.c.late,
-                   ASSESSMENT.c.result)
-            .outerjoin(ASSESSMENT, (ASSESSMENT.c.campaign_id == MEMBER.c.campaign_id)
-                       & (ASSESSMENT.c.enterprise_id == MEMBER.c.enterprise_id))
-            .where(MEMBER.c.campaign_id == campaign["id"])).all()
-        # interviews (家次: each one held counts) and revocations of the members since the campaign opened
-        acts = session.execute(
-            select(MEMBER.c.district, EVENT.c.event, func.count())
-            .join(EVENT, EVENT.c.enterprise_id == MEMBER.c.enterprise_id)
-            .where(MEMBER.c.campaign_id == campaign["id"], EVENT.c.event.in_(("hold_interview", "revoke")),
-                   EVENT.c.occurred_at >= campaign["created_at"])
-            .group_by(MEMBER.c.district, EVENT.c.event)).all()
+        return status_in(ctx, session, find_campaign(session, name))
+
+
+def status_in(ctx: Context, session: Session, campaign: dict[str, Any]) -> dict[str, Any]:
+    """`campaign_status` inside the caller's read transaction (a report reads one snapshot)."""
+    today = ctx.now().date()
+    name = campaign["name"]
+    rows = session.execute(
+        select(MEMBER.c.district, MEMBER.c.excluded_reason, MEMBER.c.assessed_on, MEMBER.c.late,
+               ASSESSMENT.c.result)
+        .outerjoin(ASSESSMENT, (ASSESSMENT.c.campaign_id == MEMBER.c.campaign_id)
+                   & (ASSESSMENT.c.enterprise_id == MEMBER.c.enterprise_id))
+        .where(MEMBER.c.campaign_id == campaign["id"])).all()
+    # interviews (家次: each one held counts) and revocations of the members since the campaign opened
+    acts = session.execute(
+        select(MEMBER.c.district, EVENT.c.event, func.count())
+        .join(EVENT, EVENT.c.enterprise_id == MEMBER.c.enterprise_id)
+        .where(MEMBER.c.campaign_id == campaign["id"], EVENT.c.event.in_(("hold_interview", "revoke")),
+               EVENT.c.occurred_at >= campaign["created_at"])
+        .group_by(MEMBER.c.district, EVENT.c.event)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for district, event, count in acts:
         per[district]["interviews" if event == "hold_interview" else "revocations"] += count

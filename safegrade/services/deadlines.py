@@ -81,13 +81,13 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec])
         return 0
     now = ctx.now()
     today = now.date()
-    existing: dict[tuple[str, str], Mapping[str, Any]] = {}
+    existing: dict[tuple[str, str], dict[str, Any]] = {}
     for i in range(0, len(specs), _CHUNK):
         chunk = specs[i:i + _CHUNK]
         for r in session.execute(
             select(DEADLINE.c.id, DEADLINE.c.kind, DEADLINE.c.subject, DEADLINE.c.due_on, DEADLINE.c.status)
             .where(DEADLINE.c.subject.in_([s.subject for s in chunk]))).mappings():
-            existing[(r["kind"], r["subject"])] = r
+            existing[(r["kind"], r["subject"])] = dict(r)
     fresh, moved = [], []
     for s in specs:
         kind = ctx.rules.deadlines.kind(s.kind)
@@ -112,7 +112,7 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec])
 
 
 def _close(session: Session, status: str, where: Any, note: str, ctx: Context) -> int:
-    result = session.execute(update(DEADLINE).where(where, DEADLINE.c.status.in_(LIVE)).values(
+    result = session.connection().execute(update(DEADLINE).where(where, DEADLINE.c.status.in_(LIVE)).values(
         status=status, next_on=None, closed_note=note, updated_at=ctx.now()))
     return int(result.rowcount or 0)
 

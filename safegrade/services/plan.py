@@ -19,7 +19,6 @@ from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subj
 from safegrade.services.lifecycle import snapshot
 from safegrade.services.sweep import PRIORITY, gather, judge, outstanding, subject
 from safegrade.workday import add_working_days
-from states import LifecycleError
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
 MAX_DAYS = 400
@@ -80,7 +79,7 @@ class _Simulation:
         return self.items
 
     def _day(self, day: date) -> None:
-        escalating = []
+        escalating: list[tuple[dict[str, Any], timetable.DeadlineKind]] = []
         for d in sorted(self.deadlines.values(), key=lambda x: x.get("id") or 0):
             if d["status"] != OPEN:
                 continue
@@ -125,7 +124,7 @@ class _Simulation:
             at = datetime.combine(day, time(8), self.ctx.settings.zone)
             outcome = self.ctx.rules.machine.fire(snapshot(row), esc.event, at,
                                                   self.ctx.rules.machine.coerce(esc.event, esc.data))
-        except (LifecycleError, *DOMAIN_ERRORS) as exc:
+        except DOMAIN_ERRORS as exc:
             self.items.append(_item(self.ctx, day, d, name, "escalation", "skipped", list(esc.notice),
                                     f"不能{label}：{exc}"))
             return

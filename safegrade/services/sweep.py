@@ -310,10 +310,11 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
             report.skipped += 1
     for d, _, _ in due:
         if d["id"] in outcomes and outcomes[d["id"]][0] in ("noticed", "skipped"):
-            e = facts.enterprises.get(d["enterprise_id"] or -1)
+            about = facts.enterprises.get(d["enterprise_id"] or -1)
             report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation",
-                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1], code=e["credit_code"] if e else None,
-                        who=e["name"] if e else ctx.rules.district_name(d["district"]))
+                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1],
+                        code=about["credit_code"] if about else None,
+                        who=about["name"] if about else ctx.rules.district_name(d["district"]))
     return outcomes
 
 
@@ -349,7 +350,8 @@ def campaign_progress(ctx: Context) -> dict[str, int]:
         if rows:
             stmt = dialect_insert(session, REMINDER).on_conflict_do_nothing(
                 index_elements=["subject", "due_on", "step", "audience"])
-            queued = sum(int(session.execute(stmt, [r]).rowcount or 0) for r in rows)
+            conn = session.connection()
+            queued = sum(int(conn.execute(stmt, [r]).rowcount or 0) for r in rows)
     return {"campaigns": len(campaigns), "districts": sum(1 for v in counts.values() if v[1]), "queued": queued}
 
 

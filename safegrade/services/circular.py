@@ -1,0 +1,259 @@
+"""The circular (通报) of a campaign: every figure the bureau writes in it, gathered from the database.
+
+One read transaction, so that every figure comes from the same snapshot; the counts are aggregated in
+SQL (grouped per district, per element, per item), so the cost follows the number of districts and
+items, not of enterprises and findings. The per-district counts of selection, exclusion, assessment,
+lateness, interviews (家次) and revocations are `campaign_status`'s, run inside this same transaction.
+
+The figures are plain data (dates, ints, floats, strings) under stable keys: the json format prints
+them as they are, and the md, html and docx renderers (safegrade.reports) lay out the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Integer, Text, case, cast, distinct, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from safegrade.models import Assessment, CampaignMember, Deduction, Finding, table
+from safegrade.services.campaign import find_campaign, status_in
+from safegrade.services.context import Context
+
+MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
+BLANK = " \t\r\n\u3000"  # what a deduction's content may hold and still say nothing (full-width space too)
+DECIMALS = 1  # percentages to one decimal
+ROUNDING = {"method": "largest_remainder", "decimals": DECIMALS, "base": "assessed",
+            "text": "占比以实际评估企业数为基数，保留一位小数，按最大余数法修约，各项合计为100%"}
+
+
+def largest_remainder(counts: Sequence[int], decimals: int = 1) -> list[Decimal]:
+    """Percentages of the counts' total with `decimals` decimals that add up to exactly 100.
+
+    Each share is first rounded down; the units still missing go to the shares with the largest
+    remainders (ties: the earlier share). Every share is then less than one unit from its exact value.
+    With a total of 0 every share is 0 (there is nothing to divide)."""
+    if any(c < 0 for c in counts):
+        raise ValueError(f"counts must not be negative: {list(counts)}")
+    total = sum(counts)
+    if total == 0:
+        return [Decimal(0).scaleb(-decimals) for _ in counts]
+    units = 100 * 10 ** decimals
+    exact = [Fraction(c * units, total) for c in counts]
+    floors = [int(e) for e in exact]
+    by_remainder = sorted(range(len(counts)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in by_remainder[:units - sum(floors)]:
+        floors[i] += 1
+    return [Decimal(f).scaleb(-decimals) for f in floors]
+
+
+def circular_figures(ctx: Context, campaign_name: str) -> dict[str, Any]:
+    """Every figure of the campaign's circular (see the module docstring); NotFound for an unknown campaign."""
+    rules = ctx.rules
+    with ctx.store.read() as session:
+        campaign = find_campaign(session, campaign_name)
+        status = status_in(ctx, session, campaign)
+        methods = _methods(session, campaign["id"])
+        printed = _materials(session, campaign["id"])
+        findings = _findings(session, campaign["id"])
+        deductions = _deductions(session, campaign["id"])
+        elements, items = _problems(session, campaign["id"])
+    results = tuple(r for r, _ in rules.assessment.thresholds)
+    total = status["total"]
+    counts = [total["results"][r] for r in results]
+    labels = {k: e.label for k, e in rules.campaign_exclusions.items()}
+    materials = {d["district"]: _every_kind(printed.get(d["district"], {}), rules.assessment.materials)
+                 for d in status["districts"]}
+    by_district = [_district(d, findings, deductions, materials, labels) for d in status["districts"]]
+    return {
+        "campaign": {k: campaign[k] for k in ("name", "starts_on", "ends_on", "ledger_due_on")},
+        "as_of": status["as_of"],
+        **_addressing(ctx),
+        "selected": total["selected"], "excluded": total["excluded"], "assessed": total["assessed"],
+        "outstanding": total["outstanding"], "late_assessments": total["late"],
+        "excluded_by_reason": _reasons(_summed(d["excluded_by_reason"] for d in status["districts"]), labels),
+        "results": dict(zip(results, counts, strict=True)),
+        "percent": dict(zip(results, map(float, largest_remainder(counts, DECIMALS)), strict=True)),
+        "rounding": dict(ROUNDING),
+        "methods": [{"method": m, "assessments": methods[m]} for m in _ordered(methods, rules.assessment.methods)],
+        "elements": [e.label for e in rules.assessment.elements.values()],
+        **{k: sum(d[k] for d in by_district)
+           for k in ("deductions", "findings", "major_hazards", "major_hazard_enterprises")},
+        "materials_printed": _printed(by_district, rules.assessment.materials),
+        "interviews": total["interviews"], "revocations": total["revocations"],
+        "by_district": by_district,
+        "top_problems": _top_problems(ctx, elements, items),
+        "late_districts": status["late_districts"],
+        "district_failings": [_failings(d, findings, deductions, campaign["ends_on"], status["as_of"])
+                              for d in status["districts"]],
+        "deadlines": {"ledger_due_on": campaign["ledger_due_on"],
+                      "finding_working_days": rules.deadlines.finding_working_days,
+                      "major_finding_working_days": rules.deadlines.major_finding_working_days,
+                      "publicity_working_days": rules.deadlines.publicity_working_days},
+    }
+
+
+def _addressing(ctx: Context) -> dict[str, str]:
+    """Who issues the circular and to whom, by the rules' labels of the roles (市应急管理局, 区应急管理局)."""
+    roles = ctx.rules.lifecycle.roles
+    bureau = roles["bureau"].label if "bureau" in roles else "市应急管理局"
+    district = roles["district"].label if "district" in roles else "区应急管理局"
+    return {"issuer": bureau, "addressees": f"各{district}"}
+
+
+def _summed(counts: Iterable[Mapping[str, int]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for c in counts:
+        out.update(c)
+    return out
+
+
+def _printed(by_district: Sequence[Mapping[str, Any]], kinds: Sequence[str]) -> dict[str, Any]:
+    """Copies printed per kind (the rules' kinds first) and in total."""
+    per_kind = _every_kind(_summed(d["materials"] for d in by_district), kinds)
+    return {"by_kind": per_kind, "total": sum(per_kind.values())}
+
+
+def _ordered(found: Mapping[str, int], known: Sequence[str]) -> list[str]:
+    """The rules' names first, in their order, then any other name found (legacy data), sorted."""
+    return [k for k in known if found.get(k)] + sorted(k for k in found if k not in known and found[k])
+
+
+def _every_kind(found: Mapping[str, int], known: Sequence[str]) -> dict[str, int]:
+    """Copies per material: every kind of the rules (0 when none), then any other kind found (legacy data)."""
+    return {k: found.get(k, 0) for k in (*known, *sorted(k for k in found if k not in known))}
+
+
+def _assessed(campaign_id: int) -> Any:
+    """The campaign's assessments joined to their members (for the district responsible)."""
+    return (ASSESSMENT.join(MEMBER, (MEMBER.c.campaign_id == ASSESSMENT.c.campaign_id)
+                            & (MEMBER.c.enterprise_id == ASSESSMENT.c.enterprise_id)), ASSESSMENT.c.campaign_id
+            == campaign_id)
+
+
+def _methods(session: Session, campaign_id: int) -> Counter[str]:
+    """Assessments per method. Grouped on the JSON text of the list: a handful of distinct lists."""
+    text = cast(ASSESSMENT.c.methods, Text)
+    out: Counter[str] = Counter()
+    for listed, n in session.execute(select(text, func.count()).where(ASSESSMENT.c.campaign_id == campaign_id)
+                                     .group_by(text)):
+        for method in set(json.loads(listed) if listed else []):
+            out[method] += n
+    return out
+
+
+def _materials(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Printed materials per district and kind, summed in SQL over the JSON objects' members
+    (json_each on SQLite, json_each_text on PostgreSQL: both decode the keys, as stored escaped)."""
+    each = func.json_each if session.get_bind().dialect.name == "sqlite" else func.json_each_text
+    material = each(ASSESSMENT.c.materials).table_valued("key", "value").alias("material")
+    joined, where = _assessed(campaign_id)
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for district, kind, copies in session.execute(
+            select(MEMBER.c.district, material.c.key, func.sum(cast(material.c.value, Integer)))
+            .select_from(joined.join(material, true())).where(where).group_by(MEMBER.c.district, material.c.key)):
+        out[district][kind] = int(copies or 0)
+    return out
+
+
+def _findings(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Per district: findings, major hazards and the enterprises with one, findings whose evidence was rejected."""
+    joined, where = _assessed(campaign_id)
+    rows = session.execute(
+        select(MEMBER.c.district, func.count(FINDING.c.id),
+               func.coalesce(func.sum(case((FINDING.c.major, 1), else_=0)), 0),
+               func.count(distinct(case((FINDING.c.major, FINDING.c.enterprise_id)))),
+               func.coalesce(func.sum(case((FINDING.c.rejections > 0, 1), else_=0)), 0))
+        .select_from(joined.join(FINDING, FINDING.c.assessment_id == ASSESSMENT.c.id)).where(where)
+        .group_by(MEMBER.c.district))
+    return {d: {"findings": n, "major_hazards": int(major), "major_hazard_enterprises": with_major,
+                "rejected_findings": int(rejected)} for d, n, major, with_major, rejected in rows}
+
+
+def _deductions(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Per district: deductions, and those without content (legacy rows: the importer refuses them)."""
+    joined, where = _assessed(campaign_id)
+    blank = or_(DEDUCTION.c.content.is_(None), func.trim(DEDUCTION.c.content, BLANK) == "")
+    rows = session.execute(
+        select(MEMBER.c.district, func.count(DEDUCTION.c.id), func.coalesce(func.sum(case((blank, 1), else_=0)), 0))
+        .select_from(joined.join(DEDUCTION, DEDUCTION.c.assessment_id == ASSESSMENT.c.id)).where(where)
+        .group_by(MEMBER.c.district))
+    return {d: {"deductions": n, "deductions_without_content": int(empty)} for d, n, empty in rows}
+
+
+def _problems(session: Session, campaign_id: int) -> tuple[dict[str, tuple[int, int]], dict[str, list[Any]]]:
+    """Enterprises (and deductions) per element, and enterprises per item within each element.
+    One assessment per enterprise and campaign: distinct assessments are distinct enterprises."""
+    where = ASSESSMENT.c.campaign_id == campaign_id
+    joined = DEDUCTION.join(ASSESSMENT, ASSESSMENT.c.id == DEDUCTION.c.assessment_id)
+    elements = {e: (n, k) for e, n, k in session.execute(
+        select(DEDUCTION.c.element, func.count(distinct(DEDUCTION.c.assessment_id)), func.count())
+        .select_from(joined).where(where).group_by(DEDUCTION.c.element))}
+    items: dict[str, list[Any]] = defaultdict(list)
+    for element, item, n in session.execute(
+            select(DEDUCTION.c.element, DEDUCTION.c.item, func.count(distinct(DEDUCTION.c.assessment_id)))
+            .select_from(joined).where(where).group_by(DEDUCTION.c.element, DEDUCTION.c.item)):
+        items[element].append((item, n))
+    return elements, items
+
+
+def _top_problems(ctx: Context, elements: Mapping[str, tuple[int, int]], items: Mapping[str, list[Any]]
+                  ) -> list[dict[str, Any]]:
+    """Problem types by element, most enterprises first (ties: the rules' order), each with its items."""
+    rules = ctx.rules.assessment
+    order = {key: i for i, key in enumerate(rules.elements)}
+    out = []
+    for key in sorted(elements, key=lambda k: (-elements[k][0], order.get(k, len(order)), k)):
+        known = rules.elements.get(key)
+        listed = sorted(items.get(key, []), key=lambda pair: (-pair[1], pair[0]))
+        out.append({"element": key, "label": known.label if known else key, "enterprises": elements[key][0],
+                    "deductions": elements[key][1],
+                    "items": [{"item": code, "label": rules.items[code].label if code in rules.items else code,
+                               "enterprises": n} for code, n in listed]})
+    return out
+
+
+def _reasons(counts: Mapping[str, int], labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Exclusions per reason with the rules' label, in the rules' order (a reason they no longer list: last)."""
+    return [{"reason": k, "label": labels.get(k, k), "count": counts[k]}
+            for k in _ordered(counts, tuple(labels))]
+
+
+def _district(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int]],
+              deductions: Mapping[str, Mapping[str, int]], materials: Mapping[str, Mapping[str, int]],
+              labels: Mapping[str, str]) -> dict[str, Any]:
+    """One district's row of the circular's table."""
+    code = status["district"]
+    f = findings.get(code, {})
+    return {
+        "district": code, "district_name": status["district_name"],
+        **{k: status[k] for k in ("selected", "excluded", "assessed", "outstanding", "late", "interviews",
+                                  "revocations")},
+        "excluded_by_reason": _reasons(status["excluded_by_reason"], labels),
+        "results": dict(status["results"]),
+        "deductions": deductions.get(code, {}).get("deductions", 0),
+        "findings": f.get("findings", 0), "major_hazards": f.get("major_hazards", 0),
+        "major_hazard_enterprises": f.get("major_hazard_enterprises", 0),
+        "materials": materials[code],
+    }
+
+
+def _failings(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int]],
+              deductions: Mapping[str, Mapping[str, int]], ends_on: Any, as_of: Any) -> dict[str, Any]:
+    """What the circular holds against a district. `flags` is where the data-quality flags of
+    safegrade.services.oversight are to be counted; None until they are wired in (not 0: not counted)."""
+    code = status["district"]
+    return {
+        "district": code, "district_name": status["district_name"],
+        "late": bool(status["district_late"]),
+        "late_assessments": status["late"],
+        "outstanding_after_window": status["outstanding"] if as_of > ends_on else 0,
+        "deductions_without_content": deductions.get(code, {}).get("deductions_without_content", 0),
+        "rejected_findings": findings.get(code, {}).get("rejected_findings", 0),
+        "flags": None,
+    }

@@ -1,0 +1,388 @@
+"""The circular (通报) of a campaign built through the real services, with every count known in advance:
+each figure of the json checked, on SQLite and on PostgreSQL, and the same figures found in md, html
+and docx.
+
+The campaign (window 2023-06-01 – 2023-08-31, 台账 due 2023-12-15), 8 enterprises selected:
+  武清区 W1 优 (ZN01, ZP01; a finding's evidence rejected once)   W2 良 (ZN01, FX03, GZ01, PX01)
+         W3 差 (ZD01 major hazard, ZN01; interviewed twice: 2 家次)  W4 excluded (注销)
+  河西区 H1 优 (ZN01, ZP02 which opens no finding; then propose_revocation + revoke)
+         H2 良, assessed late on 2023-09-04 (ZP01, FX03, FX01; plus a legacy deduction without content)
+         H3 差 (26 points: revocation pending, then revoke)      H4 never assessed (outstanding)
+Results 2/2/2 of 6: a third each, where rounding each share alone gives 99.9 %.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, insert, select, text
+
+from safegrade.clock import TestClock
+from safegrade.errors import NotFound
+from safegrade.models import Assessment, Deduction, Enterprise, table
+from safegrade.reports.circular import render
+from safegrade.services.actors import add_actor
+from safegrade.services.assessment import import_assessments
+from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
+from safegrade.services.circular import circular_figures
+from safegrade.services.context import open_context
+from safegrade.services.finding import list_findings, reject_finding, submit_finding
+from safegrade.services.lifecycle import fire_event
+from safegrade.store import Store, make_engine
+from tests.conftest import PG_SKIP, PG_URL, at, settings_for
+from tests.factories import build_world
+
+CAMPAIGN = "2023年运行质量评估"
+W_METHODS, H_METHODS = ["资料审查", "现场检查"], ["资料审查", "现场检查", "现场询问"]
+
+
+def _doc(code: str, deductions: list[tuple[str, float]], assessed_on: str, methods: list[str],
+         materials: dict[str, int]) -> dict[str, Any]:
+    return {"credit_code": code, "campaign": CAMPAIGN, "assessed_on": assessed_on, "assessors": ["王工", "李工"],
+            "methods": methods, "materials": materials,
+            "deductions": [{"item": i, "points": p, "content": f"{i}：现场检查发现问题"} for i, p in deductions]}
+
+
+def _write(tmp: Path, name: str, docs: list[dict[str, Any]]) -> Path:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(docs, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def build_campaign(make, clock: TestClock, tmp: Path) -> dict[str, str]:
+    """The campaign of the module docstring, through the services; returns the codes by name."""
+    world = build_world(make, tmp, per_district=4)
+    w1, w2, w3, w4 = world.wuqing
+    h1, h2, h3, h4 = world.hexi
+    boss, wq, hx = make("boss"), make("wq"), make("hx")
+    open_campaign(boss, CAMPAIGN, date(2023, 6, 1), date(2023, 8, 31), all_=True, ledger_due_on=date(2023, 12, 15))
+    exclude_member(wq, CAMPAIGN, w4, "deregistered", "市场监管部门注销公告")
+
+    clock.set(at("2023-07-20 09:00"))
+    import_assessments(wq, [_write(tmp, "wuqing.yaml", [
+        _doc(w1, [("ZN01", 4), ("ZP01", 5)], "2023-07-10", W_METHODS, {"口袋书": 100, "明白卡": 20}),
+        _doc(w2, [("ZN01", 4), ("FX03", 5), ("GZ01", 4), ("PX01", 3)], "2023-07-10", W_METHODS, {"口袋书": 50}),
+        _doc(w3, [("ZD01", 5), ("ZN01", 3)], "2023-07-11", W_METHODS, {"小册子": 30}),
+    ])])
+    import_assessments(hx, [_write(tmp, "hexi.yaml", [
+        _doc(h1, [("ZN01", 4), ("ZP02", 3)], "2023-07-12", H_METHODS, {"口袋书": 10}),
+        _doc(h3, [("FX01", 5), ("FX02", 5), ("FX03", 5), ("GZ01", 4), ("GZ02", 4), ("PX01", 3)], "2023-07-12",
+             H_METHODS, {}),
+    ])])
+    # two interviews of one enterprise: 2 家次
+    interview = {"attendees": "企业主要负责人", "record": "责令限期整改"}
+    fire_event(wq, w3, "hold_interview", reason="重大事故隐患约谈", data=interview)
+    fire_event(wq, w3, "summon", reason="整改进度滞后，再次约谈")
+    fire_event(wq, w3, "hold_interview", reason="第二次约谈", data=interview)
+    # evidence sent back once
+    add_actor(boss, "企业W1", "enterprise", enterprise_code=w1)
+    proof = tmp / "整改报告.txt"
+    proof.write_text("整改措施、责任人、资金、时限\n", encoding="utf-8")
+    first = next(f for f in list_findings(boss, credit_code=w1) if f["item"] == "ZN01")
+    submit_finding(make("企业W1"), first["id"], [proof], "已整改")
+    reject_finding(wq, first["id"], "缺少现场照片")
+    fire_event(hx, h1, "propose_revocation", reason="监督执法发现提供虚假材料",
+               data={"revocation_reason": "false_materials", "revocation_source": "enforcement"})
+
+    clock.set(at("2023-09-04 10:00"))
+    import_assessments(hx, [_write(tmp, "hexi-late.yaml", [
+        _doc(h2, [("ZP01", 5), ("FX03", 5), ("FX01", 5)], "2023-09-04", H_METHODS, {"口袋书": 40, "小册子": 5}),
+    ])])
+    for code in (h1, h3):  # the publicity period (5 working days) is long over
+        fire_event(hx, code, "revoke", reason="公示期满无异议，公告撤销")
+    _legacy_blank_deduction(boss.store, h2)
+    clock.set(at("2023-09-15 10:00"))
+    return {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "H1": h1, "H2": h2, "H3": h3, "H4": h4}
+
+
+def _legacy_blank_deduction(store: Store, code: str) -> None:
+    """A deduction from before the importer refused empty content (only legacy data can hold one)."""
+    assessment, enterprise = table(Assessment), table(Enterprise)
+    with store.write() as session:
+        assessment_id = session.execute(select(assessment.c.id).join(
+            enterprise, enterprise.c.id == assessment.c.enterprise_id).where(enterprise.c.credit_code == code)
+        ).scalar_one()
+        session.execute(insert(table(Deduction)), [{"assessment_id": assessment_id, "element": "contractors",
+                                                     "item": "WW01", "points": 1.0, "content": "\u3000 ",
+                                                     "rectify": False}])
+
+
+@pytest.fixture(scope="module")
+def built(rules, tmp_path_factory) -> Iterator[Any]:
+    """build(backend) -> (figures, contexts): each backend's campaign built once for the module."""
+    made: dict[str, Any] = {}
+    cleanup: list[Any] = []
+
+    def build(backend: str) -> tuple[dict[str, Any], Any, dict[str, str]]:
+        if backend not in made:
+            tmp = tmp_path_factory.mktemp(f"circular-{backend}")
+            url = f"sqlite:///{tmp / 'circular.db'}" if backend == "sqlite" else _pg_schema(cleanup)
+            store = Store(make_engine(url))
+            store.migrate()
+            cleanup.append(store.engine.dispose)
+            clock = TestClock(at("2023-06-01 09:00"))
+            settings = settings_for(url, tmp)
+
+            def make(actor: str | None = None, url: str | None = None, source: str = "cli") -> Any:
+                return open_context(settings, actor=actor, source=source, clock=clock, store=store, rules=rules)
+
+            codes = build_campaign(make, clock, tmp)
+            made[backend] = (circular_figures(make("rev"), CAMPAIGN), make, codes)
+        return made[backend]
+
+    yield build
+    for step in reversed(cleanup):
+        step()
+
+
+def _pg_schema(cleanup: list[Any]) -> str:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    schema = f"sg_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    cleanup.append(drop)
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def figures(request, built) -> dict[str, Any]:
+    return built(request.param)[0]
+
+
+@pytest.fixture(scope="module")
+def sqlite_figures(built) -> dict[str, Any]:
+    return built("sqlite")[0]
+
+
+def _district(figures: dict[str, Any], name: str, key: str = "by_district") -> dict[str, Any]:
+    return next(d for d in figures[key] if d["district_name"] == name)
+
+
+# --- the figures ---------------------------------------------------------------------------------
+
+
+def test_selection_exclusion_and_assessment(figures):
+    assert figures["campaign"] == {"name": CAMPAIGN, "starts_on": date(2023, 6, 1), "ends_on": date(2023, 8, 31),
+                                   "ledger_due_on": date(2023, 12, 15)}
+    assert figures["as_of"] == date(2023, 9, 15)
+    assert (figures["selected"], figures["excluded"], figures["assessed"]) == (8, 1, 6)
+    assert (figures["outstanding"], figures["late_assessments"]) == (1, 1)
+    assert figures["excluded_by_reason"] == [{"reason": "deregistered", "label": "企业已注销，不予评估", "count": 1}]
+    assert figures["issuer"] == "市应急管理局" and figures["addressees"] == "各区应急管理局"
+
+
+def test_results_and_percentages_add_up_to_100_by_the_largest_remainder(figures):
+    assert figures["results"] == {"优": 2, "良": 2, "差": 2}
+    # a third each: 33.3 three times would make 99.9; the first of the equal remainders gets the tenth
+    assert figures["percent"] == {"优": 33.4, "良": 33.3, "差": 33.3}
+    assert figures["rounding"]["method"] == "largest_remainder" and figures["rounding"]["decimals"] == 1
+    assert "最大余数法" in figures["rounding"]["text"]
+
+
+def test_methods_problems_major_hazards_and_materials(figures):
+    assert figures["methods"] == [{"method": "资料审查", "assessments": 6}, {"method": "现场检查", "assessments": 6},
+                                  {"method": "现场询问", "assessments": 3}]
+    assert figures["elements"][0] == "规章制度和操作规程" and len(figures["elements"]) == 7
+    # 19 deductions imported + 1 legacy; findings: every deduction but ZP02 (no finding) and the legacy one
+    assert (figures["deductions"], figures["findings"]) == (20, 18)
+    assert (figures["major_hazards"], figures["major_hazard_enterprises"]) == (1, 1)
+    assert figures["materials_printed"] == {"by_kind": {"口袋书": 200, "小册子": 35, "明白卡": 20}, "total": 255}
+
+
+def test_interviews_count_each_one_held_and_revocations_per_district(figures):
+    assert (figures["interviews"], figures["revocations"]) == (2, 2)
+    wuqing, hexi = _district(figures, "武清区"), _district(figures, "河西区")
+    assert (wuqing["interviews"], wuqing["revocations"]) == (2, 0)
+    assert (hexi["interviews"], hexi["revocations"]) == (0, 2)
+
+
+def test_by_district(figures):
+    assert [d["district_name"] for d in figures["by_district"]] == ["河西区", "武清区"]  # by district code
+    wuqing, hexi = _district(figures, "武清区"), _district(figures, "河西区")
+    assert {k: wuqing[k] for k in ("selected", "excluded", "assessed", "outstanding", "late")} == \
+        {"selected": 4, "excluded": 1, "assessed": 3, "outstanding": 0, "late": 0}
+    assert {k: hexi[k] for k in ("selected", "excluded", "assessed", "outstanding", "late")} == \
+        {"selected": 4, "excluded": 0, "assessed": 3, "outstanding": 1, "late": 1}
+    assert wuqing["results"] == {"优": 1, "良": 1, "差": 1} and hexi["results"] == {"优": 1, "良": 1, "差": 1}
+    assert (wuqing["deductions"], wuqing["findings"], wuqing["major_hazards"]) == (8, 8, 1)
+    assert (hexi["deductions"], hexi["findings"], hexi["major_hazards"]) == (12, 10, 0)
+    assert wuqing["excluded_by_reason"] == [{"reason": "deregistered", "label": "企业已注销，不予评估", "count": 1}]
+    assert wuqing["materials"] == {"口袋书": 150, "小册子": 30, "明白卡": 20}
+    assert hexi["materials"] == {"口袋书": 50, "小册子": 5, "明白卡": 0}
+
+
+def test_top_problems_by_element_most_enterprises_first(figures):
+    top = [(p["label"], p["enterprises"], p["deductions"]) for p in figures["top_problems"]]
+    assert top == [("智能化建设", 4, 4),
+                   ("安全风险管控及隐患排查治理", 3, 6),  # ties keep the rules' order of elements
+                   ("标准化定期自评", 3, 3),
+                   ("规章制度和操作规程", 2, 3), ("培训教育", 2, 2),
+                   ("外委作业施工单位管理", 1, 1), ("重大事故隐患", 1, 1)]
+    risk = figures["top_problems"][1]["items"]
+    assert [(i["item"], i["enterprises"]) for i in risk] == [("FX03", 3), ("FX01", 2), ("FX02", 1)]
+    assert risk[0]["label"] == "隐患排查治理未形成闭环"
+
+
+def test_late_districts_and_district_failings(figures):
+    assert figures["late_districts"] == ["河西区"]
+    wuqing, hexi = _district(figures, "武清区", "district_failings"), _district(figures, "河西区", "district_failings")
+    assert wuqing == {"district": "120114", "district_name": "武清区", "late": False, "late_assessments": 0,
+                      "outstanding_after_window": 0, "deductions_without_content": 0, "rejected_findings": 1,
+                      "flags": None}
+    assert hexi == {"district": "120103", "district_name": "河西区", "late": True, "late_assessments": 1,
+                    "outstanding_after_window": 1, "deductions_without_content": 1, "rejected_findings": 0,
+                    "flags": None}
+
+
+def test_deadlines_come_from_the_rules_and_the_campaign(figures):
+    assert figures["deadlines"] == {"ledger_due_on": date(2023, 12, 15), "finding_working_days": 20,
+                                    "major_finding_working_days": 10, "publicity_working_days": 5}
+
+
+def test_the_counts_agree_with_campaign_status(built):
+    figures, make, _ = built("sqlite")
+    status = campaign_status(make("rev"), CAMPAIGN)
+    assert {k: figures[k] for k in ("selected", "excluded", "assessed", "interviews", "revocations")} == \
+        {k: status["total"][k] for k in ("selected", "excluded", "assessed", "interviews", "revocations")}
+    assert figures["results"] == status["total"]["results"]
+
+
+def test_an_unknown_campaign_is_refused(built):
+    _, make, _ = built("sqlite")
+    with pytest.raises(NotFound, match="no campaign named '2024年'"):
+        circular_figures(make("rev"), "2024年")
+
+
+def test_json_holds_every_figure_under_its_stable_key(sqlite_figures):
+    import json
+
+    data = json.loads(render(sqlite_figures, "json"))
+    for key in ("selected", "excluded", "assessed", "results", "percent", "findings", "major_hazards", "interviews",
+                "revocations", "by_district", "top_problems", "materials_printed", "late_districts", "campaign",
+                "methods", "excluded_by_reason", "district_failings", "rounding"):
+        assert key in data, key
+    assert data["percent"] == {"优": 33.4, "良": 33.3, "差": 33.3}
+    assert data["campaign"]["ledger_due_on"] == "2023-12-15"
+    assert data["district_failings"][0]["flags"] is None
+
+
+# --- the documents ---------------------------------------------------------------------------------
+
+# what each document must say, from the figures above
+EXPECTED = (
+    "市应急管理局关于2023年运行质量评估工作的通报", "各区应急管理局：",
+    "一、工作情况", "二、评估情况", "三、存在问题", "四、工作要求",
+    "资料审查（6家）", "现场询问（3家）", "记录扣分事项20项，发现问题18项", "发现重大事故隐患1项（涉及1家企业）",
+    "口袋书、小册子、明白卡255份", "口袋书200份",
+    "确定了8家评估企业", "1家评估企业未进行评估（企业已注销，不予评估1家）", "实际评估6家", "尚有1家未完成评估",
+    "评估结果为优的，2家，占比33.4%", "评估结果为良的，2家，占比33.3%", "评估结果为差的，2家，占比33.3%", "最大余数法",
+    "武清区应急管理局通报约谈有关企业2家次", "河西区应急管理局公告撤销2家企业安全生产标准化等级",
+    "一是智能化建设方面问题较多。此次评估中有4家企业", "二是安全风险管控及隐患排查治理方面", "三是标准化定期自评方面",
+    "隐患排查治理未形成闭环（3家）",
+    "未在规定期限内完成评估工作（河西区期限后评估1家、逾期未完成1家）", "未记录扣分事项、具体内容（河西区1项）",
+    "整改材料经验收不合格被退回（武清区1项）",
+    "20个工作日内完成整改", "10个工作日内", "公示5个工作日",
+    "请各区于2023年12月15日前", "附件：工贸行业安全生产标准化定级企业台账", "2023年9月15日",
+    "表1", "图1", "表2",
+)
+
+
+def test_markdown_says_every_figure(sqlite_figures):
+    md = render(sqlite_figures, "md").decode("utf-8")
+    for phrase in EXPECTED:
+        assert phrase in md, phrase
+    assert "| 河西区 | 4 | 0 | 3 | 1 | 1 | 1 | 10 | 0 | 0 | 2 |" in md
+    assert "| 合计 | 8 | 1 | 6 | 2 | 2 | 2 | 18 | 1 | 2 | 2 |" in md
+    headings = [md.index(f"## {h}") for h in ("一、工作情况", "二、评估情况", "三、存在问题", "四、工作要求")]
+    assert headings == sorted(headings)
+
+
+def test_html_is_one_self_contained_page_with_the_figures_and_an_svg_chart(sqlite_figures):
+    html = render(sqlite_figures, "html").decode("utf-8")
+    for phrase in EXPECTED:
+        assert phrase in html, phrase
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html and "<link" not in html
+    assert html.count("<svg") == 1
+    assert 'data-district="武清区" data-result="差" data-count="1"' in html
+
+
+def test_docx_has_the_figures_the_tables_and_the_chart(sqlite_figures):
+    from docx import Document
+
+    doc = Document(io.BytesIO(render(sqlite_figures, "docx")))
+    body = "\n".join(p.text for p in doc.paragraphs)
+    cells = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    for phrase in EXPECTED:
+        assert phrase in body or any(phrase in c for row in cells for c in row), phrase
+    assert doc.paragraphs[0].text == "市应急管理局关于2023年运行质量评估工作的通报"
+    assert ["合计", "8", "1", "6", "2", "2", "2", "18", "1", "2", "2"] in cells
+    assert ["河西区", "1", "1", "1", "0"] in cells  # table 2: the districts' failings
+    assert len(doc.inline_shapes) == 1  # the chart
+    assert doc.core_properties.title == doc.paragraphs[0].text
+
+
+# --- the text in other situations (the same figures, changed) ----------------------------------------
+
+
+def _changed(figures: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(figures)
+
+
+def test_flags_once_wired_in_are_written_and_tabled(sqlite_figures):
+    f = _changed(sqlite_figures)
+    _district(f, "武清区", "district_failings")["flags"] = 3
+    _district(f, "河西区", "district_failings")["flags"] = 0
+    md = render(f, "md").decode("utf-8")
+    assert "四是报送数据存在质量问题（武清区3项）" in md
+    assert "| 整改材料被退回（项） | 数据质量标记（项） |\n" in md
+    assert "| 武清区 | 0 | 0 | 0 | 1 | 3 |" in md
+
+
+def test_several_districts_are_counted_with_their_share(sqlite_figures):
+    f = _changed(sqlite_figures)
+    _district(f, "河西区")["interviews"], f["interviews"] = 1, 3
+    _district(f, "武清区")["excluded_by_reason"] = _district(f, "河西区")["excluded_by_reason"] = \
+        [{"reason": "deregistered", "label": "企业已注销，不予评估", "count": 1}]
+    f["excluded_by_reason"][0]["count"] = 2
+    md = render(f, "md").decode("utf-8")
+    assert "2个区应急管理局通报约谈有关企业3家次（河西区1家次、武清区2家次）" in md
+    assert "2个区在评估中共摸排出2家定级企业（企业已注销，不予评估：河西区1家、武清区1家）" in md
+
+
+def test_a_campaign_without_assessments_or_failings_says_so(sqlite_figures):
+    f = _changed(sqlite_figures)
+    f["assessed"] = f["findings"] = f["deductions"] = 0
+    f["results"] = {"优": 0, "良": 0, "差": 0}
+    f["top_problems"], f["methods"] = [], []
+    for d in f["district_failings"]:
+        d.update(late=False, late_assessments=0, outstanding_after_window=0, deductions_without_content=0,
+                 rejected_findings=0)
+    md = render(f, "md").decode("utf-8")
+    assert "各区尚未报送评估结果" in md and "占比" not in md and "此次评估未发现扣分事项" in md
+    assert "各区均在规定期限（2023年8月31日）内完成评估" in md and "表2" not in md
+
+
+def test_no_ledger_due_date_no_ledger_request(sqlite_figures):
+    f = _changed(sqlite_figures)
+    f["campaign"]["ledger_due_on"] = None
+    md = render(f, "md").decode("utf-8")
+    assert "台账报送" not in md and "附件" not in md and md.rstrip().endswith("2023年9月15日</p>")

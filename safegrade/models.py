@@ -326,7 +326,8 @@ class Reminder(SQLModel, table=True):
     title: str
     body: str
     queued_at: datetime = _utc(nullable=False)
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    # pending | sending | sent | failed | superseded (a step missed by a late sweep, with a later one due: not sent)
+    status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _utc(nullable=False)
     last_error: str | None = None

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
+from safegrade.crontab import check_crontab
 from safegrade.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,17 +36,55 @@ class AuditSettings(BaseModel):
 
 
 class SchedulerSettings(BaseModel):
+    """The embedded scheduler (`safegrade scheduler run`): crontabs read as cron reads them (weekdays 0-7,
+    0 and 7 = Sunday, or sun-sat), in `timezone`."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     timezone: str = "Asia/Shanghai"
-    daily_sweep: str = "0 8 * * *"
-    misfire_grace_seconds: int = Field(3600, ge=1)
+    daily_sweep: str = "0 8 * * *"  # deadlines, escalations, reminders queued and sent
+    reminder_retry: str = "*/15 * * * *"  # queued and retrying reminders delivered between daily sweeps
+    nightly_audit: str = "30 2 * * *"  # audit checkpoint, then verify every chain
+    misfire_grace_seconds: int = Field(3600, ge=1)  # a run this late still runs; later, the next run covers it
 
     _tz = field_validator("timezone")(_zone)
+    _crontab = field_validator("daily_sweep", "reminder_retry", "nightly_audit")(check_crontab)
+
+
+class ChannelSettings(BaseModel):
+    """A channel written as a mapping: which audiences and districts it serves (a bare URL serves all)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str | None = None
+    url: str
+    audiences: tuple[str, ...] = ("enterprise", "district", "bureau")
+    districts: tuple[str, ...] = ()  # district codes or names (checked against the rules); empty: every district
+
+
+class RetrySettings(BaseModel):
+    """How the reminder outbox retries: attempt n waits backoff_seconds·backoff_factor^(n-1); a claimed
+    message is leased for lease_seconds, after which another sender may take it over."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_attempts: int = Field(6, ge=1)
+    backoff_seconds: int = Field(300, ge=1)
+    backoff_factor: float = Field(2.0, ge=1)
+    lease_seconds: int = Field(600, ge=1)
 
 
 class NotificationSettings(BaseModel):
+    """Where reminders go (safegrade.notify): Apprise URLs, checked here so that a bad one stops the program
+    at start-up with its key, never in the middle of a send."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    channels: list[str] = Field(default_factory=list)
+    channels: list[str | ChannelSettings] = Field(default_factory=list)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _checked_channels(cls, value: Any) -> Any:
+        from safegrade.notify import check_channels  # apprise is imported only when a URL needs it
+
+        return check_channels(value, "notifications.channels")
 
 
 class Settings(BaseSettings):

@@ -77,6 +77,32 @@ def _global(
     ctx.obj = Options(config, db, as_of, actor, json_out)
 
 
-from safegrade.cli import assess, auditing, campaign, finding, records, report, system  # noqa: E402  (they register their commands on `app`)
+# the command modules register their commands on `app`
+from safegrade.cli import (  # noqa: E402
+    assess,
+    auditing,
+    campaign,
+    deadlines,
+    finding,
+    records,
+    reminders,
+    report,
+    scheduler,
+    serve,
+    system,
+)
 
-__all__ = ["app", "assess", "auditing", "campaign", "finding", "records", "report", "system"]
+__all__ = [
+    "app",
+    "assess",
+    "auditing",
+    "campaign",
+    "deadlines",
+    "finding",
+    "records",
+    "reminders",
+    "report",
+    "scheduler",
+    "serve",
+    "system",
+]

@@ -12,6 +12,8 @@ from tests.factories import row, write_ledger
 def cli(tmp_path, monkeypatch, capsys):
     """Run `safegrade …` against a fresh database in tmp_path; returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("SAFEGRADE_DB_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    # reminders go to the test's folder, never to the project's var/outbox
+    monkeypatch.setenv("SAFEGRADE_NOTIFICATIONS__CHANNELS", f'["file://{tmp_path / "outbox"}"]')
     monkeypatch.delenv("SAFEGRADE_ACTOR", raising=False)
     monkeypatch.chdir(tmp_path)  # no config.yaml here: the project's own is used, the env wins
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from safegrade.models import Assessment, CampaignMember, Deduction, Finding, table
 from safegrade.services.campaign import find_campaign, status_in
+from safegrade.services.oversight import flag_counts_in
 from safegrade.services.context import Context
 
 MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
@@ -63,6 +64,7 @@ def circular_figures(ctx: Context, campaign_name: str) -> dict[str, Any]:
         findings = _findings(session, campaign["id"])
         deductions = _deductions(session, campaign["id"])
         elements, items = _problems(session, campaign["id"])
+        flags = flag_counts_in(ctx, session, campaign)
     results = tuple(r for r, _ in rules.assessment.thresholds)
     total = status["total"]
     counts = [total["results"][r] for r in results]
@@ -89,7 +91,7 @@ def circular_figures(ctx: Context, campaign_name: str) -> dict[str, Any]:
         "by_district": by_district,
         "top_problems": _top_problems(ctx, elements, items),
         "late_districts": status["late_districts"],
-        "district_failings": [_failings(d, findings, deductions, campaign["ends_on"], status["as_of"])
+        "district_failings": [_failings(d, findings, deductions, flags, campaign["ends_on"], status["as_of"])
                               for d in status["districts"]],
         "deadlines": {"ledger_due_on": campaign["ledger_due_on"],
                       "finding_working_days": rules.deadlines.finding_working_days,
@@ -244,10 +246,13 @@ def _district(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int
 
 
 def _failings(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int]],
-              deductions: Mapping[str, Mapping[str, int]], ends_on: Any, as_of: Any) -> dict[str, Any]:
-    """What the circular holds against a district. `flags` is where the data-quality flags of
-    safegrade.services.oversight are to be counted; None until they are wired in (not 0: not counted)."""
+              deductions: Mapping[str, Mapping[str, int]], flags: Mapping[str, Mapping[str, int]], ends_on: Any,
+              as_of: Any) -> dict[str, Any]:
+    """What the circular holds against a district; `flags` counts the data-quality flags of
+    safegrade.services.oversight (`report districts` lists each with its audit events), less the
+    deductions without content, which are counted on their own."""
     code = status["district"]
+    kinds = {k: n for k, n in flags.get(code, {}).items() if n and k != "deduction_without_content"}
     return {
         "district": code, "district_name": status["district_name"],
         "late": bool(status["district_late"]),
@@ -255,5 +260,6 @@ def _failings(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int
         "outstanding_after_window": status["outstanding"] if as_of > ends_on else 0,
         "deductions_without_content": deductions.get(code, {}).get("deductions_without_content", 0),
         "rejected_findings": findings.get(code, {}).get("rejected_findings", 0),
-        "flags": None,
+        "flags": sum(kinds.values()),
+        "flags_by_kind": kinds,
     }

@@ -244,10 +244,28 @@ def test_late_districts_and_district_failings(figures):
     wuqing, hexi = _district(figures, "武清区", "district_failings"), _district(figures, "河西区", "district_failings")
     assert wuqing == {"district": "120114", "district_name": "武清区", "late": False, "late_assessments": 0,
                       "outstanding_after_window": 0, "deductions_without_content": 0, "rejected_findings": 1,
-                      "flags": None}
+                      "flags": 0, "flags_by_kind": {}}
     assert hexi == {"district": "120103", "district_name": "河西区", "late": True, "late_assessments": 1,
                     "outstanding_after_window": 1, "deductions_without_content": 1, "rejected_findings": 0,
-                    "flags": None}
+                    # the late assessment is dated after the window; the legacy deduction without content
+                    # leaves the stored score at odds with the deductions (safegrade.services.oversight)
+                    "flags": 2, "flags_by_kind": {"assessed_outside_window": 1, "score_mismatch": 1}}
+
+
+def test_the_oversight_flags_are_counted_per_district(built, monkeypatch):
+    """The circular counts what `report districts` flags (its detection is tested in test_oversight),
+    less the deductions without content, which it counts on their own."""
+    import safegrade.services.circular as circular
+
+    _, make, _ = built("sqlite")
+    monkeypatch.setattr(circular, "flag_counts_in", lambda ctx, session, campaign: {
+        "120114": {"assessed_on_rest_day": 2, "shared_evidence": 1, "deduction_without_content": 5},
+        "120103": {"copied_deductions": 0}})
+    figures = circular_figures(make("rev"), CAMPAIGN)
+    wuqing, hexi = _district(figures, "武清区", "district_failings"), _district(figures, "河西区", "district_failings")
+    assert (wuqing["flags"], wuqing["flags_by_kind"]) == (3, {"assessed_on_rest_day": 2, "shared_evidence": 1})
+    assert (hexi["flags"], hexi["flags_by_kind"]) == (0, {})
+    assert "四是报送数据存在质量问题（武清区3项）" in render(figures, "md").decode("utf-8")
 
 
 def test_deadlines_come_from_the_rules_and_the_campaign(figures):
@@ -279,7 +297,7 @@ def test_json_holds_every_figure_under_its_stable_key(sqlite_figures):
         assert key in data, key
     assert data["percent"] == {"优": 33.4, "良": 33.3, "差": 33.3}
     assert data["campaign"]["ledger_due_on"] == "2023-12-15"
-    assert data["district_failings"][0]["flags"] is None
+    assert {d["district_name"]: d["flags"] for d in data["district_failings"]} == {"河西区": 2, "武清区": 0}
 
 
 # --- the documents ---------------------------------------------------------------------------------
@@ -333,7 +351,7 @@ def test_docx_has_the_figures_the_tables_and_the_chart(sqlite_figures):
         assert phrase in body or any(phrase in c for row in cells for c in row), phrase
     assert doc.paragraphs[0].text == "市应急管理局关于2023年运行质量评估工作的通报"
     assert ["合计", "8", "1", "6", "2", "2", "2", "18", "1", "2", "2"] in cells
-    assert ["河西区", "1", "1", "1", "0"] in cells  # table 2: the districts' failings
+    assert ["河西区", "1", "1", "1", "0", "2"] in cells  # table 2: the districts' failings, with their flags
     assert len(doc.inline_shapes) == 1  # the chart
     assert doc.core_properties.title == doc.paragraphs[0].text
 
@@ -375,7 +393,7 @@ def test_a_campaign_without_assessments_or_failings_says_so(sqlite_figures):
     f["top_problems"], f["methods"] = [], []
     for d in f["district_failings"]:
         d.update(late=False, late_assessments=0, outstanding_after_window=0, deductions_without_content=0,
-                 rejected_findings=0)
+                 rejected_findings=0, flags=0, flags_by_kind={})
     md = render(f, "md").decode("utf-8")
     assert "各区尚未报送评估结果" in md and "占比" not in md and "此次评估未发现扣分事项" in md
     assert "各区均在规定期限（2023年8月31日）内完成评估" in md and "表2" not in md

@@ -1,0 +1,234 @@
+"""The reviewer's closed-loop report (整改闭环核查): for one enterprise, or every member of a campaign,
+each finding with its deadline, the evidence submitted (file names and SHA-256, from the evidence
+table and the trail's `finding_submitted` events), who verified it and when, days to close, days
+overdue, the reminders queued and sent and the escalations — read from the audit trail, whose hash
+chain is verified first, so a reviewer knows whether what follows can be trusted.
+
+Where the tables and the trail disagree (evidence the trail never recorded, a verifier the trail
+does not name, an escalation note naming no event) the finding lists the problem in Chinese.
+
+Enterprises are read 500 at a time, a fixed handful of queries per batch (safegrade.services.loop_trail).
+Days to close count from the assessment date (when the finding was registered) to the verification
+date; days overdue count past the due date up to the verification, or up to today while not verified.
+In a campaign's report the findings are those of its assessments, and reminders and escalations
+those since the campaign was opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from safegrade.auditchain import ChainEvent
+from safegrade.creditcode import normalize
+from safegrade.errors import InvalidInput, NotFound
+from safegrade.models import (
+    Assessment,
+    Campaign,
+    CampaignMember,
+    Deadline,
+    Enterprise,
+    Evidence,
+    Finding,
+    Reminder,
+    table,
+)
+from safegrade.services.campaign import find_campaign
+from safegrade.services.context import Context
+from safegrade.services.loop_findings import (
+    finding_record,
+    kind_label,
+    labels_of_deadline,
+    noted_event,
+    reminder_record,
+)
+from safegrade.services.loop_trail import Trail, event_ref, instant, load_trails, verification
+
+ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
+CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)
+CHUNK = 500
+
+
+def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str | None = None,
+                district: str | None = None) -> dict[str, Any]:
+    """The closed-loop evidence of one enterprise (`credit_code`) or of every member of `campaign`
+    (of one `district` only, if given: a campaign's report for a whole city is large)."""
+    if (credit_code is None) == (campaign is None):
+        raise InvalidInput("report loop: give either one enterprise's credit code or --campaign NAME")
+    code = None
+    if district is not None:
+        found = ctx.rules.district(district)
+        if campaign is None or found is None:
+            raise InvalidInput(f"--district {district!r}: " + ("goes with --campaign" if campaign is None else
+                               f"unknown district; known: {', '.join(d.name for d in ctx.rules.districts.values())}"))
+        code = found.code
+    now = ctx.now()
+    with ctx.store.read() as session:
+        camp = find_campaign(session, campaign) if campaign is not None else None
+        ids = _targets(session, credit_code, camp, code)
+        if not ids:
+            raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}")
+        enterprises: list[dict[str, Any]] = []
+        for i in range(0, len(ids), CHUNK):
+            enterprises.extend(_batch(ctx, session, ids[i:i + CHUNK], camp, now.date()))
+    broken = [{"credit_code": e["credit_code"], "name": e["name"], **e["chain"]["first_break"]}
+              for e in enterprises if not e["chain"]["ok"]]
+    return {
+        "title": "整改闭环核查报告", "scope": "campaign" if camp else "enterprise",
+        "campaign": _campaign_info(camp), "credit_code": enterprises[0]["credit_code"] if not camp else None,
+        "district": code, "district_name": ctx.rules.district_name(code) if code else None,
+        "as_of": now.date(), "generated_at": now, "chain_ok": not broken, "broken": broken,
+        "enterprises": enterprises, "totals": _totals(enterprises),
+    }
+
+
+def _campaign_info(camp: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if camp is None:
+        return None
+    return {"name": camp["name"], "starts_on": camp["starts_on"], "ends_on": camp["ends_on"]}
+
+
+def _targets(session: Session, credit_code: str | None, camp: Mapping[str, Any] | None,
+             district: str | None) -> list[int]:
+    """Enterprise ids to report on, in district and credit-code order."""
+    if camp is not None:
+        query = (select(MEMBER.c.enterprise_id).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
+                 .where(MEMBER.c.campaign_id == camp["id"]).order_by(MEMBER.c.district, ENTERPRISE.c.credit_code))
+        if district is not None:
+            query = query.where(MEMBER.c.district == district)
+        return [r[0] for r in session.execute(query)]
+    code = normalize(credit_code or "")
+    found = session.execute(select(ENTERPRISE.c.id).where(ENTERPRISE.c.credit_code == code)).scalar()
+    if found is None:
+        raise NotFound(f"no enterprise with credit code {code}; see `safegrade enterprise list`")
+    return [found]
+
+
+def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: Mapping[str, Any] | None,
+           today: date) -> list[dict[str, Any]]:
+    """The report's records of one batch of enterprises: a fixed number of queries for the batch."""
+    rows = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(ENTERPRISE.c.id.in_(ids))).mappings()}
+    trails = load_trails(session, list(rows.values()))
+    since: datetime | None = camp["created_at"] if camp else None
+    findings = _findings(session, ids, camp)
+    of_findings = select(FINDING.c.id).where(FINDING.c.enterprise_id.in_(ids))
+    evidence = _by(session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(of_findings))
+                                   .order_by(EVIDENCE.c.id)).mappings(), "finding_id")
+    deadlines = [dict(r) for r in session.execute(select(DEADLINE).where(or_(
+        DEADLINE.c.enterprise_id.in_(ids), DEADLINE.c.finding_id.in_(of_findings))).order_by(DEADLINE.c.id)).mappings()]
+    reminders = [dict(r) for r in session.execute(select(REMINDER).where(or_(
+        REMINDER.c.enterprise_id.in_(ids),
+        REMINDER.c.deadline_id.in_(select(DEADLINE.c.id).where(DEADLINE.c.finding_id.in_(of_findings)))))
+        .order_by(REMINDER.c.due_on, REMINDER.c.id)).mappings()]
+    out = []
+    for ent_id in ids:
+        row = rows[ent_id]
+        mine = {f"finding:{f['id']}" for f in findings.get(ent_id, [])}
+        ent_deadlines = [d for d in deadlines if d["enterprise_id"] == ent_id or f"finding:{d['finding_id']}" in mine]
+        dl_ids = {d["id"] for d in ent_deadlines}
+        ent_reminders = [r for r in reminders if (r["enterprise_id"] == ent_id or r["deadline_id"] in dl_ids)
+                         and (r["subject"] in mine or since is None or r["queued_at"] >= since)]
+        out.append(_enterprise(ctx, row, trails[ent_id], findings.get(ent_id, []), evidence, ent_deadlines,
+                               ent_reminders, since, today))
+    return out
+
+
+def _by(rows: Any, key: str) -> dict[Any, list[dict[str, Any]]]:
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r[key], []).append(dict(r))
+    return out
+
+
+def _findings(session: Session, ids: Sequence[int], camp: Mapping[str, Any] | None) -> dict[int, list[dict[str, Any]]]:
+    """The findings of these enterprises (of the campaign's assessments, for a campaign), with the
+    assessment date and campaign name."""
+    query = (select(FINDING, ASSESSMENT.c.assessed_on, CAMPAIGN.c.name.label("campaign"))
+             .outerjoin(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
+             .outerjoin(CAMPAIGN, CAMPAIGN.c.id == ASSESSMENT.c.campaign_id)
+             .where(FINDING.c.enterprise_id.in_(ids)).order_by(FINDING.c.enterprise_id, FINDING.c.id))
+    if camp is not None:
+        query = query.where(ASSESSMENT.c.campaign_id == camp["id"])
+    return _by(session.execute(query).mappings(), "enterprise_id")
+
+
+def _enterprise(ctx: Context, row: Mapping[str, Any], trail: Trail, findings: list[dict[str, Any]],
+                evidence: Mapping[int, list[dict[str, Any]]], deadlines: list[dict[str, Any]],
+                reminders: list[dict[str, Any]], since: datetime | None, today: date) -> dict[str, Any]:
+    """One enterprise: its chain's verification, its findings, reminders and escalations, a summary."""
+    local = _local(ctx)
+    by_hash, per_finding = trail.by_hash(), trail.finding_events()
+    deadline_of = {d["finding_id"]: d for d in deadlines if d["finding_id"] is not None}
+    records = [finding_record(ctx, f, trail, per_finding.get(f["id"], []), evidence.get(f["id"], []),
+                              deadline_of.get(f["id"]), by_hash, reminders, today) for f in findings]
+    noted = {d["id"]: noted_event(d["escalation_note"], by_hash) for d in deadlines if d["escalation"] == "fired"}
+    escalations = [_escalation(ctx, e, [d for d in deadlines if noted.get(d["id"]) is e], local)
+                   for e in trail.escalations() if since is None or instant(e) >= since]
+    unmatched = [labels_of_deadline(ctx, d, by_hash, local) for d in deadlines
+                 if d["escalation"] and noted.get(d["id"]) is None and (since is None or d["updated_at"] >= since)]
+    reminder_rows = [reminder_record(ctx, r, local) for r in reminders]
+    return {
+        "credit_code": row["credit_code"], "name": row["name"], "district": row["district"],
+        "district_name": ctx.rules.district_name(row["district"]), "state": row["state"],
+        "state_label": ctx.rules.state_label(row["state"]), "version": row["version"],
+        "chain": verification(trail, local), "findings": records, "escalations": escalations,
+        "other_escalations": unmatched, "reminders": reminder_rows,
+        "summary": _summary(records, reminder_rows, escalations),
+    }
+
+
+def _local(ctx: Context) -> Any:
+    zone = ctx.settings.zone
+
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(zone) if at is not None else None
+
+    return local
+
+
+def _escalation(ctx: Context, e: ChainEvent, deadlines: list[dict[str, Any]], local: Any) -> dict[str, Any]:
+    """An escalation event, with the deadline whose escalation note names it (if any)."""
+    deadline = deadlines[0] if deadlines else None
+    return {**event_ref(e), "at": local(instant(e)), "event_label": ctx.rules.lifecycle.event_label(e.event),
+            "from_state": e.from_state, "from_label": ctx.rules.state_label(e.from_state) if e.from_state else "",
+            "to_state": e.to_state, "to_label": ctx.rules.state_label(e.to_state), "actor": e.actor, "role": e.role,
+            "source": e.source, "reason": e.reason, "automatic": e.actor == "system" and e.source == "flow",
+            "deadline": deadline["subject"] if deadline else None,
+            "deadline_label": kind_label(ctx, deadline["kind"]) if deadline else None}
+
+
+def _summary(findings: list[dict[str, Any]], reminders: list[dict[str, Any]],
+             escalations: list[dict[str, Any]]) -> dict[str, Any]:
+    closed = [f["days_to_close"] for f in findings if f["days_to_close"] is not None]
+    return {
+        "findings": len(findings), "major": sum(f["major"] for f in findings),
+        "verified": sum(f["status"] == "verified" for f in findings),
+        "submitted": sum(f["status"] == "submitted" for f in findings),
+        "open": sum(f["status"] == "open" for f in findings),
+        "overdue": sum(f["overdue_days"] > 0 and f["status"] != "verified" for f in findings),
+        "closed_late": sum(bool(f["closed_late"]) for f in findings),
+        "evidence_files": sum(len(f["evidence"]) for f in findings),
+        "rejections": sum(len(f["rejections"]) for f in findings),
+        "reminders": len(reminders), "reminders_sent": sum(r["status"] == "sent" for r in reminders),
+        "reminders_failed": sum(r["status"] == "failed" for r in reminders),
+        "escalations": len(escalations),
+        "max_days_to_close": max(closed) if closed else None,
+        "mean_days_to_close": round(sum(closed) / len(closed), 1) if closed else None,
+        "problems": sum(len(f["problems"]) for f in findings),
+    }
+
+
+def _totals(enterprises: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("findings", "major", "verified", "submitted", "open", "overdue", "closed_late", "evidence_files",
+            "rejections", "reminders", "reminders_sent", "reminders_failed", "escalations", "problems")
+    totals: dict[str, Any] = {k: sum(e["summary"][k] for e in enterprises) for k in keys}
+    closed = [f["days_to_close"] for e in enterprises for f in e["findings"] if f["days_to_close"] is not None]
+    totals["enterprises"] = len(enterprises)
+    totals["broken_chains"] = sum(not e["chain"]["ok"] for e in enterprises)
+    totals["max_days_to_close"] = max(closed) if closed else None
+    totals["mean_days_to_close"] = round(sum(closed) / len(closed), 1) if closed else None
+    return totals

@@ -1,0 +1,150 @@
+"""District oversight: the data-quality flags the 2023 circular complains about, found in a campaign's
+records, each linked to the audit events behind it (event id, enterprise credit code, seq and hash),
+so that the bureau can check every flag against the hash-chained trail.
+
+Kinds (stable keys; labels in Chinese):
+  assessed_outside_window   an assessment dated before the campaign's window or after it
+  assessed_on_rest_day      an assessment dated on a weekend or holiday (make-up working days count as work)
+  copied_deductions         the same multiset of (item, points, content), at least two, at different enterprises
+  shared_evidence           the same evidence file (SHA-256) submitted for different enterprises
+  verified_by_submitter     a finding verified by someone who also submitted its evidence
+  verified_by_enterprise    a finding verified by an enterprise user, or a user of that enterprise
+  score_mismatch            a stored score or result that the stored deductions do not give (safegrade.scoring)
+  deduction_without_content a deduction with no content (the circular's first complaint)
+  repeat_problem            an element or item found again at an enterprise in a later campaign
+
+The checks (safegrade.services.oversight_checks) run over the whole campaign in a fixed number of
+queries; the audit events of every flag are then looked up together, 500 enterprises a query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safegrade.models import AuditEvent, Enterprise, table
+from safegrade.services import oversight_checks as checks
+from safegrade.services.campaign import find_campaign
+from safegrade.services.context import Context
+from safegrade.services.oversight_checks import Pending, Scope, Selector
+
+EVENT, ENTERPRISE = table(AuditEvent), table(Enterprise)
+KINDS: dict[str, str] = {
+    "assessed_outside_window": "评估日期不在评估期内",
+    "assessed_on_rest_day": "评估日期为休息日",
+    "copied_deductions": "不同企业扣分记录雷同（疑似复制）",
+    "shared_evidence": "同一整改材料用于不同企业",
+    "verified_by_submitter": "验收人即整改材料提交人",
+    "verified_by_enterprise": "企业人员验收整改",
+    "score_mismatch": "得分与扣分记录不符",
+    "deduction_without_content": "只扣分未记录扣分内容",
+    "repeat_problem": "同一问题再次出现",
+}
+CHUNK = 500
+
+
+def oversight_flags(ctx: Context, campaign_name: str) -> list[dict[str, Any]]:
+    """Every data-quality flag of the campaign: district, kind, label, enterprises, detail, and the
+    audit events behind it; ordered by district, kind (in KINDS order) and enterprise."""
+    with ctx.store.read() as session:
+        return flags_in(ctx, session, find_campaign(session, campaign_name))
+
+
+def flag_counts_by_district(ctx: Context, campaign_name: str) -> dict[str, dict[str, int]]:
+    """district code → kind → number of flags, for every district with members in the campaign and
+    every kind (0 where none was raised)."""
+    with ctx.store.read() as session:
+        return flag_counts_in(ctx, session, find_campaign(session, campaign_name))
+
+
+def flag_counts_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """`flag_counts_by_district` inside the caller's read transaction (a report that takes all its
+    figures from one snapshot); `campaign` is the campaign's row (services.campaign.find_campaign)."""
+    districts = session.execute(select(checks.MEMBER.c.district).distinct()
+                                .where(checks.MEMBER.c.campaign_id == campaign["id"])).scalars().all()
+    return counts(flags_in(ctx, session, campaign), districts)
+
+
+def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict[str, dict[str, int]]:
+    out = {d: dict.fromkeys(KINDS, 0) for d in sorted(districts)}
+    for f in flags:
+        out.setdefault(f["district"], dict.fromkeys(KINDS, 0))[f["kind"]] += 1
+    return out
+
+
+def flags_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`oversight_flags` inside the caller's read transaction, for the campaign's row."""
+    scope = checks.load_scope(session, dict(campaign))
+    pending = [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
+               *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
+    refs = _resolve(ctx, session, pending)
+    order = {k: i for i, k in enumerate(KINDS)}
+    pending.sort(key=lambda p: (p.district, order[p.kind], [e["credit_code"] for e in p.enterprises], p.detail))
+    return [_public(ctx, scope, p, refs) for p in pending]
+
+
+def _public(ctx: Context, scope: Scope, p: Pending, refs: Mapping[Selector, list[dict[str, Any]]]) -> dict[str, Any]:
+    events: list[dict[str, Any]] = []
+    for s in p.selectors:
+        for ref in refs.get(s, []):
+            if ref not in events:
+                events.append(ref)
+    events.sort(key=lambda r: (r["enterprise"], r["seq"]))
+    return {"district": p.district, "district_name": ctx.rules.district_name(p.district), "kind": p.kind,
+            "label": KINDS[p.kind], "campaign": scope.campaign["name"], "enterprises": p.enterprises,
+            "detail": p.detail, "events": events, "events_missing": not events, **p.extra}
+
+
+def _resolve(ctx: Context, session: Session, pending: list[Pending]) -> dict[Selector, list[dict[str, Any]]]:
+    """The audit events each selector names, read once per batch of enterprises."""
+    selectors: dict[int, list[Selector]] = defaultdict(list)
+    for p in pending:
+        for s in p.selectors:
+            selectors[s.enterprise_id].append(s)
+    names = sorted({n for group in selectors.values() for s in group for n in s.events})
+    ids = sorted(selectors)
+    zone = ctx.settings.zone
+    out: dict[Selector, list[dict[str, Any]]] = {}
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in session.execute(
+                select(EVENT.c.id, EVENT.c.enterprise_id, ENTERPRISE.c.credit_code, EVENT.c.seq, EVENT.c.hash,
+                       EVENT.c.event, EVENT.c.actor, EVENT.c.occurred_at, EVENT.c.payload)
+                .join(ENTERPRISE, ENTERPRISE.c.id == EVENT.c.enterprise_id)
+                .where(EVENT.c.enterprise_id.in_(chunk), EVENT.c.event.in_(names))
+                .order_by(EVENT.c.enterprise_id, EVENT.c.seq)).mappings():
+            events[r["enterprise_id"]].append({**r, "data": _data(r["payload"])})
+        for eid in chunk:
+            for s in selectors[eid]:
+                out[s] = [{"id": e["id"], "enterprise": e["credit_code"], "seq": e["seq"], "hash": e["hash"],
+                           "event": e["event"], "actor": e["actor"], "at": e["occurred_at"].astimezone(zone)}
+                          for e in events[eid] if _matches(s, e)]
+    return out
+
+
+def _data(payload: str) -> dict[str, Any]:
+    try:
+        data = json.loads(payload).get("data", {})
+    except (ValueError, AttributeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _matches(s: Selector, e: Mapping[str, Any]) -> bool:
+    if e["event"] not in s.events:
+        return False
+    data = e["data"]
+    if s.assessment is not None:
+        if "assessment" in data:
+            return bool(data["assessment"] == s.assessment)
+        return bool(data.get("campaign") == s.campaign)  # recorded before assessments were numbered
+    if data.get("finding") != s.finding or (s.actor is not None and e["actor"] != s.actor):
+        return False
+    return s.sha256 is None or any(isinstance(f, dict) and f.get("sha256") == s.sha256
+                                   for f in data.get("evidence") or [])

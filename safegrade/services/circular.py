@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from safegrade.models import Assessment, CampaignMember, Deduction, Finding, table
 from safegrade.services.campaign import find_campaign, status_in
-from safegrade.services.oversight import flag_counts_in
 from safegrade.services.context import Context
+from safegrade.services.oversight import flag_counts_in
 
 MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
 BLANK = " \t\r\n\u3000"  # what a deduction's content may hold and still say nothing (full-width space too)

@@ -209,6 +209,10 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                       f"{show_enterprise(as_(None), revoked[0])['state_label']}), rebuilt from "
                       f"{len(timeline(as_(None), revoked[0]))} audit events")
 
+    step("通报与报告 — the circular, the closed-loop evidence and district oversight, from the database")
+    for line in _write_reports(as_(None), workdir / "reports", revoked[0] if revoked else codes[0]):
+        console.print(line, markup=False)
+
     final = Counter(e["state"] for e in list_enterprises(as_(None)))
     table = Table("状态", "state", "企业数", title="企业状态汇总")
     for state, spec in rules.lifecycle.states.items():
@@ -304,6 +308,33 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
             fire_event(as_(officer), code, "close", reason="问题全部整改验收，闭环")
             done["closed"] += 1
     return done
+
+
+def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
+    """The circular (docx and html), the loop report of the campaign and of one enterprise, and the
+    district report: what a bureau would send, file, and check."""
+    from safegrade.reports.circular import render
+    from safegrade.reports.districts import write_districts
+    from safegrade.reports.loop import write_loop
+    from safegrade.services.circular import circular_figures
+    from safegrade.services.districts import district_report
+    from safegrade.services.loop import loop_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = circular_figures(ctx, CAMPAIGN)
+    written = []
+    for fmt in ("docx", "html"):
+        path = folder / f"{CAMPAIGN}-通报.{fmt}"
+        path.write_bytes(render(figures, fmt))
+        written.append(path)
+    written.append(write_loop(loop_report(ctx, None, campaign=CAMPAIGN), folder / "整改闭环-全部企业.html", "html"))
+    written.append(write_loop(loop_report(ctx, code), folder / f"整改闭环-{code}.xlsx", "xlsx"))
+    oversight = district_report(ctx, CAMPAIGN)
+    written.append(write_districts(oversight, folder / "各区工作情况.html", "html"))
+    results = "、".join(f"{k}{v}家（{figures['percent'][k]}%）" for k, v in figures["results"].items())
+    return [f"通报: {figures['assessed']} assessed — {results}; {figures['interviews']} 家次 interviewed, "
+            f"{figures['revocations']} revoked; {len(oversight['flags'])} data-quality flags for the districts",
+            *(f"  {p}" for p in written)]
 
 
 def _plan_line(as_: Callable[[str | None], Context], clock: TestClock) -> str:

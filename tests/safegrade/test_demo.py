@@ -27,11 +27,14 @@ def test_demo_runs_and_its_figures_match_the_database(tmp_path):
     assert "verified without the database: OK" in text
     # the two simulated months: the scheduler's own daily run queues, delivers and escalates
     assert summary["escalations"] > 0 and summary["reminders_sent"] > 0 and summary["expired"] > 0
+    assert "通报:" in text and f"{summary['assessed']} assessed" in text
     assert "08:00 巡检" in text and "escalate→interview" in text and "days late" in text
     delivered = [line for f in (tmp_path / "demo" / "outbox").glob("*.jsonl")
                  for line in f.read_text("utf-8").splitlines()]
     assert len(delivered) >= summary["reminders_sent"]
-    for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl", "台账-2023-12-15.xlsx"):
+    for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl", "台账-2023-12-15.xlsx",
+                 "reports/2023年定级企业运行质量评估-通报.docx", "reports/2023年定级企业运行质量评估-通报.html",
+                 "reports/整改闭环-全部企业.html", "reports/各区工作情况.html"):
         assert (tmp_path / "demo" / name).is_file()
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, func, insert, select, type_coerce
+from sqlalchemy import String, func, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from safegrade.auditchain import (
@@ -247,8 +247,19 @@ def events_since_checkpoint(session: Session) -> int:
     return session.execute(select(func.count()).select_from(EVENT).where(EVENT.c.id > last)).scalar() or 0
 
 
+_CHECKPOINT_LOCK = 0x5AFE6AD0  # the advisory lock key of the checkpoint chain (any constant, used only here)
+
+
 def checkpoint(session: Session, at: datetime, actor: str) -> dict[str, Any] | None:
-    """Record the heads of every chain that moved since the last checkpoint; None if none moved."""
+    """Record the heads of every chain that moved since the last checkpoint; None if none moved.
+
+    Checkpoints form one chain: two transactions checkpointing at once (two sweepers' batches) must not
+    both link to the same previous one. On PostgreSQL a transaction-scoped advisory lock makes them take
+    turns, the second reading the first's checkpoint once it has committed; SQLite has one writer.
+    (A transaction that commits events with ids below a checkpoint taken meanwhile has those chains
+    checkpointed when they next move; verify checks every chain whole either way.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHECKPOINT_LOCK})
     previous = session.execute(
         select(CHECKPOINT.c.id, CHECKPOINT.c.last_event_id, CHECKPOINT.c.hash).order_by(CHECKPOINT.c.id.desc()).limit(1)
     ).one_or_none()

@@ -82,12 +82,15 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec])
     now = ctx.now()
     today = now.date()
     existing: dict[tuple[str, str], dict[str, Any]] = {}
-    for i in range(0, len(specs), _CHUNK):
-        chunk = specs[i:i + _CHUNK]
-        for r in session.execute(
-            select(DEADLINE.c.id, DEADLINE.c.kind, DEADLINE.c.subject, DEADLINE.c.due_on, DEADLINE.c.status)
-            .where(DEADLINE.c.subject.in_([s.subject for s in chunk]))).mappings():
-            existing[(r["kind"], r["subject"])] = dict(r)
+    by_kind: dict[str, list[str]] = {}
+    for s in specs:
+        by_kind.setdefault(s.kind, []).append(s.subject)
+    for name, subjects in by_kind.items():  # kind first: the (kind, subject) index is searched, not scanned
+        for i in range(0, len(subjects), _CHUNK):
+            for r in session.execute(
+                select(DEADLINE.c.id, DEADLINE.c.kind, DEADLINE.c.subject, DEADLINE.c.due_on, DEADLINE.c.status)
+                .where(DEADLINE.c.kind == name, DEADLINE.c.subject.in_(subjects[i:i + _CHUNK]))).mappings():
+                existing[(r["kind"], r["subject"])] = dict(r)
     fresh, moved = [], []
     for s in specs:
         kind = ctx.rules.deadlines.kind(s.kind)
@@ -134,15 +137,19 @@ def cancel_enterprise(ctx: Context, session: Session, enterprise_id: int, note: 
     return _close(session, CANCELLED, DEADLINE.c.enterprise_id == enterprise_id, note, ctx)
 
 
+FINDING_KINDS = ("finding", "major_finding")
+
+
 def pause(ctx: Context, session: Session, subject: str) -> None:
     """Evidence is in and awaits checking: the enterprise is not reminded or escalated meanwhile."""
-    session.execute(update(DEADLINE).where(DEADLINE.c.subject == subject, DEADLINE.c.status.in_((OPEN, LAPSED)))
+    session.execute(update(DEADLINE).where(DEADLINE.c.kind.in_(FINDING_KINDS), DEADLINE.c.subject == subject,
+                                           DEADLINE.c.status.in_((OPEN, LAPSED)))
                     .values(status=PAUSED, next_on=None, updated_at=ctx.now()))
 
 
 def resume(ctx: Context, session: Session, subject: str) -> None:
     """The evidence was rejected: the deadline runs again, and what fell due while paused is due now."""
-    for r in session.execute(select(DEADLINE).where(DEADLINE.c.subject == subject,
+    for r in session.execute(select(DEADLINE).where(DEADLINE.c.kind.in_(FINDING_KINDS), DEADLINE.c.subject == subject,
                                                      DEADLINE.c.status == PAUSED)).mappings():
         kind = ctx.rules.deadlines.kind(r["kind"])
         nxt = timetable.next_on(kind, r["due_on"], r["done_through"], escalated=r["escalation"] is not None)

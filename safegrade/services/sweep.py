@@ -103,14 +103,18 @@ def _ids(rows: Sequence[Mapping[str, Any]], key: str) -> list[int]:
     return sorted({r[key] for r in rows if r[key] is not None})
 
 
-def gather(session: Session, rows: Sequence[Mapping[str, Any]]) -> _Facts:
-    """What the deadlines of a batch are about, a few queries for the whole batch."""
+def gather(session: Session, rows: Sequence[Mapping[str, Any]], *, lock: bool = False) -> _Facts:
+    """What the deadlines of a batch are about, a few queries for the whole batch. With `lock` (the sweep),
+    the enterprises are read FOR UPDATE, in id order: on PostgreSQL a second sweeper then waits for the first
+    to commit and judges the state it left (escalated already), instead of escalating again from it."""
     e_ids, f_ids, c_ids = _ids(rows, "enterprise_id"), _ids(rows, "finding_id"), _ids(rows, "campaign_id")
-    enterprises = {r["id"]: dict(r) for r in session.execute(
-        select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district,
-               ENTERPRISE.c.state, ENTERPRISE.c.valid_until, ENTERPRISE.c.publicity_ends_on, ENTERPRISE.c.level,
-               ENTERPRISE.c.revocation_reason, ENTERPRISE.c.contact)
-        .where(ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))), {"ids": e_ids}).mappings()} if e_ids else {}
+    query = (select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district,
+                    ENTERPRISE.c.state, ENTERPRISE.c.valid_until, ENTERPRISE.c.publicity_ends_on, ENTERPRISE.c.level,
+                    ENTERPRISE.c.revocation_reason, ENTERPRISE.c.contact)
+             .where(ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))))
+    if lock:
+        query = query.order_by(ENTERPRISE.c.id).with_for_update()
+    enterprises = {r["id"]: dict(r) for r in session.execute(query, {"ids": e_ids}).mappings()} if e_ids else {}
     findings = {r["id"]: dict(r) for r in session.execute(
         select(FINDING.c.id, FINDING.c.status, FINDING.c.item, FINDING.c.content, FINDING.c.major)
         .where(FINDING.c.id.in_(bindparam("ids", expanding=True))), {"ids": f_ids}).mappings()} if f_ids else {}
@@ -183,7 +187,7 @@ def subject(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> wording.Subjec
 
 def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], report: SweepReport) -> None:
     today, now = report.as_of, ctx.now()
-    facts = gather(session, claimed)
+    facts = gather(session, claimed, lock=True)
     outbox: list[dict[str, Any]] = []
     escalating: list[tuple[dict[str, Any], DeadlineKind, Action]] = []
     updates: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from safegrade.workday import add_working_days
@@ -40,7 +41,7 @@ class Escalation:
         return due_on + timedelta(days=self.after_days or 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per kind per loaded rules, cached below
 class DeadlineKind:
     key: str
     label: str
@@ -69,15 +70,16 @@ class Action:
         return (self.due_on - self.on).days
 
 
-def actions(kind: DeadlineKind, due_on: date) -> list[Action]:
-    """Every action of a deadline due on `due_on`, in date order."""
+@lru_cache(maxsize=65536)
+def actions(kind: DeadlineKind, due_on: date) -> tuple[Action, ...]:
+    """Every action of a deadline due on `due_on`, in date order (cached: many deadlines share a date)."""
     out = [Action(due_on - timedelta(days=b), 0, f"-{b}" if b else "0", due_on) for b in kind.before]
     if kind.overdue_every:
         out += [Action(due_on + timedelta(days=k * kind.overdue_every), 0, f"+{k * kind.overdue_every}", due_on)
                 for k in range(1, kind.overdue_max + 1)]
     if kind.escalate is not None:
         out.append(Action(kind.escalate.on(due_on), 1, ESCALATION, due_on))
-    return sorted(set(out))
+    return tuple(sorted(set(out)))
 
 
 def due_actions(kind: DeadlineKind, due_on: date, after: date, until: date, *, escalated: bool) -> list[Action]:

@@ -198,7 +198,8 @@ def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: Ass
                                    district_of[eid], eid, finding_id=fid)
             for fid, eid, major, due_on in session.execute(
                 select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.major, FINDING.c.due_on)
-                .where(FINDING.c.assessment_id.in_(bindparam("ids", expanding=True))), {"ids": assessment_of})])
+                .where(FINDING.c.assessment_id.in_(bindparam("ids", expanding=True))), {"ids": assessment_of})],
+            new=True)
     session.execute(_MEMBER_DONE, [{"_id": member["id"], "assessed_on": a.assessed_on,
                                     "late": a.assessed_on > campaign["ends_on"]} for a, member, campaign, _ in plan])
     still_open = open_counts_of(session, [member["enterprise_id"] for _, member, _, _ in plan])

@@ -110,7 +110,7 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
             deadlines.DeadlineSpec("campaign_window", deadlines.campaign_subject(campaign_id, d), ends_on, d,
                                    campaign_id=campaign_id) for d in districts] + [
             deadlines.DeadlineSpec("ledger_submission", deadlines.ledger_subject(campaign_id, d), ledger_due_on, d,
-                                   campaign_id=campaign_id) for d in districts if ledger_due_on is not None])
+                                   campaign_id=campaign_id) for d in districts if ledger_due_on is not None], new=True)
     return {"campaign": name, "starts_on": starts_on, "ends_on": ends_on, "ledger_due_on": ledger_due_on,
             "selected": len(chosen),
             "skipped": {ctx.rules.state_label(s): n for s, n in sorted(skipped.items())}}

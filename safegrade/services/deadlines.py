@@ -73,9 +73,10 @@ def dialect_insert(session: Session, target: Table) -> Any:
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(target)
 
 
-def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec]) -> int:
+def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec], *, new: bool = False) -> int:
     """Open deadlines, or move them to a new due date (their reminders start again, keyed by the new date).
-    Setting one again with the same due date while it is live changes nothing. Returns how many changed."""
+    Setting one again with the same due date while it is live changes nothing. Returns how many changed.
+    `new`: the subjects were created in this transaction, so none has a deadline yet (no lookup)."""
     specs = list({(s.kind, s.subject): s for s in specs}.values())
     if not specs:
         return 0
@@ -85,7 +86,8 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec])
     by_kind: dict[str, list[str]] = {}
     for s in specs:
         by_kind.setdefault(s.kind, []).append(s.subject)
-    for name, subjects in by_kind.items():  # kind first: the (kind, subject) index is searched, not scanned
+    # kind first: the (kind, subject) index is searched, not scanned
+    for name, subjects in ({} if new else by_kind).items():
         for i in range(0, len(subjects), _CHUNK):
             for r in session.execute(
                 select(DEADLINE.c.id, DEADLINE.c.kind, DEADLINE.c.subject, DEADLINE.c.due_on, DEADLINE.c.status)

@@ -191,7 +191,8 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
                 payload={"data": data, "after": after}, at=now, rules_version=ctx.rules.version, prev_hash=GENESIS))
         audit.append(session, events)
         deadlines.set_deadlines(ctx, session, [
-            deadlines.validity_spec({**row, "id": ids[rec.credit_code]}) for rec, row in zip(part, rows, strict=True)])
+            deadlines.validity_spec({**row, "id": ids[rec.credit_code]}) for rec, row in zip(part, rows, strict=True)],
+            new=True)
 
 
 def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict[str, Any]]]) -> None:

@@ -94,20 +94,23 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec],
                 .where(DEADLINE.c.kind == name, DEADLINE.c.subject.in_(subjects[i:i + _CHUNK]))).mappings():
                 existing[(r["kind"], r["subject"])] = dict(r)
     fresh, moved = [], []
+    watched_from = today - timedelta(days=1)  # reminders dated before today are not sent late
+    first_day: dict[tuple[str, date], date | None] = {}  # many deadlines share a kind and a due date
     for s in specs:
-        kind = ctx.rules.deadlines.kind(s.kind)
-        watched_from = today - timedelta(days=1)  # reminders dated before today are not sent late
-        values = {"due_on": s.due_on, "status": OPEN, "done_through": watched_from,
-                  "next_on": timetable.next_on(kind, s.due_on, watched_from, escalated=False),
-                  "escalation": None, "escalated_on": None, "escalation_note": None, "closed_note": None,
+        key = (s.kind, s.due_on)
+        if key not in first_day:
+            first_day[key] = timetable.next_on(ctx.rules.deadlines.kind(s.kind), s.due_on, watched_from,
+                                               escalated=False)
+        values = {"due_on": s.due_on, "status": OPEN, "done_through": watched_from, "next_on": first_day[key],
                   "updated_at": now}
         old = existing.get((s.kind, s.subject))
-        if old is None:
+        if old is None:  # (the escalation and note columns start empty)
             fresh.append({**values, "kind": s.kind, "subject": s.subject, "district": s.district,
                           "enterprise_id": s.enterprise_id, "campaign_id": s.campaign_id, "finding_id": s.finding_id,
                           "created_at": now})
         elif old["due_on"] != s.due_on or old["status"] not in LIVE:
-            moved.append({**values, "_id": old["id"]})
+            moved.append({**values, "escalation": None, "escalated_on": None, "escalation_note": None,
+                          "closed_note": None, "_id": old["id"]})
     if fresh:
         session.execute(DEADLINE.insert(), fresh)
     if moved:

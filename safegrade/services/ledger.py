@@ -169,6 +169,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
 def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: datetime,
               actor: audit.Actor) -> None:
     state = ctx.rules.lifecycle.initial
+    names: dict[str, str] = {}  # each file's name, once
     for i in range(0, len(records), _CHUNK):
         part = records[i:i + _CHUNK]
         rows = [{**INITIAL, **r.fields(), "flags": _flags(r), "state": state, "version": 1, "created_at": now,
@@ -182,12 +183,13 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
         events = []
         for rec, row in zip(part, rows, strict=True):
             after = {k: row[k] for k in TRACKED_FIELDS}
-            data = {"file": Path(rec.file).name, "row": rec.row}
+            name = names.get(rec.file) or names.setdefault(rec.file, Path(rec.file).name)
+            data = {"file": name, "row": rec.row}
             if rec.check_override:
                 data["check_override"] = rec.check_override
             events.append(audit.new_event(
                 enterprise_id=ids[rec.credit_code], code=rec.credit_code, seq=1, event="register", from_state=None,
-                to_state=state, actor=actor, reason=f"台账导入 {Path(rec.file).name} 第{rec.row}行",
+                to_state=state, actor=actor, reason=f"台账导入 {name} 第{rec.row}行",
                 payload={"data": data, "after": after}, at=now, rules_version=ctx.rules.version, prev_hash=GENESIS))
         audit.append(session, events)
         deadlines.set_deadlines(ctx, session, [

@@ -67,7 +67,8 @@ def flag_counts_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) 
     figures from one snapshot); `campaign` is the campaign's row (services.campaign.find_campaign)."""
     districts = session.execute(select(checks.MEMBER.c.district).distinct()
                                 .where(checks.MEMBER.c.campaign_id == campaign["id"])).scalars().all()
-    return counts(flags_in(ctx, session, campaign), districts)
+    # counting needs neither the audit events behind each flag nor its wording
+    return counts(({"district": p.district, "kind": p.kind} for p in _pending(ctx, session, campaign)), districts)
 
 
 def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -80,12 +81,18 @@ def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict
 def flags_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`oversight_flags` inside the caller's read transaction, for the campaign's row."""
     scope = checks.load_scope(session, dict(campaign))
-    pending = [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
-               *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
+    pending = _pending(ctx, session, campaign, scope)
     refs = _resolve(ctx, session, pending)
     order = {k: i for i, k in enumerate(KINDS)}
     pending.sort(key=lambda p: (p.district, order[p.kind], [e["credit_code"] for e in p.enterprises], p.detail))
     return [_public(ctx, scope, p, refs) for p in pending]
+
+
+def _pending(ctx: Context, session: Session, campaign: Mapping[str, Any], scope: Scope | None = None) -> list[Pending]:
+    """Every flag raised, before its audit events are looked up."""
+    scope = scope or checks.load_scope(session, dict(campaign))
+    return [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
+            *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
 
 
 def _public(ctx: Context, scope: Scope, p: Pending, refs: Mapping[Selector, list[dict[str, Any]]]) -> dict[str, Any]:

@@ -10,13 +10,11 @@ the audit trail as they are, and trust neither the services nor each other.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -161,18 +159,16 @@ def _deductions(session: Session, scope: Scope) -> Iterator[tuple[int, list[tupl
         yield assessment_id, []
 
 
-def _fingerprint(rows: list[tuple[str, float, str]]) -> str:
-    """The multiset of (item, points, content) as one digest, whatever the order they were written in."""
-    canonical = sorted((item, str(Decimal(repr(float(points))).normalize()), content.strip(BLANK))
-                       for item, points, content in rows)
-    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
+def _fingerprint(rows: list[tuple[str, float, str]]) -> tuple[tuple[str, float, str], ...]:
+    """The multiset of (item, points, content), whatever the order they were written in (5 and 5.0 alike)."""
+    return tuple(sorted((item, float(points), content.strip(BLANK)) for item, points, content in rows))
 
 
 def deductions(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
     """Identical deduction sets at different enterprises, scores the deductions do not give, and
     deductions without content — from one pass over the campaign's deductions."""
     rules, out = ctx.rules.assessment, []
-    copies: dict[str, list[int]] = defaultdict(list)
+    copies: dict[tuple[tuple[str, float, str], ...], list[int]] = defaultdict(list)
     scored: dict[Any, Any] = {}  # a score depends on (item, points) and not-applicable items only: few distinct
     for assessment_id, rows in _deductions(session, scope):
         a = scope.assessments.get(assessment_id)

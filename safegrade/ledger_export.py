@@ -78,11 +78,11 @@ def write_ledger_xlsx(path: Path, enterprises: Sequence[Mapping[str, Any]], rule
         values[_DISTRICT] = names[code]
         summary.append(_protected(summary, [no, *values]))
         views[code].append(_protected(views[code], [view_no[code], *values]))
-    _save(wb, Path(path))
+    save_atomically(wb, Path(path))
     return {SUMMARY_SHEET: len(rows)} | {names[code]: n for code, n in view_no.items()}
 
 
-def _save(wb: Any, path: Path) -> None:
+def save_atomically(wb: Any, path: Path) -> None:
     """Save through a temporary file in the same folder, so that `path` is never a half-written ledger."""
     partial = path.with_name(f".{path.name}.part")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from rich.console import Console
 
 from safegrade.audit import jsonable
 from safegrade.clock import parse_instant
+from safegrade.errors import InvalidInput
 from safegrade.services.context import Context, open_context
 from safegrade.settings import Settings, load_settings
 
@@ -56,6 +57,14 @@ def options(ctx: typer.Context) -> Options:
     found = ctx.find_root().obj
     assert isinstance(found, Options)
     return found
+
+
+def parse_date(text: str, option: str) -> date:
+    """A day given as an option (YYYY-MM-DD), or the error that names the option."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{option}: {text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def emit(opts: Options, value: Any) -> bool:

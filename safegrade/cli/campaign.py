@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from safegrade.cli.app import app, emit, options, out
-from safegrade.errors import InvalidInput
+from safegrade.cli.app import app, emit, options, out, parse_date
 from safegrade.services import campaign
 
 campaign_app = typer.Typer(help="Assessment campaigns (运行质量评估).", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 
-
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{option}: {text!r} is not a date; use YYYY-MM-DD") from None
 
 
 @campaign_app.command("open")
@@ -36,9 +28,9 @@ def campaign_open(
 ) -> None:
     """Open a campaign: the chosen enterprises go to 评估中, with the window's end as deadline."""
     opts = options(ctx)
-    done = campaign.open_campaign(opts.context(), name, _date(start, "--start"), _date(end, "--end"), all_=all_,
-                                  district=district, codes_file=codes,
-                                  ledger_due_on=_date(ledger_due, "--ledger-due") if ledger_due else None)
+    done = campaign.open_campaign(opts.context(), name, parse_date(start, "--start"), parse_date(end, "--end"),
+                                  all_=all_, district=district, codes_file=codes,
+                                  ledger_due_on=parse_date(ledger_due, "--ledger-due") if ledger_due else None)
     if not emit(opts, done):
         skipped = "; ".join(f"{label} {n}" for label, n in done["skipped"].items())
         out.print(f"campaign {done['campaign']} {done['starts_on']} – {done['ends_on']}: {done['selected']} "

@@ -3,13 +3,10 @@ and `serve`, which hands the same flows to a Prefect server."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 from rich.table import Table
 
-from safegrade.cli.app import app, emit, options, out
-from safegrade.errors import InvalidInput
+from safegrade.cli.app import app, emit, options, out, parse_date
 from safegrade.services.deadlines import STATUS_LABELS, list_deadlines
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.sweep import list_runs
@@ -20,12 +17,6 @@ WHAT = {"reminder": "提醒", "superseded": "提醒（已被更新的取代）",
 deadlines_app = typer.Typer(help="Deadlines, reminders and escalation (期限、提醒、逾期升级).", no_args_is_help=True)
 app.add_typer(deadlines_app, name="deadlines")
 
-
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{option}: {text!r} is not a date; use YYYY-MM-DD") from None
 
 
 @deadlines_app.command("check")
@@ -67,7 +58,7 @@ def deadlines_plan(
 ) -> None:
     """Every reminder and escalation that would fire between two days, day by day; changes nothing."""
     opts = options(ctx)
-    plan = plan_deadlines(opts.context(), _date(from_, "--from"), _date(to, "--to"))
+    plan = plan_deadlines(opts.context(), parse_date(from_, "--from"), parse_date(to, "--to"))
     if emit(opts, plan):
         return
     for day in plan["days"]:
@@ -92,7 +83,7 @@ def deadlines_list(
     """Deadlines, soonest first, with their reminders' progress and escalation."""
     opts = options(ctx)
     rows = list_deadlines(opts.context(), kind=kind, status=status, limit=limit,
-                          due_by=_date(due_by, "--due-by") if due_by else None)
+                          due_by=parse_date(due_by, "--due-by") if due_by else None)
     if emit(opts, rows):
         return
     table = Table("#", "期限", "事项", "区", "到期日", "剩余天数", "状态", "下次动作", "升级")

@@ -19,6 +19,7 @@ import jinja2
 
 from safegrade.audit import jsonable
 from safegrade.errors import InvalidInput
+from safegrade.ledger_export import save_atomically
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("html", "xlsx", "json")
@@ -166,9 +167,4 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], title: str) -> None:
         cell = converter(ws)
         for row in rows:
             ws.append([cell(v) for v in row])
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        wb.save(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    save_atomically(wb, path)

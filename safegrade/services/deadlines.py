@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -73,50 +73,37 @@ def dialect_insert(session: Session, target: Table) -> Any:
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(target)
 
 
-def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec], *, new: bool = False) -> int:
-    """Open deadlines, or move them to a new due date (their reminders start again, keyed by the new date).
-    Setting one again with the same due date while it is live changes nothing. Returns how many changed.
-    `new`: the subjects were created in this transaction, so none has a deadline yet (no lookup)."""
+def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec], *, new: bool = False) -> None:
+    """Open deadlines, or move them to a new due date (their reminders start again, keyed by the new date):
+    one INSERT … ON CONFLICT (kind, subject) DO UPDATE, no lookup. Setting one again with the same due
+    date while it is live changes nothing. `new`: the subjects were created in this transaction, so a
+    plain INSERT does."""
     specs = list({(s.kind, s.subject): s for s in specs}.values())
     if not specs:
-        return 0
+        return
     now = ctx.now()
-    today = now.date()
-    existing: dict[tuple[str, str], dict[str, Any]] = {}
-    by_kind: dict[str, list[str]] = {}
-    for s in specs:
-        by_kind.setdefault(s.kind, []).append(s.subject)
-    # kind first: the (kind, subject) index is searched, not scanned
-    for name, subjects in ({} if new else by_kind).items():
-        for i in range(0, len(subjects), _CHUNK):
-            for r in session.execute(
-                select(DEADLINE.c.id, DEADLINE.c.kind, DEADLINE.c.subject, DEADLINE.c.due_on, DEADLINE.c.status)
-                .where(DEADLINE.c.kind == name, DEADLINE.c.subject.in_(subjects[i:i + _CHUNK]))).mappings():
-                existing[(r["kind"], r["subject"])] = dict(r)
-    fresh, moved = [], []
-    watched_from = today - timedelta(days=1)  # reminders dated before today are not sent late
+    watched_from = now.date() - timedelta(days=1)  # reminders dated before today are not sent late
     first_day: dict[tuple[str, date], date | None] = {}  # many deadlines share a kind and a due date
+    rows = []
     for s in specs:
         key = (s.kind, s.due_on)
         if key not in first_day:
             first_day[key] = timetable.next_on(ctx.rules.deadlines.kind(s.kind), s.due_on, watched_from,
                                                escalated=False)
-        values = {"due_on": s.due_on, "status": OPEN, "done_through": watched_from, "next_on": first_day[key],
-                  "updated_at": now}
-        old = existing.get((s.kind, s.subject))
-        if old is None:  # (the escalation and note columns start empty)
-            fresh.append({**values, "kind": s.kind, "subject": s.subject, "district": s.district,
-                          "enterprise_id": s.enterprise_id, "campaign_id": s.campaign_id, "finding_id": s.finding_id,
-                          "created_at": now})
-        elif old["due_on"] != s.due_on or old["status"] not in LIVE:
-            moved.append({**values, "escalation": None, "escalated_on": None, "escalation_note": None,
-                          "closed_note": None, "_id": old["id"]})
-    if fresh:
-        session.execute(DEADLINE.insert(), fresh)
-    if moved:
-        session.execute(update(DEADLINE).where(DEADLINE.c.id == bindparam("_id")).values(
-            {k: bindparam(k) for k in moved[0] if k != "_id"}), moved)
-    return len(fresh) + len(moved)
+        rows.append({"kind": s.kind, "subject": s.subject, "district": s.district, "enterprise_id": s.enterprise_id,
+                     "campaign_id": s.campaign_id, "finding_id": s.finding_id, "due_on": s.due_on, "status": OPEN,
+                     "done_through": watched_from, "next_on": first_day[key], "created_at": now, "updated_at": now})
+    if new:
+        session.execute(DEADLINE.insert(), rows)
+        return
+    stmt = dialect_insert(session, DEADLINE)
+    fresh = stmt.excluded
+    moved = {c: fresh[c] for c in ("due_on", "status", "done_through", "next_on", "updated_at")}
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["kind", "subject"],
+        set_={**moved, "escalation": None, "escalated_on": None, "escalation_note": None, "closed_note": None},
+        # (status compared one by one: an IN list cannot be bound in an executemany)
+        where=(DEADLINE.c.due_on != fresh.due_on) | and_(*(DEADLINE.c.status != live for live in LIVE))), rows)
 
 
 def _close(session: Session, status: str, where: Any, note: str, ctx: Context) -> int:

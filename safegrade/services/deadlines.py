@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, and_, select, update
@@ -96,14 +97,21 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec],
     if new:
         session.execute(DEADLINE.insert(), rows)
         return
-    stmt = dialect_insert(session, DEADLINE)
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (kind, subject) DO UPDATE when the due date moved or the deadline was closed;
+    built once per dialect (building it costs more than running it)."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DEADLINE)
     fresh = stmt.excluded
     moved = {c: fresh[c] for c in ("due_on", "status", "done_through", "next_on", "updated_at")}
-    session.execute(stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["kind", "subject"],
         set_={**moved, "escalation": None, "escalated_on": None, "escalation_note": None, "closed_note": None},
         # (status compared one by one: an IN list cannot be bound in an executemany)
-        where=(DEADLINE.c.due_on != fresh.due_on) | and_(*(DEADLINE.c.status != live for live in LIVE))), rows)
+        where=(DEADLINE.c.due_on != fresh.due_on) | and_(*(DEADLINE.c.status != live for live in LIVE)))
 
 
 def _close(session: Session, status: str, where: Any, note: str, ctx: Context) -> int:

@@ -32,6 +32,7 @@ from safegrade.services.context import Context
 from safegrade.workday import add_working_days
 
 DEADLINE, REMINDER = table(Deadline), table(Reminder)
+_working_days_after = lru_cache(maxsize=1024)(add_working_days)  # a batch's events share their day
 OPEN, PAUSED, MET, CANCELLED, LAPSED = "open", "paused", "met", "cancelled", "lapsed"
 STATUS_LABELS = {OPEN: "进行中", PAUSED: "待验收（暂停提醒）", MET: "已完成", CANCELLED: "已撤销",
                  LAPSED: "已逾期（提醒已发完）"}
@@ -177,7 +178,7 @@ def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[tuple[Mappi
         if dest in ("revoked", "excluded") and source != dest:
             cancel_enterprise(ctx, session, eid, f"企业{ctx.rules.state_label(dest)}，不再提醒")
         if dest == "interview" and source != "interview":
-            due = data.get("interview_on") or add_working_days(today, ctx.rules.deadlines.interview_working_days)
+            due = data.get("interview_on") or _working_days_after(today, ctx.rules.deadlines.interview_working_days)
             specs.append(DeadlineSpec("interview", enterprise_subject("interview", eid), due, district, eid))
         if dest == "revocation_pending" and source != "revocation_pending" and row.get("publicity_ends_on"):
             specs.append(DeadlineSpec("publicity", enterprise_subject("publicity", eid), row["publicity_ends_on"],

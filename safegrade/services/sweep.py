@@ -86,9 +86,19 @@ def sweep_deadlines(ctx: Context, *, batch_size: int = BATCH, max_retries: int =
 
 
 def _claim(session: Session, today: date, n: int) -> list[dict[str, Any]]:
+    """Up to `n` due deadlines, plus every other due deadline of their enterprises: an enterprise's
+    escalations of one day are judged together, so the priority between them holds (a major hazard's
+    revocation rather than an interview first)."""
     query = (select(DEADLINE).where(DEADLINE.c.next_on <= today).order_by(DEADLINE.c.next_on, DEADLINE.c.id)
              .limit(n).with_for_update(skip_locked=True))
-    return [dict(r) for r in session.execute(query).mappings()]
+    rows = [dict(r) for r in session.execute(query).mappings()]
+    enterprises = sorted({r["enterprise_id"] for r in rows if r["enterprise_id"] is not None})
+    if enterprises:
+        more = (select(DEADLINE).where(DEADLINE.c.enterprise_id.in_(enterprises), DEADLINE.c.next_on <= today,
+                                       DEADLINE.c.id.not_in([r["id"] for r in rows]))
+                .with_for_update(skip_locked=True))
+        rows += [dict(r) for r in session.execute(more).mappings()]
+    return rows
 
 
 @dataclass

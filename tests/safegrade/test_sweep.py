@@ -345,3 +345,21 @@ def test_sweeping_twice_or_three_times_changes_nothing_more(make_ctx, world, tmp
         assert (again.reminders, again.escalations, again.deadlines) == (0, 0, 0)
     assert (outbox(make_ctx), [e["hash"] for c in world.all for e in timeline(make_ctx(), c)]) == after
     assert first.escalations == 4 and verify_audit(make_ctx()).ok
+
+
+def test_an_enterprises_escalations_of_one_day_are_judged_together_even_across_batches(make_ctx, world, tmp_path,
+                                                                                      clock):
+    """A finding and a major hazard overdue the same day: the major hazard's revocation is proposed, not an
+    interview first — also when the batch would cut between the two deadlines."""
+    code = world.wuqing[0]
+    assess(make_ctx, tmp_path, clock, code, [*DEDUCTIONS, *MAJOR], on="2023-07-10")
+    clock.set(at("2023-07-11 10:00"))
+    fire_event(make_ctx("wq"), code, "hold_interview", reason="约谈", data={"attendees": "法人", "record": "限期整改"})
+    clock.set(at("2023-08-14 08:00"))  # both escalations are due: the finding's (08-14), the hazard's (07-25)
+    with make_ctx().store.write() as session:  # the finding's deadline is claimed first, alone in its batch
+        session.execute(DEADLINE.update().where(DEADLINE.c.kind == "finding").values(next_on=date(2023, 7, 1)))
+    report = sweep_deadlines(make_ctx("system", source="flow"), batch_size=1)
+    assert report.escalations == 1 and report.skipped == 1
+    events = [e["event"] for e in timeline(make_ctx(), code)]
+    assert events.count("propose_revocation") == 1 and "escalate" not in events
+    assert show_enterprise(make_ctx(), code)["revocation_reason"] == "major_hazard_overdue"

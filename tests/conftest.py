@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,9 +45,9 @@ def clock() -> TestClock:
     return TestClock(at("2023-06-01 09:00"))
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a schema made for this test and dropped after it."""
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema made for it and dropped after (skips without PG)."""
     if not PG_URL:
         pytest.skip(PG_SKIP)
     schema = f"sg_{uuid.uuid4().hex[:12]}"
@@ -60,6 +61,13 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema made for this test and dropped after it."""
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

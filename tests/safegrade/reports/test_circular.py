@@ -14,15 +14,15 @@ Results 2/2/2 of 6: a third each, where rounding each share alone gives 99.9 %.
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 
 from safegrade.clock import TestClock
 from safegrade.errors import NotFound
@@ -36,7 +36,7 @@ from safegrade.services.context import open_context
 from safegrade.services.finding import list_findings, reject_finding, submit_finding
 from safegrade.services.lifecycle import fire_event
 from safegrade.store import Store, make_engine
-from tests.conftest import PG_SKIP, PG_URL, at, settings_for
+from tests.conftest import at, pg_schema, settings_for
 from tests.factories import build_world
 
 CAMPAIGN = "2023年运行质量评估"
@@ -118,15 +118,16 @@ def _legacy_blank_deduction(store: Store, code: str) -> None:
 def built(rules, tmp_path_factory) -> Iterator[Any]:
     """build(backend) -> (figures, contexts): each backend's campaign built once for the module."""
     made: dict[str, Any] = {}
-    cleanup: list[Any] = []
+    cleanup = ExitStack()
 
     def build(backend: str) -> tuple[dict[str, Any], Any, dict[str, str]]:
         if backend not in made:
             tmp = tmp_path_factory.mktemp(f"circular-{backend}")
-            url = f"sqlite:///{tmp / 'circular.db'}" if backend == "sqlite" else _pg_schema(cleanup)
+            url = (f"sqlite:///{tmp / 'circular.db'}" if backend == "sqlite"
+                   else cleanup.enter_context(pg_schema()))
             store = Store(make_engine(url))
             store.migrate()
-            cleanup.append(store.engine.dispose)
+            cleanup.callback(store.engine.dispose)
             clock = TestClock(at("2023-06-01 09:00"))
             settings = settings_for(url, tmp)
 
@@ -137,27 +138,8 @@ def built(rules, tmp_path_factory) -> Iterator[Any]:
             made[backend] = (circular_figures(make("rev"), CAMPAIGN), make, codes)
         return made[backend]
 
-    yield build
-    for step in reversed(cleanup):
-        step()
-
-
-def _pg_schema(cleanup: list[Any]) -> str:
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    schema = f"sg_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-    cleanup.append(drop)
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with cleanup:
+        yield build
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])

@@ -18,10 +18,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 from prefect import flow  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 
-from safegrade.services.actors import SYSTEM_ACTOR  # noqa: E402
 from safegrade.services.auditing import checkpoint_audit, verify_audit  # noqa: E402
-from safegrade.services.context import Context, open_context  # noqa: E402
-from safegrade.settings import load_settings  # noqa: E402
+from safegrade.services.context import Context  # noqa: E402
+from safegrade.settings import Settings, load_settings  # noqa: E402
 
 
 class AuditBroken(RuntimeError):
@@ -47,8 +46,19 @@ def nightly_audit(ctx: Context) -> dict[str, Any]:
             "checkpoint": cp["id"] if cp else None, "breaks": breaks}
 
 
+def run_nightly_audit(settings: Settings, as_of: datetime | None, source: str = "scheduler", *,
+                      started: datetime | None = None) -> dict[str, Any]:
+    """The nightly audit as the embedded scheduler runs it: recorded in sweep_run, also when it fails."""
+    from flows.runs import recorded, system_context
+
+    with system_context(settings, as_of) as ctx:
+        return recorded("nightly_audit", ctx, source, lambda: nightly_audit(ctx), started=started)
+
+
 @flow(name="safegrade-audit-nightly")
 def audit_nightly(config: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+    from flows.runs import system_context
+
     settings = load_settings(Path(config) if config else None)
-    ctx = open_context(settings, as_of=as_of or scheduled_now(), actor=SYSTEM_ACTOR, source="flow")
-    return nightly_audit(ctx)
+    with system_context(settings, as_of or scheduled_now()) as ctx:
+        return nightly_audit(ctx)

@@ -12,8 +12,7 @@ Every run is written to `sweep_run` (what instant it covered, what it did, or it
 from __future__ import annotations
 
 import os
-import traceback
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,47 +23,27 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 from prefect import flow  # noqa: E402
 
 from flows.audit import scheduled_now  # noqa: E402
-from safegrade.services.actors import SYSTEM_ACTOR  # noqa: E402
-from safegrade.services.context import Context, open_context  # noqa: E402
+from flows.runs import recorded, system_context  # noqa: E402
+from safegrade.services.context import Context  # noqa: E402
 from safegrade.services.sweep import campaign_progress, record_run, sweep_deadlines  # noqa: E402
 from safegrade.settings import Settings, load_settings  # noqa: E402
-
-JOBS = ("deadline_sweep", "campaign_progress", "send_reminders")
-
-
-def system_context(settings: Settings, as_of: datetime | None, **kw: Any) -> Context:
-    """The system actor (role system), as the flows act; `as_of` None means the wall clock."""
-    return open_context(settings, as_of=as_of, actor=SYSTEM_ACTOR, source="flow", **kw)
-
-
-def _recorded(job: str, ctx: Context, source: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run one job and write it down in sweep_run, also when it fails (then re-raise)."""
-    as_of, started = ctx.now(), ctx.clock.now()
-    try:
-        result = work()
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-        record_run(ctx, job, as_of, started, source, {}, error)
-        raise
-    record_run(ctx, job, as_of, started, source, {k: v for k, v in result.items() if isinstance(v, int)})
-    return result
 
 
 def sweep_job(ctx: Context, source: str) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         report = sweep_deadlines(ctx)
         return {**report.counts(), "log": report.log}
-    return _recorded("deadline_sweep", ctx, source, work)
+    return recorded("deadline_sweep", ctx, source, work)
 
 
 def progress_job(ctx: Context, source: str) -> dict[str, Any]:
-    return _recorded("campaign_progress", ctx, source, lambda: campaign_progress(ctx))
+    return recorded("campaign_progress", ctx, source, lambda: campaign_progress(ctx))
 
 
 def send_job(ctx: Context, source: str) -> dict[str, Any]:
     from safegrade.services.reminders import send_reminders
 
-    return _recorded("send_reminders", ctx, source, lambda: send_reminders(ctx))
+    return recorded("send_reminders", ctx, source, lambda: send_reminders(ctx))
 
 
 def daily_job(ctx: Context, source: str) -> dict[str, Any]:
@@ -72,21 +51,23 @@ def daily_job(ctx: Context, source: str) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         return {"deadline_sweep": sweep_job(ctx, source), "campaign_progress": progress_job(ctx, source),
                 "send_reminders": send_job(ctx, source)}
-    return _recorded("daily", ctx, source, work)
+    return recorded("daily", ctx, source, work)
 
 
 def run_daily(settings: Settings, as_of: datetime | None, source: str = "scheduler", **kw: Any) -> dict[str, Any]:
-    return daily_job(system_context(settings, as_of, **kw), source)
+    with system_context(settings, as_of, **kw) as ctx:
+        return daily_job(ctx, source)
 
 
 def run_send_reminders(settings: Settings, as_of: datetime | None, source: str = "scheduler",
                        **kw: Any) -> dict[str, Any]:
-    return send_job(system_context(settings, as_of, **kw), source)
+    with system_context(settings, as_of, **kw) as ctx:
+        return send_job(ctx, source)
 
 
 # --- the same, as Prefect flows (for `safegrade serve` and its workers) ------------------------------
 
-def _flow_context(config: str | None, as_of: datetime | None) -> Context:
+def _flow_context(config: str | None, as_of: datetime | None) -> AbstractContextManager[Context]:
     settings = load_settings(Path(config) if config else None)
     return system_context(settings, as_of or scheduled_now())
 
@@ -94,19 +75,22 @@ def _flow_context(config: str | None, as_of: datetime | None) -> Context:
 @flow(name="safegrade-deadline-sweep")
 def deadline_sweep(config: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
     """Find what is due, fire escalations in batches, queue reminders."""
-    return sweep_job(_flow_context(config, as_of), "flow")
+    with _flow_context(config, as_of) as ctx:
+        return sweep_job(ctx, "flow")
 
 
 @flow(name="safegrade-campaign-progress")
 def campaign_progress_flow(config: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
     """Remind districts with outstanding assessments (weekly while a window is open)."""
-    return progress_job(_flow_context(config, as_of), "flow")
+    with _flow_context(config, as_of) as ctx:
+        return progress_job(ctx, "flow")
 
 
 @flow(name="safegrade-send-reminders")
 def send_reminders_flow(config: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
     """Deliver the outbox: pending and due-for-retry reminders."""
-    return send_job(_flow_context(config, as_of), "flow")
+    with _flow_context(config, as_of) as ctx:
+        return send_job(ctx, "flow")
 
 
 @flow(name="safegrade-daily")
@@ -115,7 +99,7 @@ def daily(config: str | None = None, as_of: datetime | None = None) -> dict[str,
     at = as_of or scheduled_now()
     out = {"deadline_sweep": deadline_sweep(config, at), "campaign_progress": campaign_progress_flow(config, at),
            "send_reminders": send_reminders_flow(config, at)}
-    ctx = _flow_context(config, at)
-    record_run(ctx, "daily", ctx.now(), ctx.clock.now(), "flow",
-               {f"{job}.{k}": v for job, counts in out.items() for k, v in counts.items() if isinstance(v, int)})
+    with _flow_context(config, at) as ctx:
+        record_run(ctx, "daily", ctx.now(), ctx.clock.now(), "flow",
+                   {f"{job}.{k}": v for job, counts in out.items() for k, v in counts.items() if isinstance(v, int)})
     return out

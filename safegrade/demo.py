@@ -174,7 +174,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"(file channel: {outbox}), {walked.get('escalations', 0)} escalations fired by the system, "
                   f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
                   f"escalation, {walked.get('revoked', 0)} grades revoked after publicity")
-    interviewed = loop["interviewed"] + [None] * walked.get("interviews", 0)
+    interviews = len(loop["interviewed"]) + walked.get("interviews", 0)  # held at rectification, then after escalation
     revoked = [e["credit_code"] for e in list_enterprises(as_(None), state="revoked")]
     status = campaign_status(as_(BUREAU), CAMPAIGN)
     _status_table(console, status)
@@ -225,7 +225,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
             "campaign_assessed": status["total"]["assessed"], "campaign_excluded": status["total"]["excluded"],
             "campaign_interviews": status["total"]["interviews"],
             "findings_verified": loop["verified"], "closed_loops": loop["closed"],
-            "interviews": len(interviewed), "revoked": len(revoked), "escalations": walked.get("escalations", 0),
+            "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
             "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
             "audit_ok": verified.ok,
             **{f"result_{k}": v for k, v in results.items()}}

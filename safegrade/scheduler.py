@@ -356,24 +356,10 @@ def _send_reminders(settings: Settings, as_of: datetime) -> JobResult:
 
 def _nightly_audit(settings: Settings, clock: Clock, as_of: datetime) -> JobResult:
     """flows.audit.nightly_audit as the system actor (source flow), written to sweep_run also when it fails."""
-    from flows.audit import nightly_audit
-    from safegrade.services.actors import SYSTEM_ACTOR
-    from safegrade.services.context import open_context
-    from safegrade.services.sweep import record_run
+    from flows.audit import run_nightly_audit
 
-    ctx = open_context(settings, as_of=as_of, actor=SYSTEM_ACTOR, source="flow")
-    started = clock.now()
-    try:
-        try:
-            result = nightly_audit(ctx)
-        except Exception as exc:
-            record_run(ctx, "nightly_audit", as_of, started, "scheduler", {}, f"{type(exc).__name__}: {exc}")
-            raise
-        record_run(ctx, "nightly_audit", as_of, started, "scheduler",
-                   {k: int(v) for k, v in result.items() if isinstance(v, int)})
-        return result
-    finally:
-        ctx.store.engine.dispose()
+    result: JobResult = run_nightly_audit(settings, as_of, "scheduler", started=clock.now())
+    return result
 
 
 def default_jobs(settings: Settings, clock: Clock | None = None) -> list[Job]:

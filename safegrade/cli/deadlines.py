@@ -25,13 +25,15 @@ def deadlines_check(
     send: bool = typer.Option(False, "--send", help="Also deliver the reminders (as the daily run does)."),
 ) -> None:
     """Run the deadline sweep now (or --as-of a simulated time): queue reminders, fire escalations."""
-    from flows.deadlines import progress_job, send_job, sweep_job, system_context
+    from flows.deadlines import progress_job, send_job, sweep_job
+    from flows.runs import system_context
 
     opts = options(ctx)
-    sctx = system_context(opts.settings(), opts.as_of_instant())
-    done = {"deadline_sweep": sweep_job(sctx, "cli"), "campaign_progress": progress_job(sctx, "cli")}
-    if send:
-        done["send_reminders"] = send_job(sctx, "cli")
+    with system_context(opts.settings(), opts.as_of_instant()) as sctx:
+        done = {"deadline_sweep": sweep_job(sctx, "cli"), "campaign_progress": progress_job(sctx, "cli")}
+        if send:
+            done["send_reminders"] = send_job(sctx, "cli")
+        swept_at = sctx.now()
     if emit(opts, done):
         return
     s = done["deadline_sweep"]
@@ -42,7 +44,7 @@ def deadlines_check(
         if entry.get("note"):
             line += f" — {entry['note']}"
         out.print(line, markup=False)
-    out.print(f"sweep as of {sctx.now():%Y-%m-%d %H:%M}: {s['deadlines']} deadline(s) due, {s['reminders']} "
+    out.print(f"sweep as of {swept_at:%Y-%m-%d %H:%M}: {s['deadlines']} deadline(s) due, {s['reminders']} "
               f"reminder(s) queued, {s['escalations']} escalation(s) fired, {s['notices']} notice(s), "
               f"{s['skipped']} skipped, {s['closed']} closed; progress notes queued: "
               f"{done['campaign_progress']['queued']}", markup=False)

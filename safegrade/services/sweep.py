@@ -22,7 +22,17 @@ from safegrade import timetable, wording
 from safegrade.errors import Conflict
 from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, SweepRun, table
 from safegrade.services.context import Context
-from safegrade.services.deadlines import DEADLINE, LAPSED, MET, OPEN, PAUSED, REMINDER, campaign_subject, dialect_insert
+from safegrade.services.deadlines import (
+    CANCELLED,
+    DEADLINE,
+    LAPSED,
+    MET,
+    OPEN,
+    PAUSED,
+    REMINDER,
+    campaign_subject,
+    dialect_insert,
+)
 from safegrade.services.lifecycle import FireRequest, fire_in
 from safegrade.timetable import Action, DeadlineKind
 
@@ -150,7 +160,7 @@ def judge(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> tuple[str, str] 
     """None while the deadline still runs; else (status, why) once it is met or no longer applies."""
     kind, e = d["kind"], facts.enterprises.get(d["enterprise_id"] or -1)
     if e is not None and e["state"] in GONE:
-        return "cancelled", f"企业{ctx.rules.state_label(e['state'])}"
+        return CANCELLED, f"企业{ctx.rules.state_label(e['state'])}"
     if kind in ("finding", "major_finding"):
         f = facts.findings.get(d["finding_id"] or -1)
         if f is None or f["status"] == "verified":
@@ -165,9 +175,9 @@ def judge(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> tuple[str, str] 
         return MET, f"已离开约谈状态（{ctx.rules.state_label(e['state']) if e else '?'}）"
     elif kind == "publicity" and (e is None or e["state"] != "revocation_pending"
                                   or e["publicity_ends_on"] != d["due_on"]):
-        return "cancelled", "已不在该公示期内"
+        return CANCELLED, "已不在该公示期内"
     elif kind == "validity" and (e is None or e["valid_until"] != d["due_on"]):
-        return "cancelled", "定级有效期已变更"
+        return CANCELLED, "定级有效期已变更"
     return None
 
 

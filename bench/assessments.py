@@ -51,11 +51,11 @@ from bench.common import (
     table,
     timed,
 )
-from safegrade.assessment_input import AssessmentInput, assessments_to_yaml, read_assessments, write_assessments_xlsx
 from safegrade.clock import TestClock
+from safegrade.domain.scoring import Deduction, score
+from safegrade.io.assessment import AssessmentInput, assessments_to_yaml, read_assessments, write_assessments_xlsx
 from safegrade.models import CampaignMember, Enterprise
 from safegrade.models import table as model_table
-from safegrade.scoring import Deduction, score
 from safegrade.services.assessment import import_assessments
 from safegrade.services.campaign import open_campaign
 

@@ -38,11 +38,11 @@ from bench.common import (
     timed,
     verdict,
 )
-from safegrade.creditcode import make
+from safegrade.domain.creditcode import make
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Deduction, Enterprise, Finding
 from safegrade.models import table as model_table
 from safegrade.reports.circular import render
-from safegrade.services.circular import circular_figures
+from safegrade.services.reporting.circular import circular_figures
 
 TARGET_S = 5.0
 CAMPAIGN = "2023年运行质量评估"

@@ -26,13 +26,13 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from safegrade.clock import TestClock  # noqa: E402
+from safegrade.demo.synthetic import synthetic_rows, write_csv  # noqa: E402
 from safegrade.rules import Rules, load_rules  # noqa: E402
 from safegrade.services.actors import add_actor, ensure_system_actor  # noqa: E402
 from safegrade.services.context import Context, open_context  # noqa: E402
 from safegrade.services.ledger import import_ledger  # noqa: E402
 from safegrade.settings import Settings, load_settings  # noqa: E402
 from safegrade.store import Store, make_engine  # noqa: E402
-from safegrade.synthetic import synthetic_rows, write_csv  # noqa: E402
 
 RULES_DIR = ROOT / "rules"
 TZ = ZoneInfo("Asia/Shanghai")

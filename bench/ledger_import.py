@@ -41,9 +41,9 @@ from bench.common import (
     timed,
     verdict,
 )
-from safegrade.ledger import read_ledger
+from safegrade.demo.synthetic import synthetic_rows, write_csv, write_xlsx
+from safegrade.io.ledger import read_ledger
 from safegrade.services.ledger import import_ledger
-from safegrade.synthetic import synthetic_rows, write_csv, write_xlsx
 
 TIME_TARGET_S = 10.0    # csv, from the issue
 MEMORY_TARGET_MB = 400.0

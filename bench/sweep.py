@@ -49,8 +49,8 @@ from bench.common import (
     timed,
     verdict,
 )
-from safegrade import timetable
 from safegrade.clock import TestClock
+from safegrade.domain import timetable
 from safegrade.models import Deadline, Enterprise, Finding
 from safegrade.models import table as core_table
 from safegrade.services.context import Context, open_context

@@ -36,7 +36,7 @@ from bench.common import (
     timed,
     verdict,
 )
-from safegrade.auditchain import utc_text
+from safegrade.audit.chain import utc_text
 from safegrade.models import AuditEvent, Enterprise
 from safegrade.services.auditing import verify_audit
 from safegrade.services.lifecycle import FireRequest, fire_many
@@ -46,7 +46,7 @@ ENTERPRISE_T = Enterprise.__table__  # type: ignore[attr-defined]
 TARGET = 100_000.0
 EVENT = "summon"  # graded → interview, fired by hand; no data
 BATCH = 1_000
-# the columns safegrade.audit reads to verify a chain, in its order
+# the columns safegrade.audit.trail reads to verify a chain, in its order
 COLUMNS = ("enterprise_id", "seq", "event", "from_state", "to_state", "actor", "role", "source", "reason", "payload",
            "occurred_at", "rules_version", "prev_hash", "hash", "id")
 
@@ -73,7 +73,7 @@ def build(world: World, n: int, seed: int, workdir: Path) -> tuple[float, float]
 
 
 def read_core(world: World) -> int:
-    """Stream the chains' rows the way safegrade.audit does (ordered, yield_per), touching every row."""
+    """Stream the chains' rows the way safegrade.audit.trail does (ordered, yield_per), touching every row."""
     query = select(*(EVENT_T.c[c] for c in COLUMNS)).order_by(EVENT_T.c.enterprise_id, EVENT_T.c.seq)
     n = 0
     with world.store.read() as session:
@@ -123,7 +123,7 @@ def sha256_all(bodies: list[bytes]) -> int:
 def event_hash_all(bodies: list[bytes], chunk: int = 10_000) -> float:
     """Seconds for auditchain.event_hash over each event's twelve fields; the fields are decoded from the
     bytes a chunk at a time, outside the timed loops, so all events' fields never sit in memory at once."""
-    from safegrade.auditchain import event_hash
+    from safegrade.audit.chain import event_hash
 
     def loop(part: list[list[str]]) -> None:
         for f in part:
@@ -214,7 +214,7 @@ def run(sizes: Sizes) -> Section:
         "same database: "
         "the bytes are built exactly as `auditchain.event_hash` builds them (JSON list of the twelve fields, "
         "`ensure_ascii=False`, compact separators, UTF-8) before the timed `hashlib.sha256` loop; the reads "
-        "select the columns `safegrade.audit` selects, ordered by (enterprise_id, seq).", "",
+        "select the columns `safegrade.audit.trail` selects, ordered by (enterprise_id, seq).", "",
         *profile_markdown(prof),
     ]
     return Section("3. Audit verify", summary, body, figures)

@@ -2,7 +2,7 @@
 in order. Thin over the services, which batch: never one Prefect task per enterprise.
 
 Two ways in, one code path:
-  - the embedded scheduler (safegrade.scheduler) and `safegrade deadlines check` call the plain `run_*`
+  - the embedded scheduler (safegrade.scheduler.embedded) and `safegrade deadlines check` call the plain `run_*`
     functions: no Prefect server, nothing leaves the machine;
   - `safegrade serve` registers the `@flow`s below as Prefect deployments with the same cron schedules;
     a flow's "now" is its run's scheduled start, so a backfilled or late run sweeps as of its slot.

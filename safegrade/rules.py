@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from safegrade.domain.timetable import DeadlineKind, parse_kinds
 from safegrade.errors import RulesError
-from safegrade.timetable import DeadlineKind, parse_kinds
 from states import DefinitionError, Lifecycle, LifecycleError, LifecycleSpec, parse_lifecycle
 
 if TYPE_CHECKING:  # scoring builds on this module's problem collector
-    from safegrade.scoring import AssessmentRules
+    from safegrade.domain.scoring import AssessmentRules
 
 RULE_FILES = ("lifecycle.yaml", "sectors.yaml", "districts.yaml", "triggers.yaml", "deadlines.yaml", "assessment.yaml")
 
@@ -247,8 +247,8 @@ def load_rules(directory: Path) -> Rules:
 
 
 def _assessment(c: _Collector, path: Path) -> AssessmentRules | None:
-    """assessment.yaml: the elements, items and thresholds that score an assessment (safegrade.scoring)."""
-    from safegrade.scoring import load_assessment_rules
+    """assessment.yaml: the elements, items and thresholds that score an assessment (safegrade.domain.scoring)."""
+    from safegrade.domain.scoring import load_assessment_rules
 
     if not path.is_file():
         c.add("assessment.yaml", "(file)", f"missing; a rules directory holds {', '.join(RULE_FILES)}")

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
-from safegrade.crontab import check_crontab
 from safegrade.errors import ConfigError
+from safegrade.scheduler.crontab import check_crontab
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +72,7 @@ class RetrySettings(BaseModel):
 
 
 class NotificationSettings(BaseModel):
-    """Where reminders go (safegrade.notify): Apprise URLs, checked here so that a bad one stops the program
+    """Where reminders go (safegrade.notify.channels): Apprise URLs, checked here so that a bad one stops the program
     at start-up with its key, never in the middle of a send."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -82,7 +82,7 @@ class NotificationSettings(BaseModel):
     @field_validator("channels", mode="before")
     @classmethod
     def _checked_channels(cls, value: Any) -> Any:
-        from safegrade.notify import check_channels  # apprise is imported only when a URL needs it
+        from safegrade.notify.channels import check_channels  # apprise is imported only when a URL needs it
 
         return check_channels(value, "notifications.channels")
 

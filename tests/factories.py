@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from safegrade.creditcode import make
+from safegrade.domain.creditcode import make
 from safegrade.services.actors import add_actor, ensure_system_actor
 from safegrade.services.context import Context
 from safegrade.services.ledger import import_ledger

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
-from safegrade.demo import CAMPAIGN, run_demo
+from safegrade.demo.run import CAMPAIGN, run_demo
 from safegrade.services.auditing import verify_export
 from tests.conftest import settings_for
 

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from safegrade.audit import jsonable
+from safegrade.audit.trail import jsonable
 from safegrade.clock import parse_instant
 from safegrade.errors import InvalidInput
 from safegrade.services.context import Context, open_context

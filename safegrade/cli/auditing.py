@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from safegrade.auditchain import Report
+from safegrade.audit.chain import Report
 from safegrade.cli.app import app, emit, options, out
 from safegrade.services import auditing, enterprise
 
@@ -56,7 +56,7 @@ def audit_verify(
 
 @audit_app.command("export")
 def audit_export(ctx: typer.Context, file: Path = typer.Argument(..., help="Output file (JSON Lines).")) -> None:
-    """Write the whole trail for an outside reviewer (verify with `python -m safegrade.auditchain FILE`)."""
+    """Write the whole trail for an outside reviewer (verify with `python -m safegrade.audit.chain FILE`)."""
     opts = options(ctx)
     done = auditing.export_audit(opts.context(), file)
     if not emit(opts, done):

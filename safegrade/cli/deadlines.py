@@ -7,10 +7,10 @@ import typer
 from rich.table import Table
 
 from safegrade.cli.app import app, emit, options, out, parse_date
+from safegrade.domain.timetable import AUDIENCE_LABELS
 from safegrade.services.deadlines import STATUS_LABELS, list_deadlines
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.sweep import list_runs
-from safegrade.timetable import AUDIENCE_LABELS
 
 WHAT = {"reminder": "提醒", "superseded": "提醒（已被更新的取代）", "progress": "进度提醒", "event": "升级",
         "notice": "告知", "skipped": "不升级"}

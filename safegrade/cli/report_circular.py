@@ -11,7 +11,7 @@ from safegrade.cli.app import emit, options, out
 from safegrade.cli.report import report_app
 from safegrade.errors import InvalidInput
 from safegrade.reports.circular import FORMATS, check_format, render
-from safegrade.services.circular import circular_figures
+from safegrade.services.reporting.circular import circular_figures
 
 REPORTS_DIR = Path("var/reports")  # under the config file's folder, like the database and the evidence
 TO_STDOUT = ("md", "json")  # without --out these are printed; docx and html are written to REPORTS_DIR

@@ -16,8 +16,8 @@ from safegrade.cli.report import report_app
 from safegrade.reports.districts import write_districts
 from safegrade.reports.loop import write_loop
 from safegrade.reports.loop_common import choose_format, default_path, target
-from safegrade.services.districts import district_report
-from safegrade.services.loop import loop_report
+from safegrade.services.reporting.districts import district_report
+from safegrade.services.reporting.loop import loop_report
 
 FORMAT_HELP = "html | xlsx | json (default: from the suffix of --out, else html)."
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from safegrade.cli.app import Options, app, emit, err, options, out
 from safegrade.clock import SystemClock
 from safegrade.errors import InvalidInput
-from safegrade.scheduler import (
+from safegrade.scheduler.embedded import (
     Job,
     JobPlan,
     Outcome,
@@ -36,7 +36,7 @@ scheduler_app = typer.Typer(help="The embedded scheduler: deadline sweeps, remin
 app.add_typer(scheduler_app, name="scheduler")
 
 JOBS_OPTION = typer.Option(None, "--jobs", metavar="MODULE:FUNCTION",
-                           help="Jobs from FUNCTION(settings) -> list[safegrade.scheduler.Job] instead of the "
+                           help="Jobs from FUNCTION(settings) -> list[safegrade.scheduler.embedded.Job] instead of the "
                                 "default three (site-specific jobs; tests).")
 
 
@@ -78,7 +78,7 @@ def _logging_to_stderr(level: int) -> Iterator[None]:
     """Job runs and failures on stderr while the command runs (tracebacks included), then detached."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    loggers = [logging.getLogger("safegrade.scheduler"), logging.getLogger("apscheduler")]
+    loggers = [logging.getLogger("safegrade.scheduler.embedded"), logging.getLogger("apscheduler")]
     before = [(lg, lg.level, lg.propagate) for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)

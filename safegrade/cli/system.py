@@ -63,7 +63,7 @@ def demo(
     seed: int = typer.Option(2023, "--seed"),
 ) -> None:
     """A fresh SQLite database, a synthetic ledger, a scripted run through the lifecycle, the audit verified."""
-    from safegrade.demo import run_demo
+    from safegrade.demo.run import run_demo
 
     opts = options(ctx)
     run_demo(opts.settings(), workdir, enterprises=enterprises, seed=seed, console=out)

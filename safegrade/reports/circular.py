@@ -1,4 +1,4 @@
-"""The circular (通报) in each format, from the figures of safegrade.services.circular.
+"""The circular (通报) in each format, from the figures of safegrade.services.reporting.circular.
 
 One gathering, several renderers: json prints the figures themselves; md, html and docx lay out the
 same text (circular_text.compose). Pure: figures in, bytes out.
@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from safegrade.audit import jsonable
+from safegrade.audit.trail import jsonable
 from safegrade.errors import InvalidInput
 
 FORMATS = ("docx", "html", "md", "json")

@@ -2,7 +2,7 @@
 
 The layout follows the bureau's 2023 circular: title, addressees (各区应急管理局：), an opening paragraph,
 numbered sections 一、工作情况 · 二、评估情况 · 三、存在问题 · 四、工作要求, the ledger request, the issuer
-and the date. Every number in it comes from the figures (safegrade.services.circular); the fixed
+and the date. Every number in it comes from the figures (safegrade.services.reporting.circular); the fixed
 sentences are the bureau's own. Pure: figures in, a Document out.
 """
 

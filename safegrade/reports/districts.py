@@ -1,5 +1,5 @@
 """The district oversight report (各区运行质量评估工作监督报告) as html, .xlsx or JSON, from
-`safegrade.services.districts.district_report`. Pure: no database here.
+`safegrade.services.reporting.districts.district_report`. Pure: no database here.
 
 Workbook sheets: 各区汇总 (one row per district and a total), 数据质量问题 (one row per flag, its
 audit events in one cell), 审计事件 (one row per flag and event: id, credit code, seq, hash).

@@ -1,5 +1,5 @@
 """The reviewer's closed-loop report (整改闭环核查报告) as an html page, an .xlsx workbook or JSON, from
-the figures `safegrade.services.loop.loop_report` gathers. Pure: no database here.
+the figures `safegrade.services.reporting.loop.loop_report` gathers. Pure: no database here.
 
 The html page and the workbook show the same rows (built once here): the chain's verification result
 first — a broken chain in a red box naming its first broken event —, then per enterprise its

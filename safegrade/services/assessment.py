@@ -17,18 +17,18 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from safegrade.assessment_input import AssessmentInput, read_assessments
-from safegrade.cells import RowProblem
+from safegrade.domain.scoring import Score, score
+from safegrade.domain.workday import add_working_days
 from safegrade.errors import InputErrors
+from safegrade.io.assessment import AssessmentInput, read_assessments
+from safegrade.io.cells import RowProblem
 from safegrade.models import Assessment, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
-from safegrade.scoring import Score, score
 from safegrade.services import deadlines
 from safegrade.services.campaign import members
 from safegrade.services.context import Context
 from safegrade.services.finding import open_counts_of
 from safegrade.services.ledger import FLAG_CHECK_OVERRIDE
 from safegrade.services.lifecycle import FireRequest, fire_in
-from safegrade.workday import add_working_days
 
 CAMPAIGN, MEMBER, ENTERPRISE = table(Campaign), table(CampaignMember), table(Enterprise)
 ASSESSMENT, DEDUCTION, FINDING = table(Assessment), table(Deduction), table(Finding)

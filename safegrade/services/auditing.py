@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safegrade import audit
-from safegrade.auditchain import Report, verify_lines
+from safegrade.audit import trail
+from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
 from safegrade.services.context import Context
 
 
 def verify_audit(ctx: Context) -> Report:
     with ctx.store.read() as session:
-        return audit.verify(session)
+        return trail.verify(session)
 
 
 def verify_export(path: Path) -> Report:
@@ -27,7 +27,7 @@ def export_audit(ctx: Context, path: Path) -> dict[str, Any]:
     if path.parent and not path.parent.exists():
         raise InvalidInput(f"{path}: folder {path.parent} does not exist")
     with ctx.store.read() as session:
-        events, chains = audit.export(session, path, ctx.now(), ctx.rules.version)
+        events, chains = trail.export(session, path, ctx.now(), ctx.rules.version)
     return {"file": str(path), "events": events, "chains": chains}
 
 
@@ -35,4 +35,4 @@ def checkpoint_audit(ctx: Context) -> dict[str, Any] | None:
     """Record the heads of every chain that moved since the last checkpoint."""
     actor = ctx.require("checkpoint", "take audit checkpoints")
     with ctx.store.write() as session:
-        return audit.checkpoint(session, ctx.now(), actor.name)
+        return trail.checkpoint(session, ctx.now(), actor.name)

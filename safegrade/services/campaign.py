@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from safegrade.creditcode import normalize
+from safegrade.domain.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput, NotFound
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
 from safegrade.services import deadlines

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
-from safegrade.audit import Actor as AuditActor
+from safegrade.audit.trail import Actor as AuditActor
 from safegrade.clock import Clock, FixedClock, SystemClock
 from safegrade.errors import Forbidden, NotFound
 from safegrade.models import Actor

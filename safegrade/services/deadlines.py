@@ -25,11 +25,11 @@ from sqlalchemy import Table, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from safegrade import timetable
+from safegrade.domain import timetable
+from safegrade.domain.workday import add_working_days
 from safegrade.errors import InvalidInput
 from safegrade.models import Deadline, Reminder, table
 from safegrade.services.context import Context
-from safegrade.workday import add_working_days
 
 DEADLINE, REMINDER = table(Deadline), table(Reminder)
 _working_days_after = lru_cache(maxsize=1024)(add_working_days)  # a batch's events share their day

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from safegrade import audit
-from safegrade.creditcode import normalize
+from safegrade.audit import trail
+from safegrade.domain.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
 from safegrade.services.context import Context
@@ -76,12 +76,12 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
             ).one()
             out["overdue_findings"], out["earliest_overdue_due_on"] = late[0], late[1]
             return out
-        events = audit.chain(session, row["id"], row["credit_code"], until=as_of)
-    fields = audit.replay(events)
+        events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
+    fields = trail.replay(events)
     if fields is None:
         raise NotFound(f"{row['credit_code']} was not yet registered at {as_of.isoformat()} "
                        "(its first audit event is later)")
-    out = _public(ctx, audit.decode(fields))
+    out = _public(ctx, trail.decode(fields))
     out["as_of"] = as_of.isoformat()
     out["allowed_events"] = list(ctx.rules.machine.allowed_events(out["state"]))
     return out
@@ -91,7 +91,7 @@ def timeline(ctx: Context, code: str) -> list[dict[str, Any]]:
     """Every audit event of one enterprise, oldest first, with Chinese labels."""
     with ctx.store.read() as session:
         row = _row(ctx, session, code)
-        events = audit.chain(session, row["id"], row["credit_code"])
+        events = trail.chain(session, row["id"], row["credit_code"])
     label = ctx.rules.state_label
 
     def local(utc: str) -> str:

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from safegrade import audit
-from safegrade.auditchain import GENESIS
-from safegrade.creditcode import normalize
+from safegrade.audit import trail
+from safegrade.audit.chain import GENESIS
+from safegrade.domain.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput
-from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
+from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
@@ -124,8 +124,8 @@ def import_ledger(
             actor_ref = ctx.audit_actor()
             _register(ctx, session, new, now, actor_ref)
             _amend(ctx, session, amends)
-            if audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
-                cp = audit.checkpoint(session, now, actor.name)
+            if trail.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
+                cp = trail.checkpoint(session, now, actor.name)
                 report.checkpoint = cp["id"] if cp else None
     return report
 
@@ -157,7 +157,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
                                          f"revoked on {row['revoked_on']}; graded again only with `fire CODE regrade` "
                                          f"from {row['regrade_from']} (one-year bar), not by a ledger"))
             elif not amend:
-                shown = "; ".join(f"{k}: {audit.jsonable(a)!s} → {audit.jsonable(b)!s}" for k, (a, b) in diff.items())
+                shown = "; ".join(f"{k}: {trail.jsonable(a)!s} → {trail.jsonable(b)!s}" for k, (a, b) in diff.items())
                 problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
                                          f"already registered with other values ({shown}); "
                                          "import with --amend to record the change"))
@@ -167,7 +167,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
 
 
 def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: datetime,
-              actor: audit.Actor) -> None:
+              actor: trail.Actor) -> None:
     state = ctx.rules.lifecycle.initial
     names: dict[str, str] = {}  # each file's name, once
     for i in range(0, len(records), _CHUNK):
@@ -187,11 +187,11 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
             data = {"file": name, "row": rec.row}
             if rec.check_override:
                 data["check_override"] = rec.check_override
-            events.append(audit.new_event(
+            events.append(trail.new_event(
                 enterprise_id=ids[rec.credit_code], code=rec.credit_code, seq=1, event="register", from_state=None,
                 to_state=state, actor=actor, reason=f"台账导入 {name} 第{rec.row}行",
                 payload={"data": data, "after": after}, at=now, rules_version=ctx.rules.version, prev_hash=GENESIS))
-        audit.append(session, events)
+        trail.append(session, events)
         deadlines.set_deadlines(ctx, session, [
             deadlines.validity_spec({**row, "id": ids[rec.credit_code]}) for rec, row in zip(part, rows, strict=True)],
             new=True)
@@ -208,7 +208,7 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
 def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
                   include_all: bool = False) -> dict[str, Any]:
     """The 台账 of valid graded enterprises (or of every registered one), one sheet per district and 汇总."""
-    from safegrade.ledger_export import write_ledger_xlsx
+    from safegrade.io.ledger_export import write_ledger_xlsx
     from safegrade.services.enterprise import list_enterprises
 
     if path.suffix.lower() != ".xlsx":
@@ -227,7 +227,7 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
     the enterprises the ledger shows outside 工贸 or deregistered (each refusal reported, not fatal).
     With `campaign`, the ledgers are that campaign's submissions: each district in them (or `district`)
     has met its ledger deadline today, on time or late."""
-    from safegrade.reconcile import PROPOSE_REVOCATION, discrepancies_table, reconcile
+    from safegrade.io.reconcile import PROPOSE_REVOCATION, discrepancies_table, reconcile
     from safegrade.services.enterprise import list_enterprises
     from safegrade.services.lifecycle import FireRequest, fire_many
 

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from safegrade import audit
-from safegrade.creditcode import normalize
+from safegrade.audit import trail
+from safegrade.domain.creditcode import normalize
+from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
-from safegrade.workday import add_working_days
 from states import EnterpriseSnapshot, Outcome
 
 ENTERPRISE = table(Enterprise)
@@ -115,9 +115,9 @@ def _check_request(ctx: Context, req: FireRequest, via_service: bool) -> dict[st
 
 # each enterprise row with the hash and time of its chain's head, in one query; built once
 _WITH_HEAD = (
-    select(ENTERPRISE, audit.EVENT.c.hash.label("_head_hash"), audit.EVENT.c.occurred_at.label("_head_at"))
-    .outerjoin(audit.EVENT, (audit.EVENT.c.enterprise_id == ENTERPRISE.c.id)
-               & (audit.EVENT.c.seq == ENTERPRISE.c.version))
+    select(ENTERPRISE, trail.EVENT.c.hash.label("_head_hash"), trail.EVENT.c.occurred_at.label("_head_at"))
+    .outerjoin(trail.EVENT, (trail.EVENT.c.enterprise_id == ENTERPRISE.c.id)
+               & (trail.EVENT.c.seq == ENTERPRISE.c.version))
 )
 _LOAD_ONE = _WITH_HEAD.where(ENTERPRISE.c.credit_code == bindparam("code"))
 _LOAD_MANY = _WITH_HEAD.where(ENTERPRISE.c.credit_code.in_(bindparam("codes", expanding=True)))
@@ -156,10 +156,10 @@ def _admit(ctx: Context, row: dict[str, Any], event: str, now: datetime, expecte
 
 
 def _record(ctx: Context, row: dict[str, Any], event: str, dest: str, reason: str, data: Mapping[str, Any],
-            changes: dict[str, Any], now: datetime, actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
+            changes: dict[str, Any], now: datetime, actor: trail.Actor) -> tuple[Fired, dict[str, Any]]:
     """The audit event of one change, and the row moved in memory to match it."""
     seq = row["version"] + 1
-    event_row = audit.new_event(
+    event_row = trail.new_event(
         enterprise_id=row["id"], code=row["credit_code"], seq=seq, event=event, from_state=row["state"],
         to_state=dest, actor=actor, reason=reason.strip(),
         payload={"data": data, "before": {k: row[k] for k in changes}, "after": changes},
@@ -171,7 +171,7 @@ def _record(ctx: Context, row: dict[str, Any], event: str, dest: str, reason: st
 
 
 def _apply(ctx: Context, row: dict[str, Any], req: FireRequest, data: dict[str, Any], now: datetime,
-           actor: audit.Actor) -> tuple[Fired, dict[str, Any]]:
+           actor: trail.Actor) -> tuple[Fired, dict[str, Any]]:
     """Judge one request against the row as it stands in this transaction; mutate the row in memory."""
     _admit(ctx, row, req.event, now, req.expected_version)
     outcome = ctx.rules.machine.fire(snapshot(row), req.event, now, data)
@@ -232,7 +232,7 @@ def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[i
     if changed != len(params):
         raise Conflict("an enterprise was changed by someone else meanwhile (its version moved); nothing was "
                        "recorded — reload and try again")
-    audit.append(session, events)
+    trail.append(session, events)
 
 
 def fire_many(ctx: Context, requests: Sequence[FireRequest], *, strict: bool = False,
@@ -286,8 +286,8 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
         moves.append((row, fired.event, fired.from_state, fired.to_state, data, fired.changes))
     _write(session, touched.values(), versions, events)
     deadlines.follow_lifecycle(ctx, session, moves)
-    if len(events) > 1 and audit.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
-        audit.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
+    if len(events) > 1 and trail.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
+        trail.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
     return result
 
 

@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from safegrade import timetable
+from safegrade.domain import timetable
+from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.lifecycle import snapshot
 from safegrade.services.sweep import PRIORITY, gather, judge, outstanding, subject
-from safegrade.workday import add_working_days
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
 MAX_DAYS = 400

@@ -32,7 +32,15 @@ from sqlalchemy import and_, case, or_, select, update
 
 from safegrade.errors import Conflict, Forbidden, InvalidInput, NotFound
 from safegrade.models import Enterprise, Reminder, table
-from safegrade.notify import Channel, DeliveryError, EnterpriseInfo, Message, channels_from_settings, deliver, route
+from safegrade.notify.channels import (
+    Channel,
+    DeliveryError,
+    EnterpriseInfo,
+    Message,
+    channels_from_settings,
+    deliver,
+    route,
+)
 from safegrade.services.context import Context
 from safegrade.settings import RetrySettings
 

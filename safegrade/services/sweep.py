@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from safegrade import timetable, wording
+from safegrade.domain import timetable
+from safegrade.domain.timetable import Action, DeadlineKind
 from safegrade.errors import Conflict
 from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, SweepRun, table
+from safegrade.notify import wording
 from safegrade.services.context import Context
 from safegrade.services.deadlines import (
     CANCELLED,
@@ -34,7 +36,6 @@ from safegrade.services.deadlines import (
     dialect_insert,
 )
 from safegrade.services.lifecycle import FireRequest, fire_in
-from safegrade.timetable import Action, DeadlineKind
 
 ENTERPRISE, FINDING, CAMPAIGN, MEMBER = table(Enterprise), table(Finding), table(Campaign), table(CampaignMember)
 SWEEP_RUN = table(SweepRun)

@@ -1,5 +1,5 @@
 """A world with many deadlines due on one day, built through the real services, and what one sweep of it must
-leave behind — computed from the timetable (safegrade.timetable), not from the sweep — for the concurrency
+leave behind — computed from the timetable (safegrade.domain.timetable), not from the sweep — for the concurrency
 and crash tests of the deadline sweep.
 
 The world (n enterprises over four districts, groups spread over every district):
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import func, select
 
-from safegrade import timetable
+from safegrade.domain import timetable
 from safegrade.models import AuditEvent, CampaignMember, Deadline, Enterprise, Reminder, table
 from safegrade.services.actors import add_actor, ensure_system_actor
 from safegrade.services.assessment import import_assessments

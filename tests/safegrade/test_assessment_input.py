@@ -16,17 +16,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from safegrade import creditcode
-from safegrade.assessment_input import (
+from safegrade.domain import creditcode
+from safegrade.domain.scoring import AssessmentRules, Deduction, load_assessment_rules
+from safegrade.errors import InvalidInput
+from safegrade.io.assessment import (
     CONTENT_RULE,
     AssessmentInput,
     assessments_to_yaml,
     read_assessments,
     write_assessments_xlsx,
 )
-from safegrade.cells import RowProblem
-from safegrade.errors import InvalidInput
-from safegrade.scoring import AssessmentRules, Deduction, load_assessment_rules
+from safegrade.io.cells import RowProblem
 from safegrade.settings import PROJECT_ROOT
 
 REAL = PROJECT_ROOT / "rules" / "assessment.yaml"

@@ -8,9 +8,9 @@ import json
 import pytest
 from sqlalchemy import text
 
-from safegrade import audit
-from safegrade.auditchain import GENESIS, event_hash
-from safegrade.auditchain import main as verify_file_main
+from safegrade.audit import trail as audit
+from safegrade.audit.chain import GENESIS, event_hash
+from safegrade.audit.chain import main as verify_file_main
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
 from safegrade.services.lifecycle import fire_event
 from tests.factories import build_world

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from safegrade.scheduler import Job
+from safegrade.scheduler.embedded import Job
 from safegrade.settings import PROJECT_ROOT, Settings
 
 HERE = "tests.safegrade.test_cli_scheduler"

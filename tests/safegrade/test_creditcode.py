@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safegrade import creditcode
+from safegrade.domain import creditcode
 
 SAMPLE = "91350100M000100Y43"
 

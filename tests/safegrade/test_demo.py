@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from safegrade.demo import run_demo
+from safegrade.demo.run import run_demo
 from tests.conftest import settings_for
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from safegrade import creditcode
+from safegrade.demo.synthetic import HEADERS, bad_rows, synthetic_rows, write_csv, write_xlsx
+from safegrade.domain import creditcode
 from safegrade.errors import InvalidInput
-from safegrade.ledger import LedgerRecord, RowProblem, read_ledger
+from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.rules import Rules
-from safegrade.synthetic import HEADERS, bad_rows, synthetic_rows, write_csv, write_xlsx
 
 CODE_A = creditcode.make("91120114MA05K1234")
 CODE_B = creditcode.make("91120116MA06AB12C")

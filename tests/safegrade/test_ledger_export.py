@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from safegrade.demo.synthetic import synthetic_rows
 from safegrade.errors import InvalidInput
-from safegrade.ledger import read_ledger
-from safegrade.ledger_export import HEADERS, write_ledger_xlsx
+from safegrade.io.ledger import read_ledger
+from safegrade.io.ledger_export import HEADERS, write_ledger_xlsx
 from safegrade.rules import Rules
-from safegrade.synthetic import synthetic_rows
 
 
 def enterprise(row: Mapping[str, str], rules: Rules, **changes: Any) -> dict[str, Any]:

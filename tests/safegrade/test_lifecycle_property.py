@@ -29,7 +29,7 @@ from tests.conftest import RULES_DIR, at, settings_for
 from tests.factories import build_world
 
 # random walks run years past the calendar's coverage; the fallback and its warning are tested in test_workday
-pytestmark = pytest.mark.filterwarnings("ignore::safegrade.workday.WorkdayCalendarWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::safegrade.domain.workday.WorkdayCalendarWarning")
 RULES = load_rules(RULES_DIR)
 EVENTS = sorted(RULES.lifecycle.events)
 FINAL = set(RULES.lifecycle.final_states)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from safegrade.errors import ConfigError
-from safegrade.notify import channels_from_settings
+from safegrade.notify.channels import channels_from_settings
 from safegrade.settings import PROJECT_ROOT, ChannelSettings, load_settings
 from tests.safegrade.test_settings import config
 

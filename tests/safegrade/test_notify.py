@@ -11,9 +11,9 @@ from pathlib import Path
 import apprise
 import pytest
 
-from safegrade import filechannel, notify
 from safegrade.errors import ConfigError
-from safegrade.notify import Channel, DeliveryError, EnterpriseInfo, Message, deliver, route
+from safegrade.notify import channels, filechannel
+from safegrade.notify.channels import Channel, DeliveryError, EnterpriseInfo, Message, deliver, route
 from tests.conftest import TZ, at
 from tests.safegrade.notifying import free_port, http_server, outbox_lines, smtp_server
 
@@ -111,7 +111,7 @@ def test_file_channel_writers_in_threads_write_each_key_once(tmp_path: Path) -> 
 
 
 def test_file_channel_refuses_a_message_not_sent_by_safegrade(tmp_path: Path) -> None:
-    notify._apprise()  # imports Apprise and registers the schema
+    channels._apprise()  # imports Apprise and registers the schema
     sender = apprise.Apprise()
     assert sender.add(f"file://{tmp_path}")
     assert not sender.notify(body="b", title="t")
@@ -189,12 +189,12 @@ def test_apprise_1_path_captures_the_log_of_the_call() -> None:
     """Apprise 1.9 returns a bare bool: the reason then comes from its log, captured around the call."""
     sender = apprise.Apprise()
     sender.add(f"json://127.0.0.1:{free_port()}/x")
-    reason = notify._notify_captured(sender, message())
+    reason = channels._notify_captured(sender, message())
     assert reason is not None and "Connection error" in reason
     ok = apprise.Apprise()
     with http_server() as hook:
         ok.add(hook.url())
-        assert notify._notify_captured(ok, message()) is None
+        assert channels._notify_captured(ok, message()) is None
 
 
 # --- URLs: checked, masked, resolved ------------------------------------------------------------------------
@@ -208,12 +208,12 @@ def test_apprise_1_path_captures_the_log_of_the_call() -> None:
     ("user:hunter2@host", "user:****@host"),
 ])
 def test_mask_hides_credentials(url: str, shown: str) -> None:
-    assert notify.mask(url) == shown
+    assert channels.mask(url) == shown
 
 
 def test_scrub_hides_a_password_quoted_by_a_log_line() -> None:
-    assert notify.scrub("login p%40ss failed; p@ss", "mailto://u:p%40ss@h") == "login **** failed; ****"
-    assert notify.mask("mailto://u:p%40ss@h") == "mailto://u:****@h"
+    assert channels.scrub("login p%40ss failed; p@ss", "mailto://u:p%40ss@h") == "login **** failed; ****"
+    assert channels.mask("mailto://u:p%40ss@h") == "mailto://u:****@h"
 
 
 @pytest.mark.parametrize(("url", "fragment"), [
@@ -227,7 +227,7 @@ def test_scrub_hides_a_password_quoted_by_a_log_line() -> None:
 ])
 def test_check_url_refuses_with_what_is_allowed(url: str, fragment: str) -> None:
     with pytest.raises(ValueError) as info:
-        notify.check_url(url)
+        channels.check_url(url)
     assert fragment in str(info.value)
 
 
@@ -236,7 +236,7 @@ def test_check_url_refuses_with_what_is_allowed(url: str, fragment: str) -> None
                                  "json://127.0.0.1:8080/hook", "jsons://hooks.example.org/x", "form://h/x",
                                  "forms://h/x", "file://var/outbox", "file:///srv/outbox"])
 def test_check_url_accepts_the_supported_schemes(url: str) -> None:
-    assert notify.check_url(url) == url.partition("://")[0]
+    assert channels.check_url(url) == url.partition("://")[0]
 
 
 def test_channels_from_settings_resolve_folders_and_districts(tmp_path: Path, rules) -> None:
@@ -246,9 +246,9 @@ def test_channels_from_settings_resolve_folders_and_districts(tmp_path: Path, ru
         "file://var/outbox",
         {"name": "武清区", "url": "file:///srv/wq", "audiences": ["district"], "districts": ["武清", "120103"]},
     ]})
-    plain, wuqing = notify.channels_from_settings(settings, rules)
+    plain, wuqing = channels.channels_from_settings(settings, rules)
     assert plain.url == f"file://{tmp_path.resolve()}/var/outbox" and plain.name.startswith("file-")
-    assert plain.audiences == frozenset(notify.AUDIENCES) and plain.districts == frozenset()
+    assert plain.audiences == frozenset(channels.AUDIENCES) and plain.districts == frozenset()
     assert (wuqing.name, wuqing.url, wuqing.audiences, wuqing.districts) == (
         "武清区", "file:///srv/wq", frozenset({"district"}), frozenset({"120114", "120103"}))
     assert str(wuqing) == "武清区 (file:///srv/wq)"
@@ -260,7 +260,7 @@ def test_an_unknown_district_is_refused_with_its_key(tmp_path: Path, rules) -> N
     settings = load_settings(env={}, base_dir=str(tmp_path), notifications={"channels": [
         "json://h/x", {"url": "json://h/y", "districts": ["武清县"]}]})
     with pytest.raises(ConfigError, match=r"^notifications\.channels\[1\]\.districts: '武清县' is not a district"):
-        notify.channels_from_settings(settings, rules)
+        channels.channels_from_settings(settings, rules)
 
 
 def test_the_file_channel_day_follows_the_message_time(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from safegrade.creditcode import make
-from safegrade.ledger import LedgerRecord
-from safegrade.reconcile import KIND_LABELS, TABLE_COLUMNS, Discrepancy, discrepancies_table, reconcile
+from safegrade.demo.synthetic import synthetic_rows
+from safegrade.domain.creditcode import make
+from safegrade.io.ledger import LedgerRecord
+from safegrade.io.reconcile import KIND_LABELS, TABLE_COLUMNS, Discrepancy, discrepancies_table, reconcile
 from safegrade.rules import Rules
-from safegrade.synthetic import synthetic_rows
 
 TODAY = date(2023, 12, 15)
 WUQING, HEXI, BEICHEN = "120114", "120103", "120113"

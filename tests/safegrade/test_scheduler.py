@@ -23,9 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
 from safegrade.clock import TestClock
-from safegrade.crontab import CrontabError, cron_trigger
 from safegrade.errors import ConfigError, InvalidInput
-from safegrade.scheduler import (
+from safegrade.scheduler.crontab import CrontabError, cron_trigger
+from safegrade.scheduler.embedded import (
     BackgroundClockScheduler,
     ClockScheduler,
     ClockThreadPoolExecutor,
@@ -303,7 +303,7 @@ def test_slots_missed_while_running_are_coalesced_into_the_latest(clock):
 def test_a_failing_job_is_logged_and_the_scheduler_goes_on(clock, caplog):
     broken, daily = Recorder(fail=True), Recorder()
     scheduler = stepped([Job("broken", "0 8 * * *", broken), Job("daily", "0 8 * * *", daily)], clock)
-    with caplog.at_level(logging.ERROR, logger="safegrade.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="safegrade.scheduler.embedded"):
         scheduler.step()
     assert len(broken.runs) == 1 and len(daily.runs) == 1
     assert any("broken as of" in r.message and "failed" in r.message and r.exc_info for r in caplog.records)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from safegrade.scoring import (
+from safegrade.domain.scoring import (
     AssessmentRules,
     Deduction,
     Item,

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pytest
 
-from safegrade import audit
+from safegrade.audit import trail
 from safegrade.services.auditing import verify_audit
 from safegrade.services.lifecycle import FireRequest, fire_many
 from safegrade.services.sweep import sweep_deadlines
@@ -131,13 +131,13 @@ def test_two_batches_checkpointing_at_once_on_postgresql_keep_one_checkpoint_cha
     checkpoints, so both read the same last checkpoint before either commits."""
     world = build_world(make_ctx, tmp_path, per_district=2, url=pg_url)
     barrier = threading.Barrier(2, timeout=30)
-    real_checkpoint = audit.checkpoint
+    real_checkpoint = trail.checkpoint
 
     def meet_then_checkpoint(session, at, actor):
         barrier.wait()
         return real_checkpoint(session, at, actor)
 
-    monkeypatch.setattr(audit, "checkpoint", meet_then_checkpoint)
+    monkeypatch.setattr(trail, "checkpoint", meet_then_checkpoint)
     low = AuditSettings(checkpoint_every_events=1)
     a, b = (replace(c, settings=c.settings.model_copy(update={"audit": low}))
             for c in (make_ctx("wq", url=pg_url), make_ctx("hx", url=pg_url)))

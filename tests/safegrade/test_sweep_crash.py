@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from safegrade import timetable
+from safegrade.domain import timetable
 from safegrade.services.auditing import verify_audit
 from tests.safegrade.sweep_runner import Sweeper
 from tests.safegrade.sweep_world import (

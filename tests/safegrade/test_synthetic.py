@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from safegrade import creditcode
-from safegrade.ledger import read_ledger
+from safegrade.demo.synthetic import HEADERS, add_years, bad_rows, synthetic_rows, write_csv, write_xlsx
+from safegrade.domain import creditcode
+from safegrade.domain.workday import is_working_day
+from safegrade.io.ledger import read_ledger
 from safegrade.rules import Rules
-from safegrade.synthetic import HEADERS, add_years, bad_rows, synthetic_rows, write_csv, write_xlsx
-from safegrade.workday import is_working_day
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from safegrade.domain.timetable import actions, days_text, due_actions, next_on
+from safegrade.notify.wording import Subject, escalation, progress, reminder
 from safegrade.rules import Rules
-from safegrade.timetable import actions, days_text, due_actions, next_on
-from safegrade.wording import Subject, escalation, progress, reminder
 from tests.safegrade.test_rules import edit, problems
 from tests.safegrade.test_rules import real as real  # noqa: F401  (fixture)
 from tests.safegrade.test_rules import rules_dir as rules_dir  # noqa: F401  (fixture)

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from safegrade import workday
-from safegrade.workday import (
+from safegrade.domain import workday
+from safegrade.domain.workday import (
     WorkdayCalendarWarning,
     add_working_days,
     covered_years,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 
-from safegrade import audit
+from safegrade.audit import trail
 from safegrade.models import AuditEvent, Enterprise, table
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
@@ -75,8 +75,8 @@ def append_event(ctx: Any, code: str, event: str, actor: str, role: str, data: d
         row = conn.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code == code)).mappings().one()
         head = conn.execute(select(EVENT.c.hash).where(EVENT.c.enterprise_id == row["id"],
                                                        EVENT.c.seq == row["version"])).scalar_one()
-        new = audit.new_event(enterprise_id=row["id"], code=code, seq=row["version"] + 1, event=event,
-                              from_state=row["state"], to_state=row["state"], actor=audit.Actor(actor, role, "cli"),
+        new = trail.new_event(enterprise_id=row["id"], code=code, seq=row["version"] + 1, event=event,
+                              from_state=row["state"], to_state=row["state"], actor=trail.Actor(actor, role, "cli"),
                               reason="历史数据导入", payload={"data": data, "before": {}, "after": {}}, at=when,
                               rules_version="legacy", prev_hash=head)
         conn.execute(EVENT.insert(), [new])

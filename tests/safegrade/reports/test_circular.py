@@ -31,10 +31,10 @@ from safegrade.reports.circular import render
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
 from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
-from safegrade.services.circular import circular_figures
 from safegrade.services.context import open_context
 from safegrade.services.finding import list_findings, reject_finding, submit_finding
 from safegrade.services.lifecycle import fire_event
+from safegrade.services.reporting.circular import circular_figures
 from safegrade.store import Store, make_engine
 from tests.conftest import at, pg_schema, settings_for
 from tests.factories import build_world
@@ -230,14 +230,14 @@ def test_late_districts_and_district_failings(figures):
     assert hexi == {"district": "120103", "district_name": "河西区", "late": True, "late_assessments": 1,
                     "outstanding_after_window": 1, "deductions_without_content": 1, "rejected_findings": 0,
                     # the late assessment is dated after the window; the legacy deduction without content
-                    # leaves the stored score at odds with the deductions (safegrade.services.oversight)
+                    # leaves the stored score at odds with the deductions (safegrade.services.reporting.oversight)
                     "flags": 2, "flags_by_kind": {"assessed_outside_window": 1, "score_mismatch": 1}}
 
 
 def test_the_oversight_flags_are_counted_per_district(built, monkeypatch):
     """The circular counts what `report districts` flags (its detection is tested in test_oversight),
     less the deductions without content, which it counts on their own."""
-    import safegrade.services.circular as circular
+    import safegrade.services.reporting.circular as circular
 
     _, make, _ = built("sqlite")
     monkeypatch.setattr(circular, "flag_counts_in", lambda ctx, session, campaign: {

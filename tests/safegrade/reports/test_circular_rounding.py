@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safegrade.services.circular import largest_remainder
+from safegrade.services.reporting.circular import largest_remainder
 
 
 def naive(counts: list[int]) -> list[Decimal]:

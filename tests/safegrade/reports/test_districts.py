@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 
 from safegrade.reports.districts import render_districts_html, write_districts
 from safegrade.services.campaign import campaign_status, exclude_member
-from safegrade.services.districts import district_report
 from safegrade.services.finding import list_findings, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
+from safegrade.services.reporting.districts import district_report
 from tests.conftest import at
 from tests.safegrade.reports.loop_world import evidence_file
 from tests.safegrade.reports.oversight_world import CAMPAIGN, assess, bound, build_oversight, event_of, simple

@@ -16,7 +16,7 @@ from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import Finding, table
 from safegrade.reports.loop import render_loop_html, write_loop
 from safegrade.services.enterprise import timeline
-from safegrade.services.loop import loop_report
+from safegrade.services.reporting.loop import loop_report
 from tests.safegrade.reports.loop_world import CAMPAIGN, build_loop, enterprise_id, put_deadline
 
 

@@ -16,8 +16,8 @@ from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import timeline
 from safegrade.services.finding import reject_finding, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
-from safegrade.services.loop import loop_report
 from safegrade.services.reminders import send_reminders
+from safegrade.services.reporting.loop import loop_report
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
 from tests.factories import build_world

@@ -12,7 +12,7 @@ from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import timeline
 from safegrade.services.finding import list_findings, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
-from safegrade.services.oversight import KINDS, flag_counts_by_district, oversight_flags
+from safegrade.services.reporting.oversight import KINDS, flag_counts_by_district, oversight_flags
 from tests.conftest import at
 from tests.safegrade.reports.loop_world import evidence_file
 from tests.safegrade.reports.oversight_world import (

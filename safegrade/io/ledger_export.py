@@ -2,7 +2,7 @@
 
 The workbook has a first worksheet 汇总 with every enterprise, then one worksheet per district that
 has enterprises, named by the district (e.g. 武清区), in district-code order. The columns and their
-Chinese headers are those read_ledger reads (safegrade.ledger.COLUMNS), the header is on row 1 and
+Chinese headers are those read_ledger reads (safegrade.io.ledger.COLUMNS), the header is on row 1 and
 nothing is written above it, so the file imports back: read_ledger takes the records from 汇总 and
 checks that every row of a district worksheet repeats a row of 汇总.
 
@@ -29,9 +29,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from safegrade.cells import as_date
 from safegrade.errors import InvalidInput
-from safegrade.ledger import COLUMNS, SUMMARY_SHEETS
+from safegrade.io.cells import as_date
+from safegrade.io.ledger import COLUMNS, SUMMARY_SHEETS
 from safegrade.rules import Rules
 
 SUMMARY_SHEET = SUMMARY_SHEETS[0]

@@ -11,7 +11,7 @@ writer ends it and it is skipped, so the message is written again whole.
 
 The channel is registered with `apprise.decorators.notify(on="file")`, so it goes through the same
 Apprise call as every other channel. Apprise hands a plugin only title and body: the whole record
-travels in `RECORD`, a context variable that `safegrade.notify.deliver` sets around the call (Apprise
+travels in `RECORD`, a context variable that `safegrade.notify.channels.deliver` sets around the call (Apprise
 runs plugins in worker threads with a copy of the caller's context). POSIX only (fcntl).
 """
 
@@ -118,7 +118,7 @@ def send(body: str, title: str, notify_type: str, meta: dict[str, Any], *args: A
     """The Apprise plugin: write the record that `deliver` put in RECORD; False (with why) if it cannot."""
     record = RECORD.get()
     if record is None:
-        _log.warning("the file channel writes only messages sent by safegrade (safegrade.notify.deliver)")
+        _log.warning("the file channel writes only messages sent by safegrade (safegrade.notify.channels.deliver)")
         return False
     folder = folder_of(meta)
     try:

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safegrade import audit
-from safegrade.auditchain import Break, ChainEvent, rewritten, utc_text, verify_chain
+from safegrade.audit import trail
+from safegrade.audit.chain import Break, ChainEvent, rewritten, utc_text, verify_chain
 
-EVENT, CHECKPOINT, CHECKPOINT_HEAD = audit.EVENT, audit.CHECKPOINT, audit.CHECKPOINT_HEAD
+EVENT, CHECKPOINT, CHECKPOINT_HEAD = trail.EVENT, trail.CHECKPOINT, trail.CHECKPOINT_HEAD
 FINDING_EVENTS = ("finding_submitted", "finding_rejected", "finding_verified")
 ESCALATION_EVENTS = ("escalate", "propose_revocation", "expire")
 SYSTEM_ACTOR = "system"
@@ -115,7 +115,7 @@ def _chain_breaks(row: Mapping[str, Any], events: list[ChainEvent]) -> list[Brea
 
 def _projection(row: Mapping[str, Any], events: list[ChainEvent]) -> Break | None:
     """The enterprise row against what replaying its chain gives (an edit behind the trail)."""
-    table, replayed = audit.projection(row), audit.replay(events) or {}
+    table, replayed = trail.projection(row), trail.replay(events) or {}
     differences = [f"{k}: table {table[k]!r}, log {replayed.get(k)!r}" for k in table if table[k] != replayed.get(k)]
     if not differences:
         return None

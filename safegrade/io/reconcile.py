@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from safegrade.cells import as_date
-from safegrade.ledger import LedgerRecord
+from safegrade.io.cells import as_date
+from safegrade.io.ledger import LedgerRecord
 from safegrade.rules import Rules
 
 KIND_LABELS = {

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from safegrade.workday import add_working_days
+from safegrade.domain.workday import add_working_days
 
 AUDIENCES = ("enterprise", "district", "bureau")
 AUDIENCE_LABELS = {"enterprise": "企业", "district": "区应急管理局", "bureau": "市应急管理局"}

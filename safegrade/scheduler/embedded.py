@@ -52,11 +52,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from safegrade.clock import Clock, SystemClock
-from safegrade.crontab import cron_trigger
 from safegrade.errors import InvalidInput
+from safegrade.scheduler.crontab import cron_trigger
 from safegrade.settings import Settings
 
-log = logging.getLogger("safegrade.scheduler")
+log = logging.getLogger("safegrade.scheduler.embedded")
 
 JobResult = dict[str, Any]
 
@@ -384,5 +384,5 @@ def load_jobs(spec: str, settings: Settings) -> list[Job]:
         raise InvalidInput(f"--jobs: cannot load {spec!r}: {exc}") from None
     jobs = factory(settings)
     if not isinstance(jobs, list) or not all(isinstance(j, Job) for j in jobs):
-        raise InvalidInput(f"--jobs: {spec} must return a list of safegrade.scheduler.Job")
+        raise InvalidInput(f"--jobs: {spec} must return a list of safegrade.scheduler.embedded.Job")
     return jobs

@@ -34,8 +34,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from safegrade import creditcode
-from safegrade.cells import (
+from safegrade.domain import creditcode
+from safegrade.errors import InvalidInput
+from safegrade.io.cells import (
     HALF_WIDTH,
     HEADER_SCAN_ROWS,
     Column,
@@ -48,7 +49,6 @@ from safegrade.cells import (
     parse_serial,
     shown_value,
 )
-from safegrade.errors import InvalidInput
 from safegrade.rules import District, Rules, Sector
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")

@@ -35,8 +35,10 @@ from typing import Any
 
 import yaml
 
-from safegrade import creditcode
-from safegrade.cells import (
+from safegrade.domain import creditcode
+from safegrade.domain.scoring import AssessmentRules, Deduction, Item, unique_key_loader
+from safegrade.errors import InvalidInput
+from safegrade.io.cells import (
     HALF_WIDTH,
     HEADER_SCAN_ROWS,
     Column,
@@ -49,8 +51,6 @@ from safegrade.cells import (
     parse_serial,
     shown_value,
 )
-from safegrade.errors import InvalidInput
-from safegrade.scoring import AssessmentRules, Deduction, Item, unique_key_loader
 
 ALLOWED_EXTENSIONS = (".yaml", ".yml", ".json", ".xlsx")
 ASSESSMENT_SHEET = "评估"

@@ -1,7 +1,7 @@
 """The data-quality checks of district oversight, each over a whole campaign in a fixed number of
 queries (aggregated in SQL where SQL can say it; deductions streamed once where a multiset or a score
 has to be computed). Each check returns pending flags: what was found, and selectors naming the
-audit events behind it, which safegrade.services.oversight looks up together afterwards.
+audit events behind it, which safegrade.services.reporting.oversight looks up together afterwards.
 
 Legacy or tampered data can hold what the services refuse today (a verifier who submitted, a score
 that the deductions do not give, a deduction without its content): the checks read the tables and
@@ -22,6 +22,9 @@ import chinese_calendar
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
+from safegrade.domain.scoring import Deduction as Scored
+from safegrade.domain.scoring import score
+from safegrade.domain.workday import is_working_day
 from safegrade.models import (
     Actor,
     Assessment,
@@ -34,10 +37,7 @@ from safegrade.models import (
     Finding,
     table,
 )
-from safegrade.scoring import Deduction as Scored
-from safegrade.scoring import score
 from safegrade.services.context import Context
-from safegrade.workday import is_working_day
 
 MEMBER, ENTERPRISE, CAMPAIGN = table(CampaignMember), table(Enterprise), table(Campaign)
 ASSESSMENT, DEDUCTION, FINDING, EVIDENCE = table(Assessment), table(Deduction), table(Finding), table(Evidence)
@@ -195,7 +195,7 @@ def deductions(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
 
 def _score_mismatch(rules: Any, a: Mapping[str, Any], rows: list[tuple[str, float, str]], version: str,
                     scored: dict[Any, Any]) -> str | None:
-    """Why the stored score or result is not what the deductions give (recomputed by safegrade.scoring)."""
+    """Why the stored score or result is not what the deductions give (recomputed by safegrade.domain.scoring)."""
     key = (tuple(sorted((item, float(points)) for item, points, _ in rows)), tuple(sorted(a["not_applicable"] or [])))
     if key not in scored:
         try:

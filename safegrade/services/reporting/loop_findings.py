@@ -9,13 +9,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from safegrade.auditchain import ChainEvent
+from safegrade.audit.chain import ChainEvent
 from safegrade.services.context import Context
 from safegrade.services.deadlines import STATUS_LABELS as DEADLINE_STATUS
 from safegrade.services.finding import STATUS_LABELS
-from safegrade.services.loop_trail import Trail, event_ref, files_of, instant
 from safegrade.services.reminders import STATUS_LABELS as REMINDER_STATUS
 from safegrade.services.reminders import step_label
+from safegrade.services.reporting.loop_trail import Trail, event_ref, files_of, instant
 
 ESCALATION_LABELS = {"fired": "已升级", "noticed": "已通报", "skipped": "未升级（已跳过）"}
 AUDIENCE_LABELS = {"enterprise": "企业", "district": "区应急管理局", "bureau": "市应急管理局"}

@@ -3,7 +3,7 @@
 This one file is both halves of the trust: safegrade computes every event's hash with it, and an
 outside reviewer verifies an exported trail with it, without the database or the rest of safegrade:
 
-    python -m safegrade.auditchain trail.jsonl      (or: python auditchain.py trail.jsonl)
+    python -m safegrade.audit.chain trail.jsonl      (or: python auditchain.py trail.jsonl)
 
 Each event's hash covers its content and the previous event's hash in the same enterprise's chain.
 The order of a chain is its links, so a verifier can tell what was done to it: an event changed,
@@ -213,7 +213,7 @@ def rewritten(enterprise: str, seq: int, checkpoint: object, taken_at: str, gone
 
 
 def verify_lines(lines: Iterable[str]) -> Report:
-    """Verify an exported trail (JSON Lines, see safegrade.audit.export) without any database."""
+    """Verify an exported trail (JSON Lines, see safegrade.audit.trail.export) without any database."""
     report = Report()
     chains: dict[str, list[ChainEvent]] = {}
     heads: dict[str, int] = {}
@@ -264,7 +264,7 @@ def verify_lines(lines: Iterable[str]) -> Report:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m safegrade.auditchain EXPORTED.jsonl", file=sys.stderr)
+        print("usage: python -m safegrade.audit.chain EXPORTED.jsonl", file=sys.stderr)
         return 2
     try:
         with open(args[0], encoding="utf-8") as handle:

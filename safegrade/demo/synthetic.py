@@ -17,9 +17,9 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-from safegrade import creditcode
+from safegrade.domain import creditcode
+from safegrade.domain.workday import is_working_day
 from safegrade.rules import Rules
-from safegrade.workday import is_working_day
 
 HEADERS = ("序号", "区", "企业名称", "统一社会信用代码", "行业类别", "标准化等级", "证书编号", "定级日期",
            "有效期至", "地址", "联系人", "联系电话")

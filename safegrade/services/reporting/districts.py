@@ -4,7 +4,7 @@ flags with the audit events behind each.
 
 Selection, exclusion, assessment, lateness, interviews and revocations are `campaign_status`'s (not
 counted twice); the findings' loop is aggregated in SQL per district; the flags are
-safegrade.services.oversight's. A finding counts as closed on time when it was verified on or
+safegrade.services.reporting.oversight's. A finding counts as closed on time when it was verified on or
 before its due date (in the deployment's time zone); as overdue when it is not verified and its
 due date has passed.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import case, func, literal, select
 from safegrade.models import Assessment, CampaignMember, Finding, UTCDateTime, table
 from safegrade.services.campaign import campaign_status, find_campaign
 from safegrade.services.context import Context
-from safegrade.services.oversight import KINDS, counts, flags_in
+from safegrade.services.reporting.oversight import KINDS, counts, flags_in
 
 MEMBER, ASSESSMENT, FINDING = table(CampaignMember), table(Assessment), table(Finding)
 

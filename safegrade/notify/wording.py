@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from safegrade.timetable import AUDIENCE_LABELS, DeadlineKind, days_text
+from safegrade.domain.timetable import AUDIENCE_LABELS, DeadlineKind, days_text
 
 
 @dataclass(frozen=True)

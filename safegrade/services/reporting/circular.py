@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from safegrade.models import Assessment, CampaignMember, Deduction, Finding, table
 from safegrade.services.campaign import find_campaign, status_in
 from safegrade.services.context import Context
-from safegrade.services.oversight import flag_counts_in
+from safegrade.services.reporting.oversight import flag_counts_in
 
 MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
 BLANK = " \t\r\n\u3000"  # what a deduction's content may hold and still say nothing (full-width space too)
@@ -249,7 +249,7 @@ def _failings(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int
               deductions: Mapping[str, Mapping[str, int]], flags: Mapping[str, Mapping[str, int]], ends_on: Any,
               as_of: Any) -> dict[str, Any]:
     """What the circular holds against a district; `flags` counts the data-quality flags of
-    safegrade.services.oversight (`report districts` lists each with its audit events), less the
+    safegrade.services.reporting.oversight (`report districts` lists each with its audit events), less the
     deductions without content, which are counted on their own."""
     code = status["district"]
     kinds = {k: n for k, n in flags.get(code, {}).items() if n and k != "deduction_without_content"}

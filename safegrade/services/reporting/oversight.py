@@ -9,11 +9,11 @@ Kinds (stable keys; labels in Chinese):
   shared_evidence           the same evidence file (SHA-256) submitted for different enterprises
   verified_by_submitter     a finding verified by someone who also submitted its evidence
   verified_by_enterprise    a finding verified by an enterprise user, or a user of that enterprise
-  score_mismatch            a stored score or result that the stored deductions do not give (safegrade.scoring)
+  score_mismatch            a stored score or result that the stored deductions do not give (safegrade.domain.scoring)
   deduction_without_content a deduction with no content (the circular's first complaint)
   repeat_problem            an element or item found again at an enterprise in a later campaign
 
-The checks (safegrade.services.oversight_checks) run over the whole campaign in a fixed number of
+The checks (safegrade.services.reporting.oversight_checks) run over the whole campaign in a fixed number of
 queries; the audit events of every flag are then looked up together, 500 enterprises a query.
 """
 
@@ -28,10 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safegrade.models import AuditEvent, Enterprise, table
-from safegrade.services import oversight_checks as checks
 from safegrade.services.campaign import find_campaign
 from safegrade.services.context import Context
-from safegrade.services.oversight_checks import Pending, Scope, Selector
+from safegrade.services.reporting import oversight_checks as checks
+from safegrade.services.reporting.oversight_checks import Pending, Scope, Selector
 
 EVENT, ENTERPRISE = table(AuditEvent), table(Enterprise)
 KINDS: dict[str, str] = {

@@ -6,7 +6,7 @@ raises `DeliveryError` with the reason Apprise logged for that call (never a bar
 
 What a channel can promise: the outbox (safegrade.services.reminders) delivers each message to each
 channel once, except that a crash between a channel accepting it and the outbox recording so, or a
-delivery slower than the lease, sends it once more. The file channel (safegrade.filechannel) is
+delivery slower than the lease, sends it once more. The file channel (safegrade.notify.filechannel) is
 idempotent by key, so it receives each message exactly once. Email, DingTalk and WeCom cannot tell a
 repeat: at least once. Webhooks (json, form) also get the message's key and routing fields as payload
 fields (`key`, `audience`, `district`, `credit_code`, …), so a receiver can drop a repeat.
@@ -29,8 +29,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from safegrade import filechannel
 from safegrade.errors import ConfigError, SafegradeError
+from safegrade.notify import filechannel
 
 if TYPE_CHECKING:
     from safegrade.rules import Rules

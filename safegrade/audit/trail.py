@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
-from safegrade.auditchain import (
+from safegrade.audit.chain import (
     FORMAT,
     GENESIS,
     Break,
@@ -289,7 +289,7 @@ def checkpoint(session: Session, at: datetime, actor: str) -> dict[str, Any] | N
 
 
 def export(session: Session, path: Path, at: datetime, rules_version: str) -> tuple[int, int]:
-    """Write the whole trail as JSON Lines that `safegrade.auditchain` verifies alone."""
+    """Write the whole trail as JSON Lines that `safegrade.audit.chain` verifies alone."""
     events = chains = 0
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", encoding="utf-8") as out:

@@ -7,7 +7,7 @@ chain is verified first, so a reviewer knows whether what follows can be trusted
 Where the tables and the trail disagree (evidence the trail never recorded, a verifier the trail
 does not name, an escalation note naming no event) the finding lists the problem in Chinese.
 
-Enterprises are read 500 at a time, a fixed handful of queries per batch (safegrade.services.loop_trail).
+Enterprises are read 500 at a time, a fixed handful of queries per batch (safegrade.services.reporting.loop_trail).
 Days to close count from the assessment date (when the finding was registered) to the verification
 date; days overdue count past the due date up to the verification, or up to today while not verified.
 In a campaign's report the findings are those of its assessments, and reminders and escalations
@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from safegrade.auditchain import ChainEvent
-from safegrade.creditcode import normalize
+from safegrade.audit.chain import ChainEvent
+from safegrade.domain.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import (
     Assessment,
@@ -39,14 +39,14 @@ from safegrade.models import (
 )
 from safegrade.services.campaign import find_campaign
 from safegrade.services.context import Context
-from safegrade.services.loop_findings import (
+from safegrade.services.reporting.loop_findings import (
     finding_record,
     kind_label,
     labels_of_deadline,
     noted_event,
     reminder_record,
 )
-from safegrade.services.loop_trail import Trail, event_ref, instant, load_trails, verification
+from safegrade.services.reporting.loop_trail import Trail, event_ref, instant, load_trails, verification
 
 ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
 CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)

@@ -16,12 +16,13 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.deadlines import daily_job
-from safegrade.assessment_input import AssessmentInput, assessments_to_yaml, write_assessments_xlsx
 from safegrade.clock import TestClock, parse_instant
-from safegrade.demo_walk import walk
+from safegrade.demo.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
+from safegrade.demo.walk import walk
+from safegrade.domain.scoring import Deduction
 from safegrade.errors import DOMAIN_ERRORS, InputErrors
+from safegrade.io.assessment import AssessmentInput, assessments_to_yaml, write_assessments_xlsx
 from safegrade.rules import Rules, load_rules
-from safegrade.scoring import Deduction
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
@@ -35,7 +36,6 @@ from safegrade.services.plan import plan_deadlines
 from safegrade.services.schema import init_database
 from safegrade.settings import Settings
 from safegrade.store import Store, make_engine
-from safegrade.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
 
 BUREAU = "市局张建强"
 CAMPAIGN = "2023年定级企业运行质量评估"
@@ -316,9 +316,9 @@ def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
     from safegrade.reports.circular import render
     from safegrade.reports.districts import write_districts
     from safegrade.reports.loop import write_loop
-    from safegrade.services.circular import circular_figures
-    from safegrade.services.districts import district_report
-    from safegrade.services.loop import loop_report
+    from safegrade.services.reporting.circular import circular_figures
+    from safegrade.services.reporting.districts import district_report
+    from safegrade.services.reporting.loop import loop_report
 
     folder.mkdir(parents=True, exist_ok=True)
     figures = circular_figures(ctx, CAMPAIGN)

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from safegrade.domain.timetable import DeadlineKind, parse_kinds
+from safegrade.domain.timetable import KINDS, DeadlineKind, parse_kinds
 from safegrade.errors import RulesError
 from states import DefinitionError, Lifecycle, LifecycleError, LifecycleSpec, parse_lifecycle
+from states.names import Event, missing_names
 
 if TYPE_CHECKING:  # scoring builds on this module's problem collector
     from safegrade.domain.scoring import AssessmentRules
@@ -60,12 +61,18 @@ class Deadlines:
     revocation_bar_years: int = 1
     interview_working_days: int = 10
     kinds: Mapping[str, DeadlineKind] = field(default_factory=dict)  # reminders and escalation per kind
+    escalation_order: tuple[str, ...] = ()  # the kinds, gravest first (deadlines.yaml)
 
     def kind(self, key: str) -> DeadlineKind:
         return self.kinds[key]
 
+    def rank(self, kind: str) -> int:
+        """The kind's place in `escalation_order`: of several escalations of one enterprise due together,
+        the lowest rank fires (a major hazard's revocation before an interview)."""
+        return self.escalation_order.index(kind)
 
-DEADLINE_DAYS = tuple(k for k in Deadlines.__dataclass_fields__ if k != "kinds")
+
+DEADLINE_DAYS = tuple(k for k in Deadlines.__dataclass_fields__ if k not in ("kinds", "escalation_order"))
 
 
 def _normal(text: str) -> str:
@@ -113,6 +120,12 @@ class Rules:
 
     def state_label(self, state: str) -> str:
         return self.lifecycle.label(state)
+
+    @cached_property
+    def ended_states(self) -> frozenset[str]:
+        """The states in which an enterprise holds no grade and its deadlines end: the final states (marked
+        `final: true` in lifecycle.yaml) and where the revocation (`revoke`) leads."""
+        return frozenset(self.lifecycle.final_states) | frozenset(self.lifecycle.destinations(Event.REVOKE))
 
 
 def rules_version(directory: Path) -> str:
@@ -187,7 +200,24 @@ def load_rules(directory: Path) -> Rules:
         raise RulesError([f"{directory}: not a directory; point rules_dir in config.yaml at the rules"])
     for extra in sorted(p.name for p in directory.glob("*.y*ml") if p.name not in RULE_FILES):
         c.add(extra, "(file)", f"unknown rules file; known files are {', '.join(RULE_FILES)}")
+    districts = _districts(c, directory)
+    sectors = _sectors(c, directory)
+    triggers = _read(directory, "triggers.yaml", c)
+    lists = _choice_lists(c, triggers)
+    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c),
+                   (*DEADLINE_DAYS, "escalation_order", "kinds"))
+    _deadline_days(c, dl)
+    lifecycle = _lifecycle(c, directory, lists)
+    exclusions = _exclusions(c, triggers.get("campaign_exclusions"), lifecycle)
+    deadlines = _deadlines(c, dl, lifecycle)
+    assessment = _assessment(c, directory / "assessment.yaml")
+    if c.problems or lifecycle is None or assessment is None:
+        raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
+    return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
+                 exclusions, deadlines, assessment, rules_version(directory), directory)
 
+
+def _districts(c: _Collector, directory: Path) -> dict[str, District]:
     districts = _section(
         c, "districts.yaml", _read(directory, "districts.yaml", c), "districts",
         lambda code, b: District(code, str(b.get("name", "")), _aliases(b.get("aliases"))), ("name", "aliases"),
@@ -197,6 +227,10 @@ def load_rules(directory: Path) -> Rules:
             c.add("districts.yaml", f"districts.{code}", "a district code is 6 digits (行政区划代码)")
         if not d.name:
             c.add("districts.yaml", f"districts.{code}", "missing required key 'name'")
+    return districts
+
+
+def _sectors(c: _Collector, directory: Path) -> dict[str, Sector]:
     sectors = _section(
         c, "sectors.yaml", _read(directory, "sectors.yaml", c), "sectors",
         lambda key, b: Sector(key, str(b.get("label", "")), _aliases(b.get("aliases"))), ("label", "aliases"),
@@ -204,8 +238,11 @@ def load_rules(directory: Path) -> Rules:
     for key, s in sectors.items():
         if not s.label:
             c.add("sectors.yaml", f"sectors.{key}", "missing required key 'label'")
+    return sectors
 
-    triggers = _read(directory, "triggers.yaml", c)
+
+def _choice_lists(c: _Collector, triggers: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """triggers.yaml's revocation reasons and sources: the lists lifecycle.yaml's fields choose from."""
     c.mapping("triggers.yaml", "(top)", triggers, ("revocation_reasons", "revocation_sources", "campaign_exclusions"))
     lists: dict[str, dict[str, str]] = {}
     for name in ("revocation_reasons", "revocation_sources"):
@@ -213,16 +250,20 @@ def load_rules(directory: Path) -> Rules:
         if not entries and triggers:  # an unreadable file is reported once, above
             c.add("triggers.yaml", name, "must list at least one entry as key: 中文名称")
         lists[name] = entries
+    return lists
 
-    keys = DEADLINE_DAYS
-    dl = c.mapping("deadlines.yaml", "(top)", _read(directory, "deadlines.yaml", c), (*keys, "kinds"))
-    deadlines = Deadlines()
-    for key in keys:
-        value = dl.get(key, getattr(deadlines, key))
+
+def _deadline_days(c: _Collector, dl: dict[str, Any]) -> None:
+    defaults = Deadlines()
+    for key in DEADLINE_DAYS:
+        value = dl.get(key, getattr(defaults, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             c.add("deadlines.yaml", key, f"{value!r} must be a whole number of at least 1")
 
-    lifecycle: LifecycleSpec | None = None
+
+def _lifecycle(c: _Collector, directory: Path, lists: Mapping[str, Mapping[str, str]]) -> LifecycleSpec | None:
+    """lifecycle.yaml, once triggers.yaml gives the lists its fields choose from; then the names the
+    engine needs (states.names) are checked to be there."""
     doc = _read(directory, "lifecycle.yaml", c)
     if not doc and not any(p.startswith("lifecycle.yaml:") for p in c.problems):
         c.add("lifecycle.yaml", "(top)", "empty; it must hold initial, states, roles and events")
@@ -230,20 +271,55 @@ def load_rules(directory: Path) -> Rules:
     if doc and unusable:
         c.add("lifecycle.yaml", "(top)", f"not checked until triggers.yaml gives {' and '.join(unusable)}: "
               "its fields choose from them")
-    elif doc:
-        try:
-            lifecycle = parse_lifecycle(doc, {k: tuple(v) for k, v in lists.items()})
-        except DefinitionError as exc:
-            c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
-    exclusions = _exclusions(c, triggers.get("campaign_exclusions"), lifecycle)
-    kinds = _deadline_kinds(c, dl.get("kinds"), lifecycle) if dl else {}
-    if not any(p.startswith("deadlines.yaml") for p in c.problems):
-        deadlines = Deadlines(**{k: dl[k] for k in keys if k in dl}, kinds=kinds)
-    assessment = _assessment(c, directory / "assessment.yaml")
-    if c.problems or lifecycle is None or assessment is None:
-        raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
-    return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
-                 exclusions, deadlines, assessment, rules_version(directory), directory)
+        return None
+    if not doc:
+        return None
+    lifecycle: LifecycleSpec | None = None
+    try:
+        lifecycle = parse_lifecycle(doc, {k: tuple(v) for k, v in lists.items()})
+    except DefinitionError as exc:
+        c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
+    c.problems.extend(f"lifecycle.yaml: {p}" for p in missing_names(
+        {section: _keys(doc.get(section)) for section in ("states", "events", "record_events")}))
+    return lifecycle
+
+
+def _keys(section: Any) -> tuple[str, ...] | None:
+    """The names a section declares; None when it is not a mapping (reported as such already)."""
+    if section is None:
+        return ()
+    return tuple(map(str, section)) if isinstance(section, Mapping) else None
+
+
+def _deadlines(c: _Collector, dl: dict[str, Any], lifecycle: LifecycleSpec | None) -> Deadlines:
+    """deadlines.yaml: the day counts (checked above), the kinds and their escalation order."""
+    if not dl:
+        return Deadlines()
+    kinds = _deadline_kinds(c, dl.get("kinds"), lifecycle)
+    order = _escalation_order(c, dl.get("escalation_order"))
+    if any(p.startswith("deadlines.yaml") for p in c.problems):
+        return Deadlines()
+    return Deadlines(**{k: dl[k] for k in DEADLINE_DAYS if k in dl}, kinds=kinds, escalation_order=order)
+
+
+def _escalation_order(c: _Collector, raw: Any) -> tuple[str, ...]:
+    """deadlines.yaml's escalation_order: every kind the engine sets, once, gravest first."""
+    where = "escalation_order"
+    if not isinstance(raw, list):
+        c.add("deadlines.yaml", where, f"{'missing' if raw is None else repr(raw)}: list every kind once, "
+              f"gravest first ({', '.join(KINDS)})")
+        return ()
+    order = tuple(str(k) for k in raw)
+    for kind in order:
+        if kind not in KINDS:
+            c.add("deadlines.yaml", where, f"unknown kind '{kind}'; the kinds are {', '.join(KINDS)}")
+    twice = sorted({k for k in order if order.count(k) > 1})
+    if twice:
+        c.add("deadlines.yaml", where, f"lists {', '.join(twice)} more than once")
+    left_out = [k for k in KINDS if k not in order]
+    if left_out:
+        c.add("deadlines.yaml", where, f"leaves out {', '.join(left_out)}; list every kind once, gravest first")
+    return order
 
 
 def _assessment(c: _Collector, path: Path) -> AssessmentRules | None:

@@ -91,7 +91,13 @@ class LifecycleSpec:
 
     @property
     def final_states(self) -> tuple[str, ...]:
+        """The states marked `final: true`, which no event leaves."""
         return tuple(n for n, s in self.states.items() if s.final)
+
+    def destinations(self, event: str) -> tuple[str, ...]:
+        """The states an event can lead to, in the order its transitions are tried; () for an unknown event."""
+        spec = self.events.get(event)
+        return tuple(dict.fromkeys(t.dest for t in spec.transitions)) if spec else ()
 
 
 class _Problems:
@@ -137,13 +143,30 @@ def parse_lifecycle(
 ) -> LifecycleSpec:
     """Build the spec from a parsed document; `choice_lists` resolves fields' `choices_from`."""
     p = _Problems()
-    choice_lists = choice_lists or {}
     if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events", "actions", "record_events"),
                   ("initial", "states", "roles", "events")):
         raise DefinitionError(p.items, source)
+    states = _states(p, doc.get("states"))
+    initial = str(doc.get("initial"))
+    if states and initial not in states:
+        p.add("initial", f"unknown state '{initial}'; known states are {', '.join(states)}")
+    roles = _roles(p, doc.get("roles"))
+    fields = _fields(p, doc.get("fields"), choice_lists or {})
+    events = _events(p, doc.get("events"), states, roles, fields)
+    actions = _actions(p, doc.get("actions"), roles)
+    record_events = _record_events(p, doc.get("record_events"), events)
+    if states and initial in states:
+        _check_graph(p, initial, states, events)
+    if p.items:
+        raise DefinitionError(p.items, source)
+    return LifecycleSpec(initial, states, roles, fields, events, actions, record_events)
 
+
+# --- the sections, each checked against those parsed before it ------------------------------------------
+
+def _states(p: _Problems, raw: Any) -> dict[str, StateSpec]:
     states: dict[str, StateSpec] = {}
-    for name, body in p.mapping("states", doc.get("states")).items():
+    for name, body in p.mapping("states", raw).items():
         key = f"states.{name}"
         if p.keys(key, body, ("label", "label_en", "final"), ("label",)):
             if not isinstance(body.get("final", False), bool):
@@ -152,119 +175,128 @@ def parse_lifecycle(
                                           str(body.get("label_en", name)), bool(body.get("final", False)))
     if not states:
         p.add("states", "at least one state is required")
+    return states
 
-    initial = str(doc.get("initial"))
-    if states and initial not in states:
-        p.add("initial", f"unknown state '{initial}'; known states are {', '.join(states)}")
 
+def _roles(p: _Problems, raw: Any) -> dict[str, RoleSpec]:
     roles: dict[str, RoleSpec] = {}
-    for name, body in p.mapping("roles", doc.get("roles")).items():
+    for name, body in p.mapping("roles", raw).items():
         key = f"roles.{name}"
         if p.keys(key, body, ("label", "scope"), ("scope",)):
             scope = str(body.get("scope"))
             if scope not in SCOPES:
                 p.add(f"{key}.scope", f"'{scope}' is not a scope; allowed are {', '.join(SCOPES)}")
             roles[str(name)] = RoleSpec(str(name), str(body.get("label", name)), scope)
+    return roles
 
+
+def _fields(p: _Problems, raw: Any, choice_lists: Mapping[str, Sequence[str]]) -> dict[str, FieldSpec]:
     fields: dict[str, FieldSpec] = {}
-    for name, body in p.mapping("fields", doc.get("fields")).items():
+    for name, body in p.mapping("fields", raw).items():
         key = f"fields.{name}"
-        if not p.keys(key, body, ("type", "label", "choices", "choices_from"), ("type",)):
-            continue
-        ftype = str(body.get("type"))
-        if ftype not in FIELD_TYPES:
-            p.add(f"{key}.type", f"'{ftype}' is not a field type; allowed are {', '.join(FIELD_TYPES)}")
-        choices: tuple[str, ...] = _names(body.get("choices"))
-        if "choices_from" in body:
-            ref = str(body["choices_from"])
-            if ref not in choice_lists:
-                p.add(f"{key}.choices_from", f"no list named '{ref}'; known lists are "
-                      f"{', '.join(choice_lists) or 'none'}")
-            else:
-                choices = tuple(choice_lists[ref])
-        if ftype == "choice" and not choices and "choices_from" not in body:
-            p.add(key, "a choice field needs 'choices' or 'choices_from'")
-        fields[str(name)] = FieldSpec(str(name), ftype, str(body.get("label", name)), choices)
+        if p.keys(key, body, ("type", "label", "choices", "choices_from"), ("type",)):
+            fields[str(name)] = _field(p, key, str(name), body, choice_lists)
+    return fields
 
+
+def _field(p: _Problems, key: str, name: str, body: Mapping[str, Any],
+           choice_lists: Mapping[str, Sequence[str]]) -> FieldSpec:
+    ftype = str(body.get("type"))
+    if ftype not in FIELD_TYPES:
+        p.add(f"{key}.type", f"'{ftype}' is not a field type; allowed are {', '.join(FIELD_TYPES)}")
+    choices: tuple[str, ...] = _names(body.get("choices"))
+    if "choices_from" in body:
+        ref = str(body["choices_from"])
+        if ref not in choice_lists:
+            p.add(f"{key}.choices_from", f"no list named '{ref}'; known lists are "
+                  f"{', '.join(choice_lists) or 'none'}")
+        else:
+            choices = tuple(choice_lists[ref])
+    if ftype == "choice" and not choices and "choices_from" not in body:
+        p.add(key, "a choice field needs 'choices' or 'choices_from'")
+    return FieldSpec(name, ftype, str(body.get("label", name)), choices)
+
+
+def _events(p: _Problems, raw: Any, states: Mapping[str, StateSpec], roles: Mapping[str, RoleSpec],
+            fields: Mapping[str, FieldSpec]) -> dict[str, EventSpec]:
     events: dict[str, EventSpec] = {}
-    for name, body in p.mapping("events", doc.get("events")).items():
+    for name, body in p.mapping("events", raw).items():
         key = f"events.{name}"
-        if not p.keys(key, body, ("label", "roles", "requires", "allows", "transitions", "via"),
-                      ("roles", "transitions")):
-            continue
-        ev_roles = _names(body.get("roles"))
-        for r in ev_roles:
-            if r not in roles:
-                p.add(f"{key}.roles", f"unknown role '{r}'; known roles are {', '.join(roles)}")
-        requires, allows = _names(body.get("requires")), _names(body.get("allows"))
-        for which, names in (("requires", requires), ("allows", allows)):
-            for f in names:
-                if f not in fields:
-                    p.add(f"{key}.{which}", f"unknown field '{f}'; known fields are {', '.join(fields)}")
-        transitions: list[TransitionSpec] = []
-        raw_transitions = body.get("transitions") or []
-        if not isinstance(raw_transitions, list) or not raw_transitions:
-            p.add(f"{key}.transitions", "must be a non-empty list")
-            raw_transitions = []
-        for i, t in enumerate(raw_transitions):
-            tkey = f"{key}.transitions[{i}]"
-            if not p.keys(tkey, t, ("source", "dest", "guards", "sets"), ("source", "dest")):
-                continue
-            sources, dest, guards = _names(t.get("source")), str(t.get("dest")), _names(t.get("guards"))
-            sets = {str(k): str(v) for k, v in p.mapping(f"{tkey}.sets", t.get("sets")).items()}
-            for fname, value in sets.items():
-                fspec = fields.get(fname)
-                if fspec is None:
-                    p.add(f"{tkey}.sets", f"unknown field '{fname}'; known fields are {', '.join(fields)}")
-                elif fspec.type == "choice" and value not in fspec.choices:
-                    p.add(f"{tkey}.sets.{fname}", f"'{value}' is not allowed; choose one of {', '.join(fspec.choices)}")
-            for s in (*sources, dest):
-                if s not in states:
-                    p.add(tkey, f"unknown state '{s}'; known states are {', '.join(states)}")
-            for s in sources:
-                if s in states and states[s].final:
-                    p.add(tkey, f"state '{s}' is final: no event may leave it")
-            for g in guards:
-                if g not in GUARDS:
-                    p.add(f"{tkey}.guards", f"unknown guard '{g}'; known guards are {', '.join(GUARDS)}")
-            transitions.append(TransitionSpec(sources, dest, guards, sets))
-        events[str(name)] = EventSpec(str(name), str(body.get("label", name)), ev_roles,
-                                      tuple(transitions), requires, allows,
-                                      str(body["via"]) if body.get("via") else None)
+        if p.keys(key, body, ("label", "roles", "requires", "allows", "transitions", "via"),
+                  ("roles", "transitions")):
+            events[str(name)] = _event(p, key, str(name), body, states, roles, fields)
+    return events
 
+
+def _event(p: _Problems, key: str, name: str, body: Mapping[str, Any], states: Mapping[str, StateSpec],
+           roles: Mapping[str, RoleSpec], fields: Mapping[str, FieldSpec]) -> EventSpec:
+    ev_roles = _names(body.get("roles"))
+    for r in ev_roles:
+        if r not in roles:
+            p.add(f"{key}.roles", f"unknown role '{r}'; known roles are {', '.join(roles)}")
+    requires, allows = _names(body.get("requires")), _names(body.get("allows"))
+    for which, names in (("requires", requires), ("allows", allows)):
+        for f in names:
+            if f not in fields:
+                p.add(f"{key}.{which}", f"unknown field '{f}'; known fields are {', '.join(fields)}")
+    raw_transitions = body.get("transitions") or []
+    if not isinstance(raw_transitions, list) or not raw_transitions:
+        p.add(f"{key}.transitions", "must be a non-empty list")
+        raw_transitions = []
+    transitions: list[TransitionSpec] = []
+    for i, t in enumerate(raw_transitions):
+        tkey = f"{key}.transitions[{i}]"
+        if p.keys(tkey, t, ("source", "dest", "guards", "sets"), ("source", "dest")):
+            transitions.append(_transition(p, tkey, t, states, fields))
+    return EventSpec(name, str(body.get("label", name)), ev_roles, tuple(transitions), requires, allows,
+                     str(body["via"]) if body.get("via") else None)
+
+
+def _transition(p: _Problems, tkey: str, t: Mapping[str, Any], states: Mapping[str, StateSpec],
+                fields: Mapping[str, FieldSpec]) -> TransitionSpec:
+    sources, dest, guards = _names(t.get("source")), str(t.get("dest")), _names(t.get("guards"))
+    sets = {str(k): str(v) for k, v in p.mapping(f"{tkey}.sets", t.get("sets")).items()}
+    for fname, value in sets.items():
+        fspec = fields.get(fname)
+        if fspec is None:
+            p.add(f"{tkey}.sets", f"unknown field '{fname}'; known fields are {', '.join(fields)}")
+        elif fspec.type == "choice" and value not in fspec.choices:
+            p.add(f"{tkey}.sets.{fname}", f"'{value}' is not allowed; choose one of {', '.join(fspec.choices)}")
+    for s in (*sources, dest):
+        if s not in states:
+            p.add(tkey, f"unknown state '{s}'; known states are {', '.join(states)}")
+    for s in sources:
+        if s in states and states[s].final:
+            p.add(tkey, f"state '{s}' is final: no event may leave it")
+    for g in guards:
+        if g not in GUARDS:
+            p.add(f"{tkey}.guards", f"unknown guard '{g}'; known guards are {', '.join(GUARDS)}")
+    return TransitionSpec(sources, dest, guards, sets)
+
+
+def _actions(p: _Problems, raw: Any, roles: Mapping[str, RoleSpec]) -> dict[str, tuple[str, ...]]:
     actions: dict[str, tuple[str, ...]] = {}
-    for name, who in p.mapping("actions", doc.get("actions")).items():
+    for name, who in p.mapping("actions", raw).items():
         actions[str(name)] = _names(who)
         for r in actions[str(name)]:
             if r not in roles:
                 p.add(f"actions.{name}", f"unknown role '{r}'; known roles are {', '.join(roles)}")
+    return actions
 
-    record_events = {str(k): str(v) for k, v in p.mapping("record_events", doc.get("record_events")).items()}
+
+def _record_events(p: _Problems, raw: Any, events: Mapping[str, EventSpec]) -> dict[str, str]:
+    record_events = {str(k): str(v) for k, v in p.mapping("record_events", raw).items()}
     for name in record_events.keys() & events.keys():
         p.add(f"record_events.{name}", "is also a lifecycle event; give record events their own names")
+    return record_events
 
-    if states and initial in states:
-        _check_graph(p, initial, states, events)
-    if p.items:
-        raise DefinitionError(p.items, source)
-    return LifecycleSpec(initial, states, roles, fields, events, actions, record_events)
 
+# --- the graph: every state reachable, none a trap, a final state reachable from each ------------------
 
 def _check_graph(p: _Problems, initial: str, states: Mapping[str, StateSpec],
                  events: Mapping[str, EventSpec]) -> None:
-    edges: dict[str, set[str]] = {s: set() for s in states}
-    for ev in events.values():
-        for t in ev.transitions:
-            for s in t.sources:
-                if s in edges and t.dest in states:
-                    edges[s].add(t.dest)
-    reached, todo = {initial}, [initial]
-    while todo:
-        for nxt in edges[todo.pop()]:
-            if nxt not in reached:
-                reached.add(nxt)
-                todo.append(nxt)
-    unreachable = [s for s in states if s not in reached]
+    edges = _edges(states, events)
+    unreachable = [s for s in states if s not in _reach(edges, {initial})]
     if unreachable:
         p.add("states", f"unreachable from '{initial}': {', '.join(unreachable)}")
     finals = {s for s, spec in states.items() if spec.final}
@@ -273,17 +305,34 @@ def _check_graph(p: _Problems, initial: str, states: Mapping[str, StateSpec],
     traps = [s for s in states if not states[s].final and not edges[s]]
     if traps:
         p.add("states", f"trap state(s) with no way out and not final: {', '.join(traps)}")
-    # states from which no final state can be reached (reverse reachability from the finals)
+    # states from which no final state can be reached (reachability from the finals, edges reversed)
     reverse: dict[str, set[str]] = {s: set() for s in states}
     for s, dests in edges.items():
         for d in dests:
             reverse[d].add(s)
-    can_end, todo = set(finals), list(finals)
-    while todo:
-        for prev in reverse[todo.pop()]:
-            if prev not in can_end:
-                can_end.add(prev)
-                todo.append(prev)
+    can_end = _reach(reverse, finals)
     stuck = [s for s in states if s not in can_end and s not in traps]
     if finals and stuck:
         p.add("states", f"no path to a final state from: {', '.join(stuck)}")
+
+
+def _edges(states: Mapping[str, StateSpec], events: Mapping[str, EventSpec]) -> dict[str, set[str]]:
+    """state -> the known states some transition leads to from it."""
+    edges: dict[str, set[str]] = {s: set() for s in states}
+    for t in (t for ev in events.values() for t in ev.transitions):
+        if t.dest in states:
+            for s in t.sources:
+                if s in edges:
+                    edges[s].add(t.dest)
+    return edges
+
+
+def _reach(edges: Mapping[str, set[str]], start: set[str]) -> set[str]:
+    """Every state reached from `start` along `edges` (start included)."""
+    reached, todo = set(start), list(start)
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                todo.append(nxt)
+    return reached

@@ -59,10 +59,10 @@ class RecordEvent(StrEnum):
 # which part of the engine needs each name: said in the problem when lifecycle.yaml lacks it
 NEEDED_BY: Mapping[str, str] = {
     State.ASSESSING: "assessment import",
-    State.INTERVIEW: "deadline sweep, lifecycle deadlines, demo",
+    State.INTERVIEW: "deadline sweep, deadlines plan, lifecycle deadlines, demo",
     State.RECTIFYING: "demo",
-    State.REVOCATION_PENDING: "deadline sweep, lifecycle effects, lifecycle deadlines, demo",
-    State.REVOKED: "deadline sweep, lifecycle effects, lifecycle deadlines, ledger reconcile, demo",
+    State.REVOCATION_PENDING: "deadline sweep, deadlines plan, lifecycle deadlines, lifecycle effects, demo",
+    State.REVOKED: "lifecycle deadlines, lifecycle effects, ledger reconcile, demo",
     State.EXCLUDED: "ledger reconcile",
     State.EXPIRED: "ledger export",
     Event.OPEN_ASSESSMENT: "campaign",
@@ -73,7 +73,7 @@ NEEDED_BY: Mapping[str, str] = {
     Event.ESCALATE: "loop report",
     Event.PROPOSE_REVOCATION: "ledger reconcile, loop report, demo",
     Event.WITHDRAW_REVOCATION: "lifecycle effects, demo",
-    Event.REVOKE: "deadline sweep, campaign status, demo",
+    Event.REVOKE: "deadline sweep, campaign status, demo",  # where it leads ends the deadlines (Rules.ended_states)
     Event.EXPIRE: "loop report",
     Event.REGRADE: "lifecycle effects",
     Event.RENEW: "lifecycle effects",

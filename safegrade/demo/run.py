@@ -36,6 +36,7 @@ from safegrade.services.plan import plan_deadlines
 from safegrade.services.schema import init_database
 from safegrade.settings import Settings
 from safegrade.store import Store, make_engine
+from states.names import Event, State
 
 BUREAU = "市局张建强"
 CAMPAIGN = "2023年定级企业运行质量评估"
@@ -138,7 +139,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   + f"; findings to rectify: {len(list_findings(as_(None)))}")
     outsider = next(c for c in assessed if by_code[c]["district"] != by_code[assessed[0]]["district"])
     try:
-        fire_event(as_(_officer(by_code[assessed[0]]["district_name"])), outsider, "summon", reason="越权尝试")
+        fire_event(as_(_officer(by_code[assessed[0]]["district_name"])), outsider, Event.SUMMON, reason="越权尝试")
     except DOMAIN_ERRORS as exc:
         console.print(f"[yellow]refused[/] a district officer acting outside their district: {exc}")
 
@@ -149,20 +150,20 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"{loop['closed']} enterprises closed (闭环), {loop['left_open']} findings left open")
     step("公告撤销 — proposals (差, not 工贸); one withdrawn on objection")
     states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
-    poor = [c for c in assessed if states[c] == "revocation_pending"]
+    poor = [c for c in assessed if states[c] == State.REVOCATION_PENDING]
     for code in not_gongmao:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, "propose_revocation",
+        fire_event(as_(_officer(by_code[code]["district_name"])), code, Event.PROPOSE_REVOCATION,
                    reason="台账梳理：不属于工贸行业", data={"revocation_reason": "not_gongmao",
                                                       "revocation_source": "ledger_review"})
     for code in not_gongmao[:1]:  # proposed today: its publicity period has not run
         try:
-            fire_event(as_(_officer(by_code[code]["district_name"])), code, "revoke", reason="公告撤销")
+            fire_event(as_(_officer(by_code[code]["district_name"])), code, Event.REVOKE, reason="公告撤销")
         except DOMAIN_ERRORS as exc:
             console.print(f"[yellow]refused[/] too early: {exc}")
     withdrawn = poor[:1] if len(poor) > 1 else []
     for code in withdrawn:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, "withdraw_revocation", reason="企业提出异议",
-                   data={"objection": "评估资料补正后复核为良"})
+        fire_event(as_(_officer(by_code[code]["district_name"])), code, Event.WITHDRAW_REVOCATION,
+                   reason="企业提出异议", data={"objection": "评估资料补正后复核为良"})
     console.print(f"{len(poor) + len(not_gongmao)} revocations proposed (公示), "
                   f"{len(withdrawn)} withdrawn on objection")
 
@@ -175,7 +176,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
                   f"escalation, {walked.get('revoked', 0)} grades revoked after publicity")
     interviews = len(loop["interviewed"]) + walked.get("interviews", 0)  # held at rectification, then after escalation
-    revoked = [e["credit_code"] for e in list_enterprises(as_(None), state="revoked")]
+    revoked = [e["credit_code"] for e in list_enterprises(as_(None), state=State.REVOKED)]
     status = campaign_status(as_(BUREAU), CAMPAIGN)
     _status_table(console, status)
 
@@ -275,9 +276,9 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
     evidence_dir.mkdir(exist_ok=True)
     done: dict[str, Any] = {"verified": 0, "rejected": 0, "closed": 0, "left_open": 0, "interviewed": []}
     states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
-    for code in [c for c, s in states.items() if s == "interview"]:  # major hazards: interview first
+    for code in [c for c, s in states.items() if s == State.INTERVIEW]:  # major hazards: interview first
         officer = _officer(by_code[code]["district_name"])
-        fire_event(as_(officer), code, "hold_interview", reason="重大事故隐患约谈",
+        fire_event(as_(officer), code, Event.HOLD_INTERVIEW, reason="重大事故隐患约谈",
                    data={"attendees": "企业主要负责人", "record": "责令立即整改重大事故隐患"})
         done["interviewed"].append(code)
     findings = list_findings(as_(None), status="open")
@@ -304,8 +305,8 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
             verify_finding(as_(officer), f["id"], "现场复核合格")
             done["verified"] += 1
         state = show_enterprise(as_(None), code)["state"]
-        if state == "rectifying":
-            fire_event(as_(officer), code, "close", reason="问题全部整改验收，闭环")
+        if state == State.RECTIFYING:
+            fire_event(as_(officer), code, Event.CLOSE, reason="问题全部整改验收，闭环")
             done["closed"] += 1
     return done
 

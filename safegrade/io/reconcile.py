@@ -36,6 +36,7 @@ from typing import Any
 from safegrade.io.cells import as_date
 from safegrade.io.ledger import LedgerRecord
 from safegrade.rules import Rules
+from states.names import Event, State
 
 KIND_LABELS = {
     "missing": "缺失",
@@ -46,9 +47,9 @@ KIND_LABELS = {
     "two_districts": "跨区重复",
     "deregistered": "已注销/迁址",
 }
-PROPOSE_REVOCATION = "propose_revocation"
+PROPOSE_REVOCATION: str = Event.PROPOSE_REVOCATION
 ACTION_LABELS = {PROPOSE_REVOCATION: "提出撤销（公示）"}
-REVOKED, EXCLUDED = "revoked", "excluded"  # lifecycle states in which a grade is no longer valid
+REVOKED, EXCLUDED = State.REVOKED, State.EXCLUDED  # lifecycle states in which a grade is no longer valid
 TABLE_COLUMNS = ("类型", "区", "统一社会信用代码", "企业名称", "位置", "说明", "建议操作")
 # (field, Chinese column) compared between the record and the ledger row, in the ledger's column order
 COMPARED = (("district", "区"), ("name", "企业名称"), ("sector", "行业类别"), ("level", "标准化等级"),

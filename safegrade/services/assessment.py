@@ -29,6 +29,7 @@ from safegrade.services.context import Context
 from safegrade.services.finding import open_counts_of
 from safegrade.services.ledger import FLAG_CHECK_OVERRIDE
 from safegrade.services.lifecycle import FireRequest, fire_in
+from states.names import Event, State
 
 CAMPAIGN, MEMBER, ENTERPRISE = table(Campaign), table(CampaignMember), table(Enterprise)
 ASSESSMENT, DEDUCTION, FINDING = table(Assessment), table(Deduction), table(Finding)
@@ -126,7 +127,7 @@ def _check(ctx: Context, session: Session, inputs: list[AssessmentInput], proble
                 problems.append(_problem(a, "统一社会信用代码", a.credit_code,
                                          f"is in {ctx.rules.district_name(member['district'])}; {actor.name} records "
                                          f"assessments of {ctx.rules.district_name(actor.district or '')} only"))
-            elif states[a.credit_code] != "assessing":
+            elif states[a.credit_code] != State.ASSESSING:
                 problems.append(_problem(a, "统一社会信用代码", a.credit_code,
                                          f"is {ctx.rules.state_label(states[a.credit_code])}, not 评估中"))
             elif a.assessed_on > today:
@@ -207,7 +208,7 @@ def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: Ass
     for (a, member, campaign, result), assessment_id in zip(plan, assessment_of, strict=True):
         counts = still_open.get(member["enterprise_id"], {"open_findings": 0, "open_major_hazards": 0})
         reason = f"{campaign['name']}：{'、'.join(a.methods)}（{Path(a.file).name} 第{a.row}行）"
-        requests.append(FireRequest(a.credit_code, "record_assessment", reason, {
+        requests.append(FireRequest(a.credit_code, Event.RECORD_ASSESSMENT, reason, {
             "result": result.result, "findings": counts["open_findings"],
             "major_hazards": counts["open_major_hazards"], "campaign": campaign["name"],
             "score": f"{result.score:.1f}", "assessment": assessment_id}))

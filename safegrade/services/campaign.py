@@ -19,6 +19,7 @@ from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, E
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
+from states.names import Event
 
 CAMPAIGN, MEMBER, ENTERPRISE, ASSESSMENT = table(Campaign), table(CampaignMember), table(Enterprise), table(Assessment)
 EVENT = table(AuditEvent)
@@ -58,7 +59,7 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
         raise InvalidInput(f"--ledger-due {ledger_due_on} is before --start {starts_on}")
     if sum((all_, district is not None, codes_file is not None)) != 1:
         raise InvalidInput("choose the enterprises with exactly one of --all, --district X, --codes FILE")
-    eligible = set(ctx.rules.lifecycle.events["open_assessment"].sources)
+    eligible = set(ctx.rules.lifecycle.events[Event.OPEN_ASSESSMENT].sources)
     now = ctx.now()
     with ctx.store.write() as session:
         if session.execute(select(CAMPAIGN.c.id).where(CAMPAIGN.c.name == name)).first():
@@ -103,7 +104,7 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
         session.execute(insert(MEMBER), [{
             "campaign_id": campaign_id, "enterprise_id": r["id"], "district": r["district"], "due_on": ends_on,
             "selected_at": now} for r in chosen])
-        fire_in(ctx, session, [FireRequest(r["credit_code"], "open_assessment", f"{name}：纳入运行质量评估",
+        fire_in(ctx, session, [FireRequest(r["credit_code"], Event.OPEN_ASSESSMENT, f"{name}：纳入运行质量评估",
                                            {"campaign": name}) for r in chosen], strict=True, via_service=True)
         districts = sorted({r["district"] for r in chosen})
         deadlines.set_deadlines(ctx, session, [
@@ -163,12 +164,12 @@ def status_in(ctx: Context, session: Session, campaign: dict[str, Any]) -> dict[
     acts = session.execute(
         select(MEMBER.c.district, EVENT.c.event, func.count())
         .join(EVENT, EVENT.c.enterprise_id == MEMBER.c.enterprise_id)
-        .where(MEMBER.c.campaign_id == campaign["id"], EVENT.c.event.in_(("hold_interview", "revoke")),
+        .where(MEMBER.c.campaign_id == campaign["id"], EVENT.c.event.in_((Event.HOLD_INTERVIEW, Event.REVOKE)),
                EVENT.c.occurred_at >= campaign["created_at"])
         .group_by(MEMBER.c.district, EVENT.c.event)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for district, event, count in acts:
-        per[district]["interviews" if event == "hold_interview" else "revocations"] += count
+        per[district]["interviews" if event == Event.HOLD_INTERVIEW else "revocations"] += count
     for district, excluded, assessed_on, late, result in rows:
         c = per[district]
         c["selected"] += 1

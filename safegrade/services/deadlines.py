@@ -30,6 +30,7 @@ from safegrade.domain.workday import add_working_days
 from safegrade.errors import InvalidInput
 from safegrade.models import Deadline, Reminder, table
 from safegrade.services.context import Context
+from states.names import Event, State
 
 DEADLINE, REMINDER = table(Deadline), table(Reminder)
 _working_days_after = lru_cache(maxsize=1024)(add_working_days)  # a batch's events share their day
@@ -169,21 +170,21 @@ def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[tuple[Mappi
     today = ctx.now().date()
     for row, event, source, dest, data, changes in moves:
         eid, district = row["id"], row["district"]
-        if source == "interview" and dest != "interview":
-            (meet if event == "hold_interview" else cancel)(
+        if source == State.INTERVIEW and dest != State.INTERVIEW:
+            (meet if event == Event.HOLD_INTERVIEW else cancel)(
                 ctx, session, "interview", enterprise_subject("interview", eid), f"{event} → {dest}")
-        if source == "revocation_pending" and dest != "revocation_pending":
-            (meet if dest == "revoked" else cancel)(
+        if source == State.REVOCATION_PENDING and dest != State.REVOCATION_PENDING:
+            (meet if dest == State.REVOKED else cancel)(
                 ctx, session, "publicity", enterprise_subject("publicity", eid), f"{event} → {dest}")
-        if dest in ("revoked", "excluded") and source != dest:
+        if dest in ctx.rules.ended_states and source != dest:
             cancel_enterprise(ctx, session, eid, f"企业{ctx.rules.state_label(dest)}，不再提醒")
-        if dest == "interview" and source != "interview":
+        if dest == State.INTERVIEW and source != State.INTERVIEW:
             due = data.get("interview_on") or _working_days_after(today, ctx.rules.deadlines.interview_working_days)
             specs.append(DeadlineSpec("interview", enterprise_subject("interview", eid), due, district, eid))
-        if dest == "revocation_pending" and source != "revocation_pending" and row.get("publicity_ends_on"):
+        if dest == State.REVOCATION_PENDING and source != State.REVOCATION_PENDING and row.get("publicity_ends_on"):
             specs.append(DeadlineSpec("publicity", enterprise_subject("publicity", eid), row["publicity_ends_on"],
                                       district, eid))
-        if "valid_until" in changes and dest not in ("revoked", "excluded"):
+        if "valid_until" in changes and dest not in ctx.rules.ended_states:
             specs.append(validity_spec(row))
     set_deadlines(ctx, session, specs)
 

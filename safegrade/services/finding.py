@@ -19,6 +19,7 @@ from safegrade.models import Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
+from states.names import RecordEvent
 
 FINDING, EVIDENCE, ENTERPRISE = table(Finding), table(Evidence), table(Enterprise)
 OPEN, SUBMITTED, VERIFIED = "open", "submitted", "verified"
@@ -94,7 +95,7 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
             status=SUBMITTED, submitted_by=actor.name, submitted_at=now))
         files = [{"file": p.name, "sha256": sha, "size": size} for p, sha, size, _ in stored]
         deadlines.pause(ctx, session, deadlines.finding_subject(finding_id))
-        fired = record_in(ctx, session, f["credit_code"], "finding_submitted",
+        fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_SUBMITTED,
                           f"提交整改材料：{f['item']} {note}".strip(),
                           {"finding": finding_id, "item": f["item"], "evidence": files}, {})
     return {"finding": finding_id, "status": SUBMITTED, "evidence": files, "audit": fired.hash}
@@ -114,7 +115,7 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, A
             status=VERIFIED, verified_by=actor.name, verified_at=now))
         deadlines.meet(ctx, session, ("finding", "major_finding"), deadlines.finding_subject(finding_id),
                        f"{now.date()}验收通过（{actor.name}）")
-        fired = record_in(ctx, session, f["credit_code"], "finding_verified",
+        fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_VERIFIED,
                           f"整改验收通过：{f['item']} {note}".strip(), {"finding": finding_id, "item": f["item"]},
                           open_counts(session, f["enterprise_id"]))
     return {"finding": finding_id, "status": VERIFIED, "changes": dict(fired.changes), "audit": fired.hash}
@@ -131,8 +132,8 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
             status=OPEN, rejections=FINDING.c.rejections + 1))
         deadlines.resume(ctx, session, deadlines.finding_subject(finding_id))
-        fired = record_in(ctx, session, f["credit_code"], "finding_rejected", f"整改验收不通过：{reason.strip()}",
-                          {"finding": finding_id, "item": f["item"]}, {})
+        fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_REJECTED,
+                          f"整改验收不通过：{reason.strip()}", {"finding": finding_id, "item": f["item"]}, {})
     return {"finding": finding_id, "status": OPEN, "audit": fired.hash}
 
 

@@ -26,6 +26,7 @@ from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
+from states.names import Event, RecordEvent, State
 
 ENTERPRISE = table(Enterprise)
 COMPARED = tuple(EnterpriseBase.model_fields)
@@ -188,8 +189,8 @@ def _register(ctx: Context, session: Session, records: list[LedgerRecord], now: 
             if rec.check_override:
                 data["check_override"] = rec.check_override
             events.append(trail.new_event(
-                enterprise_id=ids[rec.credit_code], code=rec.credit_code, seq=1, event="register", from_state=None,
-                to_state=state, actor=actor, reason=f"台账导入 {name} 第{rec.row}行",
+                enterprise_id=ids[rec.credit_code], code=rec.credit_code, seq=1, event=RecordEvent.REGISTER,
+                from_state=None, to_state=state, actor=actor, reason=f"台账导入 {name} 第{rec.row}行",
                 payload={"data": data, "after": after}, at=now, rules_version=ctx.rules.version, prev_hash=GENESIS))
         trail.append(session, events)
         deadlines.set_deadlines(ctx, session, [
@@ -201,7 +202,7 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
     """Each changed registration as an `amend` record event, through the one recording path."""
     for rec, _ in amends:
         name = Path(rec.file).name
-        record_in(ctx, session, rec.credit_code, "amend", f"台账更正 {name} 第{rec.row}行",
+        record_in(ctx, session, rec.credit_code, RecordEvent.AMEND, f"台账更正 {name} 第{rec.row}行",
                   {"file": name, "row": rec.row}, {**rec.fields(), "flags": _flags(rec)})
 
 
@@ -214,7 +215,7 @@ def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook")
     today = ctx.now().date()
-    final = set(ctx.rules.lifecycle.final_states) | {"expired"}
+    final = set(ctx.rules.lifecycle.final_states) | {State.EXPIRED}
     rows = [e for e in list_enterprises(ctx, district=district)
             if include_all or (e["state"] not in final and e["valid_until"] >= today)]
     sheets = write_ledger_xlsx(path, rows, ctx.rules, title=f"工贸行业安全生产标准化定级企业台账（{today}）")
@@ -254,7 +255,7 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
     if propose:
         registered = {e["credit_code"] for e in enterprises}
         reason_of = {"not_gongmao": "not_gongmao", "deregistered": "deregistered"}
-        requests = [FireRequest(d.credit_code, "propose_revocation", f"台账梳理：{d.detail}",
+        requests = [FireRequest(d.credit_code, Event.PROPOSE_REVOCATION, f"台账梳理：{d.detail}",
                                 {"revocation_reason": reason_of[d.kind], "revocation_source": "ledger_review"})
                     for d in items if d.action == PROPOSE_REVOCATION and d.credit_code in registered
                     and d.kind in reason_of]

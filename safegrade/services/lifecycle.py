@@ -24,6 +24,7 @@ from safegrade.models import TRACKED_FIELDS, Enterprise, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from states import EnterpriseSnapshot, Outcome
+from states.names import Event, State
 
 ENTERPRISE = table(Enterprise)
 # what an event may change on the enterprise row besides state and version (a record event such as a
@@ -80,20 +81,20 @@ def snapshot(row: Mapping[str, Any]) -> EnterpriseSnapshot:
 def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date) -> dict[str, Any]:
     """What the transition changes on the enterprise besides its state."""
     data, changes = outcome.data, dict[str, Any]()
-    if outcome.event == "record_assessment":
+    if outcome.event == Event.RECORD_ASSESSMENT:
         changes.update(open_findings=data["findings"], open_major_hazards=data["major_hazards"],
                        last_result=data["result"])
-    if outcome.dest == "revocation_pending" and outcome.source != "revocation_pending":
+    if outcome.dest == State.REVOCATION_PENDING and outcome.source != State.REVOCATION_PENDING:
         changes["publicity_ends_on"] = add_working_days(today, ctx.rules.deadlines.publicity_working_days)
         changes["revocation_reason"] = data.get("revocation_reason") or outcome.sets.get("revocation_reason")
-    if outcome.event == "withdraw_revocation":
+    if outcome.event == Event.WITHDRAW_REVOCATION:
         changes.update(publicity_ends_on=None, revocation_reason=None)
-    if outcome.dest == "revoked":
+    if outcome.dest == State.REVOKED:
         changes["revoked_on"] = today
         changes["regrade_from"] = _years_later(today, ctx.rules.deadlines.revocation_bar_years)
-    if outcome.event == "regrade":
+    if outcome.event == Event.REGRADE:
         changes.update(revoked_on=None, regrade_from=None, revocation_reason=None, publicity_ends_on=None)
-    if outcome.event in ("renew", "regrade"):
+    if outcome.event in (Event.RENEW, Event.REGRADE):
         changes.update(valid_until=data["valid_until"], certificate_no=data["certificate_no"])
     return {k: v for k, v in changes.items() if row[k] != v}
 

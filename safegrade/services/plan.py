@@ -18,7 +18,8 @@ from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.lifecycle import snapshot
-from safegrade.services.sweep import PRIORITY, gather, judge, outstanding, subject
+from safegrade.services.sweep import gather, judge, outstanding, subject
+from states.names import State
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
 MAX_DAYS = 400
@@ -100,7 +101,8 @@ class _Simulation:
                                         f"{kind.label}：{timetable.days_text((d['due_on'] - day).days)}"))
             d["done_through"] = day
         fired: dict[int, str] = {}
-        for d, kind in sorted(escalating, key=lambda x: (PRIORITY.index(x[0]["kind"]), x[0].get("id") or 0)):
+        rank = self.ctx.rules.deadlines.rank
+        for d, kind in sorted(escalating, key=lambda x: (rank(x[0]["kind"]), x[0].get("id") or 0)):
             d["escalation"] = "taken"
             self._escalate(day, d, kind, fired)
 
@@ -141,9 +143,9 @@ class _Simulation:
         seen["state"] = dest
         rules = self.ctx.rules.deadlines
         new: list[tuple[str, date]] = []
-        if dest == "interview" and source != "interview":
+        if dest == State.INTERVIEW and source != State.INTERVIEW:
             new.append(("interview", add_working_days(day, rules.interview_working_days)))
-        if dest == "revocation_pending" and source != "revocation_pending":
+        if dest == State.REVOCATION_PENDING and source != State.REVOCATION_PENDING:
             row["publicity_ends_on"] = seen["publicity_ends_on"] = add_working_days(day, rules.publicity_working_days)
             new.append(("publicity", row["publicity_ends_on"]))
         for kind, due in new:

@@ -36,13 +36,11 @@ from safegrade.services.deadlines import (
     dialect_insert,
 )
 from safegrade.services.lifecycle import FireRequest, fire_in
+from states.names import State
 
 ENTERPRISE, FINDING, CAMPAIGN, MEMBER = table(Enterprise), table(Finding), table(Campaign), table(CampaignMember)
 SWEEP_RUN = table(SweepRun)
 BATCH = 500
-# when several escalations of one enterprise fall due in one batch, the first of these fires, the rest skip
-PRIORITY = ("major_finding", "validity", "finding", "interview", "publicity", "campaign_window", "ledger_submission")
-GONE = ("revoked", "excluded")
 _LOG_LIMIT = 200
 
 
@@ -160,7 +158,7 @@ def outstanding(session: Session, campaign_ids: Sequence[int]) -> dict[tuple[int
 def judge(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> tuple[str, str] | None:
     """None while the deadline still runs; else (status, why) once it is met or no longer applies."""
     kind, e = d["kind"], facts.enterprises.get(d["enterprise_id"] or -1)
-    if e is not None and e["state"] in GONE:
+    if e is not None and e["state"] in ctx.rules.ended_states:
         return CANCELLED, f"企业{ctx.rules.state_label(e['state'])}"
     if kind in ("finding", "major_finding"):
         f = facts.findings.get(d["finding_id"] or -1)
@@ -172,9 +170,9 @@ def judge(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> tuple[str, str] 
         _, left = facts.outstanding.get((d["campaign_id"], d["district"]), (0, 0))
         if left == 0:
             return MET, "本区评估已全部完成"
-    elif kind == "interview" and (e is None or e["state"] != "interview"):
+    elif kind == "interview" and (e is None or e["state"] != State.INTERVIEW):
         return MET, f"已离开约谈状态（{ctx.rules.state_label(e['state']) if e else '?'}）"
-    elif kind == "publicity" and (e is None or e["state"] != "revocation_pending"
+    elif kind == "publicity" and (e is None or e["state"] != State.REVOCATION_PENDING
                                   or e["publicity_ends_on"] != d["due_on"]):
         return CANCELLED, "已不在该公示期内"
     elif kind == "validity" and (e is None or e["valid_until"] != d["due_on"]):
@@ -289,7 +287,8 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
     outcomes: dict[int, tuple[str, str]] = {}
     chosen: dict[int, tuple[dict[str, Any], DeadlineKind]] = {}
     today = report.as_of
-    for d, kind, _ in sorted(due, key=lambda x: (PRIORITY.index(x[0]["kind"]), x[0]["id"])):
+    # the gravest escalation wins: the first by the rules' escalation_order fires, the rest skip
+    for d, kind, _ in sorted(due, key=lambda x: (ctx.rules.deadlines.rank(x[0]["kind"]), x[0]["id"])):
         esc = kind.escalate
         assert esc is not None
         overdue = (today - d["due_on"]).days

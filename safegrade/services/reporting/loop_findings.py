@@ -16,6 +16,7 @@ from safegrade.services.finding import STATUS_LABELS
 from safegrade.services.reminders import STATUS_LABELS as REMINDER_STATUS
 from safegrade.services.reminders import step_label
 from safegrade.services.reporting.loop_trail import Trail, event_ref, files_of, instant
+from states.names import RecordEvent
 
 ESCALATION_LABELS = {"fired": "已升级", "noticed": "已通报", "skipped": "未升级（已跳过）"}
 AUDIENCE_LABELS = {"enterprise": "企业", "district": "区应急管理局", "bureau": "市应急管理局"}
@@ -83,9 +84,10 @@ def finding_record(ctx: Context, f: Mapping[str, Any], trail: Trail, events: Seq
     def ref(e: ChainEvent) -> dict[str, Any]:
         return {**event_ref(e), "at": local(instant(e)), "actor": e.actor, "role": e.role, "reason": e.reason}
 
-    submissions = [{**ref(e), "files": files_of(trail, [e])} for e in events if e.event == "finding_submitted"]
-    rejections = [ref(e) for e in events if e.event == "finding_rejected"]
-    verifications = [ref(e) for e in events if e.event == "finding_verified"]
+    submissions = [{**ref(e), "files": files_of(trail, [e])} for e in events
+                   if e.event == RecordEvent.FINDING_SUBMITTED]
+    rejections = [ref(e) for e in events if e.event == RecordEvent.FINDING_REJECTED]
+    verifications = [ref(e) for e in events if e.event == RecordEvent.FINDING_VERIFIED]
     verification = verifications[-1] if verifications else None
     verified_at = verification["at"] if verification else (local(f["verified_at"]) if f["status"] == "verified"
                                                             else None)

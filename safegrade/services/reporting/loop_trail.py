@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from safegrade.audit import trail
 from safegrade.audit.chain import Break, ChainEvent, rewritten, utc_text, verify_chain
+from states.names import Event, RecordEvent
 
 EVENT, CHECKPOINT, CHECKPOINT_HEAD = trail.EVENT, trail.CHECKPOINT, trail.CHECKPOINT_HEAD
-FINDING_EVENTS = ("finding_submitted", "finding_rejected", "finding_verified")
-ESCALATION_EVENTS = ("escalate", "propose_revocation", "expire")
+FINDING_EVENTS = (RecordEvent.FINDING_SUBMITTED, RecordEvent.FINDING_REJECTED, RecordEvent.FINDING_VERIFIED)
+ESCALATION_EVENTS = (Event.ESCALATE, Event.PROPOSE_REVOCATION, Event.EXPIRE)
 SYSTEM_ACTOR = "system"
 BREAK_LABELS = {
     "changed": "事件内容被改动（与其哈希不符）",
@@ -77,7 +78,7 @@ class Trail:
     def escalations(self) -> list[ChainEvent]:
         """Escalations: every `escalate`, and the revocations and expiries the system actor fired."""
         return [e for e in self.events if e.event in ESCALATION_EVENTS
-                and (e.event == "escalate" or e.actor == SYSTEM_ACTOR)]
+                and (e.event == Event.ESCALATE or e.actor == SYSTEM_ACTOR)]
 
 
 def instant(e: ChainEvent) -> datetime:

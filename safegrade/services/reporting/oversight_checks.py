@@ -38,6 +38,7 @@ from safegrade.models import (
     table,
 )
 from safegrade.services.context import Context
+from states.names import Event, RecordEvent
 
 MEMBER, ENTERPRISE, CAMPAIGN = table(CampaignMember), table(Enterprise), table(Campaign)
 ASSESSMENT, DEDUCTION, FINDING, EVIDENCE = table(Assessment), table(Deduction), table(Finding), table(Evidence)
@@ -56,7 +57,7 @@ class Selector:
     assessment: int | None = None
     campaign: str | None = None
     finding: int | None = None
-    events: tuple[str, ...] = ("record_assessment",)
+    events: tuple[str, ...] = (Event.RECORD_ASSESSMENT,)
     sha256: str | None = None
     actor: str | None = None
 
@@ -253,8 +254,9 @@ def shared_evidence(session: Session, scope: Scope) -> list[Pending]:
         per = {c: "、#".join(str(r["finding_id"]) for r in rows if r["credit_code"] == c) for c, _, _ in codes}
         detail = (f"同一文件（SHA-256 {sha}，文件名 {files}）作为 {len(codes)} 家企业的整改材料提交："
                   + "、".join(f"{n}（{c}）问题 #{per[c]}" for c, n, _ in codes))
-        selectors = sorted({Selector(r["enterprise_id"], finding=r["finding_id"], events=("finding_submitted",),
-                                     sha256=sha) for r in rows}, key=lambda s: (s.enterprise_id, s.finding or 0))
+        selectors = sorted({Selector(r["enterprise_id"], finding=r["finding_id"],
+                                     events=(RecordEvent.FINDING_SUBMITTED,), sha256=sha) for r in rows},
+                           key=lambda s: (s.enterprise_id, s.finding or 0))
         districts = {scope.members[r["enterprise_id"]]["district"] for r in rows if r["enterprise_id"] in scope.members}
         out += [Pending("shared_evidence", d, everyone, detail, selectors, {"sha256": sha}) for d in sorted(districts)]
     return out
@@ -267,7 +269,7 @@ def _finding_events(session: Session, scope: Scope) -> dict[int, list[tuple[str,
             select(EVENT.c.event, EVENT.c.actor, EVENT.c.role, EVENT.c.payload)
             .join(MEMBER, MEMBER.c.enterprise_id == EVENT.c.enterprise_id)
             .where(MEMBER.c.campaign_id == scope.campaign["id"],
-                   EVENT.c.event.in_(("finding_submitted", "finding_verified")))
+                   EVENT.c.event.in_((RecordEvent.FINDING_SUBMITTED, RecordEvent.FINDING_VERIFIED)))
             .execution_options(yield_per=20_000)):
         try:
             finding = json.loads(payload).get("data", {}).get("finding")
@@ -294,13 +296,13 @@ def verifiers(session: Session, scope: Scope) -> list[Pending]:
             .where(FINDING.c.id.in_(_campaign_findings(scope)))).mappings():
         f = dict(row)
         events = trail.get(f["id"], [])
-        verifying = {f["verified_by"]} - {None} | {a for e, a, _ in events if e == "finding_verified"}
+        verifying = {f["verified_by"]} - {None} | {a for e, a, _ in events if e == RecordEvent.FINDING_VERIFIED}
         if not verifying or f["enterprise_id"] not in scope.members:
             continue
         submitters = {f["submitted_by"]} - {None} | submitted_by[f["id"]] | {a for e, a, _ in events
-                                                                           if e == "finding_submitted"}
+                                                                           if e == RecordEvent.FINDING_SUBMITTED}
         code = scope.members[f["enterprise_id"]]["credit_code"]
-        as_enterprise = {a for e, a, role in events if e == "finding_verified" and role == "enterprise"}
+        as_enterprise = {a for e, a, role in events if e == RecordEvent.FINDING_VERIFIED and role == "enterprise"}
         as_enterprise |= {v for v in verifying if actors.get(v, ("", None))[0] == "enterprise"
                           or actors.get(v, ("", None))[1] == code}
         for name in sorted(verifying & submitters):
@@ -315,8 +317,8 @@ def verifiers(session: Session, scope: Scope) -> list[Pending]:
 def _verifier(scope: Scope, f: Mapping[str, Any], kind: str, name: str, detail: str) -> Pending:
     eid = f["enterprise_id"]
     return Pending(kind, scope.members[eid]["district"], [scope.who(eid)], detail,
-                   [Selector(eid, finding=f["id"], events=("finding_verified",)),
-                    Selector(eid, finding=f["id"], events=("finding_submitted",), actor=name)],
+                   [Selector(eid, finding=f["id"], events=(RecordEvent.FINDING_VERIFIED,)),
+                    Selector(eid, finding=f["id"], events=(RecordEvent.FINDING_SUBMITTED,), actor=name)],
                    {"finding": f["id"], "actor": name})
 
 
@@ -359,7 +361,7 @@ def repeats(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
         selectors = [Selector(eid, assessment=first["assessment_id"], campaign=camp["name"])]
         for m in chosen:
             selectors += [Selector(eid, assessment=m["earlier_assessment"], campaign=m["earlier_campaign"]),
-                          Selector(eid, finding=m["earlier_id"], events=("finding_verified",))]
+                          Selector(eid, finding=m["earlier_id"], events=(RecordEvent.FINDING_VERIFIED,))]
         out.append(Pending("repeat_problem", scope.members[eid]["district"], [scope.who(eid)],
                            f"问题 #{finding}（{first['item']}）在以往评估中已发现（{how} {label}）：{links}", selectors,
                            {"finding": finding, "earlier": [m["earlier_id"] for m in chosen]}))

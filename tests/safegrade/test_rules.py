@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,15 @@ import yaml
 from safegrade.cli import main
 from safegrade.errors import RulesError
 from safegrade.rules import RULE_FILES, Rules, load_rules, rules_version
+from safegrade.services.assessment import import_assessments
+from safegrade.services.campaign import open_campaign
+from safegrade.services.enterprise import timeline
+from safegrade.services.lifecycle import fire_event
+from safegrade.services.sweep import sweep_deadlines
 from safegrade.settings import PROJECT_ROOT
+from states.names import NEEDED_BY, SECTIONS, RecordEvent
+from tests.conftest import at
+from tests.factories import build_world
 
 REAL = PROJECT_ROOT / "rules"
 KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
@@ -342,3 +352,131 @@ def test_cli_rules_check_json_ok(real: Rules, capsys: pytest.CaptureFixture[str]
         "ok": True, "rules_dir": str(REAL), "version": real.version,
         "states": 9, "events": 13, "districts": 16, "sectors": 8,
     }
+
+
+# --- the names the engine needs (states.names), checked at load ----------------------------------------
+
+NEEDED = [pytest.param(section, name, id=f"{section}-{name}") for section, names in SECTIONS for name in names]
+
+
+@pytest.mark.parametrize(("section", "name"), NEEDED)
+def test_a_lifecycle_without_a_name_the_engine_needs_is_refused(rules_dir: Path, section: str, name: str) -> None:
+    """Removing a state or event also breaks what refers to it (transitions, deadlines.yaml), reported as
+    before; the name itself is one problem, saying who needs it."""
+    edit(rules_dir, "lifecycle.yaml", lambda d: d[section].pop(name))
+    found = problems(rules_dir)
+    assert f"lifecycle.yaml: {section}: the engine needs '{name}' ({NEEDED_BY[name]})" in found
+    assert [p for p in found if "the engine needs" in p] == [
+        f"lifecycle.yaml: {section}: the engine needs '{name}' ({NEEDED_BY[name]})"]
+
+
+def test_the_problem_names_the_part_that_needs_the_state(rules_dir: Path) -> None:
+    edit(rules_dir, "lifecycle.yaml", lambda d: d["record_events"].pop("register"))
+    assert problems(rules_dir) == ["lifecycle.yaml: record_events: the engine needs 'register' (ledger import)"]
+
+
+def test_a_lifecycle_without_record_events_lacks_all_five(rules_dir: Path) -> None:
+    edit(rules_dir, "lifecycle.yaml", lambda d: d.pop("record_events"))
+    assert problems(rules_dir) == [f"lifecycle.yaml: record_events: the engine needs '{r}' ({NEEDED_BY[r]})"
+                                   for r in RecordEvent]
+
+
+def test_a_malformed_section_is_reported_once_not_as_every_name_missing(rules_dir: Path) -> None:
+    edit(rules_dir, "lifecycle.yaml", lambda d: d.update(record_events=["register"]))
+    assert problems(rules_dir) == ["lifecycle.yaml: record_events: must be a mapping, got list"]
+
+
+def test_cli_rules_check_reports_a_missing_name(rules_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(rules_dir, "lifecycle.yaml", lambda d: d["record_events"].pop("finding_verified"))
+    assert main(["rules", "check", "--rules-dir", str(rules_dir)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "safegrade: error: 1 problem(s) in the rules (each listed below)",
+        "  lifecycle.yaml: record_events: the engine needs 'finding_verified' (findings, oversight, loop report)"]
+
+
+# --- derived from the rules: the ended states and the escalation order ---------------------------------
+
+# what services/sweep.py hard-coded before they were derived from the rules
+TODAYS_PRIORITY = ("major_finding", "validity", "finding", "interview", "publicity", "campaign_window",
+                   "ledger_submission")
+TODAYS_GONE = ("revoked", "excluded")
+
+
+def test_the_derived_values_equal_the_ones_hard_coded_before(real: Rules) -> None:
+    assert real.lifecycle.final_states == ("excluded",)
+    assert real.ended_states == set(TODAYS_GONE)
+    assert real.deadlines.escalation_order == TODAYS_PRIORITY
+    assert sorted(TODAYS_PRIORITY, key=real.deadlines.rank) == list(TODAYS_PRIORITY)
+
+
+def test_ended_states_are_the_final_marks_and_where_revoke_leads(rules_dir: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["states"]["archived"] = {"label": "已归档", "final": True}
+        d["events"]["archive"] = {"roles": ["bureau"], "transitions": [{"source": "revoked", "dest": "archived"}]}
+    edit(rules_dir, "lifecycle.yaml", change)
+    assert load_rules(rules_dir).ended_states == {"revoked", "excluded", "archived"}
+
+
+ORDER_BREAKAGES = [
+    pytest.param(lambda d: d.pop("escalation_order"),
+                 "deadlines.yaml: escalation_order: missing: list every kind once, gravest first (finding, "
+                 "major_finding, campaign_window, ledger_submission, interview, publicity, validity)", id="missing"),
+    pytest.param(lambda d: d.update(escalation_order="major_finding"),
+                 "deadlines.yaml: escalation_order: 'major_finding': list every kind once, gravest first (finding, "
+                 "major_finding, campaign_window, ledger_submission, interview, publicity, validity)", id="not-a-list"),
+    pytest.param(lambda d: d["escalation_order"].remove("publicity"),
+                 "deadlines.yaml: escalation_order: leaves out publicity; list every kind once, gravest first",
+                 id="left-out"),
+    pytest.param(lambda d: d["escalation_order"].append("finding"),
+                 "deadlines.yaml: escalation_order: lists finding more than once", id="twice"),
+    pytest.param(lambda d: d["escalation_order"].insert(0, "holiday"),
+                 "deadlines.yaml: escalation_order: unknown kind 'holiday'; the kinds are finding, major_finding, "
+                 "campaign_window, ledger_submission, interview, publicity, validity", id="unknown"),
+]
+
+
+@pytest.mark.parametrize(("breaks", "expected"), ORDER_BREAKAGES)
+def test_each_mistake_in_the_escalation_order_is_reported(rules_dir: Path, breaks: Callable[[dict[str, Any]], None],
+                                                          expected: str) -> None:
+    edit(rules_dir, "deadlines.yaml", breaks)
+    assert problems(rules_dir) == [expected]
+
+
+FINDING_FIRST = ("finding", "major_finding", "validity", "interview", "publicity", "campaign_window",
+                 "ledger_submission")
+
+
+class TestTheSweepTakesItsPriorityFromTheRules:
+    """A finding and a major hazard of one enterprise overdue the same day: the kind first in escalation_order
+    fires, the other is skipped. By the real rules the hazard's revocation is proposed; with the finding put
+    first, the finding's escalation fires instead (from rectifying, with a major hazard, it too leads to
+    revocation_pending)."""
+
+    @pytest.fixture
+    def rules(self, real: Rules, order: tuple[str, ...]) -> Rules:  # make_ctx's rules, in this class only
+        return replace(real, deadlines=replace(real.deadlines, escalation_order=order))
+
+    @pytest.mark.parametrize(("order", "fired"), [
+        pytest.param(TODAYS_PRIORITY, "propose_revocation", id="real-order-major-hazard-first"),
+        pytest.param(FINDING_FIRST, "escalate", id="finding-first"),
+    ])
+    def test_the_kind_first_in_the_order_fires(self, make_ctx: Callable[..., Any], tmp_path: Path, clock: Any,
+                                               order: tuple[str, ...], fired: str) -> None:
+        code = build_world(make_ctx, tmp_path, per_district=1).wuqing[0]
+        open_campaign(make_ctx("boss"), "2023年运行质量评估", date(2023, 6, 1), date(2023, 8, 31), all_=True)
+        clock.set(at("2023-07-10 16:00"))
+        path = tmp_path / "assess.yaml"
+        path.write_text(yaml.safe_dump([{
+            "credit_code": code, "campaign": "2023年运行质量评估", "assessed_on": "2023-07-10", "assessors": ["王工"],
+            "methods": ["资料审查"], "deductions": [
+                {"item": "ZP01", "points": 5, "content": "2022年度未开展标准化自评，无自评报告"},
+                {"item": "ZD02", "points": 5, "content": "粉尘涉爆除尘系统未按规定采用防爆设计"}]}],
+            allow_unicode=True), encoding="utf-8")
+        import_assessments(make_ctx("wq"), [path])
+        clock.set(at("2023-07-11 10:00"))
+        fire_event(make_ctx("wq"), code, "hold_interview", reason="约谈", data={"attendees": "法人", "record": "整改"})
+        clock.set(at("2023-08-14 08:00"))  # both are due: the finding's escalation and the hazard's
+        report = sweep_deadlines(make_ctx("system", source="flow"))
+        assert (report.escalations, report.skipped) == (1, 1)
+        assert [e["event"] for e in timeline(make_ctx(), code) if e["actor"] == "system"] == [fired]
+        assert make_ctx().rules.deadlines.escalation_order == order

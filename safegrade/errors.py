@@ -74,8 +74,8 @@ def speaking(vocabulary: Vocabulary) -> Iterator[Vocabulary]:
     _spoken.append(vocabulary)
     try:
         yield vocabulary
-    finally:
-        _spoken.remove(vocabulary)
+    finally:  # this block's own entry: the last one that is this very vocabulary
+        del _spoken[max(i for i, v in enumerate(_spoken) if v is vocabulary)]
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -123,6 +123,17 @@ class SafegradeError(Exception):
 
     def __str__(self) -> str:
         return self.render()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (a flow's state, a worker process) with its parts, whatever the subclass's signature."""
+        return _rebuild_error, (type(self), self.args, self.__dict__)
+
+
+def _rebuild_error(cls: type[SafegradeError], args: tuple[object, ...], state: dict[str, object]) -> SafegradeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(SafegradeError):
@@ -189,6 +200,16 @@ class Problem(str):
         self.file, self.row, self.column, self.value, self.reason = file, row, column, value, reason
         self.hint, self.field = hint, field
         return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled as the line it is, worded as when it was made, with its parts."""
+        return _rebuild_problem, (str.__str__(self), self.__dict__)
+
+
+def _rebuild_problem(line: str, state: dict[str, object]) -> Problem:
+    problem = str.__new__(Problem, line)
+    problem.__dict__.update(state)
+    return problem
 
 
 def in_order(problems: Iterable[Problem]) -> list[Problem]:

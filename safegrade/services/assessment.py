@@ -105,7 +105,7 @@ def _check(ctx: Context, session: Session, inputs: list[AssessmentInput], proble
     for name, group in _by_campaign(inputs).items():
         campaign = campaigns.get(name)
         if campaign is None:
-            problems.extend(_problem(a, "评估批次", name, "no such campaign", "list_campaigns")
+            problems.extend(_problem(a, "评估批次", name, "no such campaign", hint="list_campaigns")
                             for a in group)
             continue
         found = members(session, campaign["id"], [a.credit_code for a in group])

@@ -161,7 +161,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
             elif not amend:
                 shown = "; ".join(f"{k}: {trail.jsonable(a)!s} → {trail.jsonable(b)!s}" for k, (a, b) in diff.items())
                 problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
-                                         f"already registered with other values ({shown})", "amend"))
+                                         f"already registered with other values ({shown})", hint="amend"))
             else:
                 amends.append((rec, row))
     return new, amends

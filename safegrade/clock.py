@@ -88,6 +88,7 @@ def parse_instant(text: str, tz: tzinfo | str) -> datetime:
         at = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
-            f"--as-of: {text!r} is not a date or date-time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]"
+            f"{{as_of}}: {text!r} is not a date or date-time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]",
+            code="invalid_date", field="as_of", value=text, allowed=["YYYY-MM-DD", "YYYY-MM-DDTHH:MM[+08:00]"],
         ) from None
     return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)

@@ -180,12 +180,13 @@ def find_config(explicit: Path | None = None, env: Mapping[str, str] | None = No
     env = os.environ if env is None else env
     if explicit is not None:
         if not explicit.is_file():
-            raise ConfigError(f"--config: no such file {explicit}")
+            raise ConfigError(f"{{config}}: no such file {explicit}", code="no_such_file", field="config",
+                              value=str(explicit))
         return explicit
     if env.get("SAFEGRADE_CONFIG"):
         path = Path(env["SAFEGRADE_CONFIG"])
         if not path.is_file():
-            raise ConfigError(f"SAFEGRADE_CONFIG: no such file {path}")
+            raise ConfigError(f"SAFEGRADE_CONFIG: no such file {path}", code="no_such_file", value=str(path))
         return path
     for candidate in (Path.cwd() / "config.yaml", PROJECT_ROOT / "config.yaml"):
         if candidate.is_file():
@@ -204,9 +205,10 @@ def load_settings(
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            raise ConfigError(f"{path}: not valid YAML: {exc}", code="invalid_yaml", value=str(path)) from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: must be a mapping of settings")
+            raise ConfigError(f"{path}: must be a mapping of settings", code="wrong_shape", value=str(path),
+                              allowed="a mapping of settings")
         doc = dict(loaded or {})
         doc.setdefault("base_dir", str(path.resolve().parent))
     else:
@@ -223,13 +225,13 @@ def load_settings(
     try:
         settings = _settings_class(env)(**doc)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, path, env, {})) from None
+        raise ConfigError(_explain(exc, path, env, {}), code="invalid_setting") from None
     if not given:
         return settings
     try:
         return _settings_class({})(**{**settings.model_dump(), **given})
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, path, env, given)) from None
+        raise ConfigError(_explain(exc, path, env, given), code="invalid_setting", others=list(given)) from None
 
 
 def _absolute_sqlite(url: str) -> str:
@@ -248,7 +250,7 @@ def _explain(exc: ValidationError, path: Path | None, env: Mapping[str, str], gi
         loc = [str(p) for p in e["loc"]]
         variable = "SAFEGRADE_" + "__".join(loc).upper()
         if loc and loc[0] in given:
-            where = f"--{loc[0].replace('_', '-')}" if loc[0] != "database_url" else "--db"
+            where = "{" + loc[0] + "}"  # the field given by the caller, worded by the front door
         elif variable in env:
             where = variable
         else:

@@ -97,27 +97,30 @@ class Lifecycle:
             if value is None:  # absent, not the text "None"
                 continue
             if key not in allowed:
-                raise FieldError(event, key, f"not a field of this event; allowed: {', '.join(allowed) or 'none'}")
+                raise FieldError(event, key, f"not a field of this event; allowed: {', '.join(allowed) or 'none'}",
+                                 code="unknown_field", value=value, allowed=allowed)
             out[key] = self._value(event, key, value)
         for key in spec.requires:
             if key not in out or out[key] in ("", None):
-                raise FieldError(event, key, f"required ({self.spec.fields[key].label})")
+                raise FieldError(event, key, f"required ({self.spec.fields[key].label})", code="missing_field")
         return out
 
     def _value(self, event: str, key: str, value: Any) -> Any:
         field = self.spec.fields[key]
         if field.type == "int":
             if isinstance(value, bool):
-                raise FieldError(event, key, f"{value!r} is not a whole number")
+                raise FieldError(event, key, f"{value!r} is not a whole number", value=value, allowed="a whole number")
             text = str(value).strip()
             if isinstance(value, int) and value < 0 or text.startswith("-") and _WHOLE.match(text[1:]):
-                raise FieldError(event, key, f"{text} is negative; must be 0 or more")
+                raise FieldError(event, key, f"{text} is negative; must be 0 or more", value=value, allowed="0 or more")
             if not _WHOLE.match(text):
-                raise FieldError(event, key, f"{value!r} is not a whole number; write digits 0-9")
+                raise FieldError(event, key, f"{value!r} is not a whole number; write digits 0-9", value=value,
+                                 allowed="a whole number")
             return int(text)
         if field.type == "date":
             if isinstance(value, datetime):
-                raise FieldError(event, key, f"{value!r} is a date-time; give a date (YYYY-MM-DD)")
+                raise FieldError(event, key, f"{value!r} is a date-time; give a date (YYYY-MM-DD)", value=value,
+                                 allowed="YYYY-MM-DD")
             if isinstance(value, date):
                 return value
             m = _DATE.match(str(value).strip())
@@ -126,10 +129,12 @@ class Lifecycle:
                     raise ValueError
                 return date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
-                raise FieldError(event, key, f"{value!r} is not a date; use YYYY-MM-DD") from None
+                raise FieldError(event, key, f"{value!r} is not a date; use YYYY-MM-DD", value=value,
+                                 allowed="YYYY-MM-DD") from None
         text = str(value).strip()
         if field.type == "choice" and text not in field.choices:
-            raise FieldError(event, key, f"{text!r} is not allowed; choose one of {', '.join(field.choices)}")
+            raise FieldError(event, key, f"{text!r} is not allowed; choose one of {', '.join(field.choices)}",
+                             value=text, allowed=field.choices)
         return text
 
     def fire(

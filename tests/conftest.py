@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, text
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
+from safegrade.cli.errors import CLI  # noqa: E402
 from safegrade.clock import TestClock  # noqa: E402
+from safegrade.errors import speaking  # noqa: E402
 from safegrade.rules import Rules, load_rules  # noqa: E402
 from safegrade.services.context import Context, open_context  # noqa: E402
 from safegrade.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
@@ -33,6 +35,15 @@ def at(text_: str) -> datetime:
     """An aware instant in Asia/Shanghai from 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM'."""
     fmt = "%Y-%m-%d %H:%M" if " " in text_ else "%Y-%m-%d"
     return datetime.strptime(text_, fmt).replace(tzinfo=TZ)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_words() -> Iterator[None]:
+    """The tests were written when the command line was the only front door, and their messages name its
+    options and commands (`--end`, `safegrade enterprise list`): they run as the CLI's process speaks.
+    tests/safegrade/test_errors.py checks the parts and the plain words apart from it."""
+    with speaking(CLI):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from safegrade.errors import DOMAIN_ERRORS, InputErrors, RulesError
+from safegrade.errors import DOMAIN_ERRORS, speaking
 
 
 def _offline() -> None:
@@ -19,16 +19,15 @@ def _offline() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _offline()
     from safegrade.cli.app import app  # after the environment is set
+    from safegrade.cli.errors import CLI, error_lines
 
     try:
-        app(args=list(sys.argv[1:] if argv is None else argv), prog_name="safegrade")
+        with speaking(CLI):  # errors that travel as text (refusals, job records) name options and commands
+            app(args=list(sys.argv[1:] if argv is None else argv), prog_name="safegrade")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except DOMAIN_ERRORS as exc:
-        print(f"safegrade: error: {exc}", file=sys.stderr)
-        if isinstance(exc, InputErrors | RulesError):
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
+        print("\n".join(error_lines(exc)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("safegrade: interrupted", file=sys.stderr)

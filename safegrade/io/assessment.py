@@ -467,17 +467,20 @@ def _documents(path: Path) -> list[Any]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+        raise InvalidInput(f"{path}: not UTF-8 text; save it as UTF-8", code="wrong_encoding",
+                           field="paths", value=str(path), allowed=["UTF-8"]) from exc
     if path.suffix.lower() == ".json":
         try:
             docs = [json.loads(text, object_pairs_hook=_unique_json_object)]
         except ValueError as exc:
-            raise InvalidInput(f"{path}: not valid JSON: {exc}") from exc
+            raise InvalidInput(f"{path}: not valid JSON: {exc}", code="invalid_json",
+                               field="paths", value=str(path)) from exc
     else:
         try:
             docs = [d for d in yaml.load_all(text, Loader=_YAML_LOADER) if d is not None]
         except yaml.YAMLError as exc:
-            raise InvalidInput(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
+            raise InvalidInput(f"{path}: not valid YAML: {exc}".replace("\n", " "), code="invalid_yaml",
+                               field="paths", value=str(path)) from exc
     found: list[Any] = []
     for doc in docs:
         if isinstance(doc, list):
@@ -486,10 +489,12 @@ def _documents(path: Path) -> list[Any]:
             found.append(doc)
         else:
             raise InvalidInput(f"{path}: holds {type(doc).__name__}; an assessment file holds one assessment "
-                               f"(a mapping with keys {_TOP_ALLOWED}) or a list of them")
+                               f"(a mapping with keys {_TOP_ALLOWED}) or a list of them", code="wrong_shape",
+                               field="paths", value=str(path), allowed="a mapping or a list of mappings")
     if not docs:
         raise InvalidInput(f"{path}: empty; an assessment file holds one assessment (a mapping with keys "
-                           f"{_TOP_ALLOWED}) or a list of them")
+                           f"{_TOP_ALLOWED}) or a list of them", code="empty_file", field="paths", value=str(path),
+                           allowed="a mapping or a list of mappings")
     return found
 
 
@@ -547,7 +552,8 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
         if seen >= HEADER_SCAN_ROWS:
             break
     if first is None:
-        raise InvalidInput(f"{where}: no header row; allowed headers: {allowed}")
+        raise InvalidInput(f"{where}: no header row; allowed headers: {allowed}", code="no_header", field="paths",
+                           value=where, allowed=allowed)
     number, cells = first
     found: dict[str, tuple[int, str]] = {}
     unknown, repeated = [], []
@@ -569,7 +575,8 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
         f"repeated column(s): {'; '.join(repeated)} mean the same; keep one" if repeated else "",
     ) if text]
     if reasons:
-        raise InvalidInput(f"{where}, header row {number}: {'; '.join(reasons)}. Allowed headers: {allowed}")
+        raise InvalidInput(f"{where}, header row {number}: {'; '.join(reasons)}. Allowed headers: {allowed}",
+                           code="bad_header", field="paths", value=where, allowed=allowed)
     return found
 
 
@@ -595,7 +602,9 @@ def _read_workbook(path: Path, c: _Checker) -> list[_Pending]:
         if missing:
             raise InvalidInput(f"{path}: no worksheet named {' or '.join(missing)}; an assessment workbook has a "
                                f"sheet {ASSESSMENT_SHEET} (one row per assessment) and a sheet {DEDUCTION_SHEET} "
-                               f"(one row per deduction); it has {', '.join(map(repr, sheets)) or 'none'}")
+                               f"(one row per deduction); it has {', '.join(map(repr, sheets)) or 'none'}",
+                               code="no_worksheet",
+                               field="paths", value=str(path), allowed=[ASSESSMENT_SHEET, DEDUCTION_SHEET])
         c.epoch = wb.epoch
         materials = c.rules.materials
         ws = sheets[ASSESSMENT_SHEET]
@@ -662,9 +671,10 @@ def read_assessments(path: Path, rules: AssessmentRules, *, accepted_codes: Coll
     suffix = path.suffix.lower()
     if suffix not in ALLOWED_EXTENSIONS:
         raise InvalidInput(f"{path}: unknown file type {path.suffix or '(none)'!r}; an assessment file is "
-                           f"{', '.join(ALLOWED_EXTENSIONS)}")
+                           f"{', '.join(ALLOWED_EXTENSIONS)}", code="wrong_file_type", field="paths", value=str(path),
+                           allowed=list(ALLOWED_EXTENSIONS))
     if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
+        raise InvalidInput(f"{path}: no such file", code="no_such_file", field="paths", value=str(path))
     c = _Checker(file, rules, accepted_codes, None)
     pendings = _read_workbook(path, c) if suffix == ".xlsx" else _read_documents(path, c)
     return c.results(pendings), c.problems

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from safegrade.errors import InvalidInput
+from safegrade.errors import InvalidInput, Problem
 
 HEADER_SCAN_ROWS = 10  # the header is looked for among this many first non-empty rows
 
@@ -29,18 +29,7 @@ class Column:
         return f"{'/'.join(self.headers)} ({self.field}{'' if self.required else ', optional'})"
 
 
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """One bad cell: where it is, what it holds and why it was refused."""
-
-    file: str
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.row}, column {self.column}, value {self.value!r}: {self.reason}"
+RowProblem = Problem  # one bad cell: where it is, what it holds and why it was refused
 
 
 def header_key(text: str) -> str:
@@ -128,4 +117,5 @@ def open_workbook(path: Path) -> Any:
     try:
         return load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InvalidInput(f"{path}: not a readable .xlsx workbook ({exc}); save it again as .xlsx") from exc
+        raise InvalidInput(f"{path}: not a readable .xlsx workbook ({exc}); save it again as .xlsx",
+                           code="unreadable_workbook", field="paths", value=str(path)) from exc

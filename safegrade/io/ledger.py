@@ -166,7 +166,8 @@ def _map_header(where: str, number: int, cells: Sequence[object]) -> dict[str, t
         reasons.append("repeated column(s): " + "; ".join(repeated) + "; keep one")
     if reasons:
         raise InvalidInput(f"{where}, header row {number}: {'; '.join(reasons)}. "
-                           f"Allowed headers: {allowed_headers()}")
+                           f"Allowed headers: {allowed_headers()}", code="bad_header", field="paths", value=where,
+                           allowed=allowed_headers())
     found.pop("no", None)
     return found
 
@@ -338,7 +339,8 @@ def _csv_encoding(path: Path) -> str:
     with path.open("rb") as f:
         head = f.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise InvalidInput(f"{path}: UTF-16 text (Excel 'Unicode text'); save it as 'CSV UTF-8' or .xlsx")
+            raise InvalidInput(f"{path}: UTF-16 text (Excel 'Unicode text'); save it as 'CSV UTF-8' or .xlsx",
+                               code="wrong_encoding", field="paths", value=str(path), allowed=["UTF-8", "GB18030"])
         for encoding in ("utf-8-sig", "gb18030"):
             f.seek(0)
             decoder = codecs.getincrementaldecoder(encoding)()
@@ -349,7 +351,8 @@ def _csv_encoding(path: Path) -> str:
             except UnicodeDecodeError:
                 continue
             return encoding
-    raise InvalidInput(f"{path}: neither UTF-8 nor GB18030 text; save it as 'CSV UTF-8' or .xlsx")
+    raise InvalidInput(f"{path}: neither UTF-8 nor GB18030 text; save it as 'CSV UTF-8' or .xlsx",
+                       code="wrong_encoding", field="paths", value=str(path), allowed=["UTF-8", "GB18030"])
 
 
 Rows = Iterator[tuple[int, Sequence[object]]]
@@ -400,7 +403,8 @@ def _xlsx_source(path: Path, file: str) -> Iterator[_Source]:
     wb = open_workbook(path)
     try:
         if not wb.worksheets:
-            raise InvalidInput(f"{path}: the workbook has no worksheet")
+            raise InvalidInput(f"{path}: the workbook has no worksheet", code="no_worksheet",
+                               field="paths", value=str(path))
         sheets = []
         for ws in wb.worksheets:
             ws.reset_dimensions()  # some writers record a wrong size; read what is really there
@@ -425,9 +429,10 @@ def _opener(path: Path) -> Callable[[Path, str], AbstractContextManager[_Source]
     suffix = path.suffix.lower()
     if suffix not in ALLOWED_EXTENSIONS:
         raise InvalidInput(f"{path}: unknown file type {path.suffix or '(none)'!r}; a ledger is "
-                           f"{' or '.join(ALLOWED_EXTENSIONS)} (save an .xls or .et file as .xlsx)")
+                           f"{' or '.join(ALLOWED_EXTENSIONS)} (save an .xls or .et file as .xlsx)",
+                           code="wrong_file_type", field="paths", value=str(path), allowed=list(ALLOWED_EXTENSIONS))
     if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
+        raise InvalidInput(f"{path}: no such file", code="no_such_file", field="paths", value=str(path))
     return _csv_source if suffix == ".csv" else _xlsx_source
 
 
@@ -437,7 +442,8 @@ def _normal_overrides(check_overrides: Mapping[str, str] | None) -> dict[str, st
     for code, reason in (check_overrides or {}).items():
         if not str(reason or "").strip():
             raise InvalidInput(f"check override for {code!r} has no reason; an override must record why "
-                               f"the code is accepted despite its check character")
+                               f"the code is accepted despite its check character", code="required",
+                               field="check_overrides", value=code, allowed="CODE=REASON")
         out[creditcode.normalize(code)] = str(reason).strip()
     return out
 
@@ -450,11 +456,13 @@ def _header(source: _Source) -> tuple[dict[str, tuple[int, str]], list[RowProble
     found = _find_header(source.rows)
     if found is None:
         raise InvalidInput(f"{source.where}: no header row; the file has no data. "
-                           f"Allowed headers: {allowed_headers()}.{hint}")
+                           f"Allowed headers: {allowed_headers()}.{hint}", code="no_header", field="paths",
+                           value=source.where, allowed=allowed_headers())
     try:
         columns = _map_header(source.where, *found)
     except InvalidInput as exc:
-        raise InvalidInput(f"{exc}{hint}") from None
+        raise InvalidInput(f"{exc.message}{hint}", code=exc.code, field=exc.field, value=exc.value,
+                           allowed=exc.allowed) from None
     problems = [
         RowProblem(source.file, row, "工作表", title,
                    f"this worksheet also has a ledger header (row {row}), but only the first worksheet "

@@ -61,7 +61,8 @@ def write_ledger_xlsx(path: Path, enterprises: Sequence[Mapping[str, Any]], rule
     _refuse_duplicates(rows)
     if len(rows) > MAX_ROWS:
         raise InvalidInput(f"{len(rows)} enterprises do not fit on one worksheet (at most {MAX_ROWS}); "
-                           "export the districts separately")
+                           "export the districts separately", code="too_many_rows", field="district",
+                           allowed=f"at most {MAX_ROWS} enterprises")
     per_district = Counter(v[_DISTRICT] for v in rows)
     names = {code: rules.district_name(code) for code in sorted(per_district)}
     widths = _widths(rows, names.values())
@@ -99,11 +100,12 @@ def _values(e: Mapping[str, Any], rules: Rules) -> list[Any]:
     missing = [f for f in _REQUIRED if e.get(f) in (None, "")]
     if missing:
         raise InvalidInput(f"enterprise {code or '(no credit code)'}: missing {', '.join(missing)}; "
-                           "a 台账 row needs every required column")
+                           "a 台账 row needs every required column", code="incomplete_record", value=code)
     district = str(e["district"])
     if district not in rules.districts:
         raise InvalidInput(f"enterprise {code}: district {district!r} is not a district code in the rules "
-                           f"(known: {', '.join(rules.districts)}); the ledger would not import back")
+                           f"(known: {', '.join(rules.districts)}); the ledger would not import back",
+                           code="unknown_district", value=district, allowed=list(rules.districts))
     sector = rules.sectors.get(str(e["sector"]))
     return [
         district, _clean(e["name"]), code, sector.label if sector else _clean(e["sector"]), _clean(e["level"]),
@@ -123,7 +125,8 @@ def _clean(value: object) -> str:
 def _date(code: str, field: str, value: object) -> date:
     found = as_date(value)
     if found is None:
-        raise InvalidInput(f"enterprise {code}: {field} {value!r} is not a date (YYYY-MM-DD)")
+        raise InvalidInput(f"enterprise {code}: {field} {value!r} is not a date (YYYY-MM-DD)", code="invalid_date",
+                           value=value, allowed="YYYY-MM-DD")
     return found
 
 
@@ -133,7 +136,8 @@ def _refuse_duplicates(rows: Sequence[Sequence[Any]]) -> None:
     twice = sorted(code for code, n in counts.items() if n > 1)
     if twice:
         raise InvalidInput(f"credit code(s) given more than once: {', '.join(twice[:10])}"
-                           f"{' …' if len(twice) > 10 else ''}; a 台账 lists each enterprise once")
+                           f"{' …' if len(twice) > 10 else ''}; a 台账 lists each enterprise once", code="duplicate",
+                           value=twice)
 
 
 def _display_width(text: str) -> int:

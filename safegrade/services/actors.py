@@ -31,30 +31,42 @@ def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None
     else:
         creator = ctx.require("add_actor", "add actors").name
     if role not in spec.roles:
-        raise InvalidInput(f"--role: unknown role {role!r}; known roles are {', '.join(spec.roles)}")
+        raise InvalidInput(f"{{role}}: unknown role {role!r}; known roles are {', '.join(spec.roles)}",
+                           code="unknown_role", field="role", value=role, allowed=list(spec.roles))
     scope = spec.roles[role].scope
     code = None
     if scope == "district":
         found = ctx.rules.district(district or "")
         if found is None:
-            raise InvalidInput(f"--district: a '{role}' actor needs a district; {district!r} is not one of "
-                               f"{', '.join(d.name for d in ctx.rules.districts.values())}")
+            raise InvalidInput(f"{{district}}: a '{role}' actor needs a district; {district!r} is not one of "
+                               f"{', '.join(d.name for d in ctx.rules.districts.values())}",
+                               code="unknown_district", field="district", value=district,
+                               allowed=[d.name for d in ctx.rules.districts.values()])
         code = found.code
     elif district:
-        raise InvalidInput(f"--district is only for roles with district scope, not '{role}'")
+        raise InvalidInput(f"{{district}} is only for roles with district scope, not '{role}'",
+                           code="not_applicable", field="district", value=district,
+                           allowed="roles with district scope")
     if scope == "enterprise" and not enterprise_code:
-        raise InvalidInput(f"--enterprise: a '{role}' actor needs the credit code of their enterprise")
+        raise InvalidInput(f"{{enterprise_code}}: a '{role}' actor needs the credit code of their enterprise",
+                           code="required", field="enterprise_code", value=enterprise_code,
+                           allowed="the credit code of the actor's enterprise")
     if scope != "enterprise" and enterprise_code:
-        raise InvalidInput(f"--enterprise is only for roles with enterprise scope, not '{role}'")
+        raise InvalidInput(f"{{enterprise_code}} is only for roles with enterprise scope, not '{role}'",
+                           code="not_applicable", field="enterprise_code", value=enterprise_code,
+                           allowed="roles with enterprise scope")
     try:
         fields = ActorBase.model_validate({"name": name.strip(), "role": role, "district": code,
                                            "enterprise_code": enterprise_code.strip().upper() if enterprise_code
                                            else None})
     except ValidationError as exc:
-        raise InvalidInput("actor: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
+        first = exc.errors()[0]
+        raise InvalidInput("actor: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()),
+                           field=str(first["loc"][0]), value=first.get("input")) from None
     with ctx.store.write() as session:
         if session.execute(select(Actor).where(col(Actor.name) == fields.name)).scalar_one_or_none():
-            raise InvalidInput(f"an actor named {fields.name!r} already exists")
+            raise InvalidInput(f"an actor named {fields.name!r} already exists", code="already_exists", field="name",
+                               value=fields.name)
         session.add(Actor(**fields.model_dump(), created_by=creator, created_at=ctx.now()))
     return {**fields.model_dump(), "created_by": creator, "bootstrap": bootstrap}
 

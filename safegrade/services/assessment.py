@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from safegrade.domain.scoring import Score, score
 from safegrade.domain.workday import add_working_days
-from safegrade.errors import InputErrors
+from safegrade.errors import InputErrors, in_order
 from safegrade.io.assessment import AssessmentInput, read_assessments
 from safegrade.io.cells import RowProblem
 from safegrade.models import Assessment, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
@@ -50,8 +50,8 @@ class AssessmentReport:
     dry_run: bool = False
 
 
-def _problem(a: AssessmentInput, column: str, value: str, reason: str) -> RowProblem:
-    return RowProblem(a.file, a.row, column, value, reason)
+def _problem(a: AssessmentInput, column: str, value: str, reason: str, hint: str | None = None) -> RowProblem:
+    return RowProblem(a.file, a.row, column, value, reason, hint=hint)
 
 
 def import_assessments(ctx: Context, paths: Sequence[Path], *, dry_run: bool = False) -> AssessmentReport:
@@ -79,7 +79,8 @@ def import_assessments(ctx: Context, paths: Sequence[Path], *, dry_run: bool = F
         plan = _check(ctx, session, inputs, problems)
         report.problems = [str(p) for p in sorted(problems, key=lambda p: (p.file, p.row, p.column))]
         if problems and not dry_run:
-            raise InputErrors(f"assessment import of {', '.join(report.files)}", report.problems)
+            raise InputErrors(f"assessment import of {', '.join(report.files)}", in_order(problems), field="paths",
+                              value=report.files)
         scored = [(a, member, campaign, score(ctx.rules.assessment, a.deductions, a.not_applicable))
                   for a, member, campaign in plan]
         for a, _, campaign, result in scored:
@@ -105,7 +106,7 @@ def _check(ctx: Context, session: Session, inputs: list[AssessmentInput], proble
     for name, group in _by_campaign(inputs).items():
         campaign = campaigns.get(name)
         if campaign is None:
-            problems.extend(_problem(a, "评估批次", name, "no such campaign; see `safegrade campaign list`")
+            problems.extend(_problem(a, "评估批次", name, "no such campaign", hint="list_campaigns")
                             for a in group)
             continue
         found = members(session, campaign["id"], [a.credit_code for a in group])

@@ -18,14 +18,15 @@ def verify_audit(ctx: Context) -> Report:
 
 def verify_export(path: Path) -> Report:
     if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
+        raise InvalidInput(f"{path}: no such file", code="no_such_file", field="path", value=str(path))
     with path.open(encoding="utf-8") as handle:
         return verify_lines(handle)
 
 
 def export_audit(ctx: Context, path: Path) -> dict[str, Any]:
     if path.parent and not path.parent.exists():
-        raise InvalidInput(f"{path}: folder {path.parent} does not exist")
+        raise InvalidInput(f"{path}: folder {path.parent} does not exist", code="no_such_folder", field="path",
+                           value=str(path))
     with ctx.store.read() as session:
         events, chains = trail.export(session, path, ctx.now(), ctx.rules.version)
     return {"file": str(path), "events": events, "chains": chains}

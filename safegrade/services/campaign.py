@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from safegrade.domain.creditcode import normalize
-from safegrade.errors import InputErrors, InvalidInput, NotFound
+from safegrade.errors import InputErrors, InvalidInput, NotFound, Problem
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
@@ -28,7 +28,8 @@ EVENT = table(AuditEvent)
 def read_codes(path: Path) -> list[tuple[int, str]]:
     """Credit codes from a text or csv file: the first cell of each non-empty line, with its line number."""
     if not path.is_file():
-        raise InvalidInput(f"--codes: no such file {path}")
+        raise InvalidInput(f"{{codes_file}}: no such file {path}", code="no_such_file", field="codes_file",
+                           value=str(path))
     out = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         cell = line.split(",")[0].strip()
@@ -40,7 +41,8 @@ def read_codes(path: Path) -> list[tuple[int, str]]:
 def find_campaign(session: Session, name: str) -> dict[str, Any]:
     row = session.execute(select(CAMPAIGN).where(CAMPAIGN.c.name == name)).mappings().first()
     if row is None:
-        raise NotFound(f"no campaign named {name!r}; see `safegrade campaign list`")
+        raise NotFound(f"no campaign named {name!r}", code="unknown_campaign", field="campaign", value=name,
+                       hint="list_campaigns")
     return dict(row)
 
 
@@ -52,18 +54,26 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
     ctx.require("open_campaign")
     name = name.strip()
     if not name:
-        raise InvalidInput("campaign NAME must not be empty")
+        raise InvalidInput("campaign {name} must not be empty", code="required", field="name", value=name)
     if ends_on < starts_on:
-        raise InvalidInput(f"--end {ends_on} is before --start {starts_on}")
+        raise InvalidInput(f"{{ends_on}} {ends_on} is before {{starts_on}} {starts_on}", code="before_start",
+                           field="ends_on", value=ends_on, allowed=f"on or after {starts_on}", others=["starts_on"])
     if ledger_due_on is not None and ledger_due_on < starts_on:
-        raise InvalidInput(f"--ledger-due {ledger_due_on} is before --start {starts_on}")
+        raise InvalidInput(f"{{ledger_due_on}} {ledger_due_on} is before {{starts_on}} {starts_on}",
+                           code="before_start", field="ledger_due_on", value=ledger_due_on,
+                           allowed=f"on or after {starts_on}", others=["starts_on"])
     if sum((all_, district is not None, codes_file is not None)) != 1:
-        raise InvalidInput("choose the enterprises with exactly one of --all, --district X, --codes FILE")
+        raise InvalidInput("choose the enterprises with exactly one of {all}, {district} X, {codes_file} FILE",
+                           code="choose_one", field="all", allowed=["all", "district", "codes_file"],
+                           value=[k for k, v in (("all", all_), ("district", district), ("codes_file", codes_file))
+                                  if v not in (None, False)],
+                           others=["district", "codes_file"])
     eligible = set(ctx.rules.lifecycle.events[Event.OPEN_ASSESSMENT].sources)
     now = ctx.now()
     with ctx.store.write() as session:
         if session.execute(select(CAMPAIGN.c.id).where(CAMPAIGN.c.name == name)).first():
-            raise InvalidInput(f"a campaign named {name!r} already exists")
+            raise InvalidInput(f"a campaign named {name!r} already exists", code="already_exists", field="name",
+                               value=name)
         rows = {r["credit_code"]: dict(r) for r in session.execute(select(ENTERPRISE)).mappings()}
         skipped: Counter[str] = Counter()
         if codes_file is not None:
@@ -71,20 +81,24 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
             for number, code in read_codes(codes_file):
                 row = rows.get(code)
                 if row is None:
-                    problems.append(f"{codes_file}:{number}, value {code!r}: no such enterprise")
+                    problems.append(Problem(str(codes_file), number, "", code, "no such enterprise"))
                 elif row["state"] not in eligible:
-                    problems.append(f"{codes_file}:{number}, value {code!r}: is {ctx.rules.state_label(row['state'])}; "
-                                    f"only {', '.join(ctx.rules.state_label(s) for s in eligible)} can be assessed")
+                    problems.append(Problem(str(codes_file), number, "", code,
+                                            f"is {ctx.rules.state_label(row['state'])}; only "
+                                            f"{', '.join(ctx.rules.state_label(s) for s in eligible)} can be assessed"))
                 else:
                     chosen.append(row)
             if problems:
-                raise InputErrors(f"campaign {name}: --codes {codes_file}", problems)
+                raise InputErrors(f"campaign {name}: {{codes_file}} {codes_file}", problems, field="codes_file",
+                                  value=str(codes_file))
         else:
             code = None
             if district is not None:
                 found = ctx.rules.district(district)
                 if found is None:
-                    raise InvalidInput(f"--district: unknown district {district!r}")
+                    raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
+                                       field="district", value=district,
+                                       allowed=[d.name for d in ctx.rules.districts.values()])
                 code = found.code
             chosen = []
             for row in rows.values():
@@ -95,7 +109,9 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
                 else:
                     skipped[row["state"]] += 1
         if not chosen:
-            raise InvalidInput(f"campaign {name}: no enterprise to assess among those chosen")
+            raise InvalidInput(f"campaign {name}: no enterprise to assess among those chosen", code="none_chosen",
+                               field="district" if district is not None else "codes_file" if codes_file else "all",
+                               value=district if district is not None else str(codes_file) if codes_file else all_)
         chosen.sort(key=lambda r: (r["district"], r["credit_code"]))
         campaign_id = session.execute(insert(Campaign).returning(CAMPAIGN.c.id), [{
             "name": name, "starts_on": starts_on, "ends_on": ends_on, "ledger_due_on": ledger_due_on,
@@ -122,8 +138,10 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
     ctx.require("exclude_from_campaign")
     exclusion = ctx.rules.campaign_exclusions.get(reason)
     if exclusion is None:
-        raise InvalidInput(f"--reason: {reason!r} is not a campaign exclusion; choose one of "
-                           + ", ".join(f"{k} ({e.label})" for k, e in ctx.rules.campaign_exclusions.items()))
+        raise InvalidInput(f"{{reason}}: {reason!r} is not a campaign exclusion; choose one of "
+                           + ", ".join(f"{k} ({e.label})" for k, e in ctx.rules.campaign_exclusions.items()),
+                           code="unknown_exclusion", field="reason", value=reason,
+                           allowed=list(ctx.rules.campaign_exclusions))
     code = normalize(credit_code)
     with ctx.store.write() as session:
         campaign = find_campaign(session, name)
@@ -131,11 +149,13 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
             select(MEMBER, ENTERPRISE.c.credit_code).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
             .where(MEMBER.c.campaign_id == campaign["id"], ENTERPRISE.c.credit_code == code)).mappings().first()
         if member is None:
-            raise NotFound(f"{code} was not selected for campaign {name}")
+            raise NotFound(f"{code} was not selected for campaign {name}", code="not_selected",
+                           field="credit_code", value=code)
         scope_check(ctx.actor(), ctx.rules, member["district"], code, f"exclude it from {name}")
         if member["excluded_reason"] or member["assessed_on"]:
             what = "excluded" if member["excluded_reason"] else f"assessed on {member['assessed_on']}"
-            raise InvalidInput(f"{code} is already {what} in campaign {name}")
+            raise InvalidInput(f"{code} is already {what} in campaign {name}", code="already_decided",
+                               field="credit_code", value=code)
         text = f"{name}：{exclusion.label}" + (f"（{note.strip()}）" if note.strip() else "")
         fired = fire_in(ctx, session, [FireRequest(code, exclusion.event, text, exclusion.data)], strict=True).fired[0]
         session.execute(MEMBER.update().where(MEMBER.c.id == member["id"]).values(

@@ -37,12 +37,13 @@ class Context:
         """The acting user, who must exist in the actor table; refused without one."""
         if self._actor is None:
             if not self.actor_name:
-                raise Forbidden("this action needs an actor: pass --actor NAME or set SAFEGRADE_ACTOR "
-                                "(see `safegrade actor list`)")
+                raise Forbidden("this action needs an actor: {hint}", code="no_actor", field="actor",
+                                hint="name_actor")
             with self.store.read() as session:
                 found = session.execute(select(Actor).where(col(Actor.name) == self.actor_name)).scalar_one_or_none()
             if found is None:
-                raise NotFound(f"no actor named {self.actor_name!r}; add one with `safegrade actor add`")
+                raise NotFound(f"no actor named {self.actor_name!r}", code="unknown_actor", field="actor",
+                               value=self.actor_name, hint="add_actor")
             self._actor = found
         return self._actor
 
@@ -52,7 +53,8 @@ class Context:
         actions = self.rules.lifecycle.actions
         if not self.rules.lifecycle.may(actor.role, action):
             raise Forbidden(f"role '{actor.role}' may not {what or action.replace('_', ' ')}; allowed roles: "
-                            f"{', '.join(actions.get(action, ())) or 'none'}")
+                            f"{', '.join(actions.get(action, ())) or 'none'}", code="role_forbidden", field="actor",
+                            value=actor.name, allowed=list(actions.get(action, ())))
         return actor
 
     def audit_actor(self) -> AuditActor:
@@ -94,8 +96,11 @@ def scope_check(actor: Actor, rules: Rules, district: str, credit_code: str, wha
         return
     if scope == "district":
         raise Forbidden(f"{actor.name} acts for {rules.district_name(actor.district or '')} only; "
-                        f"{credit_code} is in {rules.district_name(district)}: may not {what}")
+                        f"{credit_code} is in {rules.district_name(district)}: may not {what}",
+                        code="out_of_scope", field="credit_code", value=credit_code)
     if scope == "enterprise":
-        raise Forbidden(f"{actor.name} acts for enterprise {actor.enterprise_code} only; may not {what} {credit_code}")
-    raise Forbidden(f"{actor.name} ({actor.role}) has read-only access; may not {what}")
+        raise Forbidden(f"{actor.name} acts for enterprise {actor.enterprise_code} only; may not {what} {credit_code}",
+                        code="out_of_scope", field="credit_code", value=credit_code)
+    raise Forbidden(f"{actor.name} ({actor.role}) has read-only access; may not {what}", code="read_only",
+                    field="actor", value=actor.name)
 

@@ -202,11 +202,13 @@ def list_deadlines(ctx: Context, *, kind: str | None = None, status: str | None 
     query = select(DEADLINE).order_by(DEADLINE.c.due_on, DEADLINE.c.id).limit(limit)
     if kind:
         if kind not in timetable.KINDS:
-            raise InvalidInput(f"--kind: {kind!r}; choose one of {', '.join(timetable.KINDS)}")
+            raise InvalidInput(f"{{kind}}: {kind!r}; choose one of {', '.join(timetable.KINDS)}", code="unknown_choice",
+                               field="kind", value=kind, allowed=list(timetable.KINDS))
         query = query.where(DEADLINE.c.kind == kind)
     if status:
         if status not in STATUS_LABELS:
-            raise InvalidInput(f"--status: {status!r}; choose one of {', '.join(STATUS_LABELS)}")
+            raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
+                               code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
         query = query.where(DEADLINE.c.status == status)
     if due_by:
         query = query.where(DEADLINE.c.due_on <= due_by)

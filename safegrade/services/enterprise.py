@@ -40,13 +40,17 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
         query = query.where(ENTERPRISE.c.id.in_(late))
     if state is not None:
         if state not in ctx.rules.lifecycle.states:
-            raise InvalidInput(f"--state: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}")
+            raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
+                               code="unknown_state", field="state", value=state,
+                               allowed=list(ctx.rules.lifecycle.states))
         query = query.where(ENTERPRISE.c.state == state)
     if district is not None:
         found = ctx.rules.district(district)
         if found is None:
-            raise InvalidInput(f"--district: unknown district {district!r}; known: "
-                               f"{', '.join(d.name for d in ctx.rules.districts.values())}")
+            raise InvalidInput(f"{{district}}: unknown district {district!r}; known: "
+                               f"{', '.join(d.name for d in ctx.rules.districts.values())}",
+                               code="unknown_district", field="district", value=district,
+                               allowed=[d.name for d in ctx.rules.districts.values()])
         query = query.where(ENTERPRISE.c.district == found.code)
     with ctx.store.read() as session:
         rows = [dict(r) for r in session.execute(query).mappings()]
@@ -58,7 +62,8 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
 def _row(ctx: Context, session: Any, code: str) -> dict[str, Any]:
     row = session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code == normalize(code))).mappings().first()
     if row is None:
-        raise NotFound(f"no enterprise with credit code {code}; see `safegrade enterprise list`")
+        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
+                       value=code, hint="list_enterprises")
     return dict(row)
 
 
@@ -80,7 +85,8 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
     fields = trail.replay(events)
     if fields is None:
         raise NotFound(f"{row['credit_code']} was not yet registered at {as_of.isoformat()} "
-                       "(its first audit event is later)")
+                       "(its first audit event is later)", code="not_yet_registered", field="as_of",
+                       value=as_of.isoformat())
     out = _public(ctx, trail.decode(fields))
     out["as_of"] = as_of.isoformat()
     out["allowed_events"] = list(ctx.rules.machine.allowed_events(out["state"]))

@@ -33,10 +33,12 @@ def _finding(ctx: Context, session: Session, finding_id: int, what: str, status:
         .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id).where(FINDING.c.id == finding_id)
     ).mappings().first()
     if row is None:
-        raise NotFound(f"no finding #{finding_id}; see `safegrade finding list`")
+        raise NotFound(f"no finding #{finding_id}", code="unknown_finding", field="finding_id", value=finding_id,
+                       hint="list_findings")
     scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], what)
     if row["status"] != status:
-        raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[row['status']]} ({row['status']}); {only}")
+        raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[row['status']]} ({row['status']}); {only}",
+                           code="wrong_status", field="finding_id", value=finding_id, allowed=[status])
     return dict(row)
 
 
@@ -59,14 +61,16 @@ def open_counts(session: Session, enterprise_id: int) -> dict[str, int]:
 def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
     """Copy an evidence file into the evidence folder under its SHA-256; (sha256, size, stored path)."""
     if not path.is_file():
-        raise InvalidInput(f"--evidence: no such file {path}")
+        raise InvalidInput(f"{{evidence}}: no such file {path}", code="no_such_file", field="evidence",
+                           value=str(path))
     digest, size = hashlib.sha256(), 0
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
     if size == 0:
-        raise InvalidInput(f"--evidence: {path} is empty")
+        raise InvalidInput(f"{{evidence}}: {path} is empty", code="empty_file", field="evidence", value=str(path),
+                           allowed="a file of 1 byte or more")
     sha = digest.hexdigest()
     folder = ctx.settings.evidence_path / sha[:2]
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,7 +86,8 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
     """The enterprise submits rectification evidence (files kept with their SHA-256)."""
     ctx.require("submit_finding")
     if not evidence:
-        raise InvalidInput("finding submit needs at least one --evidence FILE")
+        raise InvalidInput("finding submit needs at least one {evidence} FILE", code="required", field="evidence",
+                           value=[], allowed="one or more files")
     stored = [(p, *_store(ctx, p)) for p in evidence]
     actor, now = ctx.actor(), ctx.now()
     with ctx.store.write() as session:
@@ -110,7 +115,8 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, A
                      "only a submitted finding can be verified")
         if f["submitted_by"] == actor.name:
             raise Forbidden(f"{actor.name} submitted the evidence of finding #{finding_id}; "
-                            "it must be verified by another regulator")
+                            "it must be verified by another regulator", code="own_evidence", field="finding_id",
+                            value=finding_id)
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
             status=VERIFIED, verified_by=actor.name, verified_at=now))
         deadlines.meet(ctx, session, ("finding", "major_finding"), deadlines.finding_subject(finding_id),
@@ -125,7 +131,8 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]
     """The rectification is not accepted: the finding goes back to open, with why."""
     ctx.require("verify_finding")
     if not reason.strip():
-        raise InvalidInput("finding reject needs --reason: say what is still wrong")
+        raise InvalidInput("finding reject needs {reason}: say what is still wrong", code="required", field="reason",
+                           value=reason)
     with ctx.store.write() as session:
         f = _finding(ctx, session, finding_id, f"reject finding #{finding_id} of", SUBMITTED,
                      "only a submitted finding can be rejected")
@@ -147,12 +154,14 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
         query = query.where(ENTERPRISE.c.credit_code == credit_code.strip().upper())
     if status:
         if status not in STATUS_LABELS:
-            raise InvalidInput(f"--status: {status!r}; choose one of {', '.join(STATUS_LABELS)}")
+            raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
+                               code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
         query = query.where(FINDING.c.status == status)
     if district:
         found = ctx.rules.district(district)
         if found is None:
-            raise InvalidInput(f"--district: unknown district {district!r}")
+            raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
+                               field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
         query = query.where(ENTERPRISE.c.district == found.code)
     if overdue:
         query = query.where(FINDING.c.status != VERIFIED, FINDING.c.due_on < today)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from safegrade.audit import trail
 from safegrade.audit.chain import GENESIS
 from safegrade.domain.creditcode import normalize
-from safegrade.errors import InputErrors, InvalidInput
+from safegrade.errors import InputErrors, InvalidInput, in_order
 from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.services import deadlines
@@ -61,8 +61,8 @@ def _flags(rec: LedgerRecord) -> list[str]:
     return flags
 
 
-def _problem(rec: LedgerRecord, column: str, value: str, reason: str) -> RowProblem:
-    return RowProblem(rec.file, rec.row, column, value, reason)
+def _problem(rec: LedgerRecord, column: str, value: str, reason: str, hint: str | None = None) -> RowProblem:
+    return RowProblem(rec.file, rec.row, column, value, reason, hint=hint)
 
 
 def _differences(ctx: Context, rec: LedgerRecord, row: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -109,14 +109,16 @@ def import_ledger(
     report.rows = len(records)
     unused = set(overrides) - {r.credit_code for r in records if r.check_override}
     for code in sorted(unused):
-        problems.append(RowProblem("(--accept-check)", 0, "统一社会信用代码", code,
-                                   "no row in the ledger(s) needed this override; check the code"))
+        problems.append(RowProblem("", 0, "统一社会信用代码", code,
+                                   "no row in the ledger(s) needed this override; check the code",
+                                   field="check_overrides"))
     transaction = ctx.store.read if dry_run else ctx.store.write
     with transaction() as session:
         new, amends = _compare(ctx, session, records, amend, problems, report)
         report.problems = [str(p) for p in sorted(problems, key=lambda p: (p.file, p.row, p.column))]
         if problems and not dry_run:
-            raise InputErrors(f"ledger import of {', '.join(report.files)}", report.problems)
+            raise InputErrors(f"ledger import of {', '.join(report.files)}",
+                              in_order(problems), field="paths", value=report.files)
         report.created, report.amended = len(new), len(amends)
         report.not_gongmao = sum(1 for r in new if not r.in_gongmao)
         report.check_overrides = sum(1 for r in new if r.check_override)
@@ -160,8 +162,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
             elif not amend:
                 shown = "; ".join(f"{k}: {trail.jsonable(a)!s} → {trail.jsonable(b)!s}" for k, (a, b) in diff.items())
                 problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
-                                         f"already registered with other values ({shown}); "
-                                         "import with --amend to record the change"))
+                                         f"already registered with other values ({shown})", hint="amend"))
             else:
                 amends.append((rec, row))
     return new, amends
@@ -213,7 +214,8 @@ def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
     from safegrade.services.enterprise import list_enterprises
 
     if path.suffix.lower() != ".xlsx":
-        raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook")
+        raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook", code="wrong_file_type", field="path",
+                           value=str(path), allowed=[".xlsx"])
     today = ctx.now().date()
     final = set(ctx.rules.lifecycle.final_states) | {State.EXPIRED}
     rows = [e for e in list_enterprises(ctx, district=district)
@@ -242,7 +244,8 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
     if district is not None:
         found_district = ctx.rules.district(district)
         if found_district is None:
-            raise InvalidInput(f"--district: unknown district {district!r}")
+            raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
+                               field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
         scope = [found_district.code]
     enterprises = list_enterprises(ctx)
     items = reconcile(records, enterprises, ctx.rules, today=ctx.now().date(), districts=scope)
@@ -276,7 +279,8 @@ def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: S
     with ctx.store.write() as session:
         found = find_campaign(session, name)
         if found["ledger_due_on"] is None:
-            raise InvalidInput(f"campaign {name} has no ledger due date (campaign open --ledger-due)")
+            raise InvalidInput(f"campaign {name} has no ledger due date ({{hint}})", code="no_ledger_due",
+                               field="campaign", value=name, hint="set_ledger_due")
         for code in districts:
             scope_check(actor, ctx.rules, code, "", f"record the ledger of {ctx.rules.district_name(code)}")
             late = (today - found["ledger_due_on"]).days

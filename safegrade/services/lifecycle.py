@@ -105,12 +105,14 @@ def _check_request(ctx: Context, req: FireRequest, via_service: bool) -> dict[st
     spec = ctx.rules.machine.event(req.event)
     if spec.via and not via_service:
         raise Forbidden(f"'{req.event}' ({spec.label}) is recorded by `{spec.via}`, which derives its data; "
-                        "it is not fired by hand")
+                        "it is not fired by hand", code="not_by_hand", field="event", value=req.event)
     if actor.role not in spec.roles:
         raise Forbidden(f"role '{actor.role}' may not fire '{req.event}' ({spec.label}); "
-                        f"allowed roles: {', '.join(spec.roles)}")
+                        f"allowed roles: {', '.join(spec.roles)}", code="role_forbidden", field="event",
+                        value=req.event, allowed=list(spec.roles))
     if not req.reason or not req.reason.strip():
-        raise InvalidInput(f"event '{req.event}' needs a reason (--reason): every change records why")
+        raise InvalidInput(f"event '{req.event}' needs a reason ({{reason}}): every change records why",
+                           code="required", field="reason", value=req.reason)
     return ctx.rules.machine.coerce(req.event, req.data)
 
 
@@ -146,14 +148,18 @@ def _admit(ctx: Context, row: dict[str, Any], event: str, now: datetime, expecte
     scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], f"record '{event}' there")
     if expected_version is not None and expected_version != row["version"]:
         raise Conflict(f"{row['credit_code']} is at version {row['version']}, not {expected_version}: "
-                       "it was changed meanwhile; reload and try again")
+                       "it was changed meanwhile; reload and try again", code="version_moved",
+                       field="expected_version", value=expected_version, allowed=[str(row["version"])])
     if row["_head"] is None:
         raise Conflict(f"the audit chain of {row['credit_code']} has no event at its version {row['version']}; "
-                       "run `safegrade audit verify`")
+                       "{hint}", code="broken_chain", field="credit_code", value=row["credit_code"],
+                       hint="verify_audit")
     head_at = row["_head"][1]
     if now < head_at:
         raise InvalidInput(f"{now.isoformat()} is before {row['credit_code']}'s last recorded event at "
-                           f"{head_at.astimezone(now.tzinfo).isoformat()}; time never goes back in an audit trail")
+                           f"{head_at.astimezone(now.tzinfo).isoformat()}; time never goes back in an audit trail",
+                           code="time_goes_back", field="as_of", value=now.isoformat(),
+                           allowed=f"{head_at.astimezone(now.tzinfo).isoformat()} or later")
 
 
 def _record(ctx: Context, row: dict[str, Any], event: str, dest: str, reason: str, data: Mapping[str, Any],
@@ -190,11 +196,13 @@ def record_in(ctx: Context, session: Session, credit_code: str, event: str, reas
     if untracked:  # a change the audit trail would not replay
         raise ValueError(f"record_in may change tracked fields only, not {sorted(untracked)}")
     if not reason.strip():
-        raise InvalidInput(f"'{event}' needs a reason: every change records why")
+        raise InvalidInput(f"'{event}' needs a reason: every change records why", code="required", field="reason",
+                           value=reason)
     code = normalize(credit_code)
     row = _load(session, [code]).get(code)
     if row is None:
-        raise NotFound(f"no enterprise with credit code {code}")
+        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
+                       value=code)
     now = ctx.now()
     _admit(ctx, row, event, now, None)
     version = row["version"]
@@ -232,7 +240,7 @@ def _write(session: Session, rows: Iterable[dict[str, Any]], versions: Mapping[i
         changed = sum(conn.execute(stmt, p).rowcount for p in params)
     if changed != len(params):
         raise Conflict("an enterprise was changed by someone else meanwhile (its version moved); nothing was "
-                       "recorded — reload and try again")
+                       "recorded — reload and try again", code="version_moved")
     trail.append(session, events)
 
 
@@ -272,7 +280,8 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
         row = rows.get(req.credit_code)
         try:
             if row is None:
-                raise NotFound(f"no enterprise with credit code {req.credit_code}; see `safegrade enterprise list`")
+                raise NotFound(f"no enterprise with credit code {req.credit_code}", code="unknown_enterprise",
+                               field="credit_code", value=req.credit_code, hint="list_enterprises")
             version = row["version"]
             fired, event_row = _apply(ctx, row, req, data, now, actor)  # mutates row only on success
         except DOMAIN_ERRORS as exc:

@@ -27,9 +27,12 @@ MAX_DAYS = 400
 
 def plan_deadlines(ctx: Context, start: date, end: date) -> dict[str, Any]:
     if end < start:
-        raise InvalidInput(f"--to {end} is before --from {start}")
+        raise InvalidInput(f"{{end}} {end} is before {{start}} {start}", code="before_start", field="end", value=end,
+                           allowed=f"on or after {start}", others=["start"])
     if (end - start).days > MAX_DAYS:
-        raise InvalidInput(f"--from {start} --to {end} spans more than {MAX_DAYS} days; plan a shorter stretch")
+        raise InvalidInput(f"{{start}} {start} {{end}} {end} spans more than {MAX_DAYS} days; plan a shorter stretch",
+                           code="too_long", field="end", value=end, allowed=f"at most {MAX_DAYS} days after {start}",
+                           others=["start"])
     with ctx.store.read() as session:
         rows = [dict(r) for r in session.execute(select(DEADLINE).where(
             DEADLINE.c.next_on <= end, DEADLINE.c.status == OPEN).order_by(DEADLINE.c.next_on, DEADLINE.c.id))

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 
-from safegrade.errors import Conflict, Forbidden, InvalidInput, NotFound
+from safegrade.errors import Conflict, Forbidden, InvalidInput, NotFound, spoken
 from safegrade.models import Enterprise, Reminder, table
 from safegrade.notify.channels import (
     Channel,
@@ -59,7 +59,8 @@ def send_reminders(ctx: Context, *, limit: int | None = None) -> dict[str, int]:
     """Deliver the due messages (at most `limit`); counts of claimed, reclaimed (after an expired lease),
     sent, retrying, failed, and lost (its lease expired meanwhile and another sender took it over)."""
     if limit is not None and limit < 1:
-        raise InvalidInput(f"--limit: {limit} is not a number of messages; give 1 or more")
+        raise InvalidInput(f"{{limit}}: {limit} is not a number of messages; give 1 or more", code="out_of_range",
+                           field="limit", value=limit, allowed="1 or more")
     channels = channels_from_settings(ctx.settings, ctx.rules)
     retry = ctx.settings.notifications.retry
     counts = dict.fromkeys(OUTCOMES, 0)
@@ -126,7 +127,7 @@ def _send_one(ctx: Context, row: dict[str, Any], lease_until: datetime, channels
     if not routed:
         errors.append(f"no channel serves audience {message.audience} ({_audience_label(ctx, message.audience)}) "
                       f"in district {message.district_name or '(none)'} ({message.district or '-'}); "
-                      "add one to notifications.channels, then `safegrade reminders retry`")
+                      f"add one to notifications.channels, {spoken().hint('retry_reminders')}")
     for channel in routed:
         if channel.name in delivered:
             continue
@@ -193,13 +194,15 @@ def list_reminders(ctx: Context, *, failed: bool = False, status: str | None = N
                    enterprise: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
     """Outbox messages, by due date. `failed`: failed ones and those failing (pending after an attempt)."""
     if limit < 1:
-        raise InvalidInput(f"--limit: {limit} is not a number of messages; give 1 or more")
+        raise InvalidInput(f"{{limit}}: {limit} is not a number of messages; give 1 or more", code="out_of_range",
+                           field="limit", value=limit, allowed="1 or more")
     r = REMINDER.c
     query = (select(REMINDER, ENTERPRISE.c.credit_code, ENTERPRISE.c.name.label("enterprise_name"))
              .outerjoin(ENTERPRISE, ENTERPRISE.c.id == r.enterprise_id).order_by(r.due_on, r.id).limit(limit))
     if status is not None:
         if status not in STATUS_LABELS:
-            raise InvalidInput(f"--status: {status!r}; choose one of {', '.join(STATUS_LABELS)}")
+            raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
+                               code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
         query = query.where(r.status == status)
     if failed:
         query = query.where(or_(r.status == FAILED, and_(r.status == PENDING, r.attempts > 0)))
@@ -230,17 +233,21 @@ def retry_reminder(ctx: Context, reminder_id: int) -> dict[str, Any]:
     with ctx.store.write() as session:
         row = session.execute(select(REMINDER).where(r.id == reminder_id)).mappings().first()
         if row is None:
-            raise NotFound(f"no reminder #{reminder_id}; see `safegrade reminders list`")
+            raise NotFound(f"no reminder #{reminder_id}", code="unknown_reminder", field="reminder_id",
+                           value=reminder_id, hint="list_reminders")
         if actor.role == "district" and row["district"] != actor.district:
             raise Forbidden(f"{actor.name} acts for {ctx.rules.district_name(actor.district or '')} only; reminder "
-                            f"#{reminder_id} is for {ctx.rules.district_name(row['district'] or '') or 'no district'}")
+                            f"#{reminder_id} is for {ctx.rules.district_name(row['district'] or '') or 'no district'}",
+                            code="out_of_scope", field="reminder_id", value=reminder_id)
         if row["status"] not in (FAILED, PENDING):
             raise InvalidInput(f"reminder #{reminder_id} is {STATUS_LABELS.get(row['status'], row['status'])} "
                                f"({row['status']}); "
-                               "only a failed or pending message is requeued")
+                               "only a failed or pending message is requeued", code="wrong_status",
+                               field="reminder_id", value=reminder_id, allowed=[FAILED, PENDING])
         done = session.connection().execute(update(REMINDER).where(r.id == reminder_id, r.status == row["status"])
                                             .values(status=PENDING, attempts=0, next_attempt_at=now)).rowcount
         if not done:
-            raise Conflict(f"reminder #{reminder_id} was changed by a sender meanwhile; look again")
+            raise Conflict(f"reminder #{reminder_id} was changed by a sender meanwhile; look again",
+                           code="changed_meanwhile", field="reminder_id", value=reminder_id)
     return {"id": reminder_id, "was": row["status"], "status": PENDING, "attempts_before": row["attempts"],
             "next_attempt_at": now, "last_error": row["last_error"]}

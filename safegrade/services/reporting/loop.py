@@ -58,20 +58,26 @@ def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str |
     """The closed-loop evidence of one enterprise (`credit_code`) or of every member of `campaign`
     (of one `district` only, if given: a campaign's report for a whole city is large)."""
     if (credit_code is None) == (campaign is None):
-        raise InvalidInput("report loop: give either one enterprise's credit code or --campaign NAME")
+        raise InvalidInput("report loop: give either one enterprise's credit code or {campaign} NAME",
+                           code="choose_one", field="campaign", value=campaign, allowed=["credit_code", "campaign"])
     code = None
     if district is not None:
         found = ctx.rules.district(district)
         if campaign is None or found is None:
-            raise InvalidInput(f"--district {district!r}: " + ("goes with --campaign" if campaign is None else
-                               f"unknown district; known: {', '.join(d.name for d in ctx.rules.districts.values())}"))
+            raise InvalidInput(f"{{district}} {district!r}: " + ("goes with {campaign}" if campaign is None else
+                               f"unknown district; known: {', '.join(d.name for d in ctx.rules.districts.values())}"),
+                               code="not_applicable" if campaign is None else "unknown_district", field="district",
+                               value=district, others=["campaign"],
+                               allowed="a campaign's report" if campaign is None
+                               else [d.name for d in ctx.rules.districts.values()])
         code = found.code
     now = ctx.now()
     with ctx.store.read() as session:
         camp = find_campaign(session, campaign) if campaign is not None else None
         ids = _targets(session, credit_code, camp, code)
         if not ids:
-            raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}")
+            raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}",
+                           code="no_member", field="district", value=district)
         enterprises: list[dict[str, Any]] = []
         for i in range(0, len(ids), CHUNK):
             enterprises.extend(_batch(ctx, session, ids[i:i + CHUNK], camp, now.date()))
@@ -104,7 +110,8 @@ def _targets(session: Session, credit_code: str | None, camp: Mapping[str, Any] 
     code = normalize(credit_code or "")
     found = session.execute(select(ENTERPRISE.c.id).where(ENTERPRISE.c.credit_code == code)).scalar()
     if found is None:
-        raise NotFound(f"no enterprise with credit code {code}; see `safegrade enterprise list`")
+        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
+                       value=code, hint="list_enterprises")
     return [found]
 
 

@@ -1,3 +1,3 @@
-"""Prefect flows: thin orchestration over safegrade's services. The database holds the truth; each
-flow is an idempotent sweep, safe to re-run. The embedded scheduler calls the same service functions
-without a Prefect server; `.fn()` runs a flow's body with none."""
+"""Prefect flows: the `@flow` wrappers of the jobs in safegrade.services.jobs, and `serve`, which registers
+them as deployments. The database holds the truth; each flow is an idempotent sweep, safe to re-run. The
+embedded scheduler runs the same job functions without Prefect; `.fn()` runs a flow's body with no server."""

@@ -21,6 +21,7 @@ from safegrade.services.lifecycle import snapshot
 from safegrade.services.sweep import PRIORITY, gather, judge, outstanding, subject
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
+AUDIENCE_LABELS = timetable.AUDIENCE_LABELS  # the names of a planned item's `audiences`, for its readers
 MAX_DAYS = 400
 
 

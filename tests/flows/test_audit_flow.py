@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from flows.audit import AuditBroken, audit_nightly, nightly_audit, scheduled_now
+from flows.audit import audit_nightly
+from flows.context import scheduled_now
+from safegrade.services.jobs import AuditBroken, nightly_audit
 from safegrade.services.enterprise import timeline
 from tests.factories import build_world
 

@@ -121,3 +121,22 @@ def test_served_deployments_carry_the_cron_schedules_of_config(config):
     assert (cron.cron, cron.timezone) == ("0 8 * * *", "Asia/Shanghai")
     assert built["daily"].parameters == {"config": str(config.resolve())}
     assert not built["deadline-sweep"].schedules  # on demand or backfill
+
+
+def test_every_job_is_served_by_the_flow_the_table_names(config):
+    from flows.serve import FLOWS, deployments
+    from safegrade.services.jobs import JOBS
+
+    assert set(FLOWS) == {job.flow for job in JOBS}
+    built = deployments(load_settings(config, env={}), config)
+    assert [(d.name, d.flow_name) for d in built] == [(job.deployment, job.flow) for job in JOBS]
+
+
+def test_python_m_flows_serve_serves_the_deployments_of_its_config(config, monkeypatch):
+    import flows.serve as module
+
+    served: list[tuple[object, object]] = []
+    monkeypatch.setattr(module, "serve", lambda settings, path: served.append((settings, path)))
+    module.main(["--config", str(config)])
+    ((settings, path),) = served
+    assert path == config and settings.db_url == load_settings(config).db_url

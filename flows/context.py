@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
+from prefect.context import FlowRunContext
 
-from prefect.context import FlowRunContext  # noqa: E402
-
-from safegrade.services.context import Context  # noqa: E402
-from safegrade.services.jobs import system_context  # noqa: E402
-from safegrade.settings import load_settings  # noqa: E402
+from safegrade.services.context import Context
+from safegrade.services.jobs import system_context
+from safegrade.settings import load_settings
 
 
 def scheduled_now() -> datetime | None:

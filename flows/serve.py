@@ -8,20 +8,16 @@ compare-and-set, the outbox's unique key)."""
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
+from prefect.schedules import Cron
 
-from prefect.schedules import Cron  # noqa: E402
-
-from flows.audit import audit_nightly  # noqa: E402
-from flows.deadlines import campaign_progress_flow, daily, deadline_sweep, send_reminders_flow  # noqa: E402
-from safegrade.services.jobs import JOBS  # noqa: E402
-from safegrade.settings import Settings, load_settings  # noqa: E402
+from flows.audit import audit_nightly
+from flows.deadlines import campaign_progress_flow, daily, deadline_sweep, send_reminders_flow
+from safegrade.services.jobs import JOBS
+from safegrade.settings import Settings, load_settings
 
 FLOWS: dict[str, Any] = {f.name: f for f in (daily, send_reminders_flow, audit_nightly, deadline_sweep,
                                              campaign_progress_flow)}

@@ -335,17 +335,18 @@ class Reminder(SQLModel, table=True):
     delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # channel names
 
 
-class SweepRun(SQLModel, table=True):
-    """One run of a scheduled job: what instant it covered, when, what it did. The scheduler catches up
-    from the last finished run; reviewers see that the sweeps really ran."""
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job: what instant it covered, when it really ran, what it did. The scheduler
+    catches up from the last finished run; reviewers see that the jobs really ran."""
 
-    __tablename__ = "sweep_run"
+    __tablename__ = "job_run"
 
     id: int | None = Field(default=None, primary_key=True)
-    job: str = Field(max_length=32, index=True)  # daily | deadline_sweep | send_reminders | campaign_progress
-    as_of: datetime = _utc(nullable=False)  # the (possibly simulated) now the run covered
-    started_at: datetime = _utc(nullable=False)
-    finished_at: datetime | None = _utc(nullable=True)
+    # daily | deadline_sweep | campaign_progress | send_reminders | nightly_audit
+    job: str = Field(max_length=32, index=True)
+    as_of: datetime = _utc(nullable=False)  # the (possibly simulated) now the run covered: its slot
+    started_at: datetime = _utc(nullable=False)  # by the wall clock
+    finished_at: datetime | None = _utc(nullable=True)  # by the wall clock
     source: str = Field(max_length=16)  # cli | flow | scheduler
     counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = None

@@ -41,18 +41,6 @@ CHECKPOINT_HEAD = table(AuditCheckpointHead)
 DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "regrade_from", "held_on"})
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return value
-
-
 @dataclass(frozen=True)
 class Actor:
     """Who did it, as the audit trail records it."""

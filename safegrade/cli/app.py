@@ -11,9 +11,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from safegrade.audit.trail import jsonable
 from safegrade.clock import parse_instant
 from safegrade.errors import InvalidInput
+from safegrade.output import jsonable
 from safegrade.services.context import Context, open_context
 from safegrade.settings import Settings, load_settings
 

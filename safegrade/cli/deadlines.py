@@ -1,5 +1,4 @@
-"""Deadline commands: run the sweep now or as of a simulated time, plan what will happen, list, runs;
-and `serve`, which hands the same flows to a Prefect server."""
+"""Deadline commands: run the sweep now or as of a simulated time, plan what will happen, list, runs."""
 
 from __future__ import annotations
 
@@ -7,10 +6,10 @@ import typer
 from rich.table import Table
 
 from safegrade.cli.app import app, emit, options, out, parse_date
-from safegrade.domain.timetable import AUDIENCE_LABELS
 from safegrade.services.deadlines import STATUS_LABELS, list_deadlines
-from safegrade.services.plan import plan_deadlines
-from safegrade.services.sweep import list_runs
+from safegrade.services.jobs import progress_job, send_job, sweep_job, system_context
+from safegrade.services.plan import AUDIENCE_LABELS, plan_deadlines
+from safegrade.services.runs import list_runs
 
 WHAT = {"reminder": "提醒", "superseded": "提醒（已被更新的取代）", "progress": "进度提醒", "event": "升级",
         "notice": "告知", "skipped": "不升级"}
@@ -25,9 +24,6 @@ def deadlines_check(
     send: bool = typer.Option(False, "--send", help="Also deliver the reminders (as the daily run does)."),
 ) -> None:
     """Run the deadline sweep now (or --as-of a simulated time): queue reminders, fire escalations."""
-    from flows.deadlines import progress_job, send_job, sweep_job
-    from flows.runs import system_context
-
     opts = options(ctx)
     with system_context(opts.settings(), opts.as_of_instant()) as sctx:
         done = {"deadline_sweep": sweep_job(sctx, "cli"), "campaign_progress": progress_job(sctx, "cli")}

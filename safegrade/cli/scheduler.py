@@ -17,35 +17,19 @@ from rich.table import Table
 from safegrade.cli.app import Options, app, emit, err, options, out
 from safegrade.clock import SystemClock
 from safegrade.errors import InvalidInput
-from safegrade.scheduler.embedded import (
-    Job,
-    JobPlan,
-    Outcome,
-    build_scheduler,
-    default_jobs,
-    load_jobs,
-    plan_jobs,
-    run_once,
-    run_scheduler,
-)
-from safegrade.services import sweep
+from safegrade.scheduler.embedded import build_scheduler, run_scheduler
+from safegrade.scheduler.jobs import Outcome, default_jobs, run_once
+from safegrade.scheduler.planning import JobPlan, plan_jobs
+from safegrade.services import runs
 from safegrade.services.context import Context
 
 scheduler_app = typer.Typer(help="The embedded scheduler: deadline sweeps, reminders, the nightly audit.",
                             no_args_is_help=True)
 app.add_typer(scheduler_app, name="scheduler")
 
-JOBS_OPTION = typer.Option(None, "--jobs", metavar="MODULE:FUNCTION",
-                           help="Jobs from FUNCTION(settings) -> list[safegrade.scheduler.embedded.Job] instead of the "
-                                "default three (site-specific jobs; tests).")
-
-
-def _jobs(opts: Options, spec: str | None) -> list[Job]:
-    return load_jobs(spec, opts.settings()) if spec else default_jobs(opts.settings())
-
 
 def _last_run(context: Context) -> partial[datetime | None]:
-    return partial(sweep.last_run, context)
+    return partial(runs.last_run, context)
 
 
 def _when(at: datetime | None, zone: ZoneInfo) -> str:
@@ -78,7 +62,7 @@ def _logging_to_stderr(level: int) -> Iterator[None]:
     """Job runs and failures on stderr while the command runs (tracebacks included), then detached."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    loggers = [logging.getLogger("safegrade.scheduler.embedded"), logging.getLogger("apscheduler")]
+    loggers = [logging.getLogger("safegrade.scheduler"), logging.getLogger("apscheduler")]
     before = [(lg, lg.level, lg.propagate) for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -124,7 +108,6 @@ def _report_once(opts: Options, outcomes: list[Outcome]) -> None:
 def scheduler_run(
     ctx: typer.Context,
     once: bool = typer.Option(False, "--once", help="Run every job once now (or --as-of), then exit."),
-    jobs_spec: str | None = JOBS_OPTION,
 ) -> None:
     """Run the jobs on their crontabs until SIGTERM or Ctrl-C (then finish running jobs and exit 0).
 
@@ -134,7 +117,7 @@ def scheduler_run(
         raise InvalidInput("--as-of: the running scheduler follows the wall clock; a simulated now works with "
                            "`scheduler run --once` and `scheduler jobs`")
     context = opts.context()
-    jobs = _jobs(opts, jobs_spec)
+    jobs = default_jobs(opts.settings())
     cfg = opts.settings().scheduler
     if once:
         with _logging_to_stderr(logging.WARNING):
@@ -154,11 +137,11 @@ def scheduler_run(
 
 
 @scheduler_app.command("jobs")
-def scheduler_jobs(ctx: typer.Context, jobs_spec: str | None = JOBS_OPTION) -> None:
-    """Each job: crontab, time zone, next run (now when a start would catch up), last run from sweep_run."""
+def scheduler_jobs(ctx: typer.Context) -> None:
+    """Each job: crontab, time zone, next run (now when a start would catch up), last run from job_run."""
     opts = options(ctx)
     context = opts.context()
     cfg = opts.settings().scheduler
-    plans = plan_jobs(_jobs(opts, jobs_spec), timezone=cfg.timezone, now=context.now(),
+    plans = plan_jobs(default_jobs(opts.settings()), timezone=cfg.timezone, now=context.now(),
                       last_run=_last_run(context))
     _print_plans(opts, plans)

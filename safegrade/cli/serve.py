@@ -1,13 +1,15 @@
-"""`safegrade serve`: the scheduled flows as Prefect deployments on a Prefect server (scale-out)."""
+"""`safegrade serve`: the scheduled jobs as Prefect deployments on a Prefect server (scale-out)."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 
 from safegrade.cli.app import app, emit, options, out
 from safegrade.errors import ConfigError
+from safegrade.services.jobs import JOBS
 from safegrade.settings import find_config
 
 
@@ -18,13 +20,11 @@ def serve(
 ) -> None:
     """Register daily, reminder-retry and nightly-audit with their cron schedules on the Prefect server at
     PREFECT_API_URL and run their flow runs (stop with Ctrl-C). Use PostgreSQL for safegrade's database."""
-    from flows.serve import planned
-
     opts = options(ctx)
     settings = opts.settings()
     config = find_config(opts.config, dict(os.environ))
-    rows = [{"deployment": f"{p.flow.name}/{p.name}", "cron": p.cron, "timezone": str(settings.scheduler.timezone),
-             "description": p.description} for p in planned(settings)]
+    rows = [{"deployment": f"{job.flow}/{job.deployment}", "cron": job.crontab(settings),
+             "timezone": str(settings.scheduler.timezone), "description": job.description} for job in JOBS]
     if dry_run:
         if not emit(opts, rows):
             for r in rows:
@@ -42,6 +42,6 @@ def serve(
     if opts.db:  # the flow runs read config.yaml; a --db given here reaches them through the environment
         os.environ["SAFEGRADE_DB_URL"] = opts.db
     out.print(f"serving {len(rows)} deployments on {api}", markup=False)
-    from flows.serve import serve as run
-
-    run(settings, config)
+    sys.stdout.flush()
+    # The flows are a layer above this package: hand the process over to their own entry point.
+    os.execv(sys.executable, [sys.executable, "-m", "flows.serve", *(["--config", str(config)] if config else [])])

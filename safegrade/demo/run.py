@@ -15,7 +15,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from flows.deadlines import daily_job
 from safegrade.clock import TestClock, parse_instant
 from safegrade.demo.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
 from safegrade.demo.walk import walk
@@ -30,6 +29,7 @@ from safegrade.services.campaign import campaign_status, exclude_member, open_ca
 from safegrade.services.context import Context, open_context
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
+from safegrade.services.jobs import daily_job
 from safegrade.services.ledger import export_ledger, import_ledger, reconcile_ledger
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.plan import plan_deadlines

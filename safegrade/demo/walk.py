@@ -1,5 +1,5 @@
 """The demo's simulated months: each morning at 08:00 the scheduler's daily run — the very
-`flows.deadlines.daily_job` that `safegrade scheduler run` calls — and, later that morning, the people
+`safegrade.services.jobs.daily_job` that `safegrade scheduler run` calls — and, later that morning, the people
 who answer it: a district officer holds the interview an escalation called for, the bureau revokes a
 grade whose publicity period has ended. Nothing here decides a deadline: the sweep does."""
 
@@ -12,10 +12,10 @@ from typing import Any
 
 from rich.console import Console
 
-from flows.deadlines import daily_job
 from safegrade.clock import TestClock, parse_instant
 from safegrade.services.context import Context
 from safegrade.services.enterprise import list_enterprises
+from safegrade.services.jobs import daily_job
 from safegrade.services.lifecycle import fire_event
 from states.names import Event, State
 

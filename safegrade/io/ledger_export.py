@@ -32,6 +32,7 @@ from typing import Any
 from safegrade.errors import InvalidInput
 from safegrade.io.cells import as_date
 from safegrade.io.ledger import COLUMNS, SUMMARY_SHEETS
+from safegrade.output import save_atomically
 from safegrade.rules import Rules
 
 SUMMARY_SHEET = SUMMARY_SHEETS[0]
@@ -81,16 +82,6 @@ def write_ledger_xlsx(path: Path, enterprises: Sequence[Mapping[str, Any]], rule
         views[code].append(_protected(views[code], [view_no[code], *values]))
     save_atomically(wb, Path(path))
     return {SUMMARY_SHEET: len(rows)} | {names[code]: n for code, n in view_no.items()}
-
-
-def save_atomically(wb: Any, path: Path) -> None:
-    """Save through a temporary file in the same folder, so that `path` is never a half-written ledger."""
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        wb.save(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _values(e: Mapping[str, Any], rules: Rules) -> list[Any]:

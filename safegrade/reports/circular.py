@@ -10,8 +10,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from safegrade.audit.trail import jsonable
 from safegrade.errors import InvalidInput
+from safegrade.output import jsonable
 
 FORMATS = ("docx", "html", "md", "json")
 

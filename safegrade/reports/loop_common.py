@@ -17,9 +17,8 @@ from typing import Any
 
 import jinja2
 
-from safegrade.audit.trail import jsonable
 from safegrade.errors import InvalidInput
-from safegrade.io.ledger_export import save_atomically
+from safegrade.output import jsonable, save_atomically
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("html", "xlsx", "json")

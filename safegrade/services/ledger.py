@@ -23,6 +23,7 @@ from safegrade.domain.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput, in_order
 from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
+from safegrade.output import jsonable
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
@@ -160,7 +161,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
                                          f"revoked on {row['revoked_on']}; graded again only with `fire CODE regrade` "
                                          f"from {row['regrade_from']} (one-year bar), not by a ledger"))
             elif not amend:
-                shown = "; ".join(f"{k}: {trail.jsonable(a)!s} → {trail.jsonable(b)!s}" for k, (a, b) in diff.items())
+                shown = "; ".join(f"{k}: {jsonable(a)!s} → {jsonable(b)!s}" for k, (a, b) in diff.items())
                 problems.append(_problem(rec, "统一社会信用代码", rec.credit_code,
                                          f"already registered with other values ({shown})", hint="amend"))
             else:

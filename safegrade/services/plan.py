@@ -22,6 +22,7 @@ from safegrade.services.sweep import gather, judge, outstanding, subject
 from states.names import State
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
+AUDIENCE_LABELS = timetable.AUDIENCE_LABELS  # the names of a planned item's `audiences`, for its readers
 MAX_DAYS = 400
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from safegrade.domain import timetable
 from safegrade.domain.timetable import Action, DeadlineKind
 from safegrade.errors import Conflict
-from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, SweepRun, table
+from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, table
 from safegrade.notify import wording
 from safegrade.services.context import Context
 from safegrade.services.deadlines import (
@@ -39,7 +39,6 @@ from safegrade.services.lifecycle import FireRequest, fire_in
 from states.names import State
 
 ENTERPRISE, FINDING, CAMPAIGN, MEMBER = table(Enterprise), table(Finding), table(Campaign), table(CampaignMember)
-SWEEP_RUN = table(SweepRun)
 BATCH = 500
 _LOG_LIMIT = 200
 
@@ -377,31 +376,3 @@ def campaign_progress(ctx: Context) -> dict[str, int]:
             conn = session.connection()
             queued = sum(int(conn.execute(stmt, [r]).rowcount or 0) for r in rows)
     return {"campaigns": len(campaigns), "districts": sum(1 for v in counts.values() if v[1]), "queued": queued}
-
-
-# --- runs -------------------------------------------------------------------------------------------
-
-def record_run(ctx: Context, job: str, as_of: datetime, started_at: datetime, source: str,
-               counts: Mapping[str, int], error: str | None = None) -> None:
-    """Write down that a job ran (or failed), for the scheduler's catch-up and for reviewers."""
-    with ctx.store.write() as session:
-        session.execute(SWEEP_RUN.insert().values(job=job, as_of=as_of, started_at=started_at,
-                                                  finished_at=ctx.clock.now(), source=source, counts=dict(counts),
-                                                  error=error))
-
-
-def last_run(ctx: Context, job: str) -> datetime | None:
-    """The `as_of` of the job's last run that finished without error."""
-    with ctx.store.read() as session:
-        found = session.execute(select(func.max(SWEEP_RUN.c.as_of)).where(
-            SWEEP_RUN.c.job == job, SWEEP_RUN.c.error.is_(None))).scalar_one_or_none()
-    return found
-
-
-def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    query = select(SWEEP_RUN).order_by(SWEEP_RUN.c.id.desc()).limit(limit)
-    if job:
-        query = query.where(SWEEP_RUN.c.job == job)
-    with ctx.store.read() as session:
-        return [dict(r) for r in session.execute(query).mappings()]
-

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from flows.audit import AuditBroken, audit_nightly, nightly_audit, scheduled_now
+from flows.audit import audit_nightly
+from flows.context import scheduled_now
 from safegrade.services.enterprise import timeline
+from safegrade.services.jobs import AuditBroken, nightly_audit
+from safegrade.services.runs import list_runs
+from tests.conftest import at
 from tests.factories import build_world
 
 
@@ -33,3 +37,18 @@ def test_the_flow_body_runs_without_a_server(make_ctx, tmp_path, monkeypatch, sq
     result = audit_nightly.fn(as_of=None)
     assert result["ok"] and result["chains"] == 6
     assert scheduled_now() is None
+
+
+def test_the_flow_records_its_run_like_every_job(make_ctx, tmp_path, monkeypatch, sqlite_url):
+    build_world(make_ctx, tmp_path)
+    monkeypatch.setenv("SAFEGRADE_DB_URL", sqlite_url)
+    audit_nightly.fn(as_of=at("2023-06-02 02:30"))
+    (run,) = list_runs(make_ctx(), job="nightly_audit")
+    assert (run["as_of"], run["source"], run["error"]) == (at("2023-06-02 02:30"), "flow", None)
+    assert run["counts"]["events"] == 6 and run["finished_at"] >= run["started_at"] > run["as_of"]
+
+    with make_ctx().store.engine.begin() as conn:
+        conn.execute(text("update audit_event set reason = 'x' where seq = 1 and enterprise_id = 1"))
+    with pytest.raises(AuditBroken):
+        audit_nightly.fn(as_of=at("2023-06-03 02:30"))
+    assert "AuditBroken" in list_runs(make_ctx(), job="nightly_audit")[0]["error"]

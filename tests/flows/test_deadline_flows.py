@@ -10,11 +10,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from flows.deadlines import daily, deadline_sweep, run_daily
-from safegrade.models import Reminder, SweepRun, table
+from flows.deadlines import daily, deadline_sweep
+from safegrade.models import JobRun, Reminder, table
 from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import show_enterprise
-from safegrade.services.sweep import last_run
+from safegrade.services.jobs import job_named, run_job
+from safegrade.services.runs import last_run
 from safegrade.settings import load_settings
 from tests.conftest import RULES_DIR, at
 from tests.factories import build_world
@@ -41,9 +42,13 @@ def overdue(make_ctx, tmp_path, clock, config):
     return w
 
 
+def run_daily(settings, as_of, source="scheduler"):
+    return run_job(job_named("daily"), settings, as_of, source)
+
+
 def _runs(make_ctx):
     with make_ctx().store.read() as session:
-        return [dict(r) for r in session.execute(select(table(SweepRun)).order_by(table(SweepRun).c.id)).mappings()]
+        return [dict(r) for r in session.execute(select(table(JobRun)).order_by(table(JobRun).c.id)).mappings()]
 
 
 def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, config, tmp_path):
@@ -65,7 +70,7 @@ def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, c
 
 
 def test_a_failing_job_is_recorded_with_its_error_and_raises(make_ctx, overdue, config, monkeypatch):
-    import flows.deadlines as module
+    import safegrade.services.jobs as module
 
     def broken(ctx, **kw):
         raise RuntimeError("disk full")
@@ -116,3 +121,22 @@ def test_served_deployments_carry_the_cron_schedules_of_config(config):
     assert (cron.cron, cron.timezone) == ("0 8 * * *", "Asia/Shanghai")
     assert built["daily"].parameters == {"config": str(config.resolve())}
     assert not built["deadline-sweep"].schedules  # on demand or backfill
+
+
+def test_every_job_is_served_by_the_flow_the_table_names(config):
+    from flows.serve import FLOWS, deployments
+    from safegrade.services.jobs import JOBS
+
+    assert set(FLOWS) == {job.flow for job in JOBS}
+    built = deployments(load_settings(config, env={}), config)
+    assert [(d.name, d.flow_name) for d in built] == [(job.deployment, job.flow) for job in JOBS]
+
+
+def test_python_m_flows_serve_serves_the_deployments_of_its_config(config, monkeypatch):
+    import flows.serve as module
+
+    served: list[tuple[object, object]] = []
+    monkeypatch.setattr(module, "serve", lambda settings, path: served.append((settings, path)))
+    module.main(["--config", str(config)])
+    ((settings, path),) = served
+    assert path == config and settings.db_url == load_settings(config).db_url

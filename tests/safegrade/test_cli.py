@@ -22,7 +22,7 @@ def test_a_command_before_init_says_to_run_init(cli):
 def test_init_is_repeatable(cli):
     assert cli("init")[0] == 0
     code, out, _ = cli("init")
-    assert code == 0 and "0004 → 0004" in out
+    assert code == 0 and "0005 → 0005" in out
 
 
 def test_fire_success_and_refusals(ready):

@@ -59,3 +59,22 @@ def test_serve_lists_its_deployments_and_needs_a_server(cli, monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     code, _, err = cli("serve")
     assert code == 1 and "PREFECT_API_URL" in err
+
+
+def test_serve_hands_the_process_over_to_the_flows_entry_point(cli, monkeypatch, tmp_path):
+    """The CLI never imports flows/: it checks the set-up, then execs `python -m flows.serve`."""
+    import os
+    import sys
+
+    from safegrade.settings import PROJECT_ROOT
+
+    handed: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(os, "execv", lambda path, args: handed.append((path, list(args))))
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    db = f"sqlite:///{tmp_path / 'other.db'}"
+    code, out, err = cli("--db", db, "serve")
+    assert code == 0, err
+    assert "serving 5 deployments on http://127.0.0.1:4200/api" in out and "SQLite" in out
+    assert handed == [(sys.executable, [sys.executable, "-m", "flows.serve", "--config",
+                                        str(PROJECT_ROOT / "config.yaml")])]
+    assert os.environ["SAFEGRADE_DB_URL"] == db  # what the flow runs will read

@@ -11,44 +11,33 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from safegrade.scheduler.embedded import Job
-from safegrade.settings import PROJECT_ROOT, Settings
+from safegrade.services import jobs
+from safegrade.services.context import Context
+from safegrade.settings import PROJECT_ROOT
 
-HERE = "tests.safegrade.test_cli_scheduler"
 RUNS: list[tuple[str, datetime]] = []
 
 
-def _tick(as_of: datetime) -> dict[str, Any]:
-    RUNS.append(("tick", as_of))
+def _tick(ctx: Context, source: str) -> dict[str, Any]:
+    RUNS.append(("tick", ctx.now()))
     return {"ticked": 1}
 
 
-def _broken(as_of: datetime) -> dict[str, Any]:
-    RUNS.append(("broken", as_of))
+def _broken(ctx: Context, source: str) -> dict[str, Any]:
+    RUNS.append(("broken", ctx.now()))
     raise RuntimeError("database unreachable")
 
 
-def fake_jobs(settings: Settings) -> list[Job]:
-    return [Job("broken", "0 8 * * *", _broken), Job("tick", "*/15 * * * *", _tick)]
-
-
-def blocking_jobs(settings: Settings) -> list[Job]:
-    """One job that says it started, then waits for a `release` file before it finishes."""
-    folder = Path(os.environ["SG_SCHEDULER_TEST_DIR"])
-
-    def block(as_of: datetime) -> dict[str, Any]:
-        (folder / "started").write_text(as_of.isoformat(), encoding="utf-8")
-        if not poll(lambda: (folder / "release").exists()):
-            raise TimeoutError("never released")
-        (folder / "finished").write_text("done", encoding="utf-8")
-        return {"blocked": 1}
-
-    return [Job("blocking", "0 8 * * *", block)]
+@pytest.fixture
+def fake_jobs(monkeypatch):
+    """The services' JOBS table replaced: a failing job on the daily crontab, one that ticks every 15 minutes."""
+    monkeypatch.setattr(jobs, "JOBS", (jobs.JobSpec("broken", "daily_sweep", _broken, "test-broken", "fails"),
+                                       jobs.JobSpec("tick", "reminder_retry", _tick, "test-tick", "ticks")))
+    RUNS.clear()
 
 
 def poll(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
@@ -88,10 +77,9 @@ def test_jobs_lists_each_job_with_its_crontab_zone_next_and_last_run(cli):
     assert rows["daily"]["note"] == "missed 2023-06-02 08:00+08:00: runs once at start"
 
 
-def test_once_runs_every_job_and_exits_1_naming_the_one_that_failed(cli):
+def test_once_runs_every_job_and_exits_1_naming_the_one_that_failed(cli, fake_jobs):
     assert cli("init")[0] == 0
-    RUNS.clear()
-    code, out, err = cli("--as-of", "2023-06-01 09:00", "scheduler", "run", "--once", "--jobs", f"{HERE}:fake_jobs")
+    code, out, err = cli("--as-of", "2023-06-01 09:00", "scheduler", "run", "--once")
     assert code == 1
     assert "tick as of 2023-06-01T09:00:00+08:00: ok ticked=1" in out
     assert "safegrade: error: broken as of 2023-06-01T09:00:00+08:00 failed: RuntimeError: database unreachable" in err
@@ -100,8 +88,6 @@ def test_once_runs_every_job_and_exits_1_naming_the_one_that_failed(cli):
 
 @pytest.mark.parametrize(("args", "says"), [
     (("--as-of", "2023-06-01", "scheduler", "run"), "--as-of: the running scheduler follows the wall clock"),
-    (("scheduler", "run", "--once", "--jobs", "nowhere"), "--jobs: 'nowhere' is not MODULE:FUNCTION"),
-    (("scheduler", "jobs", "--jobs", "tests.nothing_here:jobs"), "--jobs: cannot load 'tests.nothing_here:jobs'"),
 ])
 def test_refusals_are_one_line_and_exit_1(cli, args, says):
     assert cli("init")[0] == 0
@@ -121,8 +107,8 @@ def test_a_signal_lets_the_running_job_finish_then_the_scheduler_exits_0(cli, tm
            "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
     with out_file.open("w") as out, err_file.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "safegrade.cli", "scheduler", "run",
-                                 "--jobs", f"{HERE}:blocking_jobs"], cwd=tmp_path, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen([sys.executable, "-m", "tests.safegrade.scheduler_child", "scheduler", "run"],
+                                cwd=tmp_path, env=env, stdout=out, stderr=err)
         try:
             assert poll(lambda: (tmp_path / "started").exists() or proc.poll() is not None)
             assert proc.poll() is None, err_file.read_text()

@@ -7,9 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
-import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,21 +22,18 @@ from sqlalchemy import text
 
 from safegrade.clock import TestClock
 from safegrade.errors import ConfigError, InvalidInput
-from safegrade.scheduler.crontab import CrontabError, cron_trigger
-from safegrade.scheduler.embedded import (
+from safegrade.scheduler import jobs as scheduler_jobs
+from safegrade.scheduler.clocked import (
     BackgroundClockScheduler,
     ClockScheduler,
     ClockThreadPoolExecutor,
-    Job,
-    Scheduled,
-    build_scheduler,
-    default_jobs,
-    plan_jobs,
     run_on_clock,
-    run_once,
-    run_scheduler,
 )
-from safegrade.services import sweep
+from safegrade.scheduler.crontab import CrontabError, cron_trigger
+from safegrade.scheduler.embedded import build_scheduler, run_scheduler
+from safegrade.scheduler.jobs import Job, Scheduled, default_jobs, run_once
+from safegrade.scheduler.planning import plan_jobs
+from safegrade.services import runs as job_runs
 from safegrade.settings import load_settings
 from tests.conftest import TZ, at, settings_for
 from tests.factories import build_world
@@ -303,7 +298,7 @@ def test_slots_missed_while_running_are_coalesced_into_the_latest(clock):
 def test_a_failing_job_is_logged_and_the_scheduler_goes_on(clock, caplog):
     broken, daily = Recorder(fail=True), Recorder()
     scheduler = stepped([Job("broken", "0 8 * * *", broken), Job("daily", "0 8 * * *", daily)], clock)
-    with caplog.at_level(logging.ERROR, logger="safegrade.scheduler.embedded"):
+    with caplog.at_level(logging.ERROR, logger="safegrade.scheduler"):
         scheduler.step()
     assert len(broken.runs) == 1 and len(daily.runs) == 1
     assert any("broken as of" in r.message and "failed" in r.message and r.exc_info for r in caplog.records)
@@ -393,18 +388,14 @@ def test_sigterm_lets_the_running_job_finish_starts_no_other_and_returns_0(clock
 
 def test_default_jobs_call_the_deadline_flows_as_of_the_run(tmp_path, monkeypatch, clock):
     calls: list[tuple[str, Any, datetime, str]] = []
+    short = {"daily": "daily", "reminder_retry": "send"}
 
-    def run_daily(settings: Any, as_of: datetime, source: str) -> dict[str, Any]:
-        calls.append(("daily", settings, as_of, source))
-        return {"n": 1}
+    def run_job(job: Any, settings: Any, as_of: datetime, source: str, *, wall: Any) -> dict[str, Any]:
+        assert wall is clock
+        calls.append((short[job.name], settings, as_of, source))
+        return {"n": 1} if job.name == "daily" else {}
 
-    def run_send_reminders(settings: Any, as_of: datetime, source: str) -> dict[str, Any]:
-        calls.append(("send", settings, as_of, source))
-        return {}
-
-    fake = types.ModuleType("flows.deadlines")
-    vars(fake).update(run_daily=run_daily, run_send_reminders=run_send_reminders)
-    monkeypatch.setitem(sys.modules, "flows.deadlines", fake)  # the real one's signatures, none of its work
+    monkeypatch.setattr(scheduler_jobs, "run_job", run_job)  # the real one's signature, none of its work
     settings = load_settings(_empty(tmp_path), env={"SAFEGRADE_SCHEDULER__DAILY_SWEEP": "0 7 * * mon-fri"})
     jobs = default_jobs(settings, clock)
     assert [(j.name, j.crontab, j.recorded_as) for j in jobs] == [
@@ -423,13 +414,13 @@ def test_the_nightly_audit_job_checkpoints_verifies_and_is_recorded(make_ctx, tm
     result = nightly.run(at("2023-06-02 02:30"))
     assert result["ok"] and result["checkpoint"] == 1 and result["chains"] == 6
     ctx = make_ctx(url=db_url)
-    assert sweep.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")
-    runs = sweep.list_runs(ctx, job="nightly_audit")
+    assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")
+    runs = job_runs.list_runs(ctx, job="nightly_audit")
     assert runs[0]["source"] == "scheduler" and runs[0]["counts"]["events"] == 6 and runs[0]["error"] is None
 
     with ctx.store.engine.begin() as conn:
         conn.execute(text("update audit_event set reason = 'x' where seq = 1 and enterprise_id = 1"))
     outcome = run_once([nightly], at("2023-06-03 02:30"))[0]
     assert not outcome.ok and "AuditBroken" in (outcome.error or "")
-    assert sweep.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")  # a failed run covered nothing
-    assert "AuditBroken" in sweep.list_runs(ctx, job="nightly_audit")[0]["error"]
+    assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")  # a failed run covered nothing
+    assert "AuditBroken" in job_runs.list_runs(ctx, job="nightly_audit")[0]["error"]

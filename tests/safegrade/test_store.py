@@ -76,3 +76,34 @@ def test_a_duplicate_becomes_a_conflict_and_nothing_is_half_written(store):
         session.execute(insert(Actor), [row])
     with store.read() as session:
         assert session.execute(text("select count(*) from actor")).scalar_one() == 1
+
+
+def test_0005_renames_sweep_run_to_job_run_keeping_its_rows(store):
+    """A database at 0004 with runs recorded: upgraded, the same rows are in job_run, which goes on numbering."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    cfg = store._alembic()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.execute(text("insert into sweep_run (job, as_of, started_at, finished_at, source, counts, error) values "
+                          "('daily', '2023-06-01 00:00:00', '2023-06-01 00:00:01', '2023-06-01 00:00:02', 'scheduler',"
+                          " '{\"sent\": 2}', null), ('nightly_audit', '2023-06-01 18:30:00', '2023-06-01 18:30:00',"
+                          " '2023-06-01 18:30:09', 'scheduler', '{}', 'AuditBroken: x')"))
+    assert store.migrate() == ("0004", store.head_revision())
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("select id, job, source, counts, error from job_run order by id")).all()
+        assert [(r[0], r[1], r[2], r[4]) for r in rows] == [(1, "daily", "scheduler", None),
+                                                            (2, "nightly_audit", "scheduler", "AuditBroken: x")]
+        tables = inspect(conn).get_table_names()
+        assert "job_run" in tables and "sweep_run" not in tables
+        assert inspect(conn).get_pk_constraint("job_run")["name"] == "pk_job_run"
+        assert [i["name"] for i in inspect(conn).get_indexes("job_run")] == ["ix_job_run_job"]
+    with store.engine.begin() as conn:
+        new = conn.execute(text("insert into job_run (job, as_of, started_at, source, counts) values "
+                                "('daily', '2023-06-02 00:00:00', '2023-06-02 00:00:00', 'cli', '{}') returning id"))
+        assert new.scalar_one() == 3
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []

@@ -1,0 +1,34 @@
+"""What every writer of output shares, and nothing else: values made JSON-ready, and a file saved whole
+or not at all. Neutral ground: no database, no services, so the report renderers and the CLI can both
+stand on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from safegrade.audit.chain import utc_text
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def save_atomically(wb: Any, path: Path) -> None:
+    """Save through a temporary file in the same folder, so that `path` is never a half-written ledger."""
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        wb.save(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,41 @@
+"""The `job_run` table: every run of a scheduled job — the instant it covered (its slot, or a simulated
+now), when it really started and finished by the wall clock, its counts or its error. The embedded
+scheduler catches up from the last run that finished without error; reviewers see that the jobs ran."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from safegrade.models import JobRun, table
+from safegrade.services.context import Context
+
+JOB_RUN = table(JobRun)
+
+
+def record_run(ctx: Context, job: str, *, as_of: datetime, started_at: datetime, finished_at: datetime,
+               source: str, counts: Mapping[str, int], error: str | None = None) -> None:
+    """Write down that a job ran (or failed), for the scheduler's catch-up and for reviewers."""
+    with ctx.store.write() as session:
+        session.execute(JOB_RUN.insert().values(job=job, as_of=as_of, started_at=started_at, finished_at=finished_at,
+                                                source=source, counts=dict(counts), error=error))
+
+
+def last_run(ctx: Context, job: str) -> datetime | None:
+    """The `as_of` of the job's last run that finished without error."""
+    with ctx.store.read() as session:
+        found = session.execute(select(func.max(JOB_RUN.c.as_of)).where(
+            JOB_RUN.c.job == job, JOB_RUN.c.error.is_(None))).scalar_one_or_none()
+    return found
+
+
+def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest runs first, of one job or of all."""
+    query = select(JOB_RUN).order_by(JOB_RUN.c.id.desc()).limit(limit)
+    if job:
+        query = query.where(JOB_RUN.c.job == job)
+    with ctx.store.read() as session:
+        return [dict(r) for r in session.execute(query).mappings()]

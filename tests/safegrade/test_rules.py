@@ -342,3 +342,10 @@ def test_cli_rules_check_json_ok(real: Rules, capsys: pytest.CaptureFixture[str]
         "ok": True, "rules_dir": str(REAL), "version": real.version,
         "states": 9, "events": 13, "districts": 16, "sectors": 8,
     }
+
+
+def test_libyaml_and_the_pure_parser_read_the_rules_alike() -> None:
+    """load_rules parses with libyaml where it is installed; every rules file reads the same either way."""
+    for name in RULE_FILES:
+        text = (PROJECT_ROOT / "rules" / name).read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == yaml.safe_load(text), name

@@ -103,13 +103,14 @@ class LazyGroup(TyperGroup):
 
 def registered(name: str) -> _click.Command:
     """The click command that a command module registered on `app` under `name`."""
-    common = {"pretty_exceptions_short": app.pretty_exceptions_short, "rich_markup_mode": app.rich_markup_mode}
+    short, markup = app.pretty_exceptions_short, app.rich_markup_mode
     for group in app.registered_groups:
         if group.name == name:
-            return typer_main.get_group_from_info(group, suggest_commands=True, **common)
+            return typer_main.get_group_from_info(group, pretty_exceptions_short=short, rich_markup_mode=markup,
+                                                  suggest_commands=True)
     for command in app.registered_commands:
         if command.name == name:
-            return typer_main.get_command_from_info(command, **common)
+            return typer_main.get_command_from_info(command, pretty_exceptions_short=short, rich_markup_mode=markup)
     raise LookupError(f"{COMMANDS[name].module} registers no command {name!r}")
 
 

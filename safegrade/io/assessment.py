@@ -40,10 +40,10 @@ from safegrade.domain.scoring import AssessmentRules, Deduction, Item, unique_ke
 from safegrade.errors import InvalidInput
 from safegrade.io.cells import (
     HALF_WIDTH,
-    HEADER_SCAN_ROWS,
     Column,
     RowProblem,
     cell_text,
+    find_header,
     header_key,
     is_empty,
     open_workbook,
@@ -534,21 +534,10 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
     first non-empty rows; raises InvalidInput for no header, unknown, repeated or missing columns."""
     table = _header_map(columns, materials)
     allowed = ", ".join([*(c.label for c in columns), *(f"{m} (copies, optional)" for m in materials)])
-    first: tuple[int, Sequence[object]] | None = None
-    seen = 0
-    for number, cells in rows:
-        if is_empty(cells):
-            continue
-        first = first or (number, cells)
-        if sum(header_key(cell_text(v)) in table for v in cells) >= 2:
-            first = (number, cells)
-            break
-        seen += 1
-        if seen >= HEADER_SCAN_ROWS:
-            break
-    if first is None:
+    found_header = find_header(rows, table)
+    if found_header is None:
         raise InvalidInput(f"{where}: no header row; allowed headers: {allowed}")
-    number, cells = first
+    number, cells = found_header
     found: dict[str, tuple[int, str]] = {}
     unknown, repeated = [], []
     for index, value in enumerate(cells):

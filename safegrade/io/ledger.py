@@ -38,15 +38,15 @@ from safegrade.domain import creditcode
 from safegrade.errors import InvalidInput
 from safegrade.io.cells import (
     HALF_WIDTH,
-    HEADER_SCAN_ROWS,
     Column,
     RowProblem,
     cell_text,
+    find_header,
     header_key,
-    is_empty,
     open_workbook,
     parse_date_text,
     parse_serial,
+    recognised,
     shown_value,
 )
 from safegrade.rules import District, Rules, Sector
@@ -115,28 +115,6 @@ _HEADER_FIELDS = {header_key(h): c.field for c in COLUMNS for h in (*c.headers, 
 def allowed_headers() -> str:
     """Every accepted header, for error messages: '序号 (no, optional), 区/所属区/区县 (district), ...'."""
     return ", ".join(c.label for c in COLUMNS)
-
-
-def _recognised(cells: Sequence[object]) -> int:
-    return sum(header_key(cell_text(v)) in _HEADER_FIELDS for v in cells)
-
-
-def _find_header(rows: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, Sequence[object]] | None:
-    """The header row: the first with two or more recognised headers among the first non-empty rows,
-    else the first non-empty row (which then fails with a message naming its columns)."""
-    first: tuple[int, Sequence[object]] | None = None
-    seen = 0
-    for number, cells in rows:
-        if is_empty(cells):
-            continue
-        if first is None:
-            first = (number, cells)
-        if _recognised(cells) >= 2:
-            return number, cells
-        seen += 1
-        if seen >= HEADER_SCAN_ROWS:
-            break
-    return first
 
 
 def _map_header(where: str, number: int, cells: Sequence[object]) -> dict[str, tuple[int, str]]:
@@ -407,8 +385,8 @@ def _xlsx_source(path: Path, file: str) -> Iterator[_Source]:
             sheets.append(ws)
         others = []
         for ws in sheets[1:]:
-            found = _find_header(_sheet_rows(ws))
-            if found and _recognised(found[1]) >= 2:
+            found = find_header(_sheet_rows(ws), _HEADER_FIELDS)
+            if found and recognised(found[1], _HEADER_FIELDS) >= 2:
                 others.append((ws, found[0]))
         where = f"{file} (sheet {sheets[0].title!r})"
         if sheets[0].title.strip() in SUMMARY_SHEETS:
@@ -447,7 +425,7 @@ def _header(source: _Source) -> tuple[dict[str, tuple[int, str]], list[RowProble
     others = source.other_ledger_sheets
     hint = (f" The worksheet(s) {', '.join(repr(t) for t, _ in others)} have a ledger header: "
             f"make one of them the first worksheet.") if others else ""
-    found = _find_header(source.rows)
+    found = find_header(source.rows, _HEADER_FIELDS)
     if found is None:
         raise InvalidInput(f"{source.where}: no header row; the file has no data. "
                            f"Allowed headers: {allowed_headers()}.{hint}")
@@ -515,7 +493,7 @@ def _check_view(source: _Source, view: _View, summary: Mapping[str, LedgerRecord
     """
     label = f"{source.file} (sheet {view.title!r})"
     rows = view.rows()
-    found = _find_header(rows)
+    found = find_header(rows, _HEADER_FIELDS)
     if found is None:  # the sheet had a header when the workbook was opened; it cannot vanish
         return []
     try:

@@ -5,7 +5,7 @@ reason). Shared by the ledger reader and the assessment reader."""
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -83,6 +83,28 @@ def find_header(rows: Iterator[tuple[int, Sequence[object]]],
         if seen >= HEADER_SCAN_ROWS:
             break
     return first
+
+
+def map_header(cells: Sequence[object], known: Mapping[str, str]
+               ) -> tuple[dict[str, tuple[int, str]], list[str], list[tuple[str, str, str]]]:
+    """A header row read with `known` (header_key -> field): field -> (cell index, header as written),
+    the unknown headers, and each repeat as (first header, repeating header, field). Empty cells are
+    ignored with their column. The caller refuses unknown, repeated and missing columns in its words."""
+    found: dict[str, tuple[int, str]] = {}
+    unknown: list[str] = []
+    repeated: list[tuple[str, str, str]] = []
+    for index, value in enumerate(cells):
+        header = cell_text(value)
+        if not header:
+            continue
+        field = known.get(header_key(header))
+        if field is None:
+            unknown.append(header)
+        elif field in found:
+            repeated.append((found[field][1], header, field))
+        else:
+            found[field] = (index, header)
+    return found, unknown, repeated
 
 
 def cell_text(value: object) -> str:

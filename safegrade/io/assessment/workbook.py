@@ -18,7 +18,7 @@ from safegrade.io.assessment.model import (
     _Raw,
     _Value,
 )
-from safegrade.io.cells import Column, cell_text, find_header, header_key, is_empty, open_workbook
+from safegrade.io.cells import Column, cell_text, find_header, header_key, is_empty, map_header, open_workbook
 
 
 def _header_map(columns: Sequence[Column], extra: Sequence[str]) -> dict[str, str]:
@@ -37,19 +37,9 @@ def _sheet_header(where: str, rows: Iterator[tuple[int, Sequence[object]]], colu
     if found_header is None:
         raise InvalidInput(f"{where}: no header row; allowed headers: {allowed}")
     number, cells = found_header
-    found: dict[str, tuple[int, str]] = {}
-    unknown, repeated = [], []
-    for index, value in enumerate(cells):
-        header = cell_text(value)
-        if not header:
-            continue
-        name = table.get(header_key(header))
-        if name is None:
-            unknown.append(repr(header))
-        elif name in found:
-            repeated.append(f"{found[name][1]!r} and {header!r}")
-        else:
-            found[name] = (index, header)
+    found, unknown_headers, repeats = map_header(cells, table)
+    unknown = [repr(header) for header in unknown_headers]
+    repeated = [f"{first!r} and {header!r}" for first, header, _ in repeats]
     missing = [c.label for c in columns if c.required and c.field not in found]
     reasons = [text for text in (
         f"missing required column(s) {', '.join(missing)}" if missing else "",

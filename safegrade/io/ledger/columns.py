@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from safegrade.errors import InvalidInput
-from safegrade.io.cells import Column, cell_text, header_key
+from safegrade.io.cells import Column, header_key, map_header
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 PROGRESS_EVERY = 1000
@@ -74,20 +74,8 @@ def allowed_headers() -> str:
 def _map_header(where: str, number: int, cells: Sequence[object]) -> dict[str, tuple[int, str]]:
     """field -> (cell index, header as written) for every column but 序号; raises InvalidInput for
     unknown, repeated or missing columns, naming each and what is allowed."""
-    found: dict[str, tuple[int, str]] = {}
-    unknown: list[str] = []
-    repeated: list[str] = []
-    for index, value in enumerate(cells):
-        header = cell_text(value)
-        if not header:
-            continue
-        field = _HEADER_FIELDS.get(header_key(header))
-        if field is None:
-            unknown.append(header)
-        elif field in found:
-            repeated.append(f"{found[field][1]!r} and {header!r} both mean {_BY_FIELD[field].label}")
-        else:
-            found[field] = (index, header)
+    found, unknown, repeats = map_header(cells, _HEADER_FIELDS)
+    repeated = [f"{first!r} and {header!r} both mean {_BY_FIELD[field].label}" for first, header, field in repeats]
     missing = [_BY_FIELD[f].label for f in REQUIRED_FIELDS if f not in found]
     reasons = []
     if missing:

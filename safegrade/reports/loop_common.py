@@ -1,5 +1,6 @@
-"""What the reviewer's reports (closed loop, district oversight) share: the Jinja2 environment of their
-html pages, the .xlsx writer (safegrade.io.xlsx), and where a report goes by default.
+"""What the reviewer's reports (closed loop, district oversight) share: their html pages rendered in the
+one Jinja2 environment (safegrade.reports.templating), the .xlsx writer (safegrade.io.xlsx), and where a
+report goes by default.
 
 The html pages are self-contained (styles inline, no script, no external asset) and print on A4
 landscape. The workbooks are written by safegrade.io.xlsx, the one .xlsx writer.
@@ -12,35 +13,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from safegrade.audit.trail import jsonable
 from safegrade.errors import InvalidInput
-from safegrade.io.xlsx import Sheet, local_text, write_workbook
+from safegrade.io.xlsx import Sheet, write_workbook
+from safegrade.reports.templating import environment
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("html", "xlsx", "json")
 REPORTS_DIR = Path("var/reports")
 
 
-def _short(digest: str | None, n: int = 12) -> str:
-    return f"{digest[:n]}…" if digest else ""
-
-
-def _blank(value: Any) -> Any:
-    return "—" if value is None or value == "" else value
-
-
-def environment() -> jinja2.Environment:
-    """The templates of safegrade/reports/templates, html-escaped, strict about missing names."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(when=local_text, short=_short, blank=_blank)
-    return env
-
-
 def render(template: str, **values: Any) -> str:
-    return environment().get_template(template).render(**values)
+    """A page of the reviewer's reports; like every page before the one environment kept trailing
+    newlines, it ends at its last tag."""
+    return environment().get_template(template).render(**values).removesuffix("\n")
 
 
 def choose_format(out: Path | None, fmt: str | None) -> str:
@@ -85,5 +70,5 @@ def write_json(path: Path, report: Any) -> None:
     write_text(path, json.dumps(jsonable(report), ensure_ascii=False, indent=2) + "\n")
 
 
-__all__ = ["FORMATS", "REPORTS_DIR", "TEMPLATES", "Sheet", "choose_format", "default_path", "environment", "render",
+__all__ = ["FORMATS", "REPORTS_DIR", "Sheet", "choose_format", "default_path", "environment", "render",
            "target", "write_json", "write_text", "write_workbook"]

@@ -109,7 +109,7 @@ def import_profile(argv: Sequence[str], env: dict[str, str], top: int = 6) -> tu
         if indent == 1:
             largest.append((name, cumulative / 1e6))
     largest.sort(key=lambda item: -item[1])
-    return largest[:top], sorted(loaded)
+    return [item for item in largest[:top] if item[1] >= 0.005], sorted(loaded)
 
 
 def run(sizes: Sizes) -> Section:

@@ -51,7 +51,7 @@ def ledger_import(
         [], "--accept-check", help="CODE=REASON: accept a credit code whose check character fails."),
 ) -> None:
     """Import ledgers: every row checked; all written in one transaction, or nothing."""
-    from safegrade.services import ledger  # the ledger commands import the xlsx and ledger reading
+    from safegrade.services import ledger  # here, not at the top: enterprise and actor commands need none of it
 
     opts = options(ctx)
     context = opts.context()

@@ -163,8 +163,12 @@ def _read(directory: Path, name: str, c: _Collector) -> dict[str, Any]:
     if not path.is_file():
         c.add(name, "(file)", f"missing; a rules directory holds {', '.join(RULE_FILES)}")
         return {}
+    text = path.read_text(encoding="utf-8")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:  # libyaml's parser where there is one (every command loads the rules); the same documents
+            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        except yaml.YAMLError:
+            doc = yaml.safe_load(text)  # the pure parser's error names the line and shows it
     except yaml.YAMLError as exc:
         c.add(name, "(file)", f"not valid YAML: {exc}".replace("\n", " "))
         return {}

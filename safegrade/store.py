@@ -8,23 +8,41 @@ contention); readers use a plain deferred BEGIN. The same code runs on PostgreSQ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from safegrade.errors import Conflict, SchemaOutdated, StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=\n]*)?=\s*(None|'[^']*'|"[^"]*")\s*$""", re.MULTILINE)
+
+
+def _head_from_files(versions: Path = MIGRATIONS / "versions") -> str | None:
+    """The one head of the migration scripts, read from their `revision =` and `down_revision =` lines
+    (without importing alembic, which the schema check of every command would otherwise load); None
+    when the scripts do not show exactly one head (alembic then decides)."""
+    revisions, parents = set(), set()
+    for script in versions.glob("*.py"):
+        found = dict(_REVISION.findall(script.read_text(encoding="utf-8")))
+        if script.name == "__init__.py":
+            continue
+        if "revision" not in found or "down_revision" not in found:
+            return None  # a script written otherwise: alembic reads it
+        revisions.add(found["revision"].strip("'\""))
+        parents.add(found["down_revision"].strip("'\""))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "full", echo: bool = False) -> Engine:
@@ -110,16 +128,22 @@ class Store:
     # --- schema -----------------------------------------------------------------------------------
 
     def _alembic(self) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         return cfg
 
     def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(self._alembic()).get_current_head()
         assert head is not None, "the migrations folder has no revision"
         return head
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         try:
             with self.engine.connect() as conn:
                 return MigrationContext.configure(conn).get_current_revision()
@@ -128,6 +152,8 @@ class Store:
 
     def migrate(self) -> tuple[str | None, str]:
         """Create or upgrade the schema to the newest revision; returns (before, after)."""
+        from alembic import command
+
         before = self.current_revision()
         cfg = self._alembic()
         with self.engine.begin() as conn:
@@ -135,9 +161,23 @@ class Store:
             command.upgrade(cfg, "head")
         return before, self.head_revision()
 
+    def _quick_revisions(self) -> tuple[str | None, str]:
+        """(current, head) as `current_revision()` and `head_revision()` give them, read without alembic
+        where the version table holds at most one row and the scripts show one head."""
+        head = _head_from_files()
+        try:
+            with self._reader.connect() as conn:
+                rows = (conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+                        if inspect(conn).has_table("alembic_version") else [])
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+        if head is None or len(rows) > 1:
+            return self.current_revision(), self.head_revision()
+        return (rows[0] if rows else None), head
+
     def require_schema(self) -> None:
         """Refuse to work on a database that `safegrade init` has not brought up to date."""
-        current, head = self.current_revision(), self.head_revision()
+        current, head = self._quick_revisions()
         if current != head:
             where = self.engine.url.render_as_string(hide_password=True)
             state = "has no safegrade schema" if current is None else f"is at schema {current}, not {head}"

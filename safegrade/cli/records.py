@@ -10,7 +10,7 @@ from rich.table import Table
 
 from safegrade.cli.app import app, emit, err, options, out
 from safegrade.errors import InvalidInput
-from safegrade.services import actors, enterprise, ledger, lifecycle
+from safegrade.services import actors, enterprise
 
 ledger_app = typer.Typer(help="The districts' 台账 (ledgers of graded enterprises).", no_args_is_help=True)
 enterprise_app = typer.Typer(help="Graded enterprises (定级企业).", no_args_is_help=True)
@@ -51,6 +51,8 @@ def ledger_import(
         [], "--accept-check", help="CODE=REASON: accept a credit code whose check character fails."),
 ) -> None:
     """Import ledgers: every row checked; all written in one transaction, or nothing."""
+    from safegrade.services import ledger  # here, not at the top: enterprise and actor commands need none of it
+
     opts = options(ctx)
     context = opts.context()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
@@ -80,6 +82,8 @@ def ledger_export(
     include_all: bool = typer.Option(False, "--all", help="Every registered enterprise, not only valid grades."),
 ) -> None:
     """Write the 台账 of valid graded enterprises: a 汇总 sheet and one sheet per district."""
+    from safegrade.services import ledger
+
     opts = options(ctx)
     done = ledger.export_ledger(opts.context(), file, district=district, include_all=include_all)
     if not emit(opts, done):
@@ -97,6 +101,8 @@ def ledger_reconcile(
                                         help="These are the districts' 台账 submissions for this campaign."),
 ) -> None:
     """Compare submitted ledgers with the database: missing, extra, changed, non-工贸, expired, two districts."""
+    from safegrade.services import ledger
+
     opts = options(ctx)
     done = ledger.reconcile_ledger(opts.context(), files, district=district, propose=propose, campaign=campaign)
     if emit(opts, done):
@@ -174,6 +180,8 @@ def fire(
                                               help="Refuse if the enterprise moved past this version."),
 ) -> None:
     """Fire a lifecycle event on one enterprise (role, scope, guards; audited)."""
+    from safegrade.services import lifecycle
+
     opts = options(ctx)
     context = opts.context()
     fired = lifecycle.fire_event(context, code, event, reason=reason, data=_pairs(data, "--data"),

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
 
 from safegrade.cli.app import emit, options, out
 from safegrade.cli.report import report_app
-from safegrade.errors import InvalidInput
 from safegrade.reports.circular import FORMATS, check_format, render
+from safegrade.reports.destination import TO_STDOUT, circular_path, save_report
 from safegrade.services.reporting.circular import circular_figures
-
-REPORTS_DIR = Path("var/reports")  # under the config file's folder, like the database and the evidence
-TO_STDOUT = ("md", "json")  # without --out these are printed; docx and html are written to REPORTS_DIR
-
-
-def default_path(base_dir: Path, campaign: str, fmt: str) -> Path:
-    """var/reports/<campaign>-通报.<ext>, the campaign's name made safe as a file name."""
-    safe = re.sub(r'[\\/:*?"<>|\s]+', "_", campaign.strip()).strip("._") or "campaign"
-    return base_dir / REPORTS_DIR / f"{safe}-通报.{fmt}"
 
 
 @report_app.command("circular")
@@ -40,12 +30,8 @@ def report_circular(
     if out_file is None and fmt in TO_STDOUT:
         typer.echo(data.decode("utf-8"), nl=False)
         return
-    path = out_file or default_path(opts.settings().base_dir, campaign, fmt)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InvalidInput(f"--out: cannot write {path}: {exc.strerror or exc}") from exc
+    path = out_file or circular_path(opts.settings().base_dir, campaign, fmt)
+    save_report(path, data)
     done = {"campaign": campaign, "format": fmt, "written": str(path), "bytes": len(data)}
     if not emit(opts, done):
         out.print(f"circular of {campaign} ({fmt}, {len(data):,} bytes) written to {path}", markup=False)

@@ -13,9 +13,9 @@ import typer
 
 from safegrade.cli.app import emit, err, options, out
 from safegrade.cli.report import report_app
+from safegrade.reports.destination import choose_format, default_path, target
 from safegrade.reports.districts import write_districts
 from safegrade.reports.loop import write_loop
-from safegrade.reports.loop_common import choose_format, default_path, target
 from safegrade.services.reporting.districts import district_report
 from safegrade.services.reporting.loop import loop_report
 

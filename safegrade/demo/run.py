@@ -315,6 +315,7 @@ def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
     """The circular (docx and html), the loop report of the campaign and of one enterprise, and the
     district report: what a bureau would send, file, and check."""
     from safegrade.reports.circular import render
+    from safegrade.reports.destination import circular_name, save_report
     from safegrade.reports.districts import write_districts
     from safegrade.reports.loop import write_loop
     from safegrade.services.reporting.circular import circular_figures
@@ -325,8 +326,8 @@ def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
     figures = circular_figures(ctx, CAMPAIGN)
     written = []
     for fmt in ("docx", "html"):
-        path = folder / f"{CAMPAIGN}-通报.{fmt}"
-        path.write_bytes(render(figures, fmt))
+        path = folder / circular_name(CAMPAIGN, fmt)
+        save_report(path, render(figures, fmt))
         written.append(path)
     written.append(write_loop(loop_report(ctx, None, campaign=CAMPAIGN), folder / "整改闭环-全部企业.html", "html"))
     written.append(write_loop(loop_report(ctx, code), folder / f"整改闭环-{code}.xlsx", "xlsx"))

@@ -5,7 +5,7 @@ reason). Shared by the ledger reader and the assessment reader."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -47,6 +47,53 @@ DATE_SEP = re.compile(r"(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})"
                        r"(?:(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 DATE_ZH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 EXCEL_SERIAL_MAX = 2958465  # 9999-12-31
+
+
+def recognised(cells: Sequence[object], known: Container[str]) -> int:
+    """How many of a row's cells are known headers (their header_key is in `known`)."""
+    return sum(header_key(cell_text(v)) in known for v in cells)
+
+
+def find_header(rows: Iterator[tuple[int, Sequence[object]]],
+                known: Container[str]) -> tuple[int, Sequence[object]] | None:
+    """The header row of a ledger or an assessment sheet: the first with two or more known headers among
+    the first HEADER_SCAN_ROWS non-empty rows, else the first non-empty row (which then fails with a
+    message naming its columns); None when there is no non-empty row. The rows are consumed up to it."""
+    first: tuple[int, Sequence[object]] | None = None
+    seen = 0
+    for number, cells in rows:
+        if is_empty(cells):
+            continue
+        if first is None:
+            first = (number, cells)
+        if recognised(cells, known) >= 2:
+            return number, cells
+        seen += 1
+        if seen >= HEADER_SCAN_ROWS:
+            break
+    return first
+
+
+def map_header(cells: Sequence[object], known: Mapping[str, str]
+               ) -> tuple[dict[str, tuple[int, str]], list[str], list[tuple[str, str, str]]]:
+    """A header row read with `known` (header_key -> field): field -> (cell index, header as written),
+    the unknown headers, and each repeat as (first header, repeating header, field). Empty cells are
+    ignored with their column. The caller refuses unknown, repeated and missing columns in its words."""
+    found: dict[str, tuple[int, str]] = {}
+    unknown: list[str] = []
+    repeated: list[tuple[str, str, str]] = []
+    for index, value in enumerate(cells):
+        header = cell_text(value)
+        if not header:
+            continue
+        field = known.get(header_key(header))
+        if field is None:
+            unknown.append(header)
+        elif field in found:
+            repeated.append((found[field][1], header, field))
+        else:
+            found[field] = (index, header)
+    return found, unknown, repeated
 
 
 def cell_text(value: object) -> str:

@@ -480,3 +480,8 @@ class TestTheSweepTakesItsPriorityFromTheRules:
         assert (report.escalations, report.skipped) == (1, 1)
         assert [e["event"] for e in timeline(make_ctx(), code) if e["actor"] == "system"] == [fired]
         assert make_ctx().rules.deadlines.escalation_order == order
+def test_libyaml_and_the_pure_parser_read_the_rules_alike() -> None:
+    """load_rules parses with libyaml where it is installed; every rules file reads the same either way."""
+    for name in RULE_FILES:
+        text = (PROJECT_ROOT / "rules" / name).read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == yaml.safe_load(text), name

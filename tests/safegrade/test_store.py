@@ -107,3 +107,19 @@ def test_0005_renames_sweep_run_to_job_run_keeping_its_rows(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
+def test_the_schema_check_reads_what_alembic_reads(store, tmp_path):
+    """require_schema reads the version table and the scripts' heads without alembic: the same answers."""
+    from safegrade.store import _head_from_files
+
+    assert _head_from_files() == store.head_revision()
+    assert store._quick_revisions() == (None, store.head_revision())
+    store.migrate()
+    assert store._quick_revisions() == (store.current_revision(), store.head_revision())
+    # scripts written otherwise (annotated, a second head, a merge) are left to alembic
+    (tmp_path / "a.py").write_text("revision: str = 'a'\ndown_revision: str | None = None\n")
+    (tmp_path / "b.py").write_text("revision = \"b\"\ndown_revision = 'a'\n")
+    assert _head_from_files(tmp_path) == "b"
+    (tmp_path / "c.py").write_text("revision = 'c'\ndown_revision = 'a'\n")
+    assert _head_from_files(tmp_path) is None
+    (tmp_path / "c.py").write_text("revision = 'c'\ndown_revision = ('a', 'b')\n")
+    assert _head_from_files(tmp_path) is None

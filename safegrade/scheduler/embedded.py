@@ -41,6 +41,11 @@ from safegrade.scheduler.planning import plan_jobs
 
 log = logging.getLogger(__name__)
 
+# Python runs a signal's handler in the main thread, between bytecodes; when the kernel hands the signal
+# to another thread (Linux prefers the sending thread), a main thread blocked without a timeout would
+# never run it. Waiting in slices lets the handler run within this many seconds.
+SIGNAL_CHECK_SECONDS = 0.5
+
 
 def build_scheduler(
     jobs: Sequence[Job],
@@ -86,7 +91,8 @@ def run_scheduler(scheduler: ClockScheduler,
     previous = {sig: signal.signal(sig, _on_signal) for sig in signals}
     try:
         scheduler.start()
-        stop.wait()
+        while not stop.wait(SIGNAL_CHECK_SECONDS):
+            pass
         scheduler.pause()
         scheduler.shutdown(wait=True)
     finally:

@@ -9,16 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from safegrade.clock import Clock, SystemClock
 from safegrade.services import jobs as service_jobs
-from safegrade.services.jobs import JobSpec, run_job
+from safegrade.services.jobs import JobResult, JobSpec, run_job
 from safegrade.settings import Settings
 
 log = logging.getLogger(__name__)
-
-JobResult = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -383,6 +383,32 @@ def test_sigterm_lets_the_running_job_finish_starts_no_other_and_returns_0(clock
     assert signal.getsignal(signal.SIGTERM) == before  # handlers are put back
 
 
+def test_a_signal_handled_by_another_thread_still_stops_the_scheduler(clock):
+    """Linux may hand a process's signal to any of its threads (it prefers the sender); Python runs the handler
+    only in the main thread, so a main thread blocked without a timeout would wait for ever."""
+    daily = Recorder()
+    scheduler = build_scheduler([Job("daily", "0 8 * * *", daily)], timezone="Asia/Shanghai",
+                                misfire_grace_seconds=GRACE, clock=clock, last_run={"daily": clock.now()}.get)
+    main, returned, rescued = threading.get_ident(), threading.Event(), threading.Event()
+
+    def operator() -> None:
+        for _ in range(6000):  # until the scheduler runs, so its handlers are installed (polled, not timed)
+            if scheduler.state == STATE_RUNNING:
+                break
+            threading.Event().wait(0.01)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # delivered to this thread, not the main one
+        if not returned.wait(30):  # the main thread never ran the handler: wake it, so the test fails, not hangs
+            rescued.set()
+            signal.pthread_kill(main, signal.SIGTERM)
+
+    helper = threading.Thread(target=operator)
+    helper.start()
+    code = run_scheduler(scheduler)
+    returned.set()
+    helper.join()
+    assert code == 0 and not rescued.is_set() and daily.runs == []
+
+
 # --- the default jobs -------------------------------------------------------------------------------
 
 

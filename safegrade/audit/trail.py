@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,10 @@ DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revok
 
 
 def jsonable(value: Any) -> Any:
+    """Plain JSON data: instants as UTC text, days as ISO dates, a dataclass (a service contract) as the dict
+    of its fields in their order, recursively; tuples and lists as lists, mappings with text keys."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, datetime):
         return utc_text(value)
     if isinstance(value, date):

@@ -65,7 +65,7 @@ def report_districts(
     report = district_report(opts.context(), campaign)
     if emit(opts, report):
         return
-    path = write_districts(report, target(out_file or default_path("districts", campaign, report["as_of"], chosen)),
+    path = write_districts(report, target(out_file or default_path("districts", campaign, report.as_of, chosen)),
                            chosen)
-    out.print(f"wrote {path}: {len(report['districts'])} district(s), {len(report['flags'])} data-quality flag(s)",
+    out.print(f"wrote {path}: {len(report.districts)} district(s), {len(report.flags)} data-quality flag(s)",
               markup=False)

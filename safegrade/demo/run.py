@@ -26,7 +26,14 @@ from safegrade.rules import Rules, load_rules
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
-from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
+from safegrade.services.campaign import (
+    CampaignStatus,
+    DistrictStatus,
+    StatusTotal,
+    campaign_status,
+    exclude_member,
+    open_campaign,
+)
 from safegrade.services.context import Context, open_context
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
@@ -105,14 +112,14 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     codes_file.write_text("\n".join(selected) + "\n", encoding="utf-8")
     opened = open_campaign(as_(BUREAU), CAMPAIGN, date(2023, 6, 5), date(2023, 8, 31), codes_file=codes_file,
                            ledger_due_on=date(2023, 12, 15))
-    console.print(f"campaign {CAMPAIGN}: {opened['selected']} enterprises now 评估中, window to 2023-08-31 "
-                  f"(one transaction, {opened['selected']} audit events)")
+    console.print(f"campaign {CAMPAIGN}: {opened.selected} enterprises now 评估中, window to 2023-08-31 "
+                  f"(one transaction, {opened.selected} audit events)")
 
     clock.advance(days=7)
     gone = selected[rng.randrange(len(selected))]
     district = by_code[gone]["district_name"]
     excluded = exclude_member(as_(_officer(district)), CAMPAIGN, gone, "deregistered", "市场监管部门注销公告")
-    console.print(f"{gone} ({district}) excluded from the campaign: {excluded['label']}")
+    console.print(f"{gone} ({district}) excluded from the campaign: {excluded.label}")
 
     clock.set(parse_instant("2023-09-08T09:00", settings.zone))
     step("评估 — each district imports its workbook of assessments made June to August")
@@ -181,7 +188,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
 
     clock.set(parse_instant("2023-12-14T15:00", settings.zone))
     step("台账报送 — districts submit their 台账 by 2023-12-15; one is late")
-    submitted = _submit_ledgers(as_, clock, workdir, sorted(status["districts"], key=lambda d: d["district"]))
+    submitted = _submit_ledgers(as_, clock, workdir, sorted(status.districts, key=lambda d: d.district))
     console.print(submitted)
     exported_ledger = export_ledger(as_(BUREAU), workdir / "台账-2023-12-15.xlsx")
     console.print(f"台账 for the bureau: {exported_ledger['enterprises']} valid graded enterprises in "
@@ -222,8 +229,8 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"Try: safegrade --db sqlite:///{db} audit show {revoked[0] if revoked else codes[0]}")
     store.engine.dispose()
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
-            "campaign_assessed": status["total"]["assessed"], "campaign_excluded": status["total"]["excluded"],
-            "campaign_interviews": status["total"]["interviews"],
+            "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
+            "campaign_interviews": status.total.interviews,
             "findings_verified": loop["verified"], "closed_loops": loop["closed"],
             "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
             "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
@@ -331,9 +338,9 @@ def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
     written.append(write_loop(loop_report(ctx, code), folder / f"整改闭环-{code}.xlsx", "xlsx"))
     oversight = district_report(ctx, CAMPAIGN)
     written.append(write_districts(oversight, folder / "各区工作情况.html", "html"))
-    results = "、".join(f"{k}{v}家（{figures['percent'][k]}%）" for k, v in figures["results"].items())
-    return [f"通报: {figures['assessed']} assessed — {results}; {figures['interviews']} 家次 interviewed, "
-            f"{figures['revocations']} revoked; {len(oversight['flags'])} data-quality flags for the districts",
+    results = "、".join(f"{k}{v}家（{figures.percent[k]}%）" for k, v in figures.results.items())
+    return [f"通报: {figures.assessed} assessed — {results}; {figures.interviews} 家次 interviewed, "
+            f"{figures.revocations} revoked; {len(oversight.flags)} data-quality flags for the districts",
             *(f"  {p}" for p in written)]
 
 
@@ -345,13 +352,13 @@ def _plan_line(as_: Callable[[str | None], Context], clock: TestClock) -> str:
 
 
 def _submit_ledgers(as_: Callable[[str | None], Context], clock: TestClock, workdir: Path,
-                    districts: list[dict[str, Any]]) -> str:
+                    districts: list[DistrictStatus]) -> str:
     """Every district but the last submits its 台账 on 12-14; the sweep of 12-16 tells the bureau about the
     late one, which submits on 12-18."""
-    def submit(d: dict[str, Any]) -> dict[str, Any]:
-        path = workdir / f"台账-{d['district_name']}.xlsx"
-        export_ledger(as_(BUREAU), path, district=d["district"])
-        return reconcile_ledger(as_(_officer(d["district_name"])), [path], district=d["district"],
+    def submit(d: DistrictStatus) -> dict[str, Any]:
+        path = workdir / f"台账-{d.district_name}.xlsx"
+        export_ledger(as_(BUREAU), path, district=d.district)
+        return reconcile_ledger(as_(_officer(d.district_name)), [path], district=d.district,
                                 campaign=CAMPAIGN)["submitted"][0]
 
     on_time = [submit(d) for d in districts[:-1]]
@@ -365,10 +372,11 @@ def _submit_ledgers(as_: Callable[[str | None], Context], clock: TestClock, work
             (f"{late['district_name']} submitted on 12-18, {late['late_days']} days late" if late else ""))
 
 
-def _status_table(console: Console, status: dict[str, Any]) -> None:
+def _status_table(console: Console, status: CampaignStatus) -> None:
     table = Table("区", "选定", "不予评估", "已评估", "逾期评估", "优", "良", "差", "约谈(家次)", "撤销",
-                  title=f"{status['campaign']} 完成情况")
-    for d in [*status["districts"], {**status["total"], "district_name": "合计"}]:
-        table.add_row(d["district_name"], str(d["selected"]), str(d["excluded"]), str(d["assessed"]), str(d["late"]),
-                      *(str(d["results"][r]) for r in ("优", "良", "差")), str(d["interviews"]), str(d["revocations"]))
+                  title=f"{status.campaign} 完成情况")
+    rows: list[tuple[str, DistrictStatus | StatusTotal]] = [(d.district_name, d) for d in status.districts]
+    for name, d in [*rows, ("合计", status.total)]:
+        table.add_row(name, str(d.selected), str(d.excluded), str(d.assessed), str(d.late),
+                      *(str(d.results[r]) for r in ("优", "良", "差")), str(d.interviews), str(d.revocations))
     console.print(table)

@@ -274,13 +274,13 @@ def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: S
     out = []
     with ctx.store.write() as session:
         found = find_campaign(session, name)
-        if found["ledger_due_on"] is None:
+        if found.ledger_due_on is None:
             raise InvalidInput(f"campaign {name} has no ledger due date (campaign open --ledger-due)")
         for code in districts:
             scope_check(actor, ctx.rules, code, "", f"record the ledger of {ctx.rules.district_name(code)}")
-            late = (today - found["ledger_due_on"]).days
+            late = (today - found.ledger_due_on).days
             note = f"{today}报送（{', '.join(files)}）" + (f"，逾期{late}天" if late > 0 else "，按期")
-            met = deadlines.meet(ctx, session, "ledger_submission", deadlines.ledger_subject(found["id"], code), note)
+            met = deadlines.meet(ctx, session, "ledger_submission", deadlines.ledger_subject(found.id, code), note)
             out.append({"district": code, "district_name": ctx.rules.district_name(code), "late_days": max(late, 0),
                         "recorded": bool(met)})
     return out

@@ -4,6 +4,7 @@ the finding loop (submit → verify / reject), `close` exactly when every findin
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict
 from datetime import date
 
 import pytest
@@ -128,7 +129,8 @@ def test_records_of_assessment_are_not_typed_in_by_hand(make_ctx, world):
 def test_campaign_status_counts_results_and_late_assessments(make_ctx, world, tmp_path):
     import_assessments(make_ctx("wq"), [write(tmp_path, [doc(world.wuqing[0]),
                                                          doc(world.wuqing[1], assessed_on="2023-09-05")])])
-    wuqing = next(d for d in campaign_status(make_ctx("boss"), CAMPAIGN)["districts"] if d["district"] == "120114")
+    status = asdict(campaign_status(make_ctx("boss"), CAMPAIGN))
+    wuqing = next(d for d in status["districts"] if d["district"] == "120114")
     assert (wuqing["assessed"], wuqing["late"], wuqing["outstanding"], wuqing["results"]["优"]) == (2, 1, 1, 2)
     assert wuqing["district_late"] is True
 

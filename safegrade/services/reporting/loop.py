@@ -37,7 +37,7 @@ from safegrade.models import (
     Reminder,
     table,
 )
-from safegrade.services.campaign import find_campaign
+from safegrade.services.campaign import CampaignRecord, find_campaign
 from safegrade.services.context import Context
 from safegrade.services.reporting.loop_findings import (
     finding_record,
@@ -86,18 +86,18 @@ def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str |
     }
 
 
-def _campaign_info(camp: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _campaign_info(camp: CampaignRecord | None) -> dict[str, Any] | None:
     if camp is None:
         return None
-    return {"name": camp["name"], "starts_on": camp["starts_on"], "ends_on": camp["ends_on"]}
+    return {"name": camp.name, "starts_on": camp.starts_on, "ends_on": camp.ends_on}
 
 
-def _targets(session: Session, credit_code: str | None, camp: Mapping[str, Any] | None,
+def _targets(session: Session, credit_code: str | None, camp: CampaignRecord | None,
              district: str | None) -> list[int]:
     """Enterprise ids to report on, in district and credit-code order."""
     if camp is not None:
         query = (select(MEMBER.c.enterprise_id).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
-                 .where(MEMBER.c.campaign_id == camp["id"]).order_by(MEMBER.c.district, ENTERPRISE.c.credit_code))
+                 .where(MEMBER.c.campaign_id == camp.id).order_by(MEMBER.c.district, ENTERPRISE.c.credit_code))
         if district is not None:
             query = query.where(MEMBER.c.district == district)
         return [r[0] for r in session.execute(query)]
@@ -108,12 +108,12 @@ def _targets(session: Session, credit_code: str | None, camp: Mapping[str, Any] 
     return [found]
 
 
-def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: Mapping[str, Any] | None,
+def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: CampaignRecord | None,
            today: date) -> list[dict[str, Any]]:
     """The report's records of one batch of enterprises: a fixed number of queries for the batch."""
     rows = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(ENTERPRISE.c.id.in_(ids))).mappings()}
     trails = load_trails(session, list(rows.values()))
-    since: datetime | None = camp["created_at"] if camp else None
+    since: datetime | None = camp.created_at if camp else None
     findings = _findings(session, ids, camp)
     of_findings = select(FINDING.c.id).where(FINDING.c.enterprise_id.in_(ids))
     evidence = _by(session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(of_findings))
@@ -144,7 +144,7 @@ def _by(rows: Any, key: str) -> dict[Any, list[dict[str, Any]]]:
     return out
 
 
-def _findings(session: Session, ids: Sequence[int], camp: Mapping[str, Any] | None) -> dict[int, list[dict[str, Any]]]:
+def _findings(session: Session, ids: Sequence[int], camp: CampaignRecord | None) -> dict[int, list[dict[str, Any]]]:
     """The findings of these enterprises (of the campaign's assessments, for a campaign), with the
     assessment date and campaign name."""
     query = (select(FINDING, ASSESSMENT.c.assessed_on, CAMPAIGN.c.name.label("campaign"))
@@ -152,7 +152,7 @@ def _findings(session: Session, ids: Sequence[int], camp: Mapping[str, Any] | No
              .outerjoin(CAMPAIGN, CAMPAIGN.c.id == ASSESSMENT.c.campaign_id)
              .where(FINDING.c.enterprise_id.in_(ids)).order_by(FINDING.c.enterprise_id, FINDING.c.id))
     if camp is not None:
-        query = query.where(ASSESSMENT.c.campaign_id == camp["id"])
+        query = query.where(ASSESSMENT.c.campaign_id == camp.id)
     return _by(session.execute(query).mappings(), "enterprise_id")
 
 

@@ -4,6 +4,7 @@ interviews and revocations (campaign_status's), the flags with their audit event
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 from openpyxl import load_workbook
@@ -63,7 +64,7 @@ def season(ctxs, tmp_path, clock):
 
 def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, season):
     ctx = ctxs()
-    report = district_report(ctx, CAMPAIGN)
+    report = asdict(district_report(ctx, CAMPAIGN))
     by = {d["district"]: d for d in report["districts"]}
     assert list(by) == [HEXI, WUQING]
     keys = ("selected", "excluded", "to_assess", "assessed", "assessed_on_time", "late", "outstanding",
@@ -73,7 +74,7 @@ def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, se
                                                          strict=True))
     assert {k: by[HEXI][k] for k in keys} == dict(zip(keys, (3, 1, 2, 1, 1, 0, 1, 50.0, 0, 1, 6, 0, 0, 6, 0.0, 0),
                                                        strict=True))
-    status = {d["district"]: d for d in campaign_status(ctx, CAMPAIGN)["districts"]}
+    status = {d["district"]: d for d in asdict(campaign_status(ctx, CAMPAIGN))["districts"]}
     for code in (WUQING, HEXI):  # the campaign's own counts, not recounted
         assert all(by[code][k] == status[code][k] for k in ("interviews", "revocations", "late", "outstanding"))
     assert report["total"]["selected"] == 6 and report["total"]["revocations"] == 1
@@ -89,7 +90,7 @@ def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, se
 
 def test_the_report_as_html_xlsx_and_json(ctxs, season, tmp_path):
     report = district_report(ctxs(), CAMPAIGN)
-    (flag,) = report["flags"]
+    (flag,) = asdict(report)["flags"]
     page = render_districts_html(report)
     assert "<script" not in page.lower() and "https://" not in page and "各区运行质量评估工作监督报告" in page
     for text in ("武清区", "河西区", "合计", "按期完成率（%）", "66.7", "评估日期不在评估期内", flag["detail"],

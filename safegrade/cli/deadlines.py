@@ -90,9 +90,9 @@ def deadlines_list(
         return
     table = Table("#", "期限", "事项", "区", "到期日", "剩余天数", "状态", "下次动作", "升级")
     for r in rows:
-        table.add_row(str(r["id"]), r["label"], r["subject"], r["district_name"], str(r["due_on"]),
-                      str(r["days_left"]), r["status_label"], str(r["next_on"] or ""),
-                      f"{r['escalation'] or ''} {r['escalation_note'] or ''}".strip())
+        table.add_row(str(r.id), r.label, r.subject, r.district_name, str(r.due_on),
+                      str(r.days_left), r.status_label, str(r.next_on or ""),
+                      f"{r.escalation or ''} {r.escalation_note or ''}".strip())
     out.print(table)
     out.print(f"{len(rows)} deadline(s)")
 

@@ -39,7 +39,7 @@ from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.circular import CircularFigures, circular_figures
 from safegrade.store import Store, make_engine
 from tests.conftest import at, pg_schema, settings_for
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 CAMPAIGN = "2023年运行质量评估"
 W_METHODS, H_METHODS = ["资料审查", "现场检查"], ["资料审查", "现场检查", "现场询问"]
@@ -87,9 +87,9 @@ def build_campaign(make, clock: TestClock, tmp: Path) -> dict[str, str]:
     add_actor(boss, "企业W1", "enterprise", enterprise_code=w1)
     proof = tmp / "整改报告.txt"
     proof.write_text("整改措施、责任人、资金、时限\n", encoding="utf-8")
-    first = next(f for f in list_findings(boss, credit_code=w1) if f["item"] == "ZN01")
-    submit_finding(make("企业W1"), first["id"], [proof], "已整改")
-    reject_finding(wq, first["id"], "缺少现场照片")
+    first = next(f for f in plain(list_findings(boss, credit_code=w1)) if f["item"] == "ZN01")
+    plain(submit_finding(make("企业W1"), first["id"], [proof], "已整改"))
+    plain(reject_finding(wq, first["id"], "缺少现场照片"))
     fire_event(hx, h1, "propose_revocation", reason="监督执法发现提供虚假材料",
                data={"revocation_reason": "false_materials", "revocation_source": "enforcement"})
 

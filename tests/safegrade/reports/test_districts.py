@@ -15,6 +15,7 @@ from safegrade.services.finding import list_findings, submit_finding, verify_fin
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.districts import district_report
 from tests.conftest import at
+from tests.factories import plain
 from tests.safegrade.reports.loop_world import evidence_file
 from tests.safegrade.reports.oversight_world import CAMPAIGN, assess, bound, build_oversight, event_of, simple
 
@@ -43,19 +44,19 @@ def season(ctxs, tmp_path, clock):
     clock.set(at("2023-07-12 16:00"))
     assess(ctxs, o, [simple(h[0], POOR, "2023-07-12")], "hexi.yaml")
     ctx = ctxs()
-    first, second = (f["id"] for f in list_findings(ctx, credit_code=w[0]))
+    first, second = (f["id"] for f in plain(list_findings(ctx, credit_code=w[0])))
     proof = evidence_file(tmp_path, "自评报告.pdf", b"%PDF report")
     clock.set(at("2023-07-14 10:00"))
-    submit_finding(ctxs(o.user(w[0])), first, [proof])
-    verify_finding(ctxs("wq2"), first)
+    plain(submit_finding(ctxs(o.user(w[0])), first, [proof]))
+    plain(verify_finding(ctxs("wq2"), first))
     clock.set(at("2023-07-20 10:00"))
     fire_event(ctxs("wq"), w[2], "hold_interview", reason="重大事故隐患约谈",
                data={"attendees": "法定代表人", "record": "限期整改"})
     clock.set(at("2023-07-21 10:00"))
     fire_event(ctxs("hx"), h[0], "revoke", reason="公示期满无异议")
     clock.set(at("2023-08-22 10:00"))
-    submit_finding(ctxs(o.user(w[0])), second, [evidence_file(tmp_path, "平台.png", b"\x89PNG")])
-    verify_finding(ctxs("wq2"), second)
+    plain(submit_finding(ctxs(o.user(w[0])), second, [evidence_file(tmp_path, "平台.png", b"\x89PNG")]))
+    plain(verify_finding(ctxs("wq2"), second))
     clock.set(at("2023-09-05 10:00"))
     assess(ctxs, o, [simple(w[1], [], "2023-09-05")], "late.yaml")
     clock.set(at("2023-09-30 10:00"))

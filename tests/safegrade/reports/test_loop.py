@@ -17,6 +17,7 @@ from safegrade.models import Finding, table
 from safegrade.reports.loop import render_loop_html, write_loop
 from safegrade.services.enterprise import timeline
 from safegrade.services.reporting.loop import loop_report
+from tests.factories import plain
 from tests.safegrade.reports.loop_world import CAMPAIGN, build_loop, enterprise_id, put_deadline
 
 
@@ -31,7 +32,7 @@ def sql(ctx, statement: str, **params) -> None:
 
 
 def trail_of(ctx, code):
-    return timeline(ctx, code)
+    return plain(timeline(ctx, code))
 
 
 def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_path, clock, db_url):

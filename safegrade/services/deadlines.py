@@ -188,14 +188,24 @@ def resume(ctx: Context, session: Session, subject: str) -> None:
 
 # --- the lifecycle's deadlines, followed from every event fired (services.lifecycle.fire_in) ----------
 
-def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[tuple[Mapping[str, Any], str, str, str,
-                                                                           Mapping[str, Any], Mapping[str, Any]]]
-                     ) -> None:
-    """Set, meet or cancel the deadlines an event implies. `moves`: (row after the event, event, from
-    state, to state, event data, changes)."""
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One event fired on an enterprise, as its deadlines follow it."""
+
+    row: Mapping[str, Any]  # the enterprise's row after the event
+    event: str
+    source: str  # the state before
+    dest: str  # the state after
+    data: Mapping[str, Any]  # the event's data
+    changes: Mapping[str, Any]  # the fields the event changed
+
+
+def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[Move]) -> None:
+    """Set, meet or cancel the deadlines the events imply."""
     specs: list[DeadlineSpec] = []
     today = ctx.now().date()
-    for row, event, source, dest, data, changes in moves:
+    for move in moves:
+        row, event, source, dest, data, changes = move.row, move.event, move.source, move.dest, move.data, move.changes
         eid, district = row["id"], row["district"]
         if source == "interview" and dest != "interview":
             (meet if event == "hold_interview" else cancel)(

@@ -48,6 +48,24 @@ from safegrade.services.reporting.circular import (
     Rounding,
 )
 from safegrade.services.reporting.districts import DistrictOversight, DistrictReport, FlagKind
+from safegrade.services.reporting.loop import (
+    BrokenChain,
+    EnterpriseLoop,
+    EscalationRecord,
+    LoopReport,
+    LoopSummary,
+    LoopTotals,
+)
+from safegrade.services.reporting.loop_findings import (
+    ActedEvent,
+    DeadlineRecord,
+    EventId,
+    EvidenceRecord,
+    FindingRecord,
+    ReminderRecord,
+    Submission,
+)
+from safegrade.services.reporting.loop_trail import ChainBreak, ChainCheck, EventRef, TrailFile
 from safegrade.services.schema import DatabaseInit
 
 ENTERPRISE_KEYS = ("credit_code", "name", "district", "sector", "in_gongmao", "level", "certificate_no", "graded_on",
@@ -118,6 +136,37 @@ STABLE_KEYS = {
     LedgerReceived: ("district", "district_name", "late_days", "recorded"),
     AuditExport: ("file", "events", "chains"),
     DatabaseInit: ("database", "schema_before", "schema", "system_actor_created"),
+    LoopReport: ("title", "scope", "campaign", "credit_code", "district", "district_name", "as_of", "generated_at",
+                 "chain_ok", "broken", "enterprises", "totals"),
+    EnterpriseLoop: ("credit_code", "name", "district", "district_name", "state", "state_label", "version", "chain",
+                     "findings", "escalations", "other_escalations", "reminders", "summary"),
+    ChainCheck: ("ok", "events", "head_seq", "head_hash", "breaks", "first_break"),
+    ChainBreak: ("seq", "kind", "kind_label", "detail", "event_id", "hash", "event", "at"),
+    BrokenChain: ("credit_code", "name", "seq", "kind", "kind_label", "detail", "event_id", "hash", "event", "at"),
+    LoopSummary: ("findings", "major", "verified", "submitted", "open", "overdue", "closed_late", "evidence_files",
+                  "rejections", "reminders", "reminders_sent", "reminders_failed", "escalations", "max_days_to_close",
+                  "mean_days_to_close", "problems"),
+    LoopTotals: ("findings", "major", "verified", "submitted", "open", "overdue", "closed_late", "evidence_files",
+                 "rejections", "reminders", "reminders_sent", "reminders_failed", "escalations", "problems",
+                 "enterprises", "broken_chains", "max_days_to_close", "mean_days_to_close"),
+    FindingRecord: ("id", "campaign", "assessment_id", "element", "element_label", "item", "item_label", "content",
+                    "major", "registered_on", "due_on", "status", "status_label", "submissions", "rejections",
+                    "verification", "verified_by", "verified_at", "evidence", "days_to_close", "overdue_days",
+                    "closed_late", "deadline", "reminders", "reminders_sent", "problems"),
+    Submission: ("id", "enterprise", "seq", "hash", "event", "at", "actor", "role", "reason", "files"),
+    ActedEvent: ("id", "enterprise", "seq", "hash", "event", "at", "actor", "role", "reason"),
+    TrailFile: ("file", "sha256", "size"),
+    EvidenceRecord: ("file", "sha256", "size", "submitted_by", "submitted_at", "in_trail", "event"),
+    EventId: ("id", "seq", "hash"),
+    DeadlineRecord: ("subject", "kind", "kind_label", "due_on", "status", "status_label", "escalation",
+                     "escalation_label", "escalated_on", "escalation_note", "closed_note", "escalation_event"),
+    EventRef: ("id", "enterprise", "seq", "hash", "event", "at"),
+    EscalationRecord: ("id", "enterprise", "seq", "hash", "event", "at", "event_label", "from_state", "from_label",
+                       "to_state", "to_label", "actor", "role", "source", "reason", "automatic", "deadline",
+                       "deadline_label"),
+    ReminderRecord: ("id", "subject", "finding_id", "kind", "kind_label", "due_on", "step", "step_label", "audience",
+                     "audience_label", "title", "status", "status_label", "queued_at", "sent_at", "attempts",
+                     "last_error", "delivered_to"),
 }
 
 
@@ -215,13 +264,6 @@ ALLOWED = {
     # the job runners record these counts (flows/deadlines.py, moving to services/jobs.py): convert with them
     "safegrade.services.reminders.send_reminders",
     "safegrade.services.sweep.campaign_progress",
-    "safegrade.services.reporting.loop.loop_report",
-    "safegrade.services.reporting.loop_findings.finding_record",
-    "safegrade.services.reporting.loop_findings.labels_of_deadline",
-    "safegrade.services.reporting.loop_findings.reminder_record",
-    "safegrade.services.reporting.loop_trail.event_ref",
-    "safegrade.services.reporting.loop_trail.files_of",
-    "safegrade.services.reporting.loop_trail.verification",
     "safegrade.services.reporting.oversight.flags_in",
     "safegrade.services.reporting.oversight.oversight_flags",
     "safegrade.services.sweep.list_runs",  # moves to services/jobs.py in another part of issue 9

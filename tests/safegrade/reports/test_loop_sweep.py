@@ -67,7 +67,7 @@ def test_the_report_shows_what_the_sweep_did(make_ctx, tmp_path, clock):
             actions[day]()
         day += timedelta(days=1)
 
-    report = loop_report(make_ctx(), code)
+    report = plain(loop_report(make_ctx(), code))
     assert report["chain_ok"]
     (e,) = report["enterprises"]
     f1, f2 = e["findings"]

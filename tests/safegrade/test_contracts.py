@@ -257,16 +257,19 @@ ALLOWED = {
     "safegrade.services.sweep.outstanding",  # (campaign, district) → counts, inside the sweep's transaction
     "safegrade.services.reporting.loop_trail.load_trails",  # enterprise id → its trail, inside the report's read
     "safegrade.services.deadlines.dialect_insert",  # a SQLAlchemy insert construct, not a result
-    # not converted in time (issue 9, item 2): each returns a dict whose keys the CLI prints as --json
-    "safegrade.services.auditing.checkpoint_audit",  # trail.checkpoint's record; the nightly audit job reads it
-    "safegrade.services.lifecycle.effects",
-    "safegrade.services.plan.plan_deadlines",
-    # the job runners record these counts (flows/deadlines.py, moving to services/jobs.py): convert with them
+    "safegrade.services.lifecycle.effects",  # field → new value: the change set of one transition
+    # not converted in time (issue 9, item 2); each returns a dict whose keys the CLI prints as --json:
+    # the job runners record these (flows/deadlines.py, flows/audit.py, moving to services/jobs.py in item 1):
+    # convert them with that move
     "safegrade.services.reminders.send_reminders",
     "safegrade.services.sweep.campaign_progress",
+    "safegrade.services.sweep.list_runs",
+    "safegrade.services.auditing.checkpoint_audit",
+    # a flag's fields vary with its kind (its `extra` is spread into it): needs a contract per kind
     "safegrade.services.reporting.oversight.flags_in",
     "safegrade.services.reporting.oversight.oversight_flags",
-    "safegrade.services.sweep.list_runs",  # moves to services/jobs.py in another part of issue 9
+    # its json key "from" is a Python keyword: needs an alias convention (jsonable and pydantic alike)
+    "safegrade.services.plan.plan_deadlines",
 }
 
 

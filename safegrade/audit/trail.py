@@ -41,11 +41,18 @@ CHECKPOINT_HEAD = table(AuditCheckpointHead)
 DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "regrade_from", "held_on"})
 
 
+def field_key(name: str) -> str:
+    """A contract's field name as its json key: a trailing underscore, which only escapes a Python keyword
+    (`from_`), is dropped — the field declares the same key to pydantic as its alias."""
+    return name[:-1] if name.endswith("_") else name
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON data: instants as UTC text, days as ISO dates, a dataclass (a service contract) as the dict
-    of its fields in their order, recursively; tuples and lists as lists, mappings with text keys."""
+    of its fields in their order (keys by `field_key`), recursively; tuples and lists as lists, mappings
+    with text keys."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
+        return {field_key(f.name): jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, datetime):
         return utc_text(value)
     if isinstance(value, date):

@@ -63,15 +63,15 @@ def deadlines_plan(
     plan = plan_deadlines(opts.context(), parse_date(from_, "--from"), parse_date(to, "--to"))
     if emit(opts, plan):
         return
-    for day in plan["days"]:
-        table = Table("期限", "对象", "事项", "节点", "动作", "通知", "说明", title=f"{day['date']}")
-        for i in day["items"]:
-            table.add_row(i["label"], f"{i['who']}\n{i['district_name']}", i["subject"], i["step"],
-                          WHAT[i["what"]], "、".join(AUDIENCE_LABELS[a] for a in i["audiences"]),
-                          i["detail"])
+    for day in plan.days:
+        table = Table("期限", "对象", "事项", "节点", "动作", "通知", "说明", title=f"{day.date}")
+        for i in day.items:
+            table.add_row(i.label, f"{i.who}\n{i.district_name}", i.subject, i.step,
+                          WHAT[i.what], "、".join(AUDIENCE_LABELS[a] for a in i.audiences),
+                          i.detail)
         out.print(table)
-    out.print(f"{plan['from']} – {plan['to']}: {plan['reminders']} message(s), {plan['escalations']} escalation(s); "
-              f"{plan['paused']} deadline(s) paused awaiting verification; assumes {plan['assumes']}", markup=False)
+    out.print(f"{plan.from_} – {plan.to}: {plan.reminders} message(s), {plan.escalations} escalation(s); "
+              f"{plan.paused} deadline(s) paused awaiting verification; assumes {plan.assumes}", markup=False)
 
 
 @deadlines_app.command("list")

@@ -347,7 +347,7 @@ def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
 def _plan_line(as_: Callable[[str | None], Context], clock: TestClock) -> str:
     today = clock.now().date()
     plan = plan_deadlines(as_(None), today, today + timedelta(days=6))
-    return f"{plan['reminders']} messages and {plan['escalations']} escalations between {today} and " \
+    return f"{plan.reminders} messages and {plan.escalations} escalations between {today} and " \
            f"{today + timedelta(days=6)}"
 
 

@@ -7,5 +7,7 @@ module. Its field names are the stable keys of the CLI's `--json` output and of 
 order they are printed (`safegrade.audit.trail.jsonable` turns a contract into the dict of its fields,
 recursively; pydantic and FastAPI serialise the same dataclasses). Fields hold plain data: text, numbers,
 `date`/`datetime`, other contracts, lists of them, and dicts only where the keys are data (counts per
-state, per grade, per kind). A contract is built once, complete, and never mutated.
+state, per grade, per kind). A contract is built once, complete, and never mutated. A key that is a
+Python keyword is a field with a trailing underscore, aliased for pydantic
+(`from_: Annotated[date, Field(alias="from")]`); jsonable drops the underscore.
 """

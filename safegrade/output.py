@@ -5,6 +5,7 @@ stand on it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,18 @@ from typing import Any
 from safegrade.audit.chain import utc_text
 
 
+def field_key(name: str) -> str:
+    """A contract's field name as its json key: a trailing underscore, which only escapes a Python keyword
+    (`from_`), is dropped — the field declares the same key to pydantic as its alias."""
+    return name[:-1] if name.endswith("_") else name
+
+
 def jsonable(value: Any) -> Any:
+    """Plain JSON data: instants as UTC text, days as ISO dates, a dataclass (a service contract) as the dict
+    of its fields in their order (keys by `field_key`), recursively; tuples and lists as lists, mappings
+    with text keys."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {field_key(f.name): jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, datetime):
         return utc_text(value)
     if isinstance(value, date):

@@ -3,7 +3,8 @@
 - nothing under safegrade/ imports flows/ or safegrade.cli (except safegrade.cli itself, and the
   `python -m safegrade` entry point);
 - states/ imports nothing of ours;
-- safegrade/reports/ imports no database (they render the services' figures);
+- safegrade/reports/ imports no database (they render the services' figures; they may name the services'
+  contract types under `if TYPE_CHECKING:`, which loads nothing at run time);
 - safegrade/cli/ and flows/ stand on safegrade.services plus a short allow-list.
 
 Each failure names the module and the import.
@@ -54,11 +55,26 @@ def is_package(name: str) -> bool:
     return (PROJECT_ROOT / Path(*name.split(".")) / "__init__.py").is_file()
 
 
-def imports(module: str, source: str) -> Iterator[str]:
+def typing_only(tree: ast.Module) -> set[ast.AST]:
+    """The import statements inside `if TYPE_CHECKING:` blocks: type names for the checker, never loaded."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            found.update(n for child in node.body for n in ast.walk(child)
+                         if isinstance(n, ast.Import | ast.ImportFrom))
+    return found
+
+
+def imports(module: str, source: str, *, with_typing: bool = True) -> Iterator[str]:
     """Every module `source` (the text of `module`) imports, relative imports resolved; `from P import x`
-    also yields P.x when P is one of our packages (x may be a module)."""
+    also yields P.x when P is one of our packages (x may be a module). `with_typing=False` leaves out the
+    imports under `if TYPE_CHECKING:`."""
     package = module if is_package(module) else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    skip = set() if with_typing else typing_only(tree)
+    for node in ast.walk(tree):
+        if node in skip:
+            continue
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -74,20 +90,21 @@ def imports(module: str, source: str) -> Iterator[str]:
 def problems(module: str, source: str) -> list[str]:
     """What `module` imports against the layering, one line each: 'module imports name: why'."""
     found = []
+    loaded = set(imports(module, source, with_typing=False))
     for name in dict.fromkeys(imports(module, source)):
-        why = judge(module, name)
+        why = judge(module, name, typing=name not in loaded)
         if why:
             found.append(f"{module} imports {name}: {why}")
     return found
 
 
-def judge(module: str, name: str) -> str | None:
+def judge(module: str, name: str, *, typing: bool = False) -> str | None:
     if under(module, ("states",)):
         return "states/ imports nothing of ours" if under(name, ("safegrade", "flows")) else None
     upward = under(name, ("flows",)) or (under(name, ("safegrade.cli",)) and not under(module, ("safegrade.cli",)))
     if upward and under(module, ("safegrade",)) and module not in ENTRY_POINTS:
         return "nothing under safegrade/ imports flows/ or the CLI"
-    if under(module, ("safegrade.reports",)) and under(name, REPORTS_FORBIDDEN):
+    if under(module, ("safegrade.reports",)) and under(name, REPORTS_FORBIDDEN) and not typing:
         return "reports/ render the services' figures and touch no database"
     if under(module, ("safegrade.cli",)):
         return front_door(name, "safegrade/cli/", CLI_ALSO_ALLOWED)
@@ -154,9 +171,15 @@ def test_every_layer_is_walked() -> None:
      []),
     ("safegrade.cli.serve", "def serve():\n    from flows.serve import serve\n",
      ["safegrade.cli.serve imports flows.serve: nothing under safegrade/ imports flows/ or the CLI"]),
+    ("safegrade.reports.circular",
+     "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from safegrade.services.reporting.circular import C\n",
+     []),
+    ("safegrade.reports.circular", "from safegrade.services.reporting.circular import C\n",
+     ["safegrade.reports.circular imports safegrade.services.reporting.circular: reports/ render the services' "
+      "figures and touch no database"]),
 ], ids=["flows-from-safegrade", "cli-from-safegrade", "states", "reports-database", "cli-below-services",
         "relative-imports", "flows-below-services", "allowed",
-        "flows-from-cli"])
+        "flows-from-cli", "reports-name-contract-types", "reports-load-services"])
 def test_the_walk_catches_what_it_looks_for(module: str, source: str, expected: list[str]) -> None:
     assert problems(module, source) == expected
 

@@ -24,9 +24,9 @@ def audit_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit 
         return
     table = Table("#", "时间", "事件", "状态", "操作人", "来源", "事由", "hash")
     for r in rows:
-        moved = f"{r['from_label']} → {r['to_label']}" if r["from_state"] else f"→ {r['to_label']}"
-        table.add_row(str(r["seq"]), r["at"][:16].replace("T", " "), r["event_label"], moved,
-                      f"{r['actor']} ({r['role']})", r["source"], r["reason"], r["hash"][:12])
+        moved = f"{r.from_label} → {r.to_label}" if r.from_state else f"→ {r.to_label}"
+        table.add_row(str(r.seq), r.at[:16].replace("T", " "), r.event_label, moved,
+                      f"{r.actor} ({r.role})", r.source, r.reason, r.hash[:12])
     out.print(table)
 
 
@@ -60,7 +60,7 @@ def audit_export(ctx: typer.Context, file: Path = typer.Argument(..., help="Outp
     opts = options(ctx)
     done = auditing.export_audit(opts.context(), file)
     if not emit(opts, done):
-        out.print(f"wrote {done['events']} events of {done['chains']} chains to {done['file']}", markup=False)
+        out.print(f"wrote {done.events} events of {done.chains} chains to {done.file}", markup=False)
 
 
 @audit_app.command("checkpoint")

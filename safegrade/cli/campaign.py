@@ -9,6 +9,7 @@ from rich.table import Table
 
 from safegrade.cli.app import app, emit, options, out, parse_date
 from safegrade.services import campaign
+from safegrade.services.campaign import DistrictStatus, StatusTotal
 
 campaign_app = typer.Typer(help="Assessment campaigns (运行质量评估).", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
@@ -32,8 +33,8 @@ def campaign_open(
                                   all_=all_, district=district, codes_file=codes,
                                   ledger_due_on=parse_date(ledger_due, "--ledger-due") if ledger_due else None)
     if not emit(opts, done):
-        skipped = "; ".join(f"{label} {n}" for label, n in done["skipped"].items())
-        out.print(f"campaign {done['campaign']} {done['starts_on']} – {done['ends_on']}: {done['selected']} "
+        skipped = "; ".join(f"{label} {n}" for label, n in done.skipped.items())
+        out.print(f"campaign {done.campaign} {done.starts_on} – {done.ends_on}: {done.selected} "
                   f"enterprises now 评估中" + (f" (not eligible: {skipped})" if skipped else ""), markup=False)
 
 
@@ -49,8 +50,8 @@ def campaign_exclude(
     opts = options(ctx)
     done = campaign.exclude_member(opts.context(), name, code, reason, note)
     if not emit(opts, done):
-        out.print(f"{done['credit_code']} excluded from {done['campaign']}: {done['label']} "
-                  f"({done['event']} → {done['to_state']})", markup=False)
+        out.print(f"{done.credit_code} excluded from {done.campaign}: {done.label} "
+                  f"({done.event} → {done.to_state})", markup=False)
 
 
 @campaign_app.command("status")
@@ -62,12 +63,13 @@ def campaign_status(ctx: typer.Context, name: str = typer.Argument(...)) -> None
         return
     table = Table("区", "选定", "不予评估", "已评估", "未完成", "逾期评估", "优", "良", "差", "约谈(家次)", "撤销",
                   "逾期区",
-                  title=f"{name}（{status['starts_on']} 至 {status['ends_on']}，截至 {status['as_of']}）")
-    for d in [*status["districts"], {**status["total"], "district_name": "合计", "district_late": None}]:
-        late = "" if d["district_late"] is None else ("是" if d["district_late"] else "")
-        table.add_row(d["district_name"], str(d["selected"]), str(d["excluded"]), str(d["assessed"]),
-                      str(d["outstanding"]), str(d["late"]), *(str(d["results"][r]) for r in ("优", "良", "差")),
-                      str(d["interviews"]), str(d["revocations"]), late)
+                  title=f"{name}（{status.starts_on} 至 {status.ends_on}，截至 {status.as_of}）")
+    rows: list[tuple[str, DistrictStatus | StatusTotal, str]] = [
+        (d.district_name, d, "是" if d.district_late else "") for d in status.districts]
+    for district_name, d, late in [*rows, ("合计", status.total, "")]:
+        table.add_row(district_name, str(d.selected), str(d.excluded), str(d.assessed),
+                      str(d.outstanding), str(d.late), *(str(d.results[r]) for r in ("优", "良", "差")),
+                      str(d.interviews), str(d.revocations), late)
     out.print(table)
 
 
@@ -79,5 +81,5 @@ def campaign_list(ctx: typer.Context) -> None:
         return
     table = Table("评估批次", "开始", "截止", "创建人")
     for r in rows:
-        table.add_row(r["name"], str(r["starts_on"]), str(r["ends_on"]), r["created_by"])
+        table.add_row(r.name, str(r.starts_on), str(r.ends_on), r.created_by)
     out.print(table)

@@ -59,15 +59,15 @@ def deadlines_plan(
     plan = plan_deadlines(opts.context(), parse_date(from_, "--from"), parse_date(to, "--to"))
     if emit(opts, plan):
         return
-    for day in plan["days"]:
-        table = Table("期限", "对象", "事项", "节点", "动作", "通知", "说明", title=f"{day['date']}")
-        for i in day["items"]:
-            table.add_row(i["label"], f"{i['who']}\n{i['district_name']}", i["subject"], i["step"],
-                          WHAT[i["what"]], "、".join(AUDIENCE_LABELS[a] for a in i["audiences"]),
-                          i["detail"])
+    for day in plan.days:
+        table = Table("期限", "对象", "事项", "节点", "动作", "通知", "说明", title=f"{day.date}")
+        for i in day.items:
+            table.add_row(i.label, f"{i.who}\n{i.district_name}", i.subject, i.step,
+                          WHAT[i.what], "、".join(AUDIENCE_LABELS[a] for a in i.audiences),
+                          i.detail)
         out.print(table)
-    out.print(f"{plan['from']} – {plan['to']}: {plan['reminders']} message(s), {plan['escalations']} escalation(s); "
-              f"{plan['paused']} deadline(s) paused awaiting verification; assumes {plan['assumes']}", markup=False)
+    out.print(f"{plan.from_} – {plan.to}: {plan.reminders} message(s), {plan.escalations} escalation(s); "
+              f"{plan.paused} deadline(s) paused awaiting verification; assumes {plan.assumes}", markup=False)
 
 
 @deadlines_app.command("list")
@@ -86,9 +86,9 @@ def deadlines_list(
         return
     table = Table("#", "期限", "事项", "区", "到期日", "剩余天数", "状态", "下次动作", "升级")
     for r in rows:
-        table.add_row(str(r["id"]), r["label"], r["subject"], r["district_name"], str(r["due_on"]),
-                      str(r["days_left"]), r["status_label"], str(r["next_on"] or ""),
-                      f"{r['escalation'] or ''} {r['escalation_note'] or ''}".strip())
+        table.add_row(str(r.id), r.label, r.subject, r.district_name, str(r.due_on),
+                      str(r.days_left), r.status_label, str(r.next_on or ""),
+                      f"{r.escalation or ''} {r.escalation_note or ''}".strip())
     out.print(table)
     out.print(f"{len(rows)} deadline(s)")
 
@@ -103,7 +103,7 @@ def deadlines_runs(ctx: typer.Context, job: str | None = typer.Option(None, "--j
         return
     table = Table("#", "job", "as of", "source", "finished", "counts", "error")
     for r in rows:
-        table.add_row(str(r["id"]), r["job"], f"{r['as_of']:%Y-%m-%d %H:%M}", r["source"],
-                      f"{r['finished_at']:%Y-%m-%d %H:%M:%S}" if r["finished_at"] else "",
-                      ", ".join(f"{k} {v}" for k, v in r["counts"].items() if v), (r["error"] or "").split("\n")[0])
+        table.add_row(str(r.id), r.job, f"{r.as_of:%Y-%m-%d %H:%M}", r.source,
+                      f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else "",
+                      ", ".join(f"{k} {v}" for k, v in r.counts.items() if v), (r.error or "").split("\n")[0])
     out.print(table)

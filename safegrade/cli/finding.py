@@ -29,9 +29,9 @@ def finding_list(
         return
     table = Table("#", "企业", "区", "扣分项", "问题", "重大隐患", "整改期限", "状态", "逾期天数", "整改材料")
     for r in rows:
-        table.add_row(str(r["id"]), f"{r['name']}\n{r['credit_code']}", r["district_name"], r["item"], r["content"],
-                      "是" if r["major"] else "", str(r["due_on"]), r["status_label"],
-                      str(r["overdue_days"] or ""), "\n".join(f"{e['file']} {e['sha256'][:12]}" for e in r["evidence"]))
+        table.add_row(str(r.id), f"{r.name}\n{r.credit_code}", r.district_name, r.item, r.content,
+                      "是" if r.major else "", str(r.due_on), r.status_label,
+                      str(r.overdue_days or ""), "\n".join(f"{e.file} {e.sha256[:12]}" for e in r.evidence))
     out.print(table)
     out.print(f"{len(rows)} finding(s)")
 
@@ -48,7 +48,7 @@ def finding_submit(
     done = finding.submit_finding(opts.context(), finding_id, evidence, note)
     if not emit(opts, done):
         out.print(f"finding #{finding_id} submitted with " + ", ".join(
-            f"{e['file']} (sha256 {e['sha256'][:16]}…)" for e in done["evidence"]), markup=False)
+            f"{e.file} (sha256 {e.sha256[:16]}…)" for e in done.evidence), markup=False)
 
 
 @finding_app.command("verify")
@@ -58,7 +58,7 @@ def finding_verify(ctx: typer.Context, finding_id: int = typer.Argument(...),
     opts = options(ctx)
     done = finding.verify_finding(opts.context(), finding_id, note)
     if not emit(opts, done):
-        out.print(f"finding #{finding_id} verified (验收销号); open now: {done['changes'] or 'unchanged'}",
+        out.print(f"finding #{finding_id} verified (验收销号); open now: {done.changes or 'unchanged'}",
                   markup=False)
 
 

@@ -87,8 +87,8 @@ def ledger_export(
     opts = options(ctx)
     done = ledger.export_ledger(opts.context(), file, district=district, include_all=include_all)
     if not emit(opts, done):
-        out.print(f"wrote {done['enterprises']} enterprises to {done['file']} (as of {done['as_of']}): "
-                  + ", ".join(f"{k} {v}" for k, v in done["sheets"].items()), markup=False)
+        out.print(f"wrote {done.enterprises} enterprises to {done.file} (as of {done.as_of}): "
+                  + ", ".join(f"{k} {v}" for k, v in done.sheets.items()), markup=False)
 
 
 @ledger_app.command("reconcile")
@@ -107,24 +107,24 @@ def ledger_reconcile(
     done = ledger.reconcile_ledger(opts.context(), files, district=district, propose=propose, campaign=campaign)
     if emit(opts, done):
         return
-    for line in done["unreadable_rows"]:
+    for line in done.unreadable_rows:
         err.print(f"  {line}", markup=False)
-    if done["discrepancies"]:
-        table = Table(*done["discrepancies"][0].keys())
-        for d in done["discrepancies"]:
+    if done.discrepancies:
+        table = Table(*done.discrepancies[0].keys())
+        for d in done.discrepancies:
             table.add_row(*d.values())
         out.print(table)
-    out.print(f"{done['rows']} ledger rows, {len(done['discrepancies'])} discrepancies, "
-              f"{len(done['unreadable_rows'])} unreadable rows", markup=False)
+    out.print(f"{done.rows} ledger rows, {len(done.discrepancies)} discrepancies, "
+              f"{len(done.unreadable_rows)} unreadable rows", markup=False)
     if propose:
-        out.print(f"revocation proposed for {len(done['proposed'])}: {', '.join(done['proposed']) or '-'}",
+        out.print(f"revocation proposed for {len(done.proposed)}: {', '.join(done.proposed) or '-'}",
                   markup=False)
-        for line in done["refused"]:
+        for line in done.refused:
             err.print(f"  refused {line}", markup=False)
-    for sub in done["submitted"]:
-        when = f"（逾期{sub['late_days']}天）" if sub["late_days"] else "（按期）"
-        again = "" if sub["recorded"] else "（此前已记录）"
-        out.print(f"{sub['district_name']}: 台账已报送{when}{again}", markup=False)
+    for sub in done.submitted:
+        when = f"（逾期{sub.late_days}天）" if sub.late_days else "（按期）"
+        again = "" if sub.recorded else "（此前已记录）"
+        out.print(f"{sub.district_name}: 台账已报送{when}{again}", markup=False)
 
 
 @enterprise_app.command("list")
@@ -144,8 +144,8 @@ def enterprise_list(
         return
     table = Table("统一社会信用代码", "企业名称", "区", "行业", "等级", "有效期至", "状态", "标记")
     for r in rows:
-        table.add_row(r["credit_code"], r["name"], r["district_name"], r["sector_label"], r["level"],
-                      str(r["valid_until"]), r["state_label"], ", ".join(r["flags"]))
+        table.add_row(r.credit_code, r.name, r.district_name, r.sector_label, r.level,
+                      str(r.valid_until), r.state_label, ", ".join(r.flags))
     out.print(table)
     out.print(f"{len(rows)} enterprise(s)")
 
@@ -159,13 +159,13 @@ def enterprise_show(ctx: typer.Context, code: str = typer.Argument(..., help="Cr
     if emit(opts, shown):
         return
     table = Table(show_header=False)
-    events = ", ".join(f"{context.rules.lifecycle.event_label(e)} {e}" for e in shown["allowed_events"])
+    events = ", ".join(f"{context.rules.lifecycle.event_label(e)} {e}" for e in shown.allowed_events)
     for label, key in SHOW_FIELDS:
-        value = shown.get(key)
+        value = getattr(shown, key, None)
         table.add_row(label, events if key == "allowed_events" else ", ".join(value) if isinstance(value, list)
                       else "" if value is None else str(value))
-    if shown.get("as_of"):
-        out.print(f"as of {shown['as_of']} (from the audit trail)")
+    if isinstance(shown, enterprise.EnterpriseThen):
+        out.print(f"as of {shown.as_of} (from the audit trail)")
     out.print(table)
 
 
@@ -205,8 +205,8 @@ def actor_add(
     opts = options(ctx)
     added = actors.add_actor(opts.context(), name, role, district=district, enterprise_code=enterprise_code)
     if not emit(opts, added):
-        out.print(f"actor {added['name']} added as {added['role']}"
-                  + (f" for {added['district']}" if added["district"] else ""), markup=False)
+        out.print(f"actor {added.name} added as {added.role}"
+                  + (f" for {added.district}" if added.district else ""), markup=False)
 
 
 @actor_app.command("list")
@@ -217,5 +217,5 @@ def actor_list(ctx: typer.Context) -> None:
         return
     table = Table("name", "role", "角色", "区", "企业", "created by")
     for r in rows:
-        table.add_row(r["name"], r["role"], r["role_label"], r["district"], r["enterprise_code"], r["created_by"])
+        table.add_row(r.name, r.role, r.role_label, r.district, r.enterprise_code, r.created_by)
     out.print(table)

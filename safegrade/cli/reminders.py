@@ -51,13 +51,13 @@ def reminders_list(
         return
     table = Table("#", "主题", "期限", "节点", "对象", "状态", "尝试次数", "下次尝试", "错误")
     for r in rows:
-        who = r["audience_label"] + (f"\n{r['district_name']}" if r["district_name"] else "")
-        if r["credit_code"]:
-            who += f"\n{r['enterprise_name']}\n{r['credit_code']}"
-        table.add_row(str(r["id"]), f"{r['title']}\n{r['subject']}", str(r["due_on"]), r["step_label"], who,
-                      r["status_label"], str(r["attempts"]),
-                      _when(r["next_attempt_at"]) if r["status"] == reminders.PENDING else "",
-                      r["last_error"] or "")
+        who = r.audience_label + (f"\n{r.district_name}" if r.district_name else "")
+        if r.credit_code:
+            who += f"\n{r.enterprise_name}\n{r.credit_code}"
+        table.add_row(str(r.id), f"{r.title}\n{r.subject}", str(r.due_on), r.step_label, who,
+                      r.status_label, str(r.attempts),
+                      _when(r.next_attempt_at) if r.status == reminders.PENDING else "",
+                      r.last_error or "")
     out.print(table)
     out.print(f"{len(rows)} message(s)")
 
@@ -68,6 +68,6 @@ def reminders_retry(ctx: typer.Context, reminder_id: int = typer.Argument(..., m
     opts = options(ctx)
     done = reminders.retry_reminder(opts.context(), reminder_id)
     if not emit(opts, done):
-        out.print(f"reminder #{reminder_id} requeued (was {reminders.STATUS_LABELS.get(done['was'], done['was'])}, "
-                  f"{done['attempts_before']} attempt(s)); the next `safegrade reminders send` sends it",
+        out.print(f"reminder #{reminder_id} requeued (was {reminders.STATUS_LABELS.get(done.was, done.was)}, "
+                  f"{done.attempts_before} attempt(s)); the next `safegrade reminders send` sends it",
                   markup=False)

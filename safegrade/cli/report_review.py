@@ -38,16 +38,16 @@ def report_loop(
     report = loop_report(opts.context(), code, campaign=campaign, district=district)
     if emit(opts, report):
         return
-    name = campaign if campaign is not None else report["enterprises"][0]["credit_code"]
-    if report["district_name"]:
-        name = f"{name}-{report['district_name']}"
-    path = write_loop(report, target(out_file or default_path("loop", name, report["as_of"], chosen)), chosen)
-    totals = report["totals"]
-    out.print(f"wrote {path}: {totals['enterprises']} enterprise(s), {totals['findings']} finding(s), "
-              f"{totals['verified']} verified, {totals['overdue']} overdue, {totals['escalations']} escalation(s)",
+    name = campaign if campaign is not None else report.enterprises[0].credit_code
+    if report.district_name:
+        name = f"{name}-{report.district_name}"
+    path = write_loop(report, target(out_file or default_path("loop", name, report.as_of, chosen)), chosen)
+    totals = report.totals
+    out.print(f"wrote {path}: {totals.enterprises} enterprise(s), {totals.findings} finding(s), "
+              f"{totals.verified} verified, {totals.overdue} overdue, {totals.escalations} escalation(s)",
               markup=False)
-    for b in report["broken"]:
-        err.print(f"BROKEN audit chain of {b['credit_code']} at seq {b['seq']}: {b['kind']}: {b['detail']}",
+    for b in report.broken:
+        err.print(f"BROKEN audit chain of {b.credit_code} at seq {b.seq}: {b.kind}: {b.detail}",
                   markup=False)
 
 
@@ -65,7 +65,7 @@ def report_districts(
     report = district_report(opts.context(), campaign)
     if emit(opts, report):
         return
-    path = write_districts(report, target(out_file or default_path("districts", campaign, report["as_of"], chosen)),
+    path = write_districts(report, target(out_file or default_path("districts", campaign, report.as_of, chosen)),
                            chosen)
-    out.print(f"wrote {path}: {len(report['districts'])} district(s), {len(report['flags'])} data-quality flag(s)",
+    out.print(f"wrote {path}: {len(report.districts)} district(s), {len(report.flags)} data-quality flag(s)",
               markup=False)

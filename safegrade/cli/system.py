@@ -22,8 +22,8 @@ def init(ctx: typer.Context) -> None:
     opts = options(ctx)
     done = init_database(opts.context(check_schema=False))
     if not emit(opts, done):
-        before = done["schema_before"] or "empty"
-        out.print(f"{done['database']}: schema {before} → {done['schema']}", markup=False)
+        before = done.schema_before or "empty"
+        out.print(f"{done.database}: schema {before} → {done.schema}", markup=False)
 
 
 @rules_app.command("check")

@@ -25,12 +25,19 @@ from safegrade.rules import Rules, load_rules
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
-from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
+from safegrade.services.campaign import (
+    CampaignStatus,
+    DistrictStatus,
+    StatusTotal,
+    campaign_status,
+    exclude_member,
+    open_campaign,
+)
 from safegrade.services.context import Context, open_context
-from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
-from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
+from safegrade.services.enterprise import EnterpriseView, list_enterprises, show_enterprise, timeline
+from safegrade.services.finding import FindingRow, list_findings, reject_finding, submit_finding, verify_finding
 from safegrade.services.jobs import daily_job
-from safegrade.services.ledger import export_ledger, import_ledger, reconcile_ledger
+from safegrade.services.ledger import LedgerReceived, export_ledger, import_ledger, reconcile_ledger
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.schema import init_database
@@ -95,9 +102,9 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     again = import_ledger(as_(BUREAU), [good])
     console.print(f"re-imported the same ledger: {again.created} created, {again.unchanged} unchanged")
 
-    codes = [e["credit_code"] for e in list_enterprises(as_(None))]
-    by_code = {e["credit_code"]: e for e in list_enterprises(as_(None))}
-    not_gongmao = [c for c in codes if not by_code[c]["in_gongmao"]]
+    codes = [e.credit_code for e in list_enterprises(as_(None))]
+    by_code = {e.credit_code: e for e in list_enterprises(as_(None))}
+    not_gongmao = [c for c in codes if not by_code[c].in_gongmao]
     selected = [c for c in codes if c not in not_gongmao][: max(10, int(len(codes) * 0.9))]
 
     clock.set(parse_instant("2023-06-05T09:00", settings.zone))
@@ -106,14 +113,14 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     codes_file.write_text("\n".join(selected) + "\n", encoding="utf-8")
     opened = open_campaign(as_(BUREAU), CAMPAIGN, date(2023, 6, 5), date(2023, 8, 31), codes_file=codes_file,
                            ledger_due_on=date(2023, 12, 15))
-    console.print(f"campaign {CAMPAIGN}: {opened['selected']} enterprises now 评估中, window to 2023-08-31 "
-                  f"(one transaction, {opened['selected']} audit events)")
+    console.print(f"campaign {CAMPAIGN}: {opened.selected} enterprises now 评估中, window to 2023-08-31 "
+                  f"(one transaction, {opened.selected} audit events)")
 
     clock.advance(days=7)
     gone = selected[rng.randrange(len(selected))]
-    district = by_code[gone]["district_name"]
+    district = by_code[gone].district_name
     excluded = exclude_member(as_(_officer(district)), CAMPAIGN, gone, "deregistered", "市场监管部门注销公告")
-    console.print(f"{gone} ({district}) excluded from the campaign: {excluded['label']}")
+    console.print(f"{gone} ({district}) excluded from the campaign: {excluded.label}")
 
     clock.set(parse_instant("2023-09-08T09:00", settings.zone))
     step("评估 — each district imports its workbook of assessments made June to August")
@@ -137,9 +144,9 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
         results.update(recorded.results)
     console.print("results: " + ", ".join(f"{k} {results[k]}" for k in ("优", "良", "差"))
                   + f"; findings to rectify: {len(list_findings(as_(None)))}")
-    outsider = next(c for c in assessed if by_code[c]["district"] != by_code[assessed[0]]["district"])
+    outsider = next(c for c in assessed if by_code[c].district != by_code[assessed[0]].district)
     try:
-        fire_event(as_(_officer(by_code[assessed[0]]["district_name"])), outsider, Event.SUMMON, reason="越权尝试")
+        fire_event(as_(_officer(by_code[assessed[0]].district_name)), outsider, Event.SUMMON, reason="越权尝试")
     except DOMAIN_ERRORS as exc:
         console.print(f"[yellow]refused[/] a district officer acting outside their district: {exc}")
 
@@ -149,20 +156,20 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     console.print(f"{loop['verified']} findings verified (of them {loop['rejected']} sent back once first), "
                   f"{loop['closed']} enterprises closed (闭环), {loop['left_open']} findings left open")
     step("公告撤销 — proposals (差, not 工贸); one withdrawn on objection")
-    states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
+    states = {e.credit_code: e.state for e in list_enterprises(as_(None))}
     poor = [c for c in assessed if states[c] == State.REVOCATION_PENDING]
     for code in not_gongmao:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, Event.PROPOSE_REVOCATION,
+        fire_event(as_(_officer(by_code[code].district_name)), code, Event.PROPOSE_REVOCATION,
                    reason="台账梳理：不属于工贸行业", data={"revocation_reason": "not_gongmao",
                                                       "revocation_source": "ledger_review"})
     for code in not_gongmao[:1]:  # proposed today: its publicity period has not run
         try:
-            fire_event(as_(_officer(by_code[code]["district_name"])), code, Event.REVOKE, reason="公告撤销")
+            fire_event(as_(_officer(by_code[code].district_name)), code, Event.REVOKE, reason="公告撤销")
         except DOMAIN_ERRORS as exc:
             console.print(f"[yellow]refused[/] too early: {exc}")
     withdrawn = poor[:1] if len(poor) > 1 else []
     for code in withdrawn:
-        fire_event(as_(_officer(by_code[code]["district_name"])), code, Event.WITHDRAW_REVOCATION,
+        fire_event(as_(_officer(by_code[code].district_name)), code, Event.WITHDRAW_REVOCATION,
                    reason="企业提出异议", data={"objection": "评估资料补正后复核为良"})
     console.print(f"{len(poor) + len(not_gongmao)} revocations proposed (公示), "
                   f"{len(withdrawn)} withdrawn on objection")
@@ -176,17 +183,17 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
                   f"escalation, {walked.get('revoked', 0)} grades revoked after publicity")
     interviews = len(loop["interviewed"]) + walked.get("interviews", 0)  # held at rectification, then after escalation
-    revoked = [e["credit_code"] for e in list_enterprises(as_(None), state=State.REVOKED)]
+    revoked = [e.credit_code for e in list_enterprises(as_(None), state=State.REVOKED)]
     status = campaign_status(as_(BUREAU), CAMPAIGN)
     _status_table(console, status)
 
     clock.set(parse_instant("2023-12-14T15:00", settings.zone))
     step("台账报送 — districts submit their 台账 by 2023-12-15; one is late")
-    submitted = _submit_ledgers(as_, clock, workdir, sorted(status["districts"], key=lambda d: d["district"]))
+    submitted = _submit_ledgers(as_, clock, workdir, sorted(status.districts, key=lambda d: d.district))
     console.print(submitted)
     exported_ledger = export_ledger(as_(BUREAU), workdir / "台账-2023-12-15.xlsx")
-    console.print(f"台账 for the bureau: {exported_ledger['enterprises']} valid graded enterprises in "
-                  f"{exported_ledger['file']} ({len(exported_ledger['sheets']) - 1} district sheets and 汇总)")
+    console.print(f"台账 for the bureau: {exported_ledger.enterprises} valid graded enterprises in "
+                  f"{exported_ledger.file} ({len(exported_ledger.sheets) - 1} district sheets and 汇总)")
 
     clock.set(parse_instant("2025-01-02T08:00", settings.zone))
     step("有效期届满 — after a year without runs, one catch-up run covers everything due")
@@ -202,19 +209,19 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     exported = export_audit(as_(None), workdir / "audit.jsonl")
     offline = verify_export(workdir / "audit.jsonl")
     console.print(f"checkpoint {cp['id'] if cp else '-'}; verify: {verified.events} events in {verified.chains} "
-                  f"chains {'OK' if verified.ok else 'BROKEN'}; exported to {exported['file']}, verified without the "
+                  f"chains {'OK' if verified.ok else 'BROKEN'}; exported to {exported.file}, verified without the "
                   f"database: {'OK' if offline.ok else 'BROKEN'}")
     if revoked:
         past = show_enterprise(as_(None), revoked[0], as_of=parse_instant("2023-07-01", settings.zone))
-        console.print(f"time travel: {revoked[0]} on 2023-07-01 was {past['state_label']} (now "
-                      f"{show_enterprise(as_(None), revoked[0])['state_label']}), rebuilt from "
+        console.print(f"time travel: {revoked[0]} on 2023-07-01 was {past.state_label} (now "
+                      f"{show_enterprise(as_(None), revoked[0]).state_label}), rebuilt from "
                       f"{len(timeline(as_(None), revoked[0]))} audit events")
 
     step("通报与报告 — the circular, the closed-loop evidence and district oversight, from the database")
     for line in _write_reports(as_(None), workdir / "reports", revoked[0] if revoked else codes[0]):
         console.print(line, markup=False)
 
-    final = Counter(e["state"] for e in list_enterprises(as_(None)))
+    final = Counter(e.state for e in list_enterprises(as_(None)))
     table = Table("状态", "state", "企业数", title="企业状态汇总")
     for state, spec in rules.lifecycle.states.items():
         table.add_row(spec.label, state, str(final.get(state, 0)))
@@ -223,8 +230,8 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
                   f"Try: safegrade --db sqlite:///{db} audit show {revoked[0] if revoked else codes[0]}")
     store.engine.dispose()
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
-            "campaign_assessed": status["total"]["assessed"], "campaign_excluded": status["total"]["excluded"],
-            "campaign_interviews": status["total"]["interviews"],
+            "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
+            "campaign_interviews": status.total.interviews,
             "findings_verified": loop["verified"], "closed_loops": loop["closed"],
             "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
             "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
@@ -237,7 +244,7 @@ _COMMON = ("ZN01", "ZP01", "FX03")
 _FOUND = ("现场检查发现", "资料审查未见记录", "现场询问从业人员不清楚", "抽查台账发现")
 
 
-def _assessments(rng: random.Random, codes: list[str], by_code: dict[str, dict], rules: Rules
+def _assessments(rng: random.Random, codes: list[str], by_code: dict[str, EnterpriseView], rules: Rules
                  ) -> dict[str, list[AssessmentInput]]:
     """Assessment documents for each district: results near the circular's 61% 优 / 33% 良 / 6% 差, two
     major hazards, a few assessments after the window."""
@@ -262,7 +269,7 @@ def _assessments(rng: random.Random, codes: list[str], by_code: dict[str, dict],
         day = date(2023, 6, 12) + timedelta(days=rng.randrange(80))
         if rng.random() < 0.05:
             day = date(2023, 9, 1) + timedelta(days=rng.randrange(5))  # after the window: late
-        plan.setdefault(by_code[code]["district"], []).append(AssessmentInput(
+        plan.setdefault(by_code[code].district, []).append(AssessmentInput(
             file="", row=0, credit_code=code, campaign=CAMPAIGN, assessed_on=day,
             assessors=("区应急局评估组", "聘请专家"), methods=("资料审查", "现场检查", "现场询问"),
             deductions=tuple(chosen), not_applicable=(), materials={"口袋书": rng.randrange(20, 200)}))
@@ -270,23 +277,23 @@ def _assessments(rng: random.Random, codes: list[str], by_code: dict[str, dict],
 
 
 def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Context], clock: TestClock,
-             by_code: dict[str, dict]) -> dict[str, Any]:
+             by_code: dict[str, EnterpriseView]) -> dict[str, Any]:
     """Most enterprises submit evidence and are verified; some are sent back once; some never finish."""
     evidence_dir = workdir / "evidence"
     evidence_dir.mkdir(exist_ok=True)
     done: dict[str, Any] = {"verified": 0, "rejected": 0, "closed": 0, "left_open": 0, "interviewed": []}
-    states = {e["credit_code"]: e["state"] for e in list_enterprises(as_(None))}
+    states = {e.credit_code: e.state for e in list_enterprises(as_(None))}
     for code in [c for c, s in states.items() if s == State.INTERVIEW]:  # major hazards: interview first
-        officer = _officer(by_code[code]["district_name"])
+        officer = _officer(by_code[code].district_name)
         fire_event(as_(officer), code, Event.HOLD_INTERVIEW, reason="重大事故隐患约谈",
                    data={"attendees": "企业主要负责人", "record": "责令立即整改重大事故隐患"})
         done["interviewed"].append(code)
     findings = list_findings(as_(None), status="open")
-    by_enterprise: dict[str, list[dict]] = {}
+    by_enterprise: dict[str, list[FindingRow]] = {}
     for f in findings:
-        by_enterprise.setdefault(f["credit_code"], []).append(f)
+        by_enterprise.setdefault(f.credit_code, []).append(f)
     for code, items in sorted(by_enterprise.items()):
-        officer = _officer(by_code[code]["district_name"])
+        officer = _officer(by_code[code].district_name)
         user = f"企业{code[-6:]}"
         add_actor(as_(BUREAU), user, "enterprise", enterprise_code=code)
         if rng.random() < 0.2:
@@ -294,17 +301,17 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
             continue
         for f in items:
             clock.advance(minutes=1)
-            proof = evidence_dir / f"{code}-{f['item']}-整改报告.txt"
-            proof.write_text(f"{by_code[code]['name']} {f['item']} 整改措施、责任人、资金、时限与验收照片\n",
+            proof = evidence_dir / f"{code}-{f.item}-整改报告.txt"
+            proof.write_text(f"{by_code[code].name} {f.item} 整改措施、责任人、资金、时限与验收照片\n",
                              encoding="utf-8")
-            submit_finding(as_(user), f["id"], [proof], "整改完成")
+            submit_finding(as_(user), f.id, [proof], "整改完成")
             if rng.random() < 0.1:
-                reject_finding(as_(officer), f["id"], "整改材料缺少现场照片")
+                reject_finding(as_(officer), f.id, "整改材料缺少现场照片")
                 done["rejected"] += 1
-                submit_finding(as_(user), f["id"], [proof], "补充现场照片")
-            verify_finding(as_(officer), f["id"], "现场复核合格")
+                submit_finding(as_(user), f.id, [proof], "补充现场照片")
+            verify_finding(as_(officer), f.id, "现场复核合格")
             done["verified"] += 1
-        state = show_enterprise(as_(None), code)["state"]
+        state = show_enterprise(as_(None), code).state
         if state == State.RECTIFYING:
             fire_event(as_(officer), code, Event.CLOSE, reason="问题全部整改验收，闭环")
             done["closed"] += 1
@@ -333,28 +340,28 @@ def _write_reports(ctx: Context, folder: Path, code: str) -> list[str]:
     written.append(write_loop(loop_report(ctx, code), folder / f"整改闭环-{code}.xlsx", "xlsx"))
     oversight = district_report(ctx, CAMPAIGN)
     written.append(write_districts(oversight, folder / "各区工作情况.html", "html"))
-    results = "、".join(f"{k}{v}家（{figures['percent'][k]}%）" for k, v in figures["results"].items())
-    return [f"通报: {figures['assessed']} assessed — {results}; {figures['interviews']} 家次 interviewed, "
-            f"{figures['revocations']} revoked; {len(oversight['flags'])} data-quality flags for the districts",
+    results = "、".join(f"{k}{v}家（{figures.percent[k]}%）" for k, v in figures.results.items())
+    return [f"通报: {figures.assessed} assessed — {results}; {figures.interviews} 家次 interviewed, "
+            f"{figures.revocations} revoked; {len(oversight.flags)} data-quality flags for the districts",
             *(f"  {p}" for p in written)]
 
 
 def _plan_line(as_: Callable[[str | None], Context], clock: TestClock) -> str:
     today = clock.now().date()
     plan = plan_deadlines(as_(None), today, today + timedelta(days=6))
-    return f"{plan['reminders']} messages and {plan['escalations']} escalations between {today} and " \
+    return f"{plan.reminders} messages and {plan.escalations} escalations between {today} and " \
            f"{today + timedelta(days=6)}"
 
 
 def _submit_ledgers(as_: Callable[[str | None], Context], clock: TestClock, workdir: Path,
-                    districts: list[dict[str, Any]]) -> str:
+                    districts: list[DistrictStatus]) -> str:
     """Every district but the last submits its 台账 on 12-14; the sweep of 12-16 tells the bureau about the
     late one, which submits on 12-18."""
-    def submit(d: dict[str, Any]) -> dict[str, Any]:
-        path = workdir / f"台账-{d['district_name']}.xlsx"
-        export_ledger(as_(BUREAU), path, district=d["district"])
-        return reconcile_ledger(as_(_officer(d["district_name"])), [path], district=d["district"],
-                                campaign=CAMPAIGN)["submitted"][0]
+    def submit(d: DistrictStatus) -> LedgerReceived:
+        path = workdir / f"台账-{d.district_name}.xlsx"
+        export_ledger(as_(BUREAU), path, district=d.district)
+        return reconcile_ledger(as_(_officer(d.district_name)), [path], district=d.district,
+                                campaign=CAMPAIGN).submitted[0]
 
     on_time = [submit(d) for d in districts[:-1]]
     clock.set(clock.now().replace(month=12, day=16, hour=8))
@@ -364,13 +371,14 @@ def _submit_ledgers(as_: Callable[[str | None], Context], clock: TestClock, work
     late = submit(districts[-1]) if districts else None
     return (f"{len(on_time)} districts on time; the 12-16 sweep told the bureau about {len(notices)} late "
             f"({', '.join(e['who'] for e in notices)}); " +
-            (f"{late['district_name']} submitted on 12-18, {late['late_days']} days late" if late else ""))
+            (f"{late.district_name} submitted on 12-18, {late.late_days} days late" if late else ""))
 
 
-def _status_table(console: Console, status: dict[str, Any]) -> None:
+def _status_table(console: Console, status: CampaignStatus) -> None:
     table = Table("区", "选定", "不予评估", "已评估", "逾期评估", "优", "良", "差", "约谈(家次)", "撤销",
-                  title=f"{status['campaign']} 完成情况")
-    for d in [*status["districts"], {**status["total"], "district_name": "合计"}]:
-        table.add_row(d["district_name"], str(d["selected"]), str(d["excluded"]), str(d["assessed"]), str(d["late"]),
-                      *(str(d["results"][r]) for r in ("优", "良", "差")), str(d["interviews"]), str(d["revocations"]))
+                  title=f"{status.campaign} 完成情况")
+    rows: list[tuple[str, DistrictStatus | StatusTotal]] = [(d.district_name, d) for d in status.districts]
+    for name, d in [*rows, ("合计", status.total)]:
+        table.add_row(name, str(d.selected), str(d.excluded), str(d.assessed), str(d.late),
+                      *(str(d.results[r]) for r in ("优", "良", "差")), str(d.interviews), str(d.revocations))
     console.print(table)

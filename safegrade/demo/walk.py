@@ -62,10 +62,10 @@ def walk(console: Console, as_: Actor, clock: TestClock, start: date, days: int,
 def _hold_interviews(as_: Actor, day: date, summoned: dict[str, date], officer_of: Callable[[str], str]) -> list[str]:
     """Three days after an escalation to 约谈, the district officer holds the interview."""
     held = []
-    waiting = {e["credit_code"]: e for e in list_enterprises(as_(None), state=State.INTERVIEW)}
+    waiting = {e.credit_code: e for e in list_enterprises(as_(None), state=State.INTERVIEW)}
     for code, since in sorted(summoned.items()):
         if code in waiting and (day - since).days >= 3:
-            fire_event(as_(officer_of(waiting[code]["district_name"])), code, Event.HOLD_INTERVIEW,
+            fire_event(as_(officer_of(waiting[code].district_name)), code, Event.HOLD_INTERVIEW,
                        reason="逾期整改约谈",
                        data={"attendees": "企业主要负责人、安全管理人员", "record": "责令限期完成整改"})
             held.append(code)
@@ -75,8 +75,8 @@ def _hold_interviews(as_: Actor, day: date, summoned: dict[str, date], officer_o
 
 def _revoke_after_publicity(as_: Actor, day: date, bureau: str) -> list[str]:
     """The day after a publicity period ends (the sweep told the bureau so), the bureau revokes."""
-    due = [e["credit_code"] for e in list_enterprises(as_(None), state=State.REVOCATION_PENDING)
-           if e["publicity_ends_on"] and e["publicity_ends_on"] < day]
+    due = [e.credit_code for e in list_enterprises(as_(None), state=State.REVOCATION_PENDING)
+           if e.publicity_ends_on and e.publicity_ends_on < day]
     for code in due:
         fire_event(as_(bureau), code, Event.REVOKE, reason="公示期满无异议，公告撤销")
     return due

@@ -7,20 +7,23 @@ same text (circular_text.compose). Pure: figures in, bytes out.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from safegrade.errors import InvalidInput
 from safegrade.output import jsonable
 
+if TYPE_CHECKING:  # the figures' contract: only its type (reports/ stays free of the database)
+    from safegrade.services.reporting.circular import CircularFigures
+
 FORMATS = ("docx", "html", "md", "json")
 
 
-def render_json(figures: Mapping[str, Any]) -> str:
+def render_json(figures: CircularFigures) -> str:
     return json.dumps(jsonable(figures), ensure_ascii=False, indent=2) + "\n"
 
 
-def _renderer(fmt: str) -> Callable[[Mapping[str, Any]], str | bytes]:
+def _renderer(fmt: str) -> Callable[[CircularFigures], str | bytes]:
     # imported on demand: docx and matplotlib take a while to import and md/json do not need them
     if fmt == "docx":
         from safegrade.reports.circular_docx import render_docx
@@ -42,7 +45,7 @@ def check_format(fmt: str) -> str:
     return found
 
 
-def render(figures: Mapping[str, Any], fmt: str) -> bytes:
+def render(figures: CircularFigures, fmt: str) -> bytes:
     """The circular in `fmt` (one of FORMATS) as bytes (text formats in UTF-8)."""
     out = _renderer(check_format(fmt))(figures)
     return out.encode("utf-8") if isinstance(out, str) else out

@@ -10,8 +10,7 @@ substitutes its own CJK font.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docx import Document as new_document
 from docx.enum.section import WD_ORIENT
@@ -25,6 +24,9 @@ from docx.text.run import Run
 
 from safegrade.reports.chart import results_png
 from safegrade.reports.circular_text import CHART_TITLE, Chart, Document, Table, compose, result_bars
+
+if TYPE_CHECKING:  # the figures' contract: only its type (reports/ stays free of the database)
+    from safegrade.services.reporting.circular import CircularFigures
 
 TITLE_FONT, BODY_FONT, HEADING_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体"
 BODY_PT, TITLE_PT, LINE_PT = 16, 22, 28
@@ -90,8 +92,8 @@ def _layout(block: Table) -> tuple[float, list[Mm]]:
     return size, [Mm(n * spare) for n in need]
 
 
-def _chart(doc: Any, block: Chart, figures: Mapping[str, Any]) -> None:
-    png = results_png(result_bars(figures), list(figures["results"]), CHART_TITLE)
+def _chart(doc: Any, block: Chart, figures: CircularFigures) -> None:
+    png = results_png(result_bars(figures), list(figures.results), CHART_TITLE)
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.add_run().add_picture(io.BytesIO(png), width=Cm(15))
@@ -106,7 +108,7 @@ def _page(doc: Any) -> None:
     section.left_margin, section.right_margin = Mm(28), Mm(26)
 
 
-def _write(doc: Any, d: Document, figures: Mapping[str, Any]) -> None:
+def _write(doc: Any, d: Document, figures: CircularFigures) -> None:
     _paragraph(doc, d.title, font=TITLE_FONT, size=TITLE_PT, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph(doc, "", indent=False)
     _paragraph(doc, d.addressees, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
@@ -138,14 +140,14 @@ def _ending(doc: Any, d: Document) -> None:
         p.paragraph_format.keep_with_next = True
 
 
-def render_docx(figures: Mapping[str, Any]) -> bytes:
+def render_docx(figures: CircularFigures) -> bytes:
     """The .docx file's bytes. The chart needs a CJK font (chart.MissingFont otherwise)."""
     d = compose(figures)
     doc = new_document()
     _page(doc)
     doc.core_properties.title = d.title
     doc.core_properties.author = d.issuer
-    doc.core_properties.subject = figures["campaign"]["name"]
+    doc.core_properties.subject = figures.campaign.name
     _write(doc, d, figures)
     out = io.BytesIO()
     doc.save(out)

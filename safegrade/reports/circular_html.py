@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -11,8 +10,11 @@ from safegrade.reports.chart import results_svg
 from safegrade.reports.circular_text import CHART_TITLE, compose, result_bars
 from safegrade.reports.templating import environment
 
+if TYPE_CHECKING:  # the figures' contract: only its type (reports/ stays free of the database)
+    from safegrade.services.reporting.circular import CircularFigures
 
-def render_html(figures: Mapping[str, Any]) -> str:
+
+def render_html(figures: CircularFigures) -> str:
     # the SVG is built by chart.results_svg, which escapes every text it writes
-    svg = Markup(results_svg(result_bars(figures), list(figures["results"]), CHART_TITLE))
-    return environment().get_template("circular.html.j2").render(doc=compose(figures), svg=svg)
+    svg = Markup(results_svg(result_bars(figures), list(figures.results), CHART_TITLE))
+    return environment(True).get_template("circular.html.j2").render(doc=compose(figures), svg=svg)

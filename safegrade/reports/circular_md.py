@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from safegrade.reports.circular_text import compose, result_bars
 from safegrade.reports.templating import environment
 
+if TYPE_CHECKING:  # the figures' contract: only its type (reports/ stays free of the database)
+    from safegrade.services.reporting.circular import CircularFigures
 
-def render_md(figures: Mapping[str, Any]) -> str:
-    return environment().get_template("circular.md.j2").render(
-        doc=compose(figures), results=list(figures["results"]), bars=result_bars(figures))
+
+def render_md(figures: CircularFigures) -> str:
+    return environment(False).get_template("circular.md.j2").render(
+        doc=compose(figures), results=list(figures.results), bars=result_bars(figures))

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safegrade.reports.loop_common import Sheet, render, write_json, write_text, write_workbook
+
+if TYPE_CHECKING:  # the report's contract: only its type (reports/ stays free of the database)
+    from safegrade.services.reporting.districts import DistrictReport
 
 COLUMNS = (("selected", "选定"), ("excluded", "不予评估"), ("to_assess", "应评估"), ("assessed", "已评估"),
            ("assessed_on_time", "按期完成"), ("late", "逾期评估"), ("outstanding", "未完成"),
@@ -29,11 +32,11 @@ def event_text(e: Mapping[str, Any]) -> str:
     return f"#{e['id']} {e['enterprise']} 第{e['seq']}号 {e['event']} {e['hash']}"
 
 
-def render_districts_html(report: Mapping[str, Any]) -> str:
+def render_districts_html(report: DistrictReport) -> str:
     return render("districts.html.j2", report=report, columns=COLUMNS)
 
 
-def write_districts(report: Mapping[str, Any], path: Path, fmt: str) -> Path:
+def write_districts(report: DistrictReport, path: Path, fmt: str) -> Path:
     """Write the report in `fmt` (html, xlsx or json) to `path`."""
     if fmt == "html":
         write_text(path, render_districts_html(report))
@@ -44,18 +47,18 @@ def write_districts(report: Mapping[str, Any], path: Path, fmt: str) -> Path:
     return path
 
 
-def write_districts_xlsx(report: Mapping[str, Any], path: Path) -> None:
-    kinds = report["kinds"]
-    header = ["区", *(label for _, label in COLUMNS), *(k["label"] for k in kinds), "评估逾期区"]
-    rows = [[d["district_name"], *(d[key] for key, _ in COLUMNS), *(d["flag_counts"][k["kind"]] for k in kinds),
-             d["district_late"]] for d in [*report["districts"], report["total"]]]
+def write_districts_xlsx(report: DistrictReport, path: Path) -> None:
+    kinds = report.kinds
+    header = ["区", *(label for _, label in COLUMNS), *(k.label for k in kinds), "评估逾期区"]
+    rows = [[d.district_name, *(getattr(d, key) for key, _ in COLUMNS), *(d.flag_counts[k.kind] for k in kinds),
+             d.district_late] for d in [*report.districts, report.total]]
     flags = [[f["district_name"], f["kind"], f["label"], "\n".join(e["credit_code"] for e in f["enterprises"]),
               "\n".join(e["name"] for e in f["enterprises"]), f["detail"], len(f["events"]),
-              "\n".join(event_text(e) for e in f["events"]) or "审计链中无对应事件"] for f in report["flags"]]
+              "\n".join(event_text(e) for e in f["events"]) or "审计链中无对应事件"] for f in report.flags]
     events = [[n, f["district_name"], f["kind"], f["label"], e["id"], e["enterprise"], e["seq"], e["event"], e["at"],
-               e["hash"]] for n, f in enumerate(report["flags"], start=1) for e in f["events"]]
+               e["hash"]] for n, f in enumerate(report.flags, start=1) for e in f["events"]]
     write_workbook(path, [
         Sheet("各区汇总", header, rows, [12, *([10] * (len(header) - 1))]),
         Sheet("数据质量问题", FLAG_HEADER, flags, [10, 24, 24, 22, 30, 70, 10, 110]),
         Sheet("审计事件", EVENT_HEADER, events, [8, 10, 24, 24, 12, 22, 8, 18, 20, 66]),
-    ], report["title"])
+    ], report.title)

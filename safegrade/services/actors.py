@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -15,6 +15,29 @@ from safegrade.services.context import Context
 SYSTEM_ACTOR = "system"
 
 
+
+@dataclass(frozen=True, slots=True)
+class AddedActor:
+    name: str
+    role: str
+    district: str | None  # district code, for a district officer
+    enterprise_code: str | None  # for an enterprise user
+    created_by: str
+    bootstrap: bool  # the first actor who may add actors, added without one
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRow:
+    """An actor as listed: the rules' label of the role, the district's name ('' for none)."""
+
+    name: str
+    role: str
+    role_label: str
+    district: str
+    enterprise_code: str
+    created_by: str
+
+
 def _needs_bootstrap(ctx: Context) -> bool:
     """No actor who may add actors exists yet: the first one is added without an acting actor."""
     roles = ctx.rules.lifecycle.actions.get("add_actor", ())
@@ -23,7 +46,7 @@ def _needs_bootstrap(ctx: Context) -> bool:
 
 
 def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None,
-              enterprise_code: str | None = None) -> dict[str, Any]:
+              enterprise_code: str | None = None) -> AddedActor:
     spec = ctx.rules.lifecycle
     bootstrap = _needs_bootstrap(ctx)
     if bootstrap:
@@ -68,16 +91,16 @@ def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None
             raise InvalidInput(f"an actor named {fields.name!r} already exists", code="already_exists", field="name",
                                value=fields.name)
         session.add(Actor(**fields.model_dump(), created_by=creator, created_at=ctx.now()))
-    return {**fields.model_dump(), "created_by": creator, "bootstrap": bootstrap}
+    return AddedActor(**fields.model_dump(), created_by=creator, bootstrap=bootstrap)
 
 
-def list_actors(ctx: Context) -> list[dict[str, Any]]:
+def list_actors(ctx: Context) -> list[ActorRow]:
     with ctx.store.read() as session:
         actors = session.execute(select(Actor).order_by(Actor.name)).scalars().all()
-    return [{"name": a.name, "role": a.role, "role_label": ctx.rules.lifecycle.roles[a.role].label
-             if a.role in ctx.rules.lifecycle.roles else a.role,
-             "district": ctx.rules.district_name(a.district) if a.district else "",
-             "enterprise_code": a.enterprise_code or "", "created_by": a.created_by} for a in actors]
+    return [ActorRow(name=a.name, role=a.role, role_label=ctx.rules.lifecycle.roles[a.role].label
+                     if a.role in ctx.rules.lifecycle.roles else a.role,
+                     district=ctx.rules.district_name(a.district) if a.district else "",
+                     enterprise_code=a.enterprise_code or "", created_by=a.created_by) for a in actors]
 
 
 def ensure_system_actor(ctx: Context) -> bool:

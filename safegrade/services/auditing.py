@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,13 @@ from safegrade.audit import trail
 from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
 from safegrade.services.context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    file: str
+    events: int
+    chains: int
 
 
 def verify_audit(ctx: Context) -> Report:
@@ -23,13 +31,13 @@ def verify_export(path: Path) -> Report:
         return verify_lines(handle)
 
 
-def export_audit(ctx: Context, path: Path) -> dict[str, Any]:
+def export_audit(ctx: Context, path: Path) -> AuditExport:
     if path.parent and not path.parent.exists():
         raise InvalidInput(f"{path}: folder {path.parent} does not exist", code="no_such_folder", field="path",
                            value=str(path))
     with ctx.store.read() as session:
         events, chains = trail.export(session, path, ctx.now(), ctx.rules.version)
-    return {"file": str(path), "events": events, "chains": chains}
+    return AuditExport(file=str(path), events=events, chains=chains)
 
 
 def checkpoint_audit(ctx: Context) -> dict[str, Any] | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,92 @@ from states.names import Event
 
 CAMPAIGN, MEMBER, ENTERPRISE, ASSESSMENT = table(Campaign), table(CampaignMember), table(Enterprise), table(Assessment)
 EVENT = table(AuditEvent)
+RESULTS = ("优", "良", "差")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """A campaign as stored (the columns of `campaign`, in their order)."""
+
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    ledger_due_on: date | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignWindow:
+    """A campaign as reports head it: its name and window."""
+
+    name: str
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedCampaign:
+    campaign: str
+    starts_on: date
+    ends_on: date
+    ledger_due_on: date | None
+    selected: int
+    skipped: dict[str, int]  # enterprises not eligible, per state label
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedMember:
+    campaign: str
+    credit_code: str
+    reason: str
+    label: str
+    event: str
+    to_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictStatus:
+    """One district's progress in a campaign."""
+
+    district: str
+    district_name: str
+    selected: int
+    excluded: int
+    assessed: int
+    outstanding: int
+    late: int
+    interviews: int
+    revocations: int
+    district_late: bool
+    results: dict[str, int]
+    excluded_by_reason: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTotal:
+    """The districts' counts summed."""
+
+    selected: int
+    excluded: int
+    assessed: int
+    outstanding: int
+    late: int
+    interviews: int
+    revocations: int
+    results: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStatus:
+    campaign: str
+    starts_on: date
+    ends_on: date
+    as_of: date
+    districts: list[DistrictStatus]
+    total: StatusTotal
+    late_districts: list[str]
 
 
 def read_codes(path: Path) -> list[tuple[int, str]]:
@@ -38,17 +125,23 @@ def read_codes(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def find_campaign(session: Session, name: str) -> dict[str, Any]:
+def _record(row: Any) -> CampaignRecord:
+    return CampaignRecord(id=row["id"], name=row["name"], starts_on=row["starts_on"], ends_on=row["ends_on"],
+                          ledger_due_on=row["ledger_due_on"], created_by=row["created_by"],
+                          created_at=row["created_at"])
+
+
+def find_campaign(session: Session, name: str) -> CampaignRecord:
     row = session.execute(select(CAMPAIGN).where(CAMPAIGN.c.name == name)).mappings().first()
     if row is None:
         raise NotFound(f"no campaign named {name!r}", code="unknown_campaign", field="campaign", value=name,
                        hint="list_campaigns")
-    return dict(row)
+    return _record(row)
 
 
 def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, all_: bool = False,
                   district: str | None = None, codes_file: Path | None = None,
-                  ledger_due_on: date | None = None) -> dict[str, Any]:
+                  ledger_due_on: date | None = None) -> OpenedCampaign:
     """Select enterprises and move them to 评估中, in one transaction with the campaign's records.
     `ledger_due_on` is when each district's 台账 is due to the bureau (a deadline of its own)."""
     ctx.require("open_campaign")
@@ -128,12 +221,12 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
                                    campaign_id=campaign_id) for d in districts] + [
             deadlines.DeadlineSpec("ledger_submission", deadlines.ledger_subject(campaign_id, d), ledger_due_on, d,
                                    campaign_id=campaign_id) for d in districts if ledger_due_on is not None], new=True)
-    return {"campaign": name, "starts_on": starts_on, "ends_on": ends_on, "ledger_due_on": ledger_due_on,
-            "selected": len(chosen),
-            "skipped": {ctx.rules.state_label(s): n for s, n in sorted(skipped.items())}}
+    return OpenedCampaign(campaign=name, starts_on=starts_on, ends_on=ends_on, ledger_due_on=ledger_due_on,
+                          selected=len(chosen),
+                          skipped={ctx.rules.state_label(s): n for s, n in sorted(skipped.items())})
 
 
-def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note: str = "") -> dict[str, Any]:
+def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note: str = "") -> ExcludedMember:
     """Exclude a selected enterprise (注销, 迁址 …): counted apart, and its lifecycle event fired."""
     ctx.require("exclude_from_campaign")
     exclusion = ctx.rules.campaign_exclusions.get(reason)
@@ -147,7 +240,7 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
         campaign = find_campaign(session, name)
         member = session.execute(
             select(MEMBER, ENTERPRISE.c.credit_code).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
-            .where(MEMBER.c.campaign_id == campaign["id"], ENTERPRISE.c.credit_code == code)).mappings().first()
+            .where(MEMBER.c.campaign_id == campaign.id, ENTERPRISE.c.credit_code == code)).mappings().first()
         if member is None:
             raise NotFound(f"{code} was not selected for campaign {name}", code="not_selected",
                            field="credit_code", value=code)
@@ -160,32 +253,32 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
         fired = fire_in(ctx, session, [FireRequest(code, exclusion.event, text, exclusion.data)], strict=True).fired[0]
         session.execute(MEMBER.update().where(MEMBER.c.id == member["id"]).values(
             excluded_reason=reason, excluded_note=note.strip() or None))
-    return {"campaign": name, "credit_code": code, "reason": reason, "label": exclusion.label,
-            "event": fired.event, "to_state": fired.to_state}
+    return ExcludedMember(campaign=name, credit_code=code, reason=reason, label=exclusion.label,
+                          event=fired.event, to_state=fired.to_state)
 
 
-def campaign_status(ctx: Context, name: str) -> dict[str, Any]:
+def campaign_status(ctx: Context, name: str) -> CampaignStatus:
     """Per district: selected, excluded, assessed, outstanding, late, and results; with totals."""
     with ctx.store.read() as session:
         return status_in(ctx, session, find_campaign(session, name))
 
 
-def status_in(ctx: Context, session: Session, campaign: dict[str, Any]) -> dict[str, Any]:
+def status_in(ctx: Context, session: Session, campaign: CampaignRecord) -> CampaignStatus:
     """`campaign_status` inside the caller's read transaction (a report reads one snapshot)."""
     today = ctx.now().date()
-    name = campaign["name"]
+    name = campaign.name
     rows = session.execute(
         select(MEMBER.c.district, MEMBER.c.excluded_reason, MEMBER.c.assessed_on, MEMBER.c.late,
                ASSESSMENT.c.result)
         .outerjoin(ASSESSMENT, (ASSESSMENT.c.campaign_id == MEMBER.c.campaign_id)
                    & (ASSESSMENT.c.enterprise_id == MEMBER.c.enterprise_id))
-        .where(MEMBER.c.campaign_id == campaign["id"])).all()
+        .where(MEMBER.c.campaign_id == campaign.id)).all()
     # interviews (家次: each one held counts) and revocations of the members since the campaign opened
     acts = session.execute(
         select(MEMBER.c.district, EVENT.c.event, func.count())
         .join(EVENT, EVENT.c.enterprise_id == MEMBER.c.enterprise_id)
-        .where(MEMBER.c.campaign_id == campaign["id"], EVENT.c.event.in_((Event.HOLD_INTERVIEW, Event.REVOKE)),
-               EVENT.c.occurred_at >= campaign["created_at"])
+        .where(MEMBER.c.campaign_id == campaign.id, EVENT.c.event.in_((Event.HOLD_INTERVIEW, Event.REVOKE)),
+               EVENT.c.occurred_at >= campaign.created_at)
         .group_by(MEMBER.c.district, EVENT.c.event)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for district, event, count in acts:
@@ -202,30 +295,31 @@ def status_in(ctx: Context, session: Session, campaign: dict[str, Any]) -> dict[
             c["late"] += bool(late)
         else:
             c["outstanding"] += 1
-    results = ("优", "良", "差")
-    districts: list[dict[str, Any]] = []
+    districts: list[DistrictStatus] = []
     for code in sorted(per):
         c = per[code]
-        overdue = today > campaign["ends_on"] and c["outstanding"] > 0
-        districts.append({
-            "district": code, "district_name": ctx.rules.district_name(code), "selected": c["selected"],
-            "excluded": c["excluded"], "assessed": c["assessed"], "outstanding": c["outstanding"], "late": c["late"],
-            "interviews": c["interviews"], "revocations": c["revocations"],
-            "district_late": bool(c["late"]) or overdue, "results": {r: c[f"result:{r}"] for r in results},
-            "excluded_by_reason": {k: c[f"excluded:{k}"] for k in ctx.rules.campaign_exclusions if c[f"excluded:{k}"]},
-        })
-    total: dict[str, Any] = {k: sum(d[k] for d in districts)
-                             for k in ("selected", "excluded", "assessed", "outstanding", "late", "interviews",
-                                       "revocations")}
-    total["results"] = {r: sum(d["results"][r] for d in districts) for r in results}
-    return {"campaign": name, "starts_on": campaign["starts_on"], "ends_on": campaign["ends_on"], "as_of": today,
-            "districts": districts, "total": total,
-            "late_districts": [d["district_name"] for d in districts if d["district_late"]]}
+        overdue = today > campaign.ends_on and c["outstanding"] > 0
+        districts.append(DistrictStatus(
+            district=code, district_name=ctx.rules.district_name(code), selected=c["selected"],
+            excluded=c["excluded"], assessed=c["assessed"], outstanding=c["outstanding"], late=c["late"],
+            interviews=c["interviews"], revocations=c["revocations"],
+            district_late=bool(c["late"]) or overdue, results={r: c[f"result:{r}"] for r in RESULTS},
+            excluded_by_reason={k: c[f"excluded:{k}"] for k in ctx.rules.campaign_exclusions if c[f"excluded:{k}"]},
+        ))
+    total = StatusTotal(
+        selected=sum(d.selected for d in districts), excluded=sum(d.excluded for d in districts),
+        assessed=sum(d.assessed for d in districts), outstanding=sum(d.outstanding for d in districts),
+        late=sum(d.late for d in districts), interviews=sum(d.interviews for d in districts),
+        revocations=sum(d.revocations for d in districts),
+        results={r: sum(d.results[r] for d in districts) for r in RESULTS})
+    return CampaignStatus(campaign=name, starts_on=campaign.starts_on, ends_on=campaign.ends_on, as_of=today,
+                          districts=districts, total=total,
+                          late_districts=[d.district_name for d in districts if d.district_late])
 
 
-def list_campaigns(ctx: Context) -> list[dict[str, Any]]:
+def list_campaigns(ctx: Context) -> list[CampaignRecord]:
     with ctx.store.read() as session:
-        return [dict(r) for r in session.execute(select(CAMPAIGN).order_by(CAMPAIGN.c.starts_on)).mappings()]
+        return [_record(r) for r in session.execute(select(CAMPAIGN).order_by(CAMPAIGN.c.starts_on)).mappings()]
 
 
 def members(session: Session, campaign_id: int, codes: Sequence[str]) -> dict[str, dict[str, Any]]:

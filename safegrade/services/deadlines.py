@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +52,34 @@ class DeadlineSpec:
     enterprise_id: int | None = None
     campaign_id: int | None = None
     finding_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRow:
+    """A deadline as listed: its stored columns (models.Deadline, the same order), the rules' labels, and the
+    days left until it is due (negative: past due)."""
+
+    id: int
+    kind: str
+    subject: str
+    enterprise_id: int | None
+    campaign_id: int | None
+    finding_id: int | None
+    district: str
+    due_on: date
+    status: str
+    done_through: date
+    next_on: date | None
+    escalation: str | None
+    escalated_on: date | None
+    escalation_note: str | None
+    closed_note: str | None
+    created_at: datetime
+    updated_at: datetime
+    label: str
+    status_label: str
+    district_name: str
+    days_left: int
 
 
 def finding_subject(finding_id: int) -> str:
@@ -161,14 +189,24 @@ def resume(ctx: Context, session: Session, subject: str) -> None:
 
 # --- the lifecycle's deadlines, followed from every event fired (services.lifecycle.fire_in) ----------
 
-def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[tuple[Mapping[str, Any], str, str, str,
-                                                                           Mapping[str, Any], Mapping[str, Any]]]
-                     ) -> None:
-    """Set, meet or cancel the deadlines an event implies. `moves`: (row after the event, event, from
-    state, to state, event data, changes)."""
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One event fired on an enterprise, as its deadlines follow it."""
+
+    row: Mapping[str, Any]  # the enterprise's row after the event
+    event: str
+    source: str  # the state before
+    dest: str  # the state after
+    data: Mapping[str, Any]  # the event's data
+    changes: Mapping[str, Any]  # the fields the event changed
+
+
+def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[Move]) -> None:
+    """Set, meet or cancel the deadlines the events imply."""
     specs: list[DeadlineSpec] = []
     today = ctx.now().date()
-    for row, event, source, dest, data, changes in moves:
+    for move in moves:
+        row, event, source, dest, data, changes = move.row, move.event, move.source, move.dest, move.data, move.changes
         eid, district = row["id"], row["district"]
         if source == State.INTERVIEW and dest != State.INTERVIEW:
             (meet if event == Event.HOLD_INTERVIEW else cancel)(
@@ -197,7 +235,7 @@ def validity_spec(row: Mapping[str, Any]) -> DeadlineSpec:
 # --- reading -----------------------------------------------------------------------------------------
 
 def list_deadlines(ctx: Context, *, kind: str | None = None, status: str | None = None, due_by: date | None = None,
-                   enterprise_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+                   enterprise_id: int | None = None, limit: int = 1000) -> list[DeadlineRow]:
     """Deadlines with their state of play, soonest first."""
     query = select(DEADLINE).order_by(DEADLINE.c.due_on, DEADLINE.c.id).limit(limit)
     if kind:
@@ -217,9 +255,7 @@ def list_deadlines(ctx: Context, *, kind: str | None = None, status: str | None 
     with ctx.store.read() as session:
         rows = [dict(r) for r in session.execute(query).mappings()]
     today = ctx.now().date()
-    for r in rows:
-        r["label"] = ctx.rules.deadlines.kind(r["kind"]).label
-        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
-        r["district_name"] = ctx.rules.district_name(r["district"])
-        r["days_left"] = (r["due_on"] - today).days
-    return rows
+    return [DeadlineRow(**r, label=ctx.rules.deadlines.kind(r["kind"]).label,
+                        status_label=STATUS_LABELS.get(r["status"], r["status"]),
+                        district_name=ctx.rules.district_name(r["district"]), days_left=(r["due_on"] - today).days)
+            for r in rows]

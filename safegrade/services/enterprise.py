@@ -4,7 +4,8 @@ its audit trail), and its timeline."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +20,79 @@ ENTERPRISE = table(Enterprise)
 FINDING = table(Finding)
 
 
+@dataclass(frozen=True, slots=True)
+class EnterpriseView:
+    """An enterprise as listed: its tracked fields (models.TRACKED_FIELDS, the same order), state and version,
+    and the rules' labels of its state, district, sector and revocation reason."""
+
+    credit_code: str
+    name: str
+    district: str
+    sector: str
+    in_gongmao: bool
+    level: str
+    certificate_no: str
+    graded_on: date
+    valid_until: date
+    address: str
+    contact: str
+    phone: str
+    remarks: str
+    open_findings: int
+    open_major_hazards: int
+    last_result: str | None
+    publicity_ends_on: date | None
+    revocation_reason: str | None
+    revoked_on: date | None
+    regrade_from: date | None
+    flags: list[str]
+    state: str
+    version: int
+    state_label: str
+    district_name: str
+    sector_label: str
+    revocation_reason_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseNow(EnterpriseView):
+    """One enterprise now: what may happen to it next, and its findings past their deadline."""
+
+    allowed_events: list[str]
+    overdue_findings: int
+    earliest_overdue_due_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseThen(EnterpriseView):
+    """One enterprise as it stood at `as_of` (ISO text of the instant asked), rebuilt from its audit trail."""
+
+    as_of: str
+    allowed_events: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One audit event of an enterprise, with the rules' labels; `at` in the deployment's time zone."""
+
+    seq: int
+    at: str
+    event: str
+    event_label: str
+    from_state: str | None
+    from_label: str
+    to_state: str
+    to_label: str
+    actor: str
+    role: str
+    source: str
+    reason: str
+    payload: dict[str, Any]  # the event's recorded data, as stored
+    hash: str
+
+
 def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an EnterpriseView, in its order."""
     out = {k: fields.get(k) for k in ("credit_code", "name", *TRACKED_FIELDS[2:], "state", "version")}
     out["state_label"] = ctx.rules.state_label(fields["state"])
     out["district_name"] = ctx.rules.district_name(fields["district"])
@@ -31,7 +104,7 @@ def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_enterprises(ctx: Context, *, state: str | None = None, district: str | None = None,
-                     flag: str | None = None, limit: int | None = None, overdue: bool = False) -> list[dict[str, Any]]:
+                     flag: str | None = None, limit: int | None = None, overdue: bool = False) -> list[EnterpriseView]:
     """Enterprises, filtered; `overdue` keeps those with a finding past its deadline and not verified."""
     query = select(ENTERPRISE).order_by(ENTERPRISE.c.district, ENTERPRISE.c.credit_code)
     if overdue:
@@ -56,7 +129,7 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
         rows = [dict(r) for r in session.execute(query).mappings()]
     if flag is not None:
         rows = [r for r in rows if flag in (r["flags"] or [])]
-    return [_public(ctx, r) for r in (rows[:limit] if limit else rows)]
+    return [EnterpriseView(**_public(ctx, r)) for r in (rows[:limit] if limit else rows)]
 
 
 def _row(ctx: Context, session: Any, code: str) -> dict[str, Any]:
@@ -67,33 +140,31 @@ def _row(ctx: Context, session: Any, code: str) -> dict[str, Any]:
     return dict(row)
 
 
-def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -> dict[str, Any]:
+def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -> EnterpriseNow | EnterpriseThen:
     """The enterprise now (from its row) or at `as_of` (replayed from its audit trail)."""
     with ctx.store.read() as session:
         row = _row(ctx, session, code)
         if as_of is None:
-            out = _public(ctx, row)
-            out["allowed_events"] = list(ctx.rules.machine.allowed_events(row["state"]))
             today = ctx.now().date()
             late = session.execute(
                 select(func.count(), func.min(FINDING.c.due_on)).where(
                     FINDING.c.enterprise_id == row["id"], FINDING.c.status != "verified", FINDING.c.due_on < today)
             ).one()
-            out["overdue_findings"], out["earliest_overdue_due_on"] = late[0], late[1]
-            return out
+            return EnterpriseNow(**_public(ctx, row),
+                                 allowed_events=list(ctx.rules.machine.allowed_events(row["state"])),
+                                 overdue_findings=late[0], earliest_overdue_due_on=late[1])
         events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = trail.replay(events)
     if fields is None:
         raise NotFound(f"{row['credit_code']} was not yet registered at {as_of.isoformat()} "
                        "(its first audit event is later)", code="not_yet_registered", field="as_of",
                        value=as_of.isoformat())
-    out = _public(ctx, trail.decode(fields))
-    out["as_of"] = as_of.isoformat()
-    out["allowed_events"] = list(ctx.rules.machine.allowed_events(out["state"]))
-    return out
+    then = _public(ctx, trail.decode(fields))
+    return EnterpriseThen(**then, as_of=as_of.isoformat(),
+                          allowed_events=list(ctx.rules.machine.allowed_events(then["state"])))
 
 
-def timeline(ctx: Context, code: str) -> list[dict[str, Any]]:
+def timeline(ctx: Context, code: str) -> list[TimelineEvent]:
     """Every audit event of one enterprise, oldest first, with Chinese labels."""
     with ctx.store.read() as session:
         row = _row(ctx, session, code)
@@ -104,10 +175,10 @@ def timeline(ctx: Context, code: str) -> list[dict[str, Any]]:
         return datetime.fromisoformat(utc).astimezone(ctx.settings.zone).isoformat()
 
     return [
-        {"seq": e.seq, "at": local(e.occurred_at), "event": e.event,
-         "event_label": ctx.rules.lifecycle.event_label(e.event),
-         "from_state": e.from_state, "from_label": label(e.from_state) if e.from_state else "",
-         "to_state": e.to_state, "to_label": label(e.to_state), "actor": e.actor, "role": e.role,
-         "source": e.source, "reason": e.reason, "payload": json.loads(e.payload), "hash": e.hash}
+        TimelineEvent(seq=e.seq, at=local(e.occurred_at), event=e.event,
+                      event_label=ctx.rules.lifecycle.event_label(e.event),
+                      from_state=e.from_state, from_label=label(e.from_state) if e.from_state else "",
+                      to_state=e.to_state, to_label=label(e.to_state), actor=e.actor, role=e.role,
+                      source=e.source, reason=e.reason, payload=json.loads(e.payload), hash=e.hash)
         for e in events
     ]

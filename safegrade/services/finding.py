@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,74 @@ from states.names import RecordEvent
 FINDING, EVIDENCE, ENTERPRISE = table(Finding), table(Evidence), table(Enterprise)
 OPEN, SUBMITTED, VERIFIED = "open", "submitted", "verified"
 STATUS_LABELS = {OPEN: "待整改", SUBMITTED: "待验收", VERIFIED: "已验收销号"}
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    """A file of rectification evidence, by name and SHA-256."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedFile:
+    file: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSubmitted:
+    finding: int
+    status: str
+    evidence: list[SubmittedFile]
+    audit: str  # the hash of the audit event
+
+
+@dataclass(frozen=True, slots=True)
+class FindingVerified:
+    finding: int
+    status: str
+    changes: dict[str, Any]  # the enterprise's fields the verification changed (open findings, hazards)
+    audit: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRejected:
+    finding: int
+    status: str
+    audit: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """A finding as listed: its stored columns (models.Finding, the same order), its enterprise, the labels,
+    the days it is overdue today (derived, never stored) and its evidence."""
+
+    id: int
+    enterprise_id: int
+    assessment_id: int | None
+    deduction_id: int | None
+    element: str
+    item: str
+    content: str
+    major: bool
+    due_on: date
+    status: str
+    submitted_by: str | None
+    submitted_at: datetime | None
+    verified_by: str | None
+    verified_at: datetime | None
+    rejections: int
+    created_at: datetime
+    credit_code: str
+    name: str
+    district: str
+    status_label: str
+    district_name: str
+    overdue_days: int
+    evidence: list[EvidenceFile]
 
 
 def _finding(ctx: Context, session: Session, finding_id: int, what: str, status: str, only: str) -> dict[str, Any]:
@@ -82,7 +152,7 @@ def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
     return sha, size, str(target)
 
 
-def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note: str = "") -> dict[str, Any]:
+def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note: str = "") -> FindingSubmitted:
     """The enterprise submits rectification evidence (files kept with their SHA-256)."""
     ctx.require("submit_finding")
     if not evidence:
@@ -103,10 +173,12 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_SUBMITTED,
                           f"提交整改材料：{f['item']} {note}".strip(),
                           {"finding": finding_id, "item": f["item"], "evidence": files}, {})
-    return {"finding": finding_id, "status": SUBMITTED, "evidence": files, "audit": fired.hash}
+    return FindingSubmitted(finding=finding_id, status=SUBMITTED,
+                            evidence=[SubmittedFile(file=p.name, sha256=sha, size=size) for p, sha, size, _ in stored],
+                            audit=fired.hash)
 
 
-def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, Any]:
+def verify_finding(ctx: Context, finding_id: int, note: str = "") -> FindingVerified:
     """A regulator who is not the submitter accepts the rectification (验收销号)."""
     ctx.require("verify_finding")
     actor, now = ctx.actor(), ctx.now()
@@ -124,10 +196,10 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> dict[str, A
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_VERIFIED,
                           f"整改验收通过：{f['item']} {note}".strip(), {"finding": finding_id, "item": f["item"]},
                           open_counts(session, f["enterprise_id"]))
-    return {"finding": finding_id, "status": VERIFIED, "changes": dict(fired.changes), "audit": fired.hash}
+    return FindingVerified(finding=finding_id, status=VERIFIED, changes=dict(fired.changes), audit=fired.hash)
 
 
-def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]:
+def reject_finding(ctx: Context, finding_id: int, reason: str) -> FindingRejected:
     """The rectification is not accepted: the finding goes back to open, with why."""
     ctx.require("verify_finding")
     if not reason.strip():
@@ -141,11 +213,11 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> dict[str, Any]
         deadlines.resume(ctx, session, deadlines.finding_subject(finding_id))
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_REJECTED,
                           f"整改验收不通过：{reason.strip()}", {"finding": finding_id, "item": f["item"]}, {})
-    return {"finding": finding_id, "status": OPEN, "audit": fired.hash}
+    return FindingRejected(finding=finding_id, status=OPEN, audit=fired.hash)
 
 
 def list_findings(ctx: Context, *, credit_code: str | None = None, status: str | None = None,
-                  overdue: bool = False, district: str | None = None) -> list[dict[str, Any]]:
+                  overdue: bool = False, district: str | None = None) -> list[FindingRow]:
     """Findings with their deadline and how many days overdue they are today (derived, never stored)."""
     today = ctx.now().date()
     query = (select(FINDING, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district)
@@ -167,14 +239,15 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
         query = query.where(FINDING.c.status != VERIFIED, FINDING.c.due_on < today)
     with ctx.store.read() as session:
         rows = [dict(r) for r in session.execute(query).mappings()]
-        evidence: dict[int, list[dict[str, Any]]] = {}
+        evidence: dict[int, list[EvidenceFile]] = {}
         ids = [r["id"] for r in rows]
         for i in range(0, len(ids), 500):
             for e in session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(ids[i:i + 500]))).mappings():
-                evidence.setdefault(e["finding_id"], []).append({"file": e["file_name"], "sha256": e["sha256"]})
-    for r in rows:
-        r["status_label"] = STATUS_LABELS[r["status"]]
-        r["district_name"] = ctx.rules.district_name(r["district"])
-        r["overdue_days"] = (today - r["due_on"]).days if r["status"] != VERIFIED and today > r["due_on"] else 0
-        r["evidence"] = evidence.get(r["id"], [])
-    return rows
+                evidence.setdefault(e["finding_id"], []).append(
+                    EvidenceFile(file=e["file_name"], sha256=e["sha256"]))
+    def overdue_days(r: dict[str, Any]) -> int:
+        return (today - r["due_on"]).days if r["status"] != VERIFIED and today > r["due_on"] else 0
+
+    return [FindingRow(**r, status_label=STATUS_LABELS[r["status"]],
+                       district_name=ctx.rules.district_name(r["district"]), overdue_days=overdue_days(r),
+                       evidence=evidence.get(r["id"], [])) for r in rows]

@@ -9,8 +9,8 @@ and after. Every problem is listed as file:row, column, value and reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,35 @@ class ImportReport:
     problems: list[str] = field(default_factory=list)
     dry_run: bool = False
     checkpoint: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedLedger:
+    file: str
+    enterprises: int
+    sheets: dict[str, int]  # enterprises per sheet (汇总 and each district's), as written
+    as_of: date
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReceived:
+    """A district's 台账 recorded as submitted for a campaign: its ledger deadline met, on time or late."""
+
+    district: str
+    district_name: str
+    late_days: int
+    recorded: bool  # False: it had been recorded before
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReconciliation:
+    files: list[str]
+    rows: int
+    unreadable_rows: list[str]
+    discrepancies: list[dict[str, str]]  # display rows, keyed by their Chinese column names (io.reconcile)
+    proposed: list[str]  # credit codes whose revocation was proposed
+    refused: list[str]  # "code: why" for each proposal refused
+    submitted: list[LedgerReceived]
 
 
 def _flags(rec: LedgerRecord) -> list[str]:
@@ -209,7 +238,7 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
 
 
 def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
-                  include_all: bool = False) -> dict[str, Any]:
+                  include_all: bool = False) -> ExportedLedger:
     """The 台账 of valid graded enterprises (or of every registered one), one sheet per district and 汇总."""
     from safegrade.io.ledger_export import write_ledger_xlsx
     from safegrade.services.enterprise import list_enterprises
@@ -219,14 +248,14 @@ def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
                            value=str(path), allowed=[".xlsx"])
     today = ctx.now().date()
     final = set(ctx.rules.lifecycle.final_states) | {State.EXPIRED}
-    rows = [e for e in list_enterprises(ctx, district=district)
-            if include_all or (e["state"] not in final and e["valid_until"] >= today)]
+    rows = [asdict(e) for e in list_enterprises(ctx, district=district)
+            if include_all or (e.state not in final and e.valid_until >= today)]
     sheets = write_ledger_xlsx(path, rows, ctx.rules, title=f"工贸行业安全生产标准化定级企业台账（{today}）")
-    return {"file": str(path), "enterprises": len(rows), "sheets": sheets, "as_of": today}
+    return ExportedLedger(file=str(path), enterprises=len(rows), sheets=sheets, as_of=today)
 
 
 def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | None = None,
-                     propose: bool = False, campaign: str | None = None) -> dict[str, Any]:
+                     propose: bool = False, campaign: str | None = None) -> LedgerReconciliation:
     """Compare districts' submitted ledgers with the database; with `propose`, start the revocation of
     the enterprises the ledger shows outside 工贸 or deregistered (each refusal reported, not fatal).
     With `campaign`, the ledgers are that campaign's submissions: each district in them (or `district`)
@@ -248,14 +277,14 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
             raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
                                field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
         scope = [found_district.code]
-    enterprises = list_enterprises(ctx)
+    enterprises = [asdict(e) for e in list_enterprises(ctx)]  # io.reconcile reads the fields by name
     items = reconcile(records, enterprises, ctx.rules, today=ctx.now().date(), districts=scope)
-    result: dict[str, Any] = {"files": [str(p) for p in paths], "rows": len(records), "unreadable_rows": problems,
-                              "discrepancies": discrepancies_table(items, rules=ctx.rules), "proposed": [],
-                              "refused": [], "submitted": []}
+    submitted: list[LedgerReceived] = []
+    proposed: list[str] = []
+    refused: list[str] = []
     if campaign is not None:
-        result["submitted"] = _ledger_received(ctx, campaign, scope or sorted({r.district for r in records}),
-                                               [p.name for p in paths])
+        submitted = _ledger_received(ctx, campaign, scope or sorted({r.district for r in records}),
+                                     [p.name for p in paths])
     if propose:
         registered = {e["credit_code"] for e in enterprises}
         reason_of = {"not_gongmao": "not_gongmao", "deregistered": "deregistered"}
@@ -265,12 +294,14 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
                     and d.kind in reason_of]
         unique = list({r.credit_code: r for r in requests}.values())
         batch = fire_many(ctx, unique)
-        result["proposed"] = [f.credit_code for f in batch.fired]
-        result["refused"] = [f"{r.credit_code}: {why}" for r, why in batch.refused]
-    return result
+        proposed = [f.credit_code for f in batch.fired]
+        refused = [f"{r.credit_code}: {why}" for r, why in batch.refused]
+    return LedgerReconciliation(files=[str(p) for p in paths], rows=len(records), unreadable_rows=problems,
+                                discrepancies=discrepancies_table(items, rules=ctx.rules), proposed=proposed,
+                                refused=refused, submitted=submitted)
 
 
-def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: Sequence[str]) -> list[dict[str, Any]]:
+def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: Sequence[str]) -> list[LedgerReceived]:
     """Record that these districts submitted their 台账 for a campaign: their ledger deadlines are met."""
     from safegrade.services.campaign import find_campaign
 
@@ -279,14 +310,14 @@ def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: S
     out = []
     with ctx.store.write() as session:
         found = find_campaign(session, name)
-        if found["ledger_due_on"] is None:
+        if found.ledger_due_on is None:
             raise InvalidInput(f"campaign {name} has no ledger due date ({{hint}})", code="no_ledger_due",
                                field="campaign", value=name, hint="set_ledger_due")
         for code in districts:
             scope_check(actor, ctx.rules, code, "", f"record the ledger of {ctx.rules.district_name(code)}")
-            late = (today - found["ledger_due_on"]).days
+            late = (today - found.ledger_due_on).days
             note = f"{today}报送（{', '.join(files)}）" + (f"，逾期{late}天" if late > 0 else "，按期")
-            met = deadlines.meet(ctx, session, "ledger_submission", deadlines.ledger_subject(found["id"], code), note)
-            out.append({"district": code, "district_name": ctx.rules.district_name(code), "late_days": max(late, 0),
-                        "recorded": bool(met)})
+            met = deadlines.meet(ctx, session, "ledger_submission", deadlines.ledger_subject(found.id, code), note)
+            out.append(LedgerReceived(district=code, district_name=ctx.rules.district_name(code),
+                                      late_days=max(late, 0), recorded=bool(met)))
     return out

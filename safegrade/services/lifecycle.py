@@ -275,7 +275,7 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
     versions: dict[int, int] = {}
     touched: dict[int, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
-    moves: list[tuple[dict[str, Any], str, str, str, dict[str, Any], Mapping[str, Any]]] = []
+    moves: list[deadlines.Move] = []
     for req, data in checked:
         row = rows.get(req.credit_code)
         try:
@@ -293,7 +293,7 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
         touched[row["id"]] = row
         events.append(event_row)
         result.fired.append(fired)
-        moves.append((row, fired.event, fired.from_state, fired.to_state, data, fired.changes))
+        moves.append(deadlines.Move(row, fired.event, fired.from_state, fired.to_state, data, fired.changes))
     _write(session, touched.values(), versions, events)
     deadlines.follow_lifecycle(ctx, session, moves)
     if len(events) > 1 and trail.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:

@@ -6,9 +6,11 @@ machine, so a second escalation of one enterprise sees the state the first would
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import bindparam, select
 
 from safegrade.domain import timetable
@@ -24,9 +26,47 @@ from states.names import State
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
 AUDIENCE_LABELS = timetable.AUDIENCE_LABELS  # the names of a planned item's `audiences`, for its readers
 MAX_DAYS = 400
+Day = date  # a field named `date` below shadows the type in its class
 
 
-def plan_deadlines(ctx: Context, start: date, end: date) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One action the daily sweep would take on a day: a reminder (or one superseded), a progress note,
+    an escalation event, a notice, or an escalation skipped, with whom it goes to."""
+
+    on: Day
+    kind: str
+    label: str
+    subject: str
+    who: str
+    district_name: str
+    due_on: Day
+    step: str
+    what: str  # reminder | superseded | progress | event | notice | skipped
+    audiences: list[str]
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDay:
+    date: Day
+    items: list[PlanItem]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlinePlan:
+    """Day by day, what the sweep would do between two days; changes nothing."""
+
+    from_: Annotated[Day, Field(alias="from")]
+    to: Day
+    days: list[PlanDay]
+    reminders: int  # messages (one per audience)
+    escalations: int  # lifecycle events
+    paused: int  # deadlines paused, awaiting the verification of evidence
+    assumes: str
+
+
+def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
     if end < start:
         raise InvalidInput(f"{{end}} {end} is before {{start}} {start}", code="before_start", field="end", value=end,
                            allowed=f"on or after {start}", others=["start"])
@@ -49,10 +89,12 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> dict[str, Any]:
     order = {"superseded": 0, "reminder": 0, "progress": 0, "event": 1, "skipped": 1, "notice": 1}
     for item in sorted(items, key=lambda i: (i["on"], order[i["what"]], i["kind"], i["subject"])):
         days[item["on"]].append(item)
-    return {"from": start, "to": end, "days": [{"date": day, "items": its} for day, its in sorted(days.items())],
-            "reminders": sum(len(i["audiences"]) for i in items if i["what"] in ("reminder", "progress")),
-            "escalations": sum(1 for i in items if i["what"] == "event"), "paused": paused,
-            "assumes": "nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)"}
+    return DeadlinePlan(
+        from_=start, to=end,
+        days=[PlanDay(date=day, items=[PlanItem(**i) for i in its]) for day, its in sorted(days.items())],
+        reminders=sum(len(i["audiences"]) for i in items if i["what"] in ("reminder", "progress")),
+        escalations=sum(1 for i in items if i["what"] == "event"), paused=paused,
+        assumes="nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)")
 
 
 def _item(ctx: Context, on: date, d: dict[str, Any], who: str, step: str, what: str, audiences: list[str],

@@ -25,7 +25,8 @@ Time comes only from ctx.now(): under `--as-of` or a test clock, backoff and lea
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
@@ -53,6 +54,47 @@ BATCH = 50  # messages claimed per transaction (each one's lease is renewed as i
 RECLAIMED = ("taken over after the lease expired: the previous sender stopped or was too slow before "
              "recording; sent again to the channels not recorded")
 OUTCOMES = ("claimed", "reclaimed", "sent", "retrying", "failed", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """An outbox message as listed: its stored columns (models.Reminder, the same order; instants in the
+    deployment's time zone), its enterprise, and the labels."""
+
+    id: int
+    deadline_id: int | None
+    kind: str
+    subject: str
+    due_on: date
+    step: str
+    audience: str
+    enterprise_id: int | None
+    district: str | None
+    title: str
+    body: str
+    queued_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
+    delivered_to: list[str]
+    credit_code: str | None
+    enterprise_name: str | None
+    step_label: str
+    audience_label: str
+    status_label: str
+    district_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequeuedReminder:
+    id: int
+    was: str  # its status before
+    status: str
+    attempts_before: int
+    next_attempt_at: datetime
+    last_error: str | None
 
 
 def send_reminders(ctx: Context, *, limit: int | None = None) -> dict[str, int]:
@@ -191,7 +233,7 @@ def step_label(step: str) -> str:
 
 
 def list_reminders(ctx: Context, *, failed: bool = False, status: str | None = None, subject: str | None = None,
-                   enterprise: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+                   enterprise: str | None = None, limit: int = 500) -> list[ReminderRow]:
     """Outbox messages, by due date. `failed`: failed ones and those failing (pending after an attempt)."""
     if limit < 1:
         raise InvalidInput(f"{{limit}}: {limit} is not a number of messages; give 1 or more", code="out_of_range",
@@ -214,16 +256,15 @@ def list_reminders(ctx: Context, *, failed: bool = False, status: str | None = N
         rows = [dict(row) for row in session.execute(query).mappings()]
     zone = ctx.settings.zone
     for row in rows:
-        row["step_label"] = step_label(row["step"])
-        row["audience_label"] = _audience_label(ctx, row["audience"])
-        row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
-        row["district_name"] = ctx.rules.district_name(row["district"]) if row["district"] else None
         for name in ("queued_at", "next_attempt_at", "sent_at"):
             row[name] = row[name].astimezone(zone) if row[name] is not None else None
-    return rows
+    return [ReminderRow(**row, step_label=step_label(row["step"]), audience_label=_audience_label(ctx, row["audience"]),
+                        status_label=STATUS_LABELS.get(row["status"], row["status"]),
+                        district_name=ctx.rules.district_name(row["district"]) if row["district"] else None)
+            for row in rows]
 
 
-def retry_reminder(ctx: Context, reminder_id: int) -> dict[str, Any]:
+def retry_reminder(ctx: Context, reminder_id: int) -> RequeuedReminder:
     """Requeue a failed (or failing) message to be sent by the next run, with a fresh count of attempts.
 
     The rules' `requeue_reminder` action says who may (a district officer only their district's messages)."""
@@ -249,5 +290,5 @@ def retry_reminder(ctx: Context, reminder_id: int) -> dict[str, Any]:
         if not done:
             raise Conflict(f"reminder #{reminder_id} was changed by a sender meanwhile; look again",
                            code="changed_meanwhile", field="reminder_id", value=reminder_id)
-    return {"id": reminder_id, "was": row["status"], "status": PENDING, "attempts_before": row["attempts"],
-            "next_attempt_at": now, "last_error": row["last_error"]}
+    return RequeuedReminder(id=reminder_id, was=row["status"], status=PENDING, attempts_before=row["attempts"],
+                            next_attempt_at=now, last_error=row["last_error"])

@@ -5,8 +5,8 @@ scheduler catches up from the last run that finished without error; reviewers se
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -14,6 +14,20 @@ from safegrade.models import JobRun, table
 from safegrade.services.context import Context
 
 JOB_RUN = table(JobRun)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRunRecord:
+    """One run of a scheduled job as `deadlines runs` and the API show it."""
+
+    id: int
+    job: str
+    as_of: datetime  # the instant the run covered (its slot)
+    started_at: datetime  # by the wall clock
+    finished_at: datetime | None  # by the wall clock; None while it runs
+    source: str  # cli | flow | scheduler
+    counts: dict[str, int]  # what it did, keyed by what was counted
+    error: str | None  # the error it failed with, None if it did not
 
 
 def record_run(ctx: Context, job: str, *, as_of: datetime, started_at: datetime, finished_at: datetime,
@@ -32,10 +46,10 @@ def last_run(ctx: Context, job: str) -> datetime | None:
     return found
 
 
-def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[JobRunRecord]:
     """The latest runs first, of one job or of all."""
     query = select(JOB_RUN).order_by(JOB_RUN.c.id.desc()).limit(limit)
     if job:
         query = query.where(JOB_RUN.c.job == job)
     with ctx.store.read() as session:
-        return [dict(r) for r in session.execute(query).mappings()]
+        return [JobRunRecord(**r) for r in session.execute(query).mappings()]

@@ -203,22 +203,63 @@ def subject(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> wording.Subjec
     return wording.Subject(what, district_name, e["name"], e["credit_code"], e["contact"] or None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Escalation:
+    """What became of a deadline's escalation in this sweep."""
+
+    state: str  # fired | noticed | skipped
+    on: date
+    note: str  # the audit hash of the event fired (in a sentence), or why nothing was fired
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    """What the sweep writes back to one deadline it claimed: compare-and-set on the status it saw."""
+
+    id: int
+    seen: str  # the status read when claimed; a deadline an escalation just closed keeps its new status
+    status: str
+    next_on: date | None
+    done_through: date
+    escalation: str | None
+    escalated_on: date | None
+    escalation_note: str | None
+    closed_note: str | None
+
+    def params(self) -> dict[str, Any]:
+        """The bind parameters of the batch's UPDATE."""
+        return {"_id": self.id, "_seen": self.seen, "status": self.status, "next_on": self.next_on,
+                "done_through": self.done_through, "escalation": self.escalation, "escalated_on": self.escalated_on,
+                "escalation_note": self.escalation_note, "closed_note": self.closed_note}
+
+
+def _runs_on(ctx: Context, d: Mapping[str, Any], escalated: _Escalation | None, today: date) -> _Update:
+    """A deadline still running after today's actions: done through today, its next day (or lapsed),
+    and its escalation as recorded before or as it went today."""
+    escalation, escalated_on, note = ((escalated.state, escalated.on, escalated.note) if escalated is not None
+                                      else (d["escalation"], d["escalated_on"], d["escalation_note"]))
+    nxt = timetable.next_on(ctx.rules.deadlines.kind(d["kind"]), d["due_on"], today, escalated=escalation is not None)
+    return _Update(id=d["id"], seen=d["status"], status=OPEN if nxt else LAPSED, next_on=nxt, done_through=today,
+                   escalation=escalation, escalated_on=escalated_on, escalation_note=note, closed_note=d["closed_note"])
+
+
 def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], report: SweepReport) -> None:
     today, now = report.as_of, ctx.now()
     facts = gather(session, claimed, lock=True)
     outbox: list[dict[str, Any]] = []
     escalating: list[tuple[dict[str, Any], DeadlineKind, Action]] = []
-    updates: list[dict[str, Any]] = []
+    closed: dict[int, _Update] = {}  # deadlines met, no longer applicable or paused: written as judged
+    subjects: dict[int, wording.Subject] = {}  # what each running deadline is about, in words
     for d in claimed:
         report.deadlines += 1
         kind = ctx.rules.deadlines.kind(d["kind"])
         verdict = judge(ctx, d, facts)
         if verdict is not None:
             status, why = verdict
-            updates.append({"_id": d["id"], "_seen": d["status"], "status": status, "next_on": None,
-                            "done_through": d["done_through"], "escalation": d["escalation"],
-                            "escalated_on": d["escalated_on"], "escalation_note": d["escalation_note"],
-                            "closed_note": f"{today}：{why}" if status != PAUSED else d["closed_note"]})
+            closed[d["id"]] = _Update(id=d["id"], seen=d["status"], status=status, next_on=None,
+                                      done_through=d["done_through"], escalation=d["escalation"],
+                                      escalated_on=d["escalated_on"], escalation_note=d["escalation_note"],
+                                      closed_note=f"{today}：{why}" if status != PAUSED else d["closed_note"])
             report.closed += status != PAUSED
             continue
         about = subject(ctx, d, facts)
@@ -238,26 +279,18 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
             if latest:
                 report.note(on=today, kind=d["kind"], subject=d["subject"], step=action.step,
                             who=about.enterprise or about.district_name, what="reminder", audiences=list(kind.remind))
-        d["_subject"] = about
-        updates.append({"_id": d["id"], "_seen": d["status"], "done_through": today, "closed_note": d["closed_note"]})
+        subjects[d["id"]] = about
     outcomes = _escalate(ctx, session, escalating, facts, report)
+    escalated: dict[int, _Escalation] = {}
     for d, kind, action in escalating:
         state, outcome = outcomes[d["id"]]
-        d["escalation"], d["escalated_on"], d["escalation_note"] = state, today, outcome
+        escalated[d["id"]] = _Escalation(state, today, outcome)
         assert kind.escalate is not None
         for audience in kind.escalate.notice:
-            title, body = wording.escalation(kind, audience, d["_subject"], d["due_on"], today, outcome)
+            title, body = wording.escalation(kind, audience, subjects[d["id"]], d["due_on"], today, outcome)
             outbox.append(_message(d, action.step, audience, title, body, now))
             report.reminders += 1
-    by_id = {d["id"]: d for d in claimed}
-    for u in updates:
-        if "status" in u:
-            continue
-        d = by_id[u["_id"]]
-        kind = ctx.rules.deadlines.kind(d["kind"])
-        nxt = timetable.next_on(kind, d["due_on"], today, escalated=d["escalation"] is not None)
-        u.update(status=OPEN if nxt else LAPSED, next_on=nxt, escalation=d["escalation"],
-                 escalated_on=d["escalated_on"], escalation_note=d["escalation_note"])
+    updates = [(closed.get(d["id"]) or _runs_on(ctx, d, escalated.get(d["id"]), today)).params() for d in claimed]
     if outbox:
         stmt = dialect_insert(session, REMINDER)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["subject", "due_on", "step", "audience"]), outbox)

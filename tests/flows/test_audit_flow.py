@@ -11,7 +11,7 @@ from safegrade.services.enterprise import timeline
 from safegrade.services.jobs import AuditBroken, nightly_audit
 from safegrade.services.runs import list_runs
 from tests.conftest import at
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 
 def test_nightly_audit_checkpoints_then_verifies_as_the_system(make_ctx, tmp_path):
@@ -28,7 +28,7 @@ def test_a_broken_trail_fails_the_run(make_ctx, tmp_path):
         conn.execute(text("update audit_event set reason = 'x' where seq = 1 and enterprise_id = 1"))
     with pytest.raises(AuditBroken, match="changed"):
         nightly_audit(ctx)
-    assert timeline(ctx, world.wuqing[0])
+    assert plain(timeline(ctx, world.wuqing[0]))
 
 
 def test_the_flow_body_runs_without_a_server(make_ctx, tmp_path, monkeypatch, sqlite_url):
@@ -43,7 +43,7 @@ def test_the_flow_records_its_run_like_every_job(make_ctx, tmp_path, monkeypatch
     build_world(make_ctx, tmp_path)
     monkeypatch.setenv("SAFEGRADE_DB_URL", sqlite_url)
     audit_nightly.fn(as_of=at("2023-06-02 02:30"))
-    (run,) = list_runs(make_ctx(), job="nightly_audit")
+    (run,) = plain(list_runs(make_ctx(), job="nightly_audit"))
     assert (run["as_of"], run["source"], run["error"]) == (at("2023-06-02 02:30"), "flow", None)
     assert run["counts"]["events"] == 6 and run["finished_at"] >= run["started_at"] > run["as_of"]
 
@@ -51,4 +51,4 @@ def test_the_flow_records_its_run_like_every_job(make_ctx, tmp_path, monkeypatch
         conn.execute(text("update audit_event set reason = 'x' where seq = 1 and enterprise_id = 1"))
     with pytest.raises(AuditBroken):
         audit_nightly.fn(as_of=at("2023-06-03 02:30"))
-    assert "AuditBroken" in list_runs(make_ctx(), job="nightly_audit")[0]["error"]
+    assert "AuditBroken" in plain(list_runs(make_ctx(), job="nightly_audit"))[0]["error"]

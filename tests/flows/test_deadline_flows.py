@@ -18,7 +18,7 @@ from safegrade.services.jobs import job_named, run_job
 from safegrade.services.runs import last_run
 from safegrade.settings import load_settings
 from tests.conftest import RULES_DIR, at
-from tests.factories import build_world
+from tests.factories import build_world, plain
 from tests.safegrade.test_sweep import DEDUCTIONS, assess
 
 CAMPAIGN = "2023年运行质量评估"
@@ -57,7 +57,7 @@ def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, c
     assert result["deadline_sweep"]["escalations"] == 1
     assert result["send_reminders"]["sent"] == result["deadline_sweep"]["reminders"] + result["campaign_progress"][
         "queued"] > 0
-    assert show_enterprise(make_ctx(), overdue.wuqing[0])["state"] == "interview"
+    assert plain(show_enterprise(make_ctx(), overdue.wuqing[0]))["state"] == "interview"
     runs = _runs(make_ctx)
     assert [r["job"] for r in runs] == ["deadline_sweep", "campaign_progress", "send_reminders", "daily"]
     assert {r["source"] for r in runs} == {"scheduler"} and all(r["error"] is None for r in runs)
@@ -100,7 +100,7 @@ def test_daily_end_to_end_as_prefect_flow_runs(make_ctx, overdue, config, prefec
     result = daily(config=str(config), as_of=at("2023-08-14 08:00"))
     assert result["deadline_sweep"]["escalations"] == 1
     assert result["send_reminders"]["sent"] > 0
-    assert show_enterprise(make_ctx(), overdue.wuqing[0])["state"] == "interview"
+    assert plain(show_enterprise(make_ctx(), overdue.wuqing[0]))["state"] == "interview"
     assert [r["job"] for r in _runs(make_ctx)] == ["deadline_sweep", "campaign_progress", "send_reminders", "daily"]
 
     async def names():

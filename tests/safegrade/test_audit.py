@@ -13,7 +13,7 @@ from safegrade.audit.chain import GENESIS, event_hash
 from safegrade.audit.chain import main as verify_file_main
 from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
 from safegrade.services.lifecycle import fire_event
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_export_verifies_without_the_database(trail, make_ctx, tmp_path, capsys)
     world, ctx = trail
     checkpoint_audit(make_ctx("boss"))
     path = tmp_path / "trail.jsonl"
-    done = export_audit(ctx, path)
+    done = plain(export_audit(ctx, path))
     assert done == {"file": str(path), "events": 12, "chains": 4}
     report = verify_export(path)
     assert report.ok and report.events == 12 and report.checkpoints == 1
@@ -208,7 +208,7 @@ def test_every_event_carries_actor_source_reason_rules_version_and_before_after(
     world, ctx = trail
     from safegrade.services.enterprise import timeline
 
-    events = timeline(ctx, world.wuqing[0])
+    events = plain(timeline(ctx, world.wuqing[0]))
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
     assert events[0]["event"] == "register" and events[0]["payload"]["after"]["credit_code"] == world.wuqing[0]
     recorded = events[2]

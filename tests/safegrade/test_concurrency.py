@@ -18,7 +18,7 @@ from safegrade.services import lifecycle
 from safegrade.services.auditing import verify_audit
 from safegrade.services.enterprise import show_enterprise
 from safegrade.services.lifecycle import fire_event
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 REVOCATION = {"revocation_reason": "relocated", "revocation_source": "complaint"}
 
@@ -62,7 +62,7 @@ def test_two_writers_with_the_version_they_saw_exactly_one_wins(make_ctx, tmp_pa
     losses = [r for r in results if isinstance(r, Exception)]
     assert len(wins) == 1 and len(losses) == 1
     assert isinstance(losses[0], Conflict) and "version" in str(losses[0])
-    assert show_enterprise(a, code)["version"] == 2 and events_of(a, code) == 2
+    assert plain(show_enterprise(a, code))["version"] == 2 and events_of(a, code) == 2
     assert verify_audit(a).ok
 
 

@@ -12,7 +12,7 @@ from safegrade.models import AuditEvent
 from safegrade.services.enterprise import show_enterprise
 from safegrade.services.lifecycle import FireRequest, fire_event, fire_many
 from tests.conftest import at
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 
 @pytest.fixture
@@ -31,13 +31,13 @@ def test_district_officer_moves_own_enterprise_and_one_audit_event_is_written(ma
     fired = fire_event(wq, world.wuqing[0], "open_assessment", reason="2023年运行质量评估", via_service=True)
     assert (fired.from_state, fired.to_state, fired.version) == ("graded", "assessing", 2)
     assert audit_count(wq) == before + 1
-    assert show_enterprise(wq, world.wuqing[0])["state"] == "assessing"
+    assert plain(show_enterprise(wq, world.wuqing[0]))["state"] == "assessing"
 
 
 def test_district_officer_may_not_touch_another_district(make_ctx, world):
     with pytest.raises(Forbidden, match="武清区 only.*河西区"):
         fire_event(make_ctx("wq"), world.hexi[0], "open_assessment", reason="x", via_service=True)
-    assert show_enterprise(make_ctx(), world.hexi[0])["version"] == 1
+    assert plain(show_enterprise(make_ctx(), world.hexi[0]))["version"] == 1
 
 
 @pytest.mark.parametrize("actor, event", [("rev", "open_assessment"), ("system", "revoke"), ("wq", "no_such")])
@@ -86,7 +86,7 @@ def test_required_fields_and_their_types(make_ctx, world):
         fire_event(wq, code, "record_assessment", reason="x",
                    data={"result": "良", "findings": "1", "major_hazards": "0", "colour": "red"},
                    via_service=True)
-    assert show_enterprise(wq, code)["state"] == "assessing"
+    assert plain(show_enterprise(wq, code))["state"] == "assessing"
 
 
 def assess(ctx, code, result="良", findings=0, major=0):
@@ -104,7 +104,7 @@ def assess(ctx, code, result="良", findings=0, major=0):
 def test_record_assessment_routes_by_result_and_findings(make_ctx, world, result, findings, major, dest):
     fired = assess(make_ctx("wq"), world.wuqing[0], result, findings, major)
     assert fired.to_state == dest
-    shown = show_enterprise(make_ctx(), world.wuqing[0])
+    shown = plain(show_enterprise(make_ctx(), world.wuqing[0]))
     assert (shown["last_result"], shown["open_findings"], shown["open_major_hazards"]) == (result, findings, major)
 
 
@@ -131,7 +131,7 @@ def test_poor_result_starts_publicity_in_working_days_and_revoke_waits_for_it(ma
     clock.set(at("2024-10-11 09:00"))
     again = fire_event(wq, world.wuqing[0], "regrade", reason="撤销满一年，重新定级", data=regrading)
     assert again.to_state == "graded" and again.changes["revoked_on"] is None
-    assert show_enterprise(wq, world.wuqing[0])["certificate_no"] == "津AQBJXⅢ202400001"
+    assert plain(show_enterprise(wq, world.wuqing[0]))["certificate_no"] == "津AQBJXⅢ202400001"
 
 
 def test_propose_and_withdraw_revocation(make_ctx, world):
@@ -146,7 +146,7 @@ def test_propose_and_withdraw_revocation(make_ctx, world):
     back = fire_event(wq, code, "withdraw_revocation", reason="异议成立",
                       data={"objection": "企业未迁址，提供租赁合同"})
     assert back.to_state == "graded"
-    shown = show_enterprise(wq, code)
+    shown = plain(show_enterprise(wq, code))
     assert shown["publicity_ends_on"] is None and shown["revocation_reason"] is None
 
 
@@ -170,7 +170,7 @@ def test_expire_and_renew_follow_validity(make_ctx, world, clock):
     renewed = fire_event(wq, code, "renew", reason="复评通过",
                          data={"valid_until": "2028-02-29", "certificate_no": "N2"})
     assert renewed.to_state == "graded"
-    assert show_enterprise(wq, code)["valid_until"] == date(2028, 2, 29)
+    assert plain(show_enterprise(wq, code))["valid_until"] == date(2028, 2, 29)
 
 
 def test_expected_version_conflict(make_ctx, world):
@@ -180,7 +180,7 @@ def test_expected_version_conflict(make_ctx, world):
     with pytest.raises(Conflict, match="version 2, not 1"):
         fire_event(wq, code, "propose_revocation", reason="x", expected_version=1,
                    data={"revocation_reason": "relocated", "revocation_source": "complaint"})
-    assert show_enterprise(wq, code)["state"] == "assessing"
+    assert plain(show_enterprise(wq, code))["state"] == "assessing"
 
 
 def test_time_never_goes_back_in_a_chain(make_ctx, world, clock):
@@ -214,7 +214,7 @@ def test_batch_applies_several_events_to_one_enterprise_in_order(make_ctx, world
         FireRequest(code, "summon", "约谈"),
     ], strict=True, via_service=True)
     assert [f.version for f in result.fired] == [2, 3, 4]
-    assert show_enterprise(wq, code)["state"] == "interview"
+    assert plain(show_enterprise(wq, code))["state"] == "interview"
 
 
 def test_strict_batch_writes_nothing_when_one_is_refused(make_ctx, world):
@@ -224,7 +224,7 @@ def test_strict_batch_writes_nothing_when_one_is_refused(make_ctx, world):
         fire_many(wq, [FireRequest(world.wuqing[0], "open_assessment", "ok"),
                        FireRequest(world.wuqing[1], "revoke", "not allowed")], strict=True, via_service=True)
     assert audit_count(wq) == before
-    assert show_enterprise(wq, world.wuqing[0])["state"] == "graded"
+    assert plain(show_enterprise(wq, world.wuqing[0]))["state"] == "graded"
 
 
 def test_enterprise_show_as_of_rebuilds_the_past(make_ctx, world, clock):
@@ -234,11 +234,11 @@ def test_enterprise_show_as_of_rebuilds_the_past(make_ctx, world, clock):
     assess(wq, code, "良", 2, 0)
     clock.advance(timedelta(days=3))
     fire_event(wq, code, "summon", reason="约谈")
-    past = show_enterprise(wq, code, as_of=at("2023-07-02"))
+    past = plain(show_enterprise(wq, code, as_of=at("2023-07-02")))
     assert (past["state"], past["version"], past["open_findings"]) == ("rectifying", 3, 2)
-    assert show_enterprise(wq, code, as_of=at("2023-06-01 09:00"))["state"] == "graded"
+    assert plain(show_enterprise(wq, code, as_of=at("2023-06-01 09:00")))["state"] == "graded"
     with pytest.raises(NotFound, match="not yet registered"):
-        show_enterprise(wq, code, as_of=at("2020-01-01"))
+        plain(show_enterprise(wq, code, as_of=at("2020-01-01")))
 
 
 def test_credit_codes_are_normalised_in_batches_too(make_ctx, world):

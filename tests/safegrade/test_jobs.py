@@ -28,7 +28,7 @@ from safegrade.services.jobs import (
 from safegrade.services.runs import last_run, list_runs
 from safegrade.settings import PROJECT_ROOT, SchedulerSettings, load_settings
 from tests.conftest import at, settings_for
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 SLOT = at("2023-08-14 08:00")
 
@@ -42,7 +42,7 @@ def wall() -> TestClock:
 def test_a_run_as_of_a_slot_in_2023_is_timed_by_the_wall_clock(make_ctx, tmp_path, sqlite_url, wall):
     build_world(make_ctx, tmp_path)
     result = run_job(job_named("deadline_sweep"), settings_for(sqlite_url, tmp_path), SLOT, "scheduler", wall=wall)
-    (run,) = list_runs(make_ctx(), job="deadline_sweep")
+    (run,) = plain(list_runs(make_ctx(), job="deadline_sweep"))
     assert (run["as_of"], run["started_at"], run["finished_at"]) == (SLOT, wall.now(), wall.now())
     assert run["finished_at"] >= run["started_at"] > run["as_of"]
     assert run["source"] == "scheduler" and run["counts"]["deadlines"] == result["deadlines"]
@@ -60,7 +60,7 @@ def test_started_and_finished_bracket_the_work_on_the_wall_clock(make_ctx, sqlit
     with system_context(settings_for(sqlite_url, tmp_path), SLOT, wall=wall) as ctx:
         assert ctx.now() == SLOT and wall_clock(ctx) is wall
         assert recorded("probe", ctx, "cli", work) == {"done": 3, "log": ["not a count"]}
-    (run,) = list_runs(make_ctx(), job="probe")
+    (run,) = plain(list_runs(make_ctx(), job="probe"))
     assert (run["as_of"], run["started_at"], run["finished_at"]) == (SLOT, started, started + timedelta(seconds=90))
     assert run["counts"] == {"done": 3} and run["error"] is None
 
@@ -76,7 +76,7 @@ def test_a_failed_run_is_recorded_with_its_error_and_when_it_gave_up(make_ctx, s
     with system_context(settings_for(sqlite_url, tmp_path), SLOT, wall=wall) as ctx, \
             pytest.raises(RuntimeError, match="disk full"):
         recorded("probe", ctx, "cli", work)
-    (run,) = list_runs(make_ctx(), job="probe")
+    (run,) = plain(list_runs(make_ctx(), job="probe"))
     assert (run["started_at"], run["finished_at"]) == (started, started + timedelta(seconds=5))
     assert run["error"].startswith("RuntimeError: disk full") and run["counts"] == {}
     assert last_run(make_ctx(), "probe") is None
@@ -88,7 +88,7 @@ def test_without_a_slot_the_run_is_as_of_the_wall_clocks_now(make_ctx, sqlite_ur
         assert ctx.clock is wall and ctx.now() == wall.now() and wall_clock(ctx) is wall
         assert (ctx.actor_name, ctx.source) == ("system", "flow")
         recorded("probe", ctx, "cli", lambda: {})
-    (run,) = list_runs(make_ctx(), job="probe")
+    (run,) = plain(list_runs(make_ctx(), job="probe"))
     assert run["as_of"] == run["started_at"] == run["finished_at"] == wall.now()
 
 
@@ -98,7 +98,7 @@ def test_the_system_clock_is_the_default_wall_clock(make_ctx, sqlite_url, tmp_pa
         assert isinstance(ctx.clock, SlotClock) and isinstance(wall_clock(ctx), SystemClock)
         before = wall_clock(ctx).now()
         recorded("probe", ctx, "cli", lambda: {})
-    (run,) = list_runs(make_ctx(), job="probe")
+    (run,) = plain(list_runs(make_ctx(), job="probe"))
     assert run["as_of"] == SLOT and before <= run["started_at"] <= run["finished_at"]
 
 
@@ -113,7 +113,7 @@ def test_a_context_on_the_callers_store_leaves_its_engine_alone(make_ctx, sqlite
 def test_the_daily_run_records_each_job_and_itself(make_ctx, tmp_path, sqlite_url, wall):
     build_world(make_ctx, tmp_path)
     result = run_job(job_named("daily"), settings_for(sqlite_url, tmp_path), SLOT, wall=wall)
-    runs = list_runs(make_ctx())
+    runs = plain(list_runs(make_ctx()))
     assert [r["job"] for r in reversed(runs)] == ["deadline_sweep", "campaign_progress", "send_reminders", "daily"]
     assert {r["as_of"] for r in runs} == {SLOT} and {r["started_at"] for r in runs} == {wall.now()}
     assert set(result) == {"deadline_sweep", "campaign_progress", "send_reminders"}

@@ -11,7 +11,7 @@ from safegrade.services.actors import add_actor, ensure_system_actor
 from safegrade.services.enterprise import list_enterprises, show_enterprise, timeline
 from safegrade.services.ledger import import_ledger
 from safegrade.services.lifecycle import fire_event
-from tests.factories import credit_code, row, write_ledger
+from tests.factories import credit_code, plain, row, write_ledger
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_a_good_ledger_registers_each_enterprise_with_one_audit_event(boss, tmp_
     report = import_ledger(boss, [write_ledger(tmp_path / "l.csv", [row(i) for i in range(1, 6)])])
     assert (report.created, report.unchanged, report.amended, report.problems) == (5, 0, 0, [])
     assert counts(boss) == (5, 5)
-    first = timeline(boss, credit_code(1))[0]
+    first = plain(timeline(boss, credit_code(1)))[0]
     assert first["event"] == "register" and first["reason"] == "台账导入 l.csv 第2行"
 
 
@@ -69,11 +69,11 @@ def test_changed_values_are_refused_without_amend_and_audited_with_it(boss, tmp_
     assert "valid_until: 2025-02-28 → 2025-03-31" in info.value.problems[0] and "--amend" in info.value.problems[0]
     report = import_ledger(boss, [changed], amend=True)
     assert report.amended == 1
-    amended = timeline(boss, credit_code(1))[-1]
+    amended = plain(timeline(boss, credit_code(1)))[-1]
     assert amended["event"] == "amend"
     assert amended["payload"]["before"] == {"valid_until": "2025-02-28"}
     assert amended["payload"]["after"] == {"valid_until": "2025-03-31"}
-    assert show_enterprise(boss, credit_code(1))["version"] == 2
+    assert plain(show_enterprise(boss, credit_code(1)))["version"] == 2
 
 
 def test_a_district_officer_imports_only_their_district(boss, make_ctx, tmp_path):
@@ -91,7 +91,7 @@ def test_a_reviewer_may_not_import(boss, make_ctx, tmp_path):
 def test_non_gongmao_enterprises_are_kept_and_flagged(boss, tmp_path):
     report = import_ledger(boss, [write_ledger(tmp_path / "l.csv", [row(1), row(2, sector="化工")])])
     assert report.not_gongmao == 1
-    flagged = list_enterprises(boss, flag="not_gongmao")
+    flagged = plain(list_enterprises(boss, flag="not_gongmao"))
     assert [e["credit_code"] for e in flagged] == [credit_code(2)] and flagged[0]["sector"] == "化工"
 
 
@@ -105,7 +105,7 @@ def test_a_failing_check_character_needs_a_bureau_override_with_a_reason(boss, m
         import_ledger(make_ctx("wq"), [path], check_overrides={bad: "营业执照原件核对无误"})
     report = import_ledger(boss, [path], check_overrides={bad: "营业执照原件核对无误"})
     assert report.check_overrides == 1
-    assert timeline(boss, bad)[0]["payload"]["data"]["check_override"] == "营业执照原件核对无误"
+    assert plain(timeline(boss, bad))[0]["payload"]["data"]["check_override"] == "营业执照原件核对无误"
     with pytest.raises(InputErrors) as info:
         import_ledger(boss, [write_ledger(tmp_path / "m.csv", [row(3)])], check_overrides={"X" * 18: "typo"})
     assert "no row in the ledger(s) needed this override" in info.value.problems[0]

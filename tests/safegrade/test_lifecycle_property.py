@@ -26,7 +26,7 @@ from safegrade.services.enterprise import list_enterprises, timeline
 from safegrade.services.lifecycle import fire_event
 from safegrade.store import Store, make_engine
 from tests.conftest import RULES_DIR, at, settings_for
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 # random walks run years past the calendar's coverage; the fallback and its warning are tested in test_workday
 pytestmark = pytest.mark.filterwarnings("ignore::safegrade.domain.workday.WorkdayCalendarWarning")
@@ -89,7 +89,7 @@ class Lifecycle(RuleBasedStateMachine):
     def fire_allowed(self, which: int, pick: int, n: int) -> None:
         """An event the current state allows, by the district officer in charge: walks deep into the lifecycle."""
         code = self.world_.all[which]
-        state = {e["credit_code"]: e["state"] for e in list_enterprises(self.make())}[code]
+        state = {e["credit_code"]: e["state"] for e in plain(list_enterprises(self.make()))}[code]
         allowed = RULES.machine.allowed_events(state)
         if pick % 8:  # ending the record (exclude) is allowed almost everywhere; keep it rare
             allowed = tuple(e for e in allowed if e != "exclude")
@@ -119,7 +119,7 @@ class Lifecycle(RuleBasedStateMachine):
     @precondition(lambda self: hasattr(self, "world_"))
     @invariant()
     def final_states_stay_final(self) -> None:
-        states = {e["credit_code"]: e["state"] for e in list_enterprises(self.make())}
+        states = {e["credit_code"]: e["state"] for e in plain(list_enterprises(self.make()))}
         for code, state in self.finished.items():
             assert states[code] == state
 
@@ -129,7 +129,7 @@ class Lifecycle(RuleBasedStateMachine):
             report = verify_audit(ctx)  # chains, heads, and replay == the rows
             assert report.ok, report.breaks
             for code in self.world_.all:
-                times = [e["at"] for e in timeline(ctx, code)]
+                times = [e["at"] for e in plain(timeline(ctx, code))]
                 assert times == sorted(times), f"audit time went back for {code}"
         self.store.engine.dispose()
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -13,6 +13,7 @@ from safegrade.models import AuditEvent, Reminder, table
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.sweep import campaign_progress, sweep_deadlines
 from tests.conftest import at
+from tests.factories import plain
 from tests.safegrade.test_sweep import DEDUCTIONS, MAJOR, assess, outbox
 from tests.safegrade.test_sweep import world as world  # noqa: F401  (the fixture)
 
@@ -32,7 +33,7 @@ def test_plan_changes_nothing_and_matches_what_the_sweep_then_does(make_ctx, wor
     assess(make_ctx, tmp_path, clock, world.hexi[0], MAJOR, on="2023-07-12", actor="hx")
     clock.set(at("2023-07-20 08:00"))
     before = _counts(make_ctx)
-    plan = plan_deadlines(make_ctx("boss"), date(2023, 7, 20), date(2023, 9, 10))
+    plan = plain(plan_deadlines(make_ctx("boss"), date(2023, 7, 20), date(2023, 9, 10)))
     assert _counts(make_ctx) == before
     planned: dict[date, set[tuple[str, str, str]]] = {}
     events: dict[date, list[str]] = {}

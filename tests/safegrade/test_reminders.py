@@ -15,7 +15,7 @@ from safegrade.services import reminders
 from safegrade.services.context import open_context
 from safegrade.services.reminders import list_reminders, retry_reminder, send_reminders
 from safegrade.store import Store, make_engine
-from tests.factories import build_world
+from tests.factories import build_world, plain
 from tests.safegrade.notifying import (
     free_port,
     http_server,
@@ -80,7 +80,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_failed_then_requeued(mak
     row = row_of(ctx, rid)
     assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 1, start + timedelta(seconds=300))
     assert row["last_error"].startswith(f"hook ({dead}): ") and "Connection error" in row["last_error"]
-    assert [r["id"] for r in list_reminders(ctx, failed=True)] == [rid]  # failing shows as failed
+    assert [r["id"] for r in plain(list_reminders(ctx, failed=True))] == [rid]  # failing shows as failed
     clock.advance(seconds=299)
     assert send_reminders(ctx)["claimed"] == 0  # backing off
     clock.advance(seconds=1)
@@ -93,15 +93,15 @@ def test_a_failing_channel_is_retried_with_backoff_then_failed_then_requeued(mak
     assert (row["status"], row["attempts"]) == ("failed", 3) and "Connection error" in row["last_error"]
     clock.advance(days=1)
     assert send_reminders(ctx)["claimed"] == 0  # failed stays failed
-    [listed] = list_reminders(ctx, failed=True)
+    [listed] = plain(list_reminders(ctx, failed=True))
     assert (listed["id"], listed["status_label"], listed["audience_label"]) == (rid, "发送失败", "区应急管理局")
-    assert list_reminders(ctx, status="failed")[0]["id"] == rid and not list_reminders(ctx, status="pending")
+    assert plain(list_reminders(ctx, status="failed"))[0]["id"] == rid and not list_reminders(ctx, status="pending")
 
-    done = retry_reminder(make_ctx("wq", url=db_url), rid)  # the 武清 officer requeues it
+    done = plain(retry_reminder(make_ctx("wq", url=db_url), rid))  # the 武清 officer requeues it
     assert (done["was"], done["status"], done["attempts_before"]) == ("failed", "pending", 3)
     with_channels(ctx, [{"name": "hook", "url": f"file://{tmp_path}/outbox"}], tmp_path)  # the channel is fixed
     assert send_reminders(ctx)["sent"] == 1
-    assert row_of(ctx, rid)["status"] == "sent" and not list_reminders(ctx, failed=True)
+    assert row_of(ctx, rid)["status"] == "sent" and not plain(list_reminders(ctx, failed=True))
 
 
 def test_only_the_channels_that_failed_are_tried_again(world_ctx, tmp_path, clock):
@@ -188,7 +188,7 @@ def test_two_senders_at_once_deliver_each_message_once(world_ctx, tmp_path, cloc
     assert sum(c["claimed"] for c in counts) == 30 and sum(c["sent"] for c in counts) == 30
     assert sorted(smtp.subjects) == sorted(f"整改期限提醒（第{i}号）" for i in range(1, 31))  # each mail once
     assert len(outbox_lines(tmp_path / "outbox")) == 30
-    assert {r["status"] for r in list_reminders(ctx)} == {"sent"}
+    assert {r["status"] for r in plain(list_reminders(ctx))} == {"sent"}
 
 
 def test_an_expired_lease_is_taken_over_and_sent_again(world_ctx, tmp_path, clock, db_url, rules):
@@ -257,7 +257,7 @@ def test_slow_channels_do_not_let_the_rest_of_a_batch_be_taken_over(world_ctx, t
     assert (a_counts["claimed"], a_counts["sent"], a_counts["lost"]) == (3, 2, 1)
     [b] = b_counts
     assert (b["claimed"], b["reclaimed"], b["sent"]) == (1, 1, 1)
-    assert {r["status"] for r in list_reminders(ctx)} == {"sent"}
+    assert {r["status"] for r in plain(list_reminders(ctx))} == {"sent"}
 
 
 def test_a_superseded_message_is_listed_never_sent_nor_requeued(world_ctx, make_ctx, db_url):
@@ -266,10 +266,10 @@ def test_a_superseded_message_is_listed_never_sent_nor_requeued(world_ctx, make_
     with ctx.store.write() as session:
         session.execute(update(table(Reminder)).where(table(Reminder).c.id == rid).values(status="superseded"))
     assert send_reminders(ctx)["claimed"] == 0
-    [listed] = list_reminders(ctx, status="superseded")
+    [listed] = plain(list_reminders(ctx, status="superseded"))
     assert listed["status_label"] == "已被后续提醒取代"
     with pytest.raises(InvalidInput, match=r"is 已被后续提醒取代 \(superseded\); only a failed or pending"):
-        retry_reminder(make_ctx("boss", url=db_url), rid)
+        plain(retry_reminder(make_ctx("boss", url=db_url), rid))
 
 
 def test_list_filters(world_ctx):
@@ -278,18 +278,18 @@ def test_list_filters(world_ctx):
     [officer] = queue(ctx, audience="district", first=2, step="0")
     with ctx.store.write() as session:
         session.execute(update(table(Reminder)).where(table(Reminder).c.id == officer).values(status="failed"))
-    assert [r["id"] for r in list_reminders(ctx)] == [company, officer]
-    assert [r["id"] for r in list_reminders(ctx, enterprise=world.wuqing[0].lower())] == [company]
-    assert [r["id"] for r in list_reminders(ctx, subject="finding:2")] == [officer]
-    assert [r["id"] for r in list_reminders(ctx, failed=True)] == [officer]
-    assert [r["id"] for r in list_reminders(ctx, limit=1)] == [company]
-    first = list_reminders(ctx)[0]
+    assert [r["id"] for r in plain(list_reminders(ctx))] == [company, officer]
+    assert [r["id"] for r in plain(list_reminders(ctx, enterprise=world.wuqing[0].lower()))] == [company]
+    assert [r["id"] for r in plain(list_reminders(ctx, subject="finding:2"))] == [officer]
+    assert [r["id"] for r in plain(list_reminders(ctx, failed=True))] == [officer]
+    assert [r["id"] for r in plain(list_reminders(ctx, limit=1))] == [company]
+    first = plain(list_reminders(ctx))[0]
     assert (first["step_label"], first["audience_label"], first["status_label"], first["district_name"]) == (
         "到期前7天", "企业", "待发送", "武清区")
     assert first["next_attempt_at"].utcoffset() == timedelta(hours=8)
-    assert list_reminders(ctx)[1]["step_label"] == "到期当日"
+    assert plain(list_reminders(ctx))[1]["step_label"] == "到期当日"
     with pytest.raises(InvalidInput, match=r"--status: 'lost'; choose one of pending, sending, sent, failed"):
-        list_reminders(ctx, status="lost")
+        plain(list_reminders(ctx, status="lost"))
 
 
 @pytest.mark.parametrize(("step", "label"), [("-7", "到期前7天"), ("0", "到期当日"), ("+3", "逾期3天"),
@@ -304,16 +304,16 @@ def test_who_may_requeue(world_ctx, make_ctx, db_url, tmp_path):
     [rid] = queue(ctx, audience="district")
     assert send_reminders(ctx)["failed"] == 1  # no channel at all
     with pytest.raises(Forbidden, match=r"role 'reviewer' may not requeue reminders; allowed roles: bureau, district"):
-        retry_reminder(make_ctx("rev", url=db_url), rid)
+        plain(retry_reminder(make_ctx("rev", url=db_url), rid))
     with pytest.raises(Forbidden, match=r"hx acts for 河西区 only; reminder #\d+ is for 武清区"):
-        retry_reminder(make_ctx("hx", url=db_url), rid)
+        plain(retry_reminder(make_ctx("hx", url=db_url), rid))
     with pytest.raises(Forbidden, match=r"needs an actor"):
-        retry_reminder(make_ctx(url=db_url), rid)
+        plain(retry_reminder(make_ctx(url=db_url), rid))
     with pytest.raises(NotFound, match=r"no reminder #999"):
-        retry_reminder(make_ctx("boss", url=db_url), 999)
-    assert retry_reminder(make_ctx("boss", url=db_url), rid)["status"] == "pending"
+        plain(retry_reminder(make_ctx("boss", url=db_url), 999))
+    assert plain(retry_reminder(make_ctx("boss", url=db_url), rid))["status"] == "pending"
     with_channels(ctx, [{"name": "outbox", "url": "file://outbox"}], tmp_path)  # relative to the config's folder
     assert send_reminders(ctx)["sent"] == 1
     assert len(outbox_lines(tmp_path / "outbox")) == 1
     with pytest.raises(InvalidInput, match=r"is 已发送 \(sent\); only a failed or pending message is requeued"):
-        retry_reminder(make_ctx("boss", url=db_url), rid)
+        plain(retry_reminder(make_ctx("boss", url=db_url), rid))

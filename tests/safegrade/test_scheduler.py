@@ -36,7 +36,7 @@ from safegrade.scheduler.planning import plan_jobs
 from safegrade.services import runs as job_runs
 from safegrade.settings import load_settings
 from tests.conftest import TZ, at, settings_for
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 GRACE = 3600
 
@@ -441,7 +441,7 @@ def test_the_nightly_audit_job_checkpoints_verifies_and_is_recorded(make_ctx, tm
     assert result["ok"] and result["checkpoint"] == 1 and result["chains"] == 6
     ctx = make_ctx(url=db_url)
     assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")
-    runs = job_runs.list_runs(ctx, job="nightly_audit")
+    runs = plain(job_runs.list_runs(ctx, job="nightly_audit"))
     assert runs[0]["source"] == "scheduler" and runs[0]["counts"]["events"] == 6 and runs[0]["error"] is None
 
     with ctx.store.engine.begin() as conn:
@@ -449,4 +449,4 @@ def test_the_nightly_audit_job_checkpoints_verifies_and_is_recorded(make_ctx, tm
     outcome = run_once([nightly], at("2023-06-03 02:30"))[0]
     assert not outcome.ok and "AuditBroken" in (outcome.error or "")
     assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")  # a failed run covered nothing
-    assert "AuditBroken" in job_runs.list_runs(ctx, job="nightly_audit")[0]["error"]
+    assert "AuditBroken" in plain(job_runs.list_runs(ctx, job="nightly_audit"))[0]["error"]

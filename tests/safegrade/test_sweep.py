@@ -21,7 +21,7 @@ from safegrade.services.ledger import import_ledger, reconcile_ledger
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
-from tests.factories import build_world, row, write_ledger
+from tests.factories import build_world, plain, row, write_ledger
 
 CAMPAIGN = "2023年运行质量评估"
 DEDUCTIONS = [{"item": "ZP01", "points": 5, "content": "2022年度未开展标准化自评，无自评报告"}]
@@ -71,7 +71,7 @@ def deadline(make_ctx, subject: str) -> dict:
 
 
 def finding_of(make_ctx, code):
-    (f,) = list_findings(make_ctx("boss"), credit_code=code)
+    (f,) = plain(list_findings(make_ctx("boss"), credit_code=code))
     return f
 
 
@@ -122,10 +122,10 @@ def test_an_overdue_finding_escalates_once_after_five_working_days_across_a_holi
     for day in ("2023-09-29", "2023-10-03", "2023-10-08", "2023-10-10"):
         report = sweep(make_ctx, clock, day)
         assert report.escalations == 0
-        assert show_enterprise(make_ctx(), code)["state"] == "rectifying"
+        assert plain(show_enterprise(make_ctx(), code))["state"] == "rectifying"
     report = sweep(make_ctx, clock, "2023-10-11")
-    assert report.escalations == 1 and show_enterprise(make_ctx(), code)["state"] == "interview"
-    last = timeline(make_ctx(), code)[-1]
+    assert report.escalations == 1 and plain(show_enterprise(make_ctx(), code))["state"] == "interview"
+    last = plain(timeline(make_ctx(), code))[-1]
     assert (last["event"], last["actor"], last["role"], last["source"]) == ("escalate", "system", "system", "flow")
     assert subject in last["reason"]
     d = deadline(make_ctx, subject)
@@ -135,7 +135,7 @@ def test_an_overdue_finding_escalates_once_after_five_working_days_across_a_holi
         ("escalation", "district"), ("escalation", "bureau")]
     for day in ("2023-10-11", "2023-10-12", "2023-10-30"):  # never again
         assert sweep(make_ctx, clock, day).escalations == 0
-    assert [e["event"] for e in timeline(make_ctx(), code)].count("escalate") == 1
+    assert [e["event"] for e in plain(timeline(make_ctx(), code))].count("escalate") == 1
     # escalation into 约谈 opened an interview deadline of its own
     assert deadline(make_ctx, f"interview:{eid(make_ctx, code)}")["status"] in ("open", "lapsed")
     assert verify_audit(make_ctx()).ok
@@ -146,8 +146,8 @@ def test_two_overdue_findings_of_one_enterprise_escalate_it_once(make_ctx, world
     assess(make_ctx, tmp_path, clock, code, [*DEDUCTIONS, {"item": "ZN01", "points": 4, "content": "无信息化平台"}])
     report = sweep(make_ctx, clock, "2023-08-14")
     assert report.escalations == 1 and report.skipped == 1
-    assert show_enterprise(make_ctx(), code)["state"] == "interview"  # not on to revocation
-    notes = sorted(d["escalation"] for d in list_deadlines(make_ctx(), kind="finding"))
+    assert plain(show_enterprise(make_ctx(), code))["state"] == "interview"  # not on to revocation
+    notes = sorted(d["escalation"] for d in plain(list_deadlines(make_ctx(), kind="finding")))
     assert notes == ["fired", "skipped"]
 
 
@@ -159,7 +159,7 @@ def test_an_escalation_the_state_does_not_allow_is_skipped_with_why_and_not_retr
     fire_event(make_ctx("wq"), code, "summon", reason="另案约谈")
     report = sweep(make_ctx, clock, "2023-08-14")
     assert report.escalations == 0 and report.skipped == 1
-    (d,) = list_deadlines(make_ctx(), kind="finding")
+    (d,) = plain(list_deadlines(make_ctx(), kind="finding"))
     assert d["escalation"] == "skipped" and "约谈" in d["escalation_note"]
     assert sweep(make_ctx, clock, "2023-08-15").skipped == 0
 
@@ -173,19 +173,19 @@ def test_evidence_pauses_the_deadline_rejection_resumes_it_and_verification_meet
     evidence = tmp_path / "自评报告.pdf"
     evidence.write_bytes(b"%PDF self-assessment")
     clock.set(at("2023-08-01 10:00"))
-    submit_finding(make_ctx("wq"), f["id"], [evidence])
+    plain(submit_finding(make_ctx("wq"), f["id"], [evidence]))
     assert deadline(make_ctx, subject)["status"] == "paused"
     assert sweep(make_ctx, clock, "2023-08-14").escalations == 0  # awaiting verification: no escalation
     assert outbox(make_ctx, subject) == []
     clock.set(at("2023-08-15 10:00"))
-    reject_finding(make_ctx("boss"), f["id"], "自评报告未盖章")
+    plain(reject_finding(make_ctx("boss"), f["id"], "自评报告未盖章"))
     d = deadline(make_ctx, subject)
     assert d["status"] == "open" and d["next_on"] <= date(2023, 8, 15)  # what fell due while paused is due now
     report = sweep(make_ctx, clock, "2023-08-16")
     assert report.escalations == 1
     clock.set(at("2023-08-17 10:00"))
-    submit_finding(make_ctx("wq"), f["id"], [evidence])
-    verify_finding(make_ctx("boss"), f["id"])
+    plain(submit_finding(make_ctx("wq"), f["id"], [evidence]))
+    plain(verify_finding(make_ctx("boss"), f["id"]))
     d = deadline(make_ctx, subject)
     assert d["status"] == "met" and d["next_on"] is None and "验收通过" in d["closed_note"]
 
@@ -195,15 +195,15 @@ def test_a_major_hazard_overdue_proposes_revocation_with_its_reason(make_ctx, wo
     assess(make_ctx, tmp_path, clock, code, MAJOR)
     f = finding_of(make_ctx, code)
     assert f["major"] and f["due_on"] == date(2023, 7, 24)  # 10 working days
-    assert show_enterprise(make_ctx(), code)["state"] == "interview"
+    assert plain(show_enterprise(make_ctx(), code))["state"] == "interview"
     clock.set(at("2023-07-12 10:00"))
     fire_event(make_ctx("wq"), code, "hold_interview", reason="约谈", data={"attendees": "法人", "record": "限期整改"})
     assert sweep(make_ctx, clock, "2023-07-24").escalations == 0  # the due day itself
     report = sweep(make_ctx, clock, "2023-07-25")  # the next working day
     assert report.escalations == 1
-    shown = show_enterprise(make_ctx(), code)
+    shown = plain(show_enterprise(make_ctx(), code))
     assert shown["state"] == "revocation_pending" and shown["revocation_reason"] == "major_hazard_overdue"
-    last = timeline(make_ctx(), code)[-1]
+    last = plain(timeline(make_ctx(), code))[-1]
     assert last["event"] == "propose_revocation" and last["payload"]["data"]["revocation_source"] == "assessment"
     audiences = [a for _, s, a in outbox(make_ctx, f"finding:{f['id']}") if s == "escalation"]
     assert audiences == ["enterprise", "district", "bureau"]
@@ -247,7 +247,7 @@ def test_the_publicity_period_is_reminded_and_its_end_told_to_the_bureau(make_ct
     clock.set(at("2023-06-05 10:00"))
     fire_event(make_ctx("hx"), code, "propose_revocation", reason="日常检查发现",
                data={"revocation_reason": "fatal_accident", "revocation_source": "daily_inspection"})
-    shown = show_enterprise(make_ctx(), code)
+    shown = plain(show_enterprise(make_ctx(), code))
     d = deadline(make_ctx, f"publicity:{eid(make_ctx, code)}")
     assert d["due_on"] == shown["publicity_ends_on"] == date(2023, 6, 12)
     sweep(make_ctx, clock, "2023-06-11")
@@ -257,7 +257,7 @@ def test_the_publicity_period_is_reminded_and_its_end_told_to_the_bureau(make_ct
     clock.set(at("2023-06-13 10:00"))
     fire_event(make_ctx("boss"), code, "revoke", reason="公示期满无异议")
     assert deadline(make_ctx, d["subject"])["status"] == "met"
-    statuses = {x["kind"]: x["status"] for x in list_deadlines(make_ctx(), enterprise_id=eid(make_ctx, code))}
+    statuses = {x["kind"]: x["status"] for x in plain(list_deadlines(make_ctx(), enterprise_id=eid(make_ctx, code)))}
     assert statuses["validity"] == "cancelled"  # a revoked grade has no validity to remind of
 
 
@@ -272,10 +272,10 @@ def test_validity_is_reminded_and_expires_the_day_after(make_ctx, world, tmp_pat
     sweep(make_ctx, clock, "2024-12-24")  # −7
     sweep(make_ctx, clock, "2024-12-31")  # 0
     assert [s for _, s, a in outbox(make_ctx, subject) if a == "enterprise"] == ["-30", "-7", "0"]
-    assert show_enterprise(make_ctx(), code)["state"] == "graded"
+    assert plain(show_enterprise(make_ctx(), code))["state"] == "graded"
     assert sweep(make_ctx, clock, "2025-01-01").escalations == 1
-    assert show_enterprise(make_ctx(), code)["state"] == "expired"
-    assert timeline(make_ctx(), code)[-1]["event"] == "expire"
+    assert plain(show_enterprise(make_ctx(), code))["state"] == "expired"
+    assert plain(timeline(make_ctx(), code))[-1]["event"] == "expire"
 
 
 def test_a_grade_already_expired_when_imported_expires_at_the_first_sweep_without_old_reminders(make_ctx, world,
@@ -284,7 +284,7 @@ def test_a_grade_already_expired_when_imported_expires_at_the_first_sweep_withou
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "old.csv", [row(60, "河西区", valid_until="2023-05-31")])])
     code = row(60, "河西区")["统一社会信用代码"]
     report = sweep(make_ctx, clock, "2023-06-03")
-    assert report.escalations == 1 and show_enterprise(make_ctx(), code)["state"] == "expired"
+    assert report.escalations == 1 and plain(show_enterprise(make_ctx(), code))["state"] == "expired"
     e_id = eid(make_ctx, code)
     assert [s for _, s, _ in outbox(make_ctx, f"validity:{e_id}")] == ["escalation", "escalation"]
 
@@ -324,7 +324,7 @@ def test_the_campaign_window_reminds_districts_with_work_left_and_tells_the_bure
 def test_a_ledger_submission_meets_the_districts_deadline(make_ctx, world, tmp_path, clock):
     clock.set(at("2023-12-14 10:00"))
     ledger = write_ledger(tmp_path / "wq-ledger.csv", [row(i, "武清区") for i in (1, 2)])
-    done = reconcile_ledger(make_ctx("wq"), [ledger], campaign=CAMPAIGN)
+    done = plain(reconcile_ledger(make_ctx("wq"), [ledger], campaign=CAMPAIGN))
     assert done["submitted"] == [{"district": "120114", "district_name": "武清区", "late_days": 0, "recorded": True}]
     assert deadline(make_ctx, "ledger:1:120114")["status"] == "met"
     sweep(make_ctx, clock, "2023-12-16")
@@ -339,11 +339,11 @@ def test_sweeping_twice_or_three_times_changes_nothing_more(make_ctx, world, tmp
     for code in world.all:
         assess(make_ctx, tmp_path, clock, code, DEDUCTIONS, on="2023-07-10", actor="boss")
     first = sweep(make_ctx, clock, "2023-08-14")
-    after = (outbox(make_ctx), [e["hash"] for c in world.all for e in timeline(make_ctx(), c)])
+    after = (outbox(make_ctx), [e["hash"] for c in world.all for e in plain(timeline(make_ctx(), c))])
     for _ in range(2):
         again = sweep_deadlines(make_ctx("system"))
         assert (again.reminders, again.escalations, again.deadlines) == (0, 0, 0)
-    assert (outbox(make_ctx), [e["hash"] for c in world.all for e in timeline(make_ctx(), c)]) == after
+    assert (outbox(make_ctx), [e["hash"] for c in world.all for e in plain(timeline(make_ctx(), c))]) == after
     assert first.escalations == 4 and verify_audit(make_ctx()).ok
 
 
@@ -360,6 +360,6 @@ def test_an_enterprises_escalations_of_one_day_are_judged_together_even_across_b
         session.execute(DEADLINE.update().where(DEADLINE.c.kind == "finding").values(next_on=date(2023, 7, 1)))
     report = sweep_deadlines(make_ctx("system", source="flow"), batch_size=1)
     assert report.escalations == 1 and report.skipped == 1
-    events = [e["event"] for e in timeline(make_ctx(), code)]
+    events = [e["event"] for e in plain(timeline(make_ctx(), code))]
     assert events.count("propose_revocation") == 1 and "escalate" not in events
-    assert show_enterprise(make_ctx(), code)["revocation_reason"] == "major_hazard_overdue"
+    assert plain(show_enterprise(make_ctx(), code))["revocation_reason"] == "major_hazard_overdue"

@@ -5,8 +5,11 @@ SQL (grouped per district, per element, per item), so the cost follows the numbe
 items, not of enterprises and findings. The per-district counts of selection, exclusion, assessment,
 lateness, interviews (家次) and revocations are `campaign_status`'s, run inside this same transaction.
 
-The figures are plain data (dates, ints, floats, strings) under stable keys: the json format prints
-them as they are, and the md, html and docx renderers (safegrade.reports) lay out the same figures.
+The figures are a contract (`CircularFigures`, frozen dataclasses of plain data: dates, ints, floats,
+strings) whose field names are stable keys, in a stable order: the json format prints them as they are
+(safegrade.output.jsonable turns a contract into the dict of its fields), and the md, html and docx
+renderers (safegrade.reports) lay out the same figures. Mappings keyed by data (results per grade, copies
+per kind of material, flags per kind) stay dicts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -22,15 +27,154 @@ from sqlalchemy import Integer, Text, case, cast, distinct, func, or_, select, t
 from sqlalchemy.orm import Session
 
 from safegrade.models import Assessment, CampaignMember, Deduction, Finding, table
-from safegrade.services.campaign import find_campaign, status_in
+from safegrade.services.campaign import DistrictStatus, find_campaign, status_in
 from safegrade.services.context import Context
 from safegrade.services.reporting.oversight import flag_counts_in
 
 MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
 BLANK = " \t\r\n\u3000"  # what a deduction's content may hold and still say nothing (full-width space too)
 DECIMALS = 1  # percentages to one decimal
-ROUNDING = {"method": "largest_remainder", "decimals": DECIMALS, "base": "assessed",
-            "text": "占比以实际评估企业数为基数，保留一位小数，按最大余数法修约，各项合计为100%"}
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignHeading:
+    name: str
+    starts_on: date
+    ends_on: date
+    ledger_due_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionCount:
+    """Enterprises excluded for one reason, with the rules' label of it."""
+
+    reason: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rounding:
+    """How the percentages were rounded, in words too (the circular prints `text`)."""
+
+    method: str
+    decimals: int
+    base: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MethodCount:
+    method: str
+    assessments: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedMaterials:
+    """Copies printed per kind (the rules' kinds first) and in total."""
+
+    by_kind: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictRow:
+    """One district's row of the circular's table."""
+
+    district: str
+    district_name: str
+    selected: int
+    excluded: int
+    assessed: int
+    outstanding: int
+    late: int
+    interviews: int
+    revocations: int
+    excluded_by_reason: list[ExclusionCount]
+    results: dict[str, int]
+    deductions: int
+    findings: int
+    major_hazards: int
+    major_hazard_enterprises: int
+    materials: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemItem:
+    item: str
+    label: str
+    enterprises: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem type (an element of the assessment), with its items, most enterprises first."""
+
+    element: str
+    label: str
+    enterprises: int
+    deductions: int
+    items: list[ProblemItem]
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictFailings:
+    """What the circular holds against a district."""
+
+    district: str
+    district_name: str
+    late: bool
+    late_assessments: int
+    outstanding_after_window: int
+    deductions_without_content: int
+    rejected_findings: int
+    flags: int
+    flags_by_kind: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CircularDeadlines:
+    ledger_due_on: date | None
+    finding_working_days: int
+    major_finding_working_days: int
+    publicity_working_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class CircularFigures:
+    """Every figure of the circular; the field names are the json format's stable keys, in its order."""
+
+    campaign: CampaignHeading
+    as_of: date
+    issuer: str
+    addressees: str
+    selected: int
+    excluded: int
+    assessed: int
+    outstanding: int
+    late_assessments: int
+    excluded_by_reason: list[ExclusionCount]
+    results: dict[str, int]
+    percent: dict[str, float]
+    rounding: Rounding
+    methods: list[MethodCount]
+    elements: list[str]
+    deductions: int
+    findings: int
+    major_hazards: int
+    major_hazard_enterprises: int
+    materials_printed: PrintedMaterials
+    interviews: int
+    revocations: int
+    by_district: list[DistrictRow]
+    top_problems: list[Problem]
+    late_districts: list[str]
+    district_failings: list[DistrictFailings]
+    deadlines: CircularDeadlines
+
+
+ROUNDING = Rounding(method="largest_remainder", decimals=DECIMALS, base="assessed",
+                    text="占比以实际评估企业数为基数，保留一位小数，按最大余数法修约，各项合计为100%")
 
 
 def largest_remainder(counts: Sequence[int], decimals: int = 1) -> list[Decimal]:
@@ -53,59 +197,62 @@ def largest_remainder(counts: Sequence[int], decimals: int = 1) -> list[Decimal]
     return [Decimal(f).scaleb(-decimals) for f in floors]
 
 
-def circular_figures(ctx: Context, campaign_name: str) -> dict[str, Any]:
+def circular_figures(ctx: Context, campaign_name: str) -> CircularFigures:
     """Every figure of the campaign's circular (see the module docstring); NotFound for an unknown campaign."""
     rules = ctx.rules
     with ctx.store.read() as session:
         campaign = find_campaign(session, campaign_name)
         status = status_in(ctx, session, campaign)
-        methods = _methods(session, campaign["id"])
-        printed = _materials(session, campaign["id"])
-        findings = _findings(session, campaign["id"])
-        deductions = _deductions(session, campaign["id"])
-        elements, items = _problems(session, campaign["id"])
+        methods = _methods(session, campaign.id)
+        printed = _materials(session, campaign.id)
+        findings = _findings(session, campaign.id)
+        deductions = _deductions(session, campaign.id)
+        elements, items = _problems(session, campaign.id)
         flags = flag_counts_in(ctx, session, campaign)
     results = tuple(r for r, _ in rules.assessment.thresholds)
-    total = status["total"]
-    counts = [total["results"][r] for r in results]
+    total = status.total
+    counts = [total.results[r] for r in results]
     labels = {k: e.label for k, e in rules.campaign_exclusions.items()}
-    materials = {d["district"]: _every_kind(printed.get(d["district"], {}), rules.assessment.materials)
-                 for d in status["districts"]}
-    by_district = [_district(d, findings, deductions, materials, labels) for d in status["districts"]]
-    return {
-        "campaign": {k: campaign[k] for k in ("name", "starts_on", "ends_on", "ledger_due_on")},
-        "as_of": status["as_of"],
-        **_addressing(ctx),
-        "selected": total["selected"], "excluded": total["excluded"], "assessed": total["assessed"],
-        "outstanding": total["outstanding"], "late_assessments": total["late"],
-        "excluded_by_reason": _reasons(_summed(d["excluded_by_reason"] for d in status["districts"]), labels),
-        "results": dict(zip(results, counts, strict=True)),
-        "percent": dict(zip(results, map(float, largest_remainder(counts, DECIMALS)), strict=True)),
-        "rounding": dict(ROUNDING),
-        "methods": [{"method": m, "assessments": methods[m]} for m in _ordered(methods, rules.assessment.methods)],
-        "elements": [e.label for e in rules.assessment.elements.values()],
-        **{k: sum(d[k] for d in by_district)
-           for k in ("deductions", "findings", "major_hazards", "major_hazard_enterprises")},
-        "materials_printed": _printed(by_district, rules.assessment.materials),
-        "interviews": total["interviews"], "revocations": total["revocations"],
-        "by_district": by_district,
-        "top_problems": _top_problems(ctx, elements, items),
-        "late_districts": status["late_districts"],
-        "district_failings": [_failings(d, findings, deductions, flags, campaign["ends_on"], status["as_of"])
-                              for d in status["districts"]],
-        "deadlines": {"ledger_due_on": campaign["ledger_due_on"],
-                      "finding_working_days": rules.deadlines.finding_working_days,
-                      "major_finding_working_days": rules.deadlines.major_finding_working_days,
-                      "publicity_working_days": rules.deadlines.publicity_working_days},
-    }
+    materials = {d.district: _every_kind(printed.get(d.district, {}), rules.assessment.materials)
+                 for d in status.districts}
+    by_district = [_district(d, findings, deductions, materials, labels) for d in status.districts]
+    issuer, addressees = _addressing(ctx)
+    return CircularFigures(
+        campaign=CampaignHeading(name=campaign.name, starts_on=campaign.starts_on, ends_on=campaign.ends_on,
+                                 ledger_due_on=campaign.ledger_due_on),
+        as_of=status.as_of,
+        issuer=issuer, addressees=addressees,
+        selected=total.selected, excluded=total.excluded, assessed=total.assessed,
+        outstanding=total.outstanding, late_assessments=total.late,
+        excluded_by_reason=_reasons(_summed(d.excluded_by_reason for d in status.districts), labels),
+        results=dict(zip(results, counts, strict=True)),
+        percent=dict(zip(results, map(float, largest_remainder(counts, DECIMALS)), strict=True)),
+        rounding=ROUNDING,
+        methods=[MethodCount(method=m, assessments=methods[m]) for m in _ordered(methods, rules.assessment.methods)],
+        elements=[e.label for e in rules.assessment.elements.values()],
+        deductions=sum(d.deductions for d in by_district), findings=sum(d.findings for d in by_district),
+        major_hazards=sum(d.major_hazards for d in by_district),
+        major_hazard_enterprises=sum(d.major_hazard_enterprises for d in by_district),
+        materials_printed=_printed(by_district, rules.assessment.materials),
+        interviews=total.interviews, revocations=total.revocations,
+        by_district=by_district,
+        top_problems=_top_problems(ctx, elements, items),
+        late_districts=list(status.late_districts),
+        district_failings=[_failings(d, findings, deductions, flags, campaign.ends_on, status.as_of)
+                           for d in status.districts],
+        deadlines=CircularDeadlines(ledger_due_on=campaign.ledger_due_on,
+                                    finding_working_days=rules.deadlines.finding_working_days,
+                                    major_finding_working_days=rules.deadlines.major_finding_working_days,
+                                    publicity_working_days=rules.deadlines.publicity_working_days),
+    )
 
 
-def _addressing(ctx: Context) -> dict[str, str]:
+def _addressing(ctx: Context) -> tuple[str, str]:
     """Who issues the circular and to whom, by the rules' labels of the roles (市应急管理局, 区应急管理局)."""
     roles = ctx.rules.lifecycle.roles
     bureau = roles["bureau"].label if "bureau" in roles else "市应急管理局"
     district = roles["district"].label if "district" in roles else "区应急管理局"
-    return {"issuer": bureau, "addressees": f"各{district}"}
+    return bureau, f"各{district}"
 
 
 def _summed(counts: Iterable[Mapping[str, int]]) -> Counter[str]:
@@ -115,10 +262,10 @@ def _summed(counts: Iterable[Mapping[str, int]]) -> Counter[str]:
     return out
 
 
-def _printed(by_district: Sequence[Mapping[str, Any]], kinds: Sequence[str]) -> dict[str, Any]:
+def _printed(by_district: Sequence[DistrictRow], kinds: Sequence[str]) -> PrintedMaterials:
     """Copies printed per kind (the rules' kinds first) and in total."""
-    per_kind = _every_kind(_summed(d["materials"] for d in by_district), kinds)
-    return {"by_kind": per_kind, "total": sum(per_kind.values())}
+    per_kind = _every_kind(_summed(d.materials for d in by_district), kinds)
+    return PrintedMaterials(by_kind=per_kind, total=sum(per_kind.values()))
 
 
 def _ordered(found: Mapping[str, int], known: Sequence[str]) -> list[str]:
@@ -205,7 +352,7 @@ def _problems(session: Session, campaign_id: int) -> tuple[dict[str, tuple[int, 
 
 
 def _top_problems(ctx: Context, elements: Mapping[str, tuple[int, int]], items: Mapping[str, list[Any]]
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[Problem]:
     """Problem types by element, most enterprises first (ties: the rules' order), each with its items."""
     rules = ctx.rules.assessment
     order = {key: i for i, key in enumerate(rules.elements)}
@@ -213,53 +360,54 @@ def _top_problems(ctx: Context, elements: Mapping[str, tuple[int, int]], items: 
     for key in sorted(elements, key=lambda k: (-elements[k][0], order.get(k, len(order)), k)):
         known = rules.elements.get(key)
         listed = sorted(items.get(key, []), key=lambda pair: (-pair[1], pair[0]))
-        out.append({"element": key, "label": known.label if known else key, "enterprises": elements[key][0],
-                    "deductions": elements[key][1],
-                    "items": [{"item": code, "label": rules.items[code].label if code in rules.items else code,
-                               "enterprises": n} for code, n in listed]})
+        out.append(Problem(element=key, label=known.label if known else key, enterprises=elements[key][0],
+                           deductions=elements[key][1],
+                           items=[ProblemItem(item=code, label=rules.items[code].label if code in rules.items else code,
+                                              enterprises=n) for code, n in listed]))
     return out
 
 
-def _reasons(counts: Mapping[str, int], labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def _reasons(counts: Mapping[str, int], labels: Mapping[str, str]) -> list[ExclusionCount]:
     """Exclusions per reason with the rules' label, in the rules' order (a reason they no longer list: last)."""
-    return [{"reason": k, "label": labels.get(k, k), "count": counts[k]}
+    return [ExclusionCount(reason=k, label=labels.get(k, k), count=counts[k])
             for k in _ordered(counts, tuple(labels))]
 
 
-def _district(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int]],
-              deductions: Mapping[str, Mapping[str, int]], materials: Mapping[str, Mapping[str, int]],
-              labels: Mapping[str, str]) -> dict[str, Any]:
+def _district(status: DistrictStatus, findings: Mapping[str, Mapping[str, int]],
+              deductions: Mapping[str, Mapping[str, int]], materials: Mapping[str, dict[str, int]],
+              labels: Mapping[str, str]) -> DistrictRow:
     """One district's row of the circular's table."""
-    code = status["district"]
+    code = status.district
     f = findings.get(code, {})
-    return {
-        "district": code, "district_name": status["district_name"],
-        **{k: status[k] for k in ("selected", "excluded", "assessed", "outstanding", "late", "interviews",
-                                  "revocations")},
-        "excluded_by_reason": _reasons(status["excluded_by_reason"], labels),
-        "results": dict(status["results"]),
-        "deductions": deductions.get(code, {}).get("deductions", 0),
-        "findings": f.get("findings", 0), "major_hazards": f.get("major_hazards", 0),
-        "major_hazard_enterprises": f.get("major_hazard_enterprises", 0),
-        "materials": materials[code],
-    }
+    return DistrictRow(
+        district=code, district_name=status.district_name,
+        selected=status.selected, excluded=status.excluded, assessed=status.assessed,
+        outstanding=status.outstanding, late=status.late, interviews=status.interviews,
+        revocations=status.revocations,
+        excluded_by_reason=_reasons(status.excluded_by_reason, labels),
+        results=dict(status.results),
+        deductions=deductions.get(code, {}).get("deductions", 0),
+        findings=f.get("findings", 0), major_hazards=f.get("major_hazards", 0),
+        major_hazard_enterprises=f.get("major_hazard_enterprises", 0),
+        materials=materials[code],
+    )
 
 
-def _failings(status: Mapping[str, Any], findings: Mapping[str, Mapping[str, int]],
-              deductions: Mapping[str, Mapping[str, int]], flags: Mapping[str, Mapping[str, int]], ends_on: Any,
-              as_of: Any) -> dict[str, Any]:
+def _failings(status: DistrictStatus, findings: Mapping[str, Mapping[str, int]],
+              deductions: Mapping[str, Mapping[str, int]], flags: Mapping[str, Mapping[str, int]], ends_on: date,
+              as_of: date) -> DistrictFailings:
     """What the circular holds against a district; `flags` counts the data-quality flags of
     safegrade.services.reporting.oversight (`report districts` lists each with its audit events), less the
     deductions without content, which are counted on their own."""
-    code = status["district"]
+    code = status.district
     kinds = {k: n for k, n in flags.get(code, {}).items() if n and k != "deduction_without_content"}
-    return {
-        "district": code, "district_name": status["district_name"],
-        "late": bool(status["district_late"]),
-        "late_assessments": status["late"],
-        "outstanding_after_window": status["outstanding"] if as_of > ends_on else 0,
-        "deductions_without_content": deductions.get(code, {}).get("deductions_without_content", 0),
-        "rejected_findings": findings.get(code, {}).get("rejected_findings", 0),
-        "flags": sum(kinds.values()),
-        "flags_by_kind": kinds,
-    }
+    return DistrictFailings(
+        district=code, district_name=status.district_name,
+        late=bool(status.district_late),
+        late_assessments=status.late,
+        outstanding_after_window=status.outstanding if as_of > ends_on else 0,
+        deductions_without_content=deductions.get(code, {}).get("deductions_without_content", 0),
+        rejected_findings=findings.get(code, {}).get("rejected_findings", 0),
+        flags=sum(kinds.values()),
+        flags_by_kind=kinds,
+    )

@@ -12,61 +12,117 @@ due date has passed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, literal, select
 
 from safegrade.models import Assessment, CampaignMember, Finding, UTCDateTime, table
-from safegrade.services.campaign import campaign_status, find_campaign
+from safegrade.services.campaign import (
+    CampaignWindow,
+    DistrictStatus,
+    StatusTotal,
+    campaign_status,
+    find_campaign,
+)
 from safegrade.services.context import Context
 from safegrade.services.reporting.oversight import KINDS, counts, flags_in
 
 MEMBER, ASSESSMENT, FINDING = table(CampaignMember), table(Assessment), table(Finding)
 
 
-def district_report(ctx: Context, campaign_name: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FlagKind:
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictOversight:
+    """One district's row of the report (or the 合计 row: no district code, `district_late` None)."""
+
+    district: str
+    district_name: str
+    selected: int
+    excluded: int
+    to_assess: int
+    assessed: int
+    assessed_on_time: int
+    late: int
+    outstanding: int
+    on_time_rate: float | None  # percent, None when there was nothing to assess
+    district_late: bool | None
+    interviews: int
+    revocations: int
+    results: dict[str, int]
+    findings: int
+    verified: int
+    verified_on_time: int
+    overdue_open: int
+    closed_on_time_rate: float | None
+    flag_counts: dict[str, int]
+    flags_total: int
+    flags: list[dict[str, Any]]  # oversight's flags of the district (their fields vary with the kind)
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictReport:
+    title: str
+    campaign: CampaignWindow
+    as_of: date
+    generated_at: datetime
+    kinds: list[FlagKind]
+    districts: list[DistrictOversight]
+    total: DistrictOversight
+    flags: list[dict[str, Any]]
+    late_districts: list[str]
+
+
+def district_report(ctx: Context, campaign_name: str) -> DistrictReport:
     """The per-district oversight figures of a campaign, with every flag."""
     now = ctx.now()
     status = campaign_status(ctx, campaign_name)
     with ctx.store.read() as session:
         campaign = find_campaign(session, campaign_name)
         flags = flags_in(ctx, session, campaign)
-        loops = _loops(ctx, session, campaign["id"], now.date())
-    per_kind = counts(flags, [d["district"] for d in status["districts"]])
-    districts = [_district(d, loops.get(d["district"], {}), per_kind.get(d["district"], {}), flags)
-                 for d in status["districts"]]
-    total = _district({**status["total"], "district": "", "district_name": "合计", "district_late": None},
-                      {k: sum(loops.get(d["district"], {}).get(k, 0) for d in status["districts"])
+        loops = _loops(ctx, session, campaign.id, now.date())
+    per_kind = counts(flags, [d.district for d in status.districts])
+    districts = [_district(d.district, d.district_name, d, d.district_late, loops.get(d.district, {}),
+                           per_kind.get(d.district, {}), flags) for d in status.districts]
+    total = _district("", "合计", status.total, None,
+                      {k: sum(loops.get(d.district, {}).get(k, 0) for d in status.districts)
                        for k in ("findings", "verified", "on_time", "overdue")},
-                      {k: sum(per_kind.get(d["district"], {}).get(k, 0) for d in status["districts"]) for k in KINDS},
+                      {k: sum(per_kind.get(d.district, {}).get(k, 0) for d in status.districts) for k in KINDS},
                       [])
-    return {"title": "各区运行质量评估工作监督报告", "campaign": {
-                "name": campaign["name"], "starts_on": campaign["starts_on"], "ends_on": campaign["ends_on"]},
-            "as_of": now.date(), "generated_at": now, "kinds": [{"kind": k, "label": v} for k, v in KINDS.items()],
-            "districts": districts, "total": total, "flags": flags, "late_districts": status["late_districts"]}
+    return DistrictReport(
+        title="各区运行质量评估工作监督报告",
+        campaign=CampaignWindow(name=campaign.name, starts_on=campaign.starts_on, ends_on=campaign.ends_on),
+        as_of=now.date(), generated_at=now, kinds=[FlagKind(kind=k, label=v) for k, v in KINDS.items()],
+        districts=districts, total=total, flags=flags, late_districts=status.late_districts)
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part * 100 / whole, 1) if whole else None
 
 
-def _district(s: Mapping[str, Any], loop: Mapping[str, int], flags_by_kind: Mapping[str, int],
-              flags: list[dict[str, Any]]) -> dict[str, Any]:
-    to_assess = s["selected"] - s["excluded"]
-    on_time = s["assessed"] - s["late"]
+def _district(code: str, name: str, s: DistrictStatus | StatusTotal, district_late: bool | None,
+              loop: Mapping[str, int], flags_by_kind: Mapping[str, int], flags: list[dict[str, Any]]
+              ) -> DistrictOversight:
+    to_assess = s.selected - s.excluded
+    on_time = s.assessed - s.late
     findings = loop.get("findings", 0)
-    return {
-        "district": s["district"], "district_name": s["district_name"], "selected": s["selected"],
-        "excluded": s["excluded"], "to_assess": to_assess, "assessed": s["assessed"], "assessed_on_time": on_time,
-        "late": s["late"], "outstanding": s["outstanding"], "on_time_rate": _rate(on_time, to_assess),
-        "district_late": s["district_late"], "interviews": s["interviews"], "revocations": s["revocations"],
-        "results": dict(s["results"]), "findings": findings, "verified": loop.get("verified", 0),
-        "verified_on_time": loop.get("on_time", 0), "overdue_open": loop.get("overdue", 0),
-        "closed_on_time_rate": _rate(loop.get("on_time", 0), findings),
-        "flag_counts": {k: flags_by_kind.get(k, 0) for k in KINDS}, "flags_total": sum(flags_by_kind.values()),
-        "flags": [f for f in flags if f["district"] == s["district"]],
-    }
+    return DistrictOversight(
+        district=code, district_name=name, selected=s.selected,
+        excluded=s.excluded, to_assess=to_assess, assessed=s.assessed, assessed_on_time=on_time,
+        late=s.late, outstanding=s.outstanding, on_time_rate=_rate(on_time, to_assess),
+        district_late=district_late, interviews=s.interviews, revocations=s.revocations,
+        results=dict(s.results), findings=findings, verified=loop.get("verified", 0),
+        verified_on_time=loop.get("on_time", 0), overdue_open=loop.get("overdue", 0),
+        closed_on_time_rate=_rate(loop.get("on_time", 0), findings),
+        flag_counts={k: flags_by_kind.get(k, 0) for k in KINDS}, flags_total=sum(flags_by_kind.values()),
+        flags=[f for f in flags if f["district"] == code],
+    )
 
 
 def _loops(ctx: Context, session: Any, campaign_id: int, today: date) -> dict[str, dict[str, int]]:

@@ -17,6 +17,7 @@ those since the campaign was opened.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -37,24 +38,148 @@ from safegrade.models import (
     Reminder,
     table,
 )
-from safegrade.services.campaign import find_campaign
+from safegrade.services.campaign import CampaignRecord, CampaignWindow, find_campaign
 from safegrade.services.context import Context
 from safegrade.services.reporting.loop_findings import (
+    DeadlineRecord,
+    FindingRecord,
+    ReminderRecord,
     finding_record,
     kind_label,
     labels_of_deadline,
     noted_event,
     reminder_record,
 )
-from safegrade.services.reporting.loop_trail import Trail, event_ref, instant, load_trails, verification
+from safegrade.services.reporting.loop_trail import ChainCheck, Trail, instant, load_trails, verification
 
 ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
 CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)
 CHUNK = 500
 
 
+@dataclass(frozen=True, slots=True)
+class EscalationRecord:
+    """An escalation event of the trail, with the deadline whose escalation note names it (if any)."""
+
+    id: int
+    enterprise: str
+    seq: int
+    hash: str
+    event: str
+    at: datetime
+    event_label: str
+    from_state: str | None
+    from_label: str
+    to_state: str
+    to_label: str
+    actor: str
+    role: str
+    source: str
+    reason: str
+    automatic: bool  # fired by the system's scheduled sweep
+    deadline: str | None
+    deadline_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSummary:
+    """One enterprise's counts; days to close over its verified findings (None: none verified)."""
+
+    findings: int
+    major: int
+    verified: int
+    submitted: int
+    open: int
+    overdue: int
+    closed_late: int
+    evidence_files: int
+    rejections: int
+    reminders: int
+    reminders_sent: int
+    reminders_failed: int
+    escalations: int
+    max_days_to_close: int | None
+    mean_days_to_close: float | None
+    problems: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoopTotals:
+    """The enterprises' counts summed."""
+
+    findings: int
+    major: int
+    verified: int
+    submitted: int
+    open: int
+    overdue: int
+    closed_late: int
+    evidence_files: int
+    rejections: int
+    reminders: int
+    reminders_sent: int
+    reminders_failed: int
+    escalations: int
+    problems: int
+    enterprises: int
+    broken_chains: int
+    max_days_to_close: int | None
+    mean_days_to_close: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseLoop:
+    """One enterprise in the report: its chain re-verified, findings, escalations, reminders, a summary."""
+
+    credit_code: str
+    name: str
+    district: str
+    district_name: str
+    state: str
+    state_label: str
+    version: int
+    chain: ChainCheck
+    findings: list[FindingRecord]
+    escalations: list[EscalationRecord]
+    other_escalations: list[DeadlineRecord]  # deadlines whose escalation names no event of the chain
+    reminders: list[ReminderRecord]
+    summary: LoopSummary
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenChain:
+    """An enterprise whose chain is broken, and its first break."""
+
+    credit_code: str
+    name: str
+    seq: int
+    kind: str
+    kind_label: str
+    detail: str
+    event_id: int | None
+    hash: str | None
+    event: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoopReport:
+    title: str
+    scope: str  # campaign | enterprise
+    campaign: CampaignWindow | None
+    credit_code: str | None  # the enterprise's, for one enterprise's report
+    district: str | None
+    district_name: str | None
+    as_of: date
+    generated_at: datetime
+    chain_ok: bool
+    broken: list[BrokenChain]
+    enterprises: list[EnterpriseLoop]
+    totals: LoopTotals
+
+
 def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str | None = None,
-                district: str | None = None) -> dict[str, Any]:
+                district: str | None = None) -> LoopReport:
     """The closed-loop evidence of one enterprise (`credit_code`) or of every member of `campaign`
     (of one `district` only, if given: a campaign's report for a whole city is large)."""
     if (credit_code is None) == (campaign is None):
@@ -78,32 +203,32 @@ def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str |
         if not ids:
             raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}",
                            code="no_member", field="district", value=district)
-        enterprises: list[dict[str, Any]] = []
+        enterprises: list[EnterpriseLoop] = []
         for i in range(0, len(ids), CHUNK):
             enterprises.extend(_batch(ctx, session, ids[i:i + CHUNK], camp, now.date()))
-    broken = [{"credit_code": e["credit_code"], "name": e["name"], **e["chain"]["first_break"]}
-              for e in enterprises if not e["chain"]["ok"]]
-    return {
-        "title": "整改闭环核查报告", "scope": "campaign" if camp else "enterprise",
-        "campaign": _campaign_info(camp), "credit_code": enterprises[0]["credit_code"] if not camp else None,
-        "district": code, "district_name": ctx.rules.district_name(code) if code else None,
-        "as_of": now.date(), "generated_at": now, "chain_ok": not broken, "broken": broken,
-        "enterprises": enterprises, "totals": _totals(enterprises),
-    }
+    broken = [BrokenChain(credit_code=e.credit_code, name=e.name, **asdict(e.chain.first_break))
+              for e in enterprises if not e.chain.ok and e.chain.first_break is not None]
+    return LoopReport(
+        title="整改闭环核查报告", scope="campaign" if camp else "enterprise",
+        campaign=_campaign_info(camp), credit_code=enterprises[0].credit_code if not camp else None,
+        district=code, district_name=ctx.rules.district_name(code) if code else None,
+        as_of=now.date(), generated_at=now, chain_ok=not broken, broken=broken,
+        enterprises=enterprises, totals=_totals(enterprises),
+    )
 
 
-def _campaign_info(camp: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _campaign_info(camp: CampaignRecord | None) -> CampaignWindow | None:
     if camp is None:
         return None
-    return {"name": camp["name"], "starts_on": camp["starts_on"], "ends_on": camp["ends_on"]}
+    return CampaignWindow(name=camp.name, starts_on=camp.starts_on, ends_on=camp.ends_on)
 
 
-def _targets(session: Session, credit_code: str | None, camp: Mapping[str, Any] | None,
+def _targets(session: Session, credit_code: str | None, camp: CampaignRecord | None,
              district: str | None) -> list[int]:
     """Enterprise ids to report on, in district and credit-code order."""
     if camp is not None:
         query = (select(MEMBER.c.enterprise_id).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
-                 .where(MEMBER.c.campaign_id == camp["id"]).order_by(MEMBER.c.district, ENTERPRISE.c.credit_code))
+                 .where(MEMBER.c.campaign_id == camp.id).order_by(MEMBER.c.district, ENTERPRISE.c.credit_code))
         if district is not None:
             query = query.where(MEMBER.c.district == district)
         return [r[0] for r in session.execute(query)]
@@ -115,12 +240,12 @@ def _targets(session: Session, credit_code: str | None, camp: Mapping[str, Any] 
     return [found]
 
 
-def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: Mapping[str, Any] | None,
-           today: date) -> list[dict[str, Any]]:
+def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: CampaignRecord | None,
+           today: date) -> list[EnterpriseLoop]:
     """The report's records of one batch of enterprises: a fixed number of queries for the batch."""
     rows = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(ENTERPRISE.c.id.in_(ids))).mappings()}
     trails = load_trails(session, list(rows.values()))
-    since: datetime | None = camp["created_at"] if camp else None
+    since: datetime | None = camp.created_at if camp else None
     findings = _findings(session, ids, camp)
     of_findings = select(FINDING.c.id).where(FINDING.c.enterprise_id.in_(ids))
     evidence = _by(session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(of_findings))
@@ -151,7 +276,7 @@ def _by(rows: Any, key: str) -> dict[Any, list[dict[str, Any]]]:
     return out
 
 
-def _findings(session: Session, ids: Sequence[int], camp: Mapping[str, Any] | None) -> dict[int, list[dict[str, Any]]]:
+def _findings(session: Session, ids: Sequence[int], camp: CampaignRecord | None) -> dict[int, list[dict[str, Any]]]:
     """The findings of these enterprises (of the campaign's assessments, for a campaign), with the
     assessment date and campaign name."""
     query = (select(FINDING, ASSESSMENT.c.assessed_on, CAMPAIGN.c.name.label("campaign"))
@@ -159,13 +284,13 @@ def _findings(session: Session, ids: Sequence[int], camp: Mapping[str, Any] | No
              .outerjoin(CAMPAIGN, CAMPAIGN.c.id == ASSESSMENT.c.campaign_id)
              .where(FINDING.c.enterprise_id.in_(ids)).order_by(FINDING.c.enterprise_id, FINDING.c.id))
     if camp is not None:
-        query = query.where(ASSESSMENT.c.campaign_id == camp["id"])
+        query = query.where(ASSESSMENT.c.campaign_id == camp.id)
     return _by(session.execute(query).mappings(), "enterprise_id")
 
 
 def _enterprise(ctx: Context, row: Mapping[str, Any], trail: Trail, findings: list[dict[str, Any]],
                 evidence: Mapping[int, list[dict[str, Any]]], deadlines: list[dict[str, Any]],
-                reminders: list[dict[str, Any]], since: datetime | None, today: date) -> dict[str, Any]:
+                reminders: list[dict[str, Any]], since: datetime | None, today: date) -> EnterpriseLoop:
     """One enterprise: its chain's verification, its findings, reminders and escalations, a summary."""
     local = _local(ctx)
     by_hash, per_finding = trail.by_hash(), trail.finding_events()
@@ -178,14 +303,14 @@ def _enterprise(ctx: Context, row: Mapping[str, Any], trail: Trail, findings: li
     unmatched = [labels_of_deadline(ctx, d, by_hash, local) for d in deadlines
                  if d["escalation"] and noted.get(d["id"]) is None and (since is None or d["updated_at"] >= since)]
     reminder_rows = [reminder_record(ctx, r, local) for r in reminders]
-    return {
-        "credit_code": row["credit_code"], "name": row["name"], "district": row["district"],
-        "district_name": ctx.rules.district_name(row["district"]), "state": row["state"],
-        "state_label": ctx.rules.state_label(row["state"]), "version": row["version"],
-        "chain": verification(trail, local), "findings": records, "escalations": escalations,
-        "other_escalations": unmatched, "reminders": reminder_rows,
-        "summary": _summary(records, reminder_rows, escalations),
-    }
+    return EnterpriseLoop(
+        credit_code=row["credit_code"], name=row["name"], district=row["district"],
+        district_name=ctx.rules.district_name(row["district"]), state=row["state"],
+        state_label=ctx.rules.state_label(row["state"]), version=row["version"],
+        chain=verification(trail, local), findings=records, escalations=escalations,
+        other_escalations=unmatched, reminders=reminder_rows,
+        summary=_summary(records, reminder_rows, escalations),
+    )
 
 
 def _local(ctx: Context) -> Any:
@@ -197,45 +322,47 @@ def _local(ctx: Context) -> Any:
     return local
 
 
-def _escalation(ctx: Context, e: ChainEvent, deadlines: list[dict[str, Any]], local: Any) -> dict[str, Any]:
+def _escalation(ctx: Context, e: ChainEvent, deadlines: list[dict[str, Any]], local: Any) -> EscalationRecord:
     """An escalation event, with the deadline whose escalation note names it (if any)."""
     deadline = deadlines[0] if deadlines else None
-    return {**event_ref(e), "at": local(instant(e)), "event_label": ctx.rules.lifecycle.event_label(e.event),
-            "from_state": e.from_state, "from_label": ctx.rules.state_label(e.from_state) if e.from_state else "",
-            "to_state": e.to_state, "to_label": ctx.rules.state_label(e.to_state), "actor": e.actor, "role": e.role,
-            "source": e.source, "reason": e.reason, "automatic": e.actor == "system" and e.source == "flow",
-            "deadline": deadline["subject"] if deadline else None,
-            "deadline_label": kind_label(ctx, deadline["kind"]) if deadline else None}
+    return EscalationRecord(
+        id=e.id, enterprise=e.enterprise, seq=e.seq, hash=e.hash, event=e.event, at=local(instant(e)),
+        event_label=ctx.rules.lifecycle.event_label(e.event), from_state=e.from_state,
+        from_label=ctx.rules.state_label(e.from_state) if e.from_state else "", to_state=e.to_state,
+        to_label=ctx.rules.state_label(e.to_state), actor=e.actor, role=e.role, source=e.source, reason=e.reason,
+        automatic=e.actor == "system" and e.source == "flow", deadline=deadline["subject"] if deadline else None,
+        deadline_label=kind_label(ctx, deadline["kind"]) if deadline else None)
 
 
-def _summary(findings: list[dict[str, Any]], reminders: list[dict[str, Any]],
-             escalations: list[dict[str, Any]]) -> dict[str, Any]:
-    closed = [f["days_to_close"] for f in findings if f["days_to_close"] is not None]
-    return {
-        "findings": len(findings), "major": sum(f["major"] for f in findings),
-        "verified": sum(f["status"] == "verified" for f in findings),
-        "submitted": sum(f["status"] == "submitted" for f in findings),
-        "open": sum(f["status"] == "open" for f in findings),
-        "overdue": sum(f["overdue_days"] > 0 and f["status"] != "verified" for f in findings),
-        "closed_late": sum(bool(f["closed_late"]) for f in findings),
-        "evidence_files": sum(len(f["evidence"]) for f in findings),
-        "rejections": sum(len(f["rejections"]) for f in findings),
-        "reminders": len(reminders), "reminders_sent": sum(r["status"] == "sent" for r in reminders),
-        "reminders_failed": sum(r["status"] == "failed" for r in reminders),
-        "escalations": len(escalations),
-        "max_days_to_close": max(closed) if closed else None,
-        "mean_days_to_close": round(sum(closed) / len(closed), 1) if closed else None,
-        "problems": sum(len(f["problems"]) for f in findings),
-    }
+def _days_to_close(findings: Sequence[FindingRecord]) -> tuple[int | None, float | None]:
+    """The longest and the mean days to close, over the findings verified (None, None without any)."""
+    closed = [f.days_to_close for f in findings if f.days_to_close is not None]
+    return (max(closed), round(sum(closed) / len(closed), 1)) if closed else (None, None)
 
 
-def _totals(enterprises: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(findings: list[FindingRecord], reminders: list[ReminderRecord],
+             escalations: list[EscalationRecord]) -> LoopSummary:
+    longest, mean = _days_to_close(findings)
+    return LoopSummary(
+        findings=len(findings), major=sum(f.major for f in findings),
+        verified=sum(f.status == "verified" for f in findings),
+        submitted=sum(f.status == "submitted" for f in findings),
+        open=sum(f.status == "open" for f in findings),
+        overdue=sum(f.overdue_days > 0 and f.status != "verified" for f in findings),
+        closed_late=sum(bool(f.closed_late) for f in findings),
+        evidence_files=sum(len(f.evidence) for f in findings),
+        rejections=sum(len(f.rejections) for f in findings),
+        reminders=len(reminders), reminders_sent=sum(r.status == "sent" for r in reminders),
+        reminders_failed=sum(r.status == "failed" for r in reminders),
+        escalations=len(escalations), max_days_to_close=longest, mean_days_to_close=mean,
+        problems=sum(len(f.problems) for f in findings),
+    )
+
+
+def _totals(enterprises: list[EnterpriseLoop]) -> LoopTotals:
     keys = ("findings", "major", "verified", "submitted", "open", "overdue", "closed_late", "evidence_files",
             "rejections", "reminders", "reminders_sent", "reminders_failed", "escalations", "problems")
-    totals: dict[str, Any] = {k: sum(e["summary"][k] for e in enterprises) for k in keys}
-    closed = [f["days_to_close"] for e in enterprises for f in e["findings"] if f["days_to_close"] is not None]
-    totals["enterprises"] = len(enterprises)
-    totals["broken_chains"] = sum(not e["chain"]["ok"] for e in enterprises)
-    totals["max_days_to_close"] = max(closed) if closed else None
-    totals["mean_days_to_close"] = round(sum(closed) / len(closed), 1) if closed else None
-    return totals
+    longest, mean = _days_to_close([f for e in enterprises for f in e.findings])
+    return LoopTotals(**{k: sum(getattr(e.summary, k) for e in enterprises) for k in keys},
+                      enterprises=len(enterprises), broken_chains=sum(not e.chain.ok for e in enterprises),
+                      max_days_to_close=longest, mean_days_to_close=mean)

@@ -42,6 +42,53 @@ _COLUMNS = (EVENT.c.enterprise_id, EVENT.c.seq, EVENT.c.event, EVENT.c.from_stat
             EVENT.c.rules_version, EVENT.c.prev_hash, EVENT.c.hash, EVENT.c.id)
 
 
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """How a report names an audit event: database id, enterprise, sequence number, hash, event and instant."""
+
+    id: int
+    enterprise: str
+    seq: int
+    hash: str
+    event: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """A break of an enterprise's chain, with the event it names (when that event is still there)."""
+
+    seq: int
+    kind: str
+    kind_label: str
+    detail: str
+    event_id: int | None
+    hash: str | None
+    event: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    """An enterprise's chain re-verified: ok, its number of events, its head, and each break."""
+
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str | None
+    breaks: list[ChainBreak]
+    first_break: ChainBreak | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrailFile:
+    """An evidence file as a finding_submitted event names it."""
+
+    file: str
+    sha256: str
+    size: int | None
+
+
 @dataclass
 class Trail:
     """One enterprise's chain: its events, the verification result, and its events by kind."""
@@ -86,10 +133,11 @@ def instant(e: ChainEvent) -> datetime:
     return datetime.fromisoformat(e.occurred_at)
 
 
-def event_ref(e: ChainEvent) -> dict[str, Any]:
-    """How a report names an audit event: database id, enterprise, sequence number and hash."""
-    return {"id": e.id, "enterprise": e.enterprise, "seq": e.seq, "hash": e.hash, "event": e.event,
-            "at": instant(e)}
+def event_ref(e: ChainEvent, at: datetime | None = None) -> EventRef:
+    """How a report names an audit event: database id, enterprise, sequence number and hash; `at`: its
+    instant as the report shows it (default: UTC)."""
+    return EventRef(id=e.id, enterprise=e.enterprise, seq=e.seq, hash=e.hash, event=e.event,
+                    at=at if at is not None else instant(e))
 
 
 def load_trails(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, Trail]:
@@ -142,28 +190,27 @@ def _checkpoint_breaks(session: Session, codes: Mapping[int, str]) -> dict[int, 
     return out
 
 
-def verification(trail: Trail, local: Any) -> dict[str, Any]:
+def verification(trail: Trail, local: Any) -> ChainCheck:
     """The chain's verification result as the report shows it: ok, counts, head, and each break with
     the event it names (id and hash, when that event is still there)."""
     seqs = {e.seq: e for e in trail.events}
     breaks = []
     for b in trail.breaks:
         at = seqs.get(b.seq)
-        breaks.append({"seq": b.seq, "kind": b.kind, "kind_label": BREAK_LABELS.get(b.kind, b.kind),
-                       "detail": b.detail, "event_id": at.id if at else None, "hash": at.hash if at else None,
-                       "event": at.event if at else None, "at": local(instant(at)) if at else None})
+        breaks.append(ChainBreak(seq=b.seq, kind=b.kind, kind_label=BREAK_LABELS.get(b.kind, b.kind),
+                                 detail=b.detail, event_id=at.id if at else None, hash=at.hash if at else None,
+                                 event=at.event if at else None, at=local(instant(at)) if at else None))
     head = trail.events[-1] if trail.events else None
-    return {"ok": not breaks, "events": len(trail.events), "head_seq": head.seq if head else 0,
-            "head_hash": head.hash if head else None, "breaks": breaks,
-            "first_break": breaks[0] if breaks else None}
+    return ChainCheck(ok=not breaks, events=len(trail.events), head_seq=head.seq if head else 0,
+                      head_hash=head.hash if head else None, breaks=breaks, first_break=breaks[0] if breaks else None)
 
 
-def files_of(trail: Trail, events: Iterable[ChainEvent]) -> list[dict[str, Any]]:
+def files_of(trail: Trail, events: Iterable[ChainEvent]) -> list[TrailFile]:
     """The evidence files a set of finding_submitted events name, in order."""
     out = []
     for e in events:
         for f in trail.data(e).get("evidence") or []:
             if isinstance(f, dict):
-                out.append({"file": str(f.get("file", "")), "sha256": str(f.get("sha256", "")),
-                            "size": f.get("size")})
+                out.append(TrailFile(file=str(f.get("file", "")), sha256=str(f.get("sha256", "")),
+                                     size=f.get("size")))
     return out

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safegrade.models import AuditEvent, Enterprise, table
-from safegrade.services.campaign import find_campaign
+from safegrade.services.campaign import CampaignRecord, find_campaign
 from safegrade.services.context import Context
 from safegrade.services.reporting import oversight_checks as checks
 from safegrade.services.reporting.oversight_checks import Pending, Scope, Selector
@@ -62,11 +62,11 @@ def flag_counts_by_district(ctx: Context, campaign_name: str) -> dict[str, dict[
         return flag_counts_in(ctx, session, find_campaign(session, campaign_name))
 
 
-def flag_counts_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+def flag_counts_in(ctx: Context, session: Session, campaign: CampaignRecord) -> dict[str, dict[str, int]]:
     """`flag_counts_by_district` inside the caller's read transaction (a report that takes all its
     figures from one snapshot); `campaign` is the campaign's row (services.campaign.find_campaign)."""
     districts = session.execute(select(checks.MEMBER.c.district).distinct()
-                                .where(checks.MEMBER.c.campaign_id == campaign["id"])).scalars().all()
+                                .where(checks.MEMBER.c.campaign_id == campaign.id)).scalars().all()
     # counting needs neither the audit events behind each flag nor its wording
     return counts(({"district": p.district, "kind": p.kind} for p in _pending(ctx, session, campaign)), districts)
 
@@ -78,9 +78,9 @@ def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict
     return out
 
 
-def flags_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) -> list[dict[str, Any]]:
+def flags_in(ctx: Context, session: Session, campaign: CampaignRecord) -> list[dict[str, Any]]:
     """`oversight_flags` inside the caller's read transaction, for the campaign's row."""
-    scope = checks.load_scope(session, dict(campaign))
+    scope = checks.load_scope(session, campaign)
     pending = _pending(ctx, session, campaign, scope)
     refs = _resolve(ctx, session, pending)
     order = {k: i for i, k in enumerate(KINDS)}
@@ -88,9 +88,9 @@ def flags_in(ctx: Context, session: Session, campaign: Mapping[str, Any]) -> lis
     return [_public(ctx, scope, p, refs) for p in pending]
 
 
-def _pending(ctx: Context, session: Session, campaign: Mapping[str, Any], scope: Scope | None = None) -> list[Pending]:
+def _pending(ctx: Context, session: Session, campaign: CampaignRecord, scope: Scope | None = None) -> list[Pending]:
     """Every flag raised, before its audit events are looked up."""
-    scope = scope or checks.load_scope(session, dict(campaign))
+    scope = scope or checks.load_scope(session, campaign)
     return [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
             *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
 
@@ -103,7 +103,7 @@ def _public(ctx: Context, scope: Scope, p: Pending, refs: Mapping[Selector, list
                 events.append(ref)
     events.sort(key=lambda r: (r["enterprise"], r["seq"]))
     return {"district": p.district, "district_name": ctx.rules.district_name(p.district), "kind": p.kind,
-            "label": KINDS[p.kind], "campaign": scope.campaign["name"], "enterprises": p.enterprises,
+            "label": KINDS[p.kind], "campaign": scope.campaign.name, "enterprises": p.enterprises,
             "detail": p.detail, "events": events, "events_missing": not events, **p.extra}
 
 

@@ -37,6 +37,7 @@ from safegrade.models import (
     Finding,
     table,
 )
+from safegrade.services.campaign import CampaignRecord
 from safegrade.services.context import Context
 from states.names import Event, RecordEvent
 
@@ -74,7 +75,7 @@ class Pending:
 
 @dataclass
 class Scope:
-    campaign: dict[str, Any]
+    campaign: CampaignRecord
     members: dict[int, dict[str, str]]  # enterprise id -> district, credit_code, name
     assessments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> the campaign's assessment row
 
@@ -83,23 +84,23 @@ class Scope:
         return {"credit_code": m["credit_code"], "name": m["name"]}
 
 
-def load_scope(session: Session, campaign: dict[str, Any]) -> Scope:
+def load_scope(session: Session, campaign: CampaignRecord) -> Scope:
     scope = Scope(campaign, {})
     for eid, district, code, name in session.execute(
             select(MEMBER.c.enterprise_id, MEMBER.c.district, ENTERPRISE.c.credit_code, ENTERPRISE.c.name)
-            .join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id).where(MEMBER.c.campaign_id == campaign["id"])):
+            .join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id).where(MEMBER.c.campaign_id == campaign.id)):
         scope.members[eid] = {"district": district, "credit_code": code, "name": name}
     for r in session.execute(select(ASSESSMENT.c.id, ASSESSMENT.c.enterprise_id, ASSESSMENT.c.assessed_on,
                                     ASSESSMENT.c.score, ASSESSMENT.c.result, ASSESSMENT.c.not_applicable,
                                     ASSESSMENT.c.rules_version)
-                             .where(ASSESSMENT.c.campaign_id == campaign["id"])).mappings():
+                             .where(ASSESSMENT.c.campaign_id == campaign.id)).mappings():
         if r["enterprise_id"] in scope.members:
             scope.assessments[r["id"]] = dict(r)
     return scope
 
 
 def _assessed(scope: Scope, a: Mapping[str, Any]) -> Selector:
-    return Selector(a["enterprise_id"], assessment=a["id"], campaign=scope.campaign["name"])
+    return Selector(a["enterprise_id"], assessment=a["id"], campaign=scope.campaign.name)
 
 
 # --- dates ---------------------------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def _rest_day_name(d: date) -> str:
 def dates(scope: Scope) -> list[Pending]:
     """Assessments dated outside the campaign's window, or on a rest day (the State Council's schedule:
     a make-up working Saturday is a working day)."""
-    starts, ends = scope.campaign["starts_on"], scope.campaign["ends_on"]
+    starts, ends = scope.campaign.starts_on, scope.campaign.ends_on
     working = {d: is_working_day(d) for d in {a["assessed_on"] for a in scope.assessments.values()}}
     out = []
     for a in scope.assessments.values():
@@ -142,7 +143,7 @@ def _deductions(session: Session, scope: Scope) -> Iterator[tuple[int, list[tupl
     """Each of the campaign's assessments with its deductions (item, points, content), streamed once."""
     query = (select(DEDUCTION.c.assessment_id, DEDUCTION.c.item, DEDUCTION.c.points, DEDUCTION.c.content)
              .join(ASSESSMENT, ASSESSMENT.c.id == DEDUCTION.c.assessment_id)
-             .where(ASSESSMENT.c.campaign_id == scope.campaign["id"])
+             .where(ASSESSMENT.c.campaign_id == scope.campaign.id)
              .order_by(DEDUCTION.c.assessment_id, DEDUCTION.c.id).execution_options(yield_per=20_000))
     seen: set[int] = set()
     current: int | None = None
@@ -229,7 +230,7 @@ def _copied(scope: Scope, group: list[int]) -> list[Pending]:
 
 def _campaign_findings(scope: Scope) -> Any:
     return select(FINDING.c.id).join(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id).where(
-        ASSESSMENT.c.campaign_id == scope.campaign["id"])
+        ASSESSMENT.c.campaign_id == scope.campaign.id)
 
 
 def shared_evidence(session: Session, scope: Scope) -> list[Pending]:
@@ -268,7 +269,7 @@ def _finding_events(session: Session, scope: Scope) -> dict[int, list[tuple[str,
     for event, actor, role, payload in session.execute(
             select(EVENT.c.event, EVENT.c.actor, EVENT.c.role, EVENT.c.payload)
             .join(MEMBER, MEMBER.c.enterprise_id == EVENT.c.enterprise_id)
-            .where(MEMBER.c.campaign_id == scope.campaign["id"],
+            .where(MEMBER.c.campaign_id == scope.campaign.id,
                    EVENT.c.event.in_((RecordEvent.FINDING_SUBMITTED, RecordEvent.FINDING_VERIFIED)))
             .execution_options(yield_per=20_000)):
         try:
@@ -338,9 +339,9 @@ def repeats(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
         .join(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
         .join(earlier, (earlier.c.enterprise_id == FINDING.c.enterprise_id) & (earlier.c.element == FINDING.c.element))
         .join(before, before.c.id == earlier.c.assessment_id).join(prior, prior.c.id == before.c.campaign_id)
-        .where(ASSESSMENT.c.campaign_id == camp["id"],
-               (prior.c.starts_on < camp["starts_on"]) | ((prior.c.starts_on == camp["starts_on"])
-                                                          & (prior.c.id < camp["id"])))
+        .where(ASSESSMENT.c.campaign_id == camp.id,
+               (prior.c.starts_on < camp.starts_on) | ((prior.c.starts_on == camp.starts_on)
+                                                          & (prior.c.id < camp.id)))
         .order_by(FINDING.c.id, earlier.c.id)).mappings().all()
     grouped: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
@@ -358,7 +359,7 @@ def repeats(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
         links = "；".join(f"{m['earlier_campaign']} 问题 #{m['earlier_id']}（{m['earlier_item']}，"
                          f"{m['earlier_content']}，{'已验收销号' if m['earlier_status'] == 'verified' else '未销号'}）"
                          for m in chosen)
-        selectors = [Selector(eid, assessment=first["assessment_id"], campaign=camp["name"])]
+        selectors = [Selector(eid, assessment=first["assessment_id"], campaign=camp.name)]
         for m in chosen:
             selectors += [Selector(eid, assessment=m["earlier_assessment"], campaign=m["earlier_campaign"]),
                           Selector(eid, finding=m["earlier_id"], events=(RecordEvent.FINDING_VERIFIED,))]

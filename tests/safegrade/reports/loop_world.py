@@ -25,7 +25,7 @@ from safegrade.services.campaign import open_campaign
 from safegrade.services.finding import reject_finding, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
 from tests.conftest import at
-from tests.factories import World, build_world
+from tests.factories import World, build_world, plain
 
 CAMPAIGN = "2023年运行质量评估"
 DEADLINE, REMINDER, FINDING = table(Deadline), table(Reminder), table(Finding)
@@ -134,13 +134,13 @@ def build_loop(make_ctx: Any, tmp_path: Path, clock: Any, url: str | None = None
                      district="120114", due_on=due, done_through=date(2023, 7, 9), next_on=date(2023, 7, 31))
 
     on("2023-07-11 10:00")
-    submit_finding(enterprise, first, [files["report"]], "已开展自评")
+    plain(submit_finding(enterprise, first, [files["report"]], "已开展自评"))
     on("2023-07-12 10:00")
-    reject_finding(wq, first, "自评报告未经主要负责人签字")
+    plain(reject_finding(wq, first, "自评报告未经主要负责人签字"))
     on("2023-07-13 10:00")
-    submit_finding(enterprise, first, [files["signed"], files["photo"]])
+    plain(submit_finding(enterprise, first, [files["signed"], files["photo"]]))
     on("2023-07-14 15:00")
-    verify_finding(wq2, first)
+    plain(verify_finding(wq2, first))
     put_deadline(wq, "finding", f"finding:{first}", status="met", next_on=None, closed_note="2023-07-14 验收销号")
 
     subject = f"finding:{second}"
@@ -165,9 +165,9 @@ def build_loop(make_ctx: Any, tmp_path: Path, clock: Any, url: str | None = None
     fire_event(wq, code, "hold_interview", reason="逾期未整改约谈",
                data={"attendees": "法定代表人、安全负责人", "record": "责令8月25日前完成"})
     on("2023-08-21 10:00")
-    submit_finding(enterprise, second, [files["platform"]])
+    plain(submit_finding(enterprise, second, [files["platform"]]))
     on("2023-08-22 11:00")
-    verify_finding(wq2, second)
+    plain(verify_finding(wq2, second))
     put_deadline(wq, "finding", subject, status="met", next_on=None, closed_note="2023-08-22 验收销号")
     on("2023-08-23 09:00")
     fire_event(wq, code, "close", reason="全部问题验收销号")

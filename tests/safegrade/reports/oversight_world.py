@@ -19,7 +19,7 @@ from safegrade.services.assessment import import_assessments
 from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import timeline
 from tests.conftest import at
-from tests.factories import build_world
+from tests.factories import build_world, plain
 from tests.safegrade.reports.loop_world import assessment_file, doc
 
 CAMPAIGN = "2023年运行质量评估"
@@ -65,7 +65,7 @@ def core(ctx: Any, statement: str, **params: Any) -> None:
 
 
 def event_of(ctx: Any, code: str, event: str, nth: int = -1) -> dict[str, Any]:
-    return [e for e in timeline(ctx, code) if e["event"] == event][nth]
+    return [e for e in plain(timeline(ctx, code)) if e["event"] == event][nth]
 
 
 def append_event(ctx: Any, code: str, event: str, actor: str, role: str, data: dict[str, Any],

@@ -16,28 +16,30 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import TypeAdapter
 from sqlalchemy import insert, select
 
 from safegrade.clock import TestClock
 from safegrade.errors import NotFound
 from safegrade.models import Assessment, Deduction, Enterprise, table
-from safegrade.reports.circular import render
+from safegrade.reports.circular import render as render_contract
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
 from safegrade.services.campaign import campaign_status, exclude_member, open_campaign
 from safegrade.services.context import open_context
 from safegrade.services.finding import list_findings, reject_finding, submit_finding
 from safegrade.services.lifecycle import fire_event
-from safegrade.services.reporting.circular import circular_figures
+from safegrade.services.reporting.circular import CircularFigures, circular_figures
 from safegrade.store import Store, make_engine
 from tests.conftest import at, pg_schema, settings_for
-from tests.factories import build_world
+from tests.factories import build_world, plain
 
 CAMPAIGN = "2023年运行质量评估"
 W_METHODS, H_METHODS = ["资料审查", "现场检查"], ["资料审查", "现场检查", "现场询问"]
@@ -85,9 +87,9 @@ def build_campaign(make, clock: TestClock, tmp: Path) -> dict[str, str]:
     add_actor(boss, "企业W1", "enterprise", enterprise_code=w1)
     proof = tmp / "整改报告.txt"
     proof.write_text("整改措施、责任人、资金、时限\n", encoding="utf-8")
-    first = next(f for f in list_findings(boss, credit_code=w1) if f["item"] == "ZN01")
-    submit_finding(make("企业W1"), first["id"], [proof], "已整改")
-    reject_finding(wq, first["id"], "缺少现场照片")
+    first = next(f for f in plain(list_findings(boss, credit_code=w1)) if f["item"] == "ZN01")
+    plain(submit_finding(make("企业W1"), first["id"], [proof], "已整改"))
+    plain(reject_finding(wq, first["id"], "缺少现场照片"))
     fire_event(hx, h1, "propose_revocation", reason="监督执法发现提供虚假材料",
                data={"revocation_reason": "false_materials", "revocation_source": "enforcement"})
 
@@ -144,12 +146,18 @@ def built(rules, tmp_path_factory) -> Iterator[Any]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
 def figures(request, built) -> dict[str, Any]:
-    return built(request.param)[0]
+    return asdict(built(request.param)[0])  # the contract as the dict of its fields, which the tests read
 
 
 @pytest.fixture(scope="module")
 def sqlite_figures(built) -> dict[str, Any]:
-    return built("sqlite")[0]
+    return asdict(built("sqlite")[0])
+
+
+def render(figures: dict[str, Any], fmt: str) -> bytes:
+    """The reports' render of the figures given as the dict of the contract's fields (which tests change):
+    the contract is rebuilt from it by pydantic, as the API will."""
+    return render_contract(TypeAdapter(CircularFigures).validate_python(figures), fmt)
 
 
 def _district(figures: dict[str, Any], name: str, key: str = "by_district") -> dict[str, Any]:
@@ -243,7 +251,7 @@ def test_the_oversight_flags_are_counted_per_district(built, monkeypatch):
     monkeypatch.setattr(circular, "flag_counts_in", lambda ctx, session, campaign: {
         "120114": {"assessed_on_rest_day": 2, "shared_evidence": 1, "deduction_without_content": 5},
         "120103": {"copied_deductions": 0}})
-    figures = circular_figures(make("rev"), CAMPAIGN)
+    figures = asdict(circular_figures(make("rev"), CAMPAIGN))
     wuqing, hexi = _district(figures, "武清区", "district_failings"), _district(figures, "河西区", "district_failings")
     assert (wuqing["flags"], wuqing["flags_by_kind"]) == (3, {"assessed_on_rest_day": 2, "shared_evidence": 1})
     assert (hexi["flags"], hexi["flags_by_kind"]) == (0, {})
@@ -257,7 +265,7 @@ def test_deadlines_come_from_the_rules_and_the_campaign(figures):
 
 def test_the_counts_agree_with_campaign_status(built):
     figures, make, _ = built("sqlite")
-    status = campaign_status(make("rev"), CAMPAIGN)
+    figures, status = asdict(figures), asdict(campaign_status(make("rev"), CAMPAIGN))
     assert {k: figures[k] for k in ("selected", "excluded", "assessed", "interviews", "revocations")} == \
         {k: status["total"][k] for k in ("selected", "excluded", "assessed", "interviews", "revocations")}
     assert figures["results"] == status["total"]["results"]

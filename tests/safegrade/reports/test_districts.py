@@ -4,6 +4,7 @@ interviews and revocations (campaign_status's), the flags with their audit event
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 from openpyxl import load_workbook
@@ -14,6 +15,7 @@ from safegrade.services.finding import list_findings, submit_finding, verify_fin
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.districts import district_report
 from tests.conftest import at
+from tests.factories import plain
 from tests.safegrade.reports.loop_world import evidence_file
 from tests.safegrade.reports.oversight_world import CAMPAIGN, assess, bound, build_oversight, event_of, simple
 
@@ -42,19 +44,19 @@ def season(ctxs, tmp_path, clock):
     clock.set(at("2023-07-12 16:00"))
     assess(ctxs, o, [simple(h[0], POOR, "2023-07-12")], "hexi.yaml")
     ctx = ctxs()
-    first, second = (f["id"] for f in list_findings(ctx, credit_code=w[0]))
+    first, second = (f["id"] for f in plain(list_findings(ctx, credit_code=w[0])))
     proof = evidence_file(tmp_path, "自评报告.pdf", b"%PDF report")
     clock.set(at("2023-07-14 10:00"))
-    submit_finding(ctxs(o.user(w[0])), first, [proof])
-    verify_finding(ctxs("wq2"), first)
+    plain(submit_finding(ctxs(o.user(w[0])), first, [proof]))
+    plain(verify_finding(ctxs("wq2"), first))
     clock.set(at("2023-07-20 10:00"))
     fire_event(ctxs("wq"), w[2], "hold_interview", reason="重大事故隐患约谈",
                data={"attendees": "法定代表人", "record": "限期整改"})
     clock.set(at("2023-07-21 10:00"))
     fire_event(ctxs("hx"), h[0], "revoke", reason="公示期满无异议")
     clock.set(at("2023-08-22 10:00"))
-    submit_finding(ctxs(o.user(w[0])), second, [evidence_file(tmp_path, "平台.png", b"\x89PNG")])
-    verify_finding(ctxs("wq2"), second)
+    plain(submit_finding(ctxs(o.user(w[0])), second, [evidence_file(tmp_path, "平台.png", b"\x89PNG")]))
+    plain(verify_finding(ctxs("wq2"), second))
     clock.set(at("2023-09-05 10:00"))
     assess(ctxs, o, [simple(w[1], [], "2023-09-05")], "late.yaml")
     clock.set(at("2023-09-30 10:00"))
@@ -63,7 +65,7 @@ def season(ctxs, tmp_path, clock):
 
 def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, season):
     ctx = ctxs()
-    report = district_report(ctx, CAMPAIGN)
+    report = asdict(district_report(ctx, CAMPAIGN))
     by = {d["district"]: d for d in report["districts"]}
     assert list(by) == [HEXI, WUQING]
     keys = ("selected", "excluded", "to_assess", "assessed", "assessed_on_time", "late", "outstanding",
@@ -73,7 +75,7 @@ def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, se
                                                          strict=True))
     assert {k: by[HEXI][k] for k in keys} == dict(zip(keys, (3, 1, 2, 1, 1, 0, 1, 50.0, 0, 1, 6, 0, 0, 6, 0.0, 0),
                                                        strict=True))
-    status = {d["district"]: d for d in campaign_status(ctx, CAMPAIGN)["districts"]}
+    status = {d["district"]: d for d in asdict(campaign_status(ctx, CAMPAIGN))["districts"]}
     for code in (WUQING, HEXI):  # the campaign's own counts, not recounted
         assert all(by[code][k] == status[code][k] for k in ("interviews", "revocations", "late", "outstanding"))
     assert report["total"]["selected"] == 6 and report["total"]["revocations"] == 1
@@ -89,7 +91,7 @@ def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, se
 
 def test_the_report_as_html_xlsx_and_json(ctxs, season, tmp_path):
     report = district_report(ctxs(), CAMPAIGN)
-    (flag,) = report["flags"]
+    (flag,) = asdict(report)["flags"]
     page = render_districts_html(report)
     assert "<script" not in page.lower() and "https://" not in page and "各区运行质量评估工作监督报告" in page
     for text in ("武清区", "河西区", "合计", "按期完成率（%）", "66.7", "评估日期不在评估期内", flag["detail"],

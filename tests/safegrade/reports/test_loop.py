@@ -7,17 +7,31 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from pydantic import TypeAdapter
 from sqlalchemy import text, update
 
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import Finding, table
-from safegrade.reports.loop import render_loop_html, write_loop
+from safegrade.reports import loop as reports
 from safegrade.services.enterprise import timeline
-from safegrade.services.reporting.loop import loop_report
+from safegrade.services.reporting.loop import LoopReport, loop_report
+from tests.factories import plain
 from tests.safegrade.reports.loop_world import CAMPAIGN, build_loop, enterprise_id, put_deadline
+
+
+def render_loop_html(report: dict[str, Any]) -> str:
+    """The page of the report given as the dict of its contract's fields (what the tests read): the
+    contract is rebuilt from it by pydantic, as the API will."""
+    return reports.render_loop_html(TypeAdapter(LoopReport).validate_python(report))
+
+
+def write_loop(report: dict[str, Any], path: Path, fmt: str) -> Path:
+    return reports.write_loop(TypeAdapter(LoopReport).validate_python(report), path, fmt)
 
 
 @pytest.fixture
@@ -31,13 +45,13 @@ def sql(ctx, statement: str, **params) -> None:
 
 
 def trail_of(ctx, code):
-    return timeline(ctx, code)
+    return plain(timeline(ctx, code))
 
 
 def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_path, clock, db_url):
     lw = build_loop(make_ctx, tmp_path, clock, url=db_url)
     ctx = make_ctx(url=db_url)
-    report = loop_report(ctx, lw.code)
+    report = plain(loop_report(ctx, lw.code))
     events = trail_of(ctx, lw.code)
     assert report["chain_ok"] and report["broken"] == []
     (e,) = report["enterprises"]
@@ -92,14 +106,14 @@ def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_pat
 
 
 def test_the_campaign_report_covers_every_member(make_ctx, loop):
-    report = loop_report(make_ctx(), campaign=CAMPAIGN)
+    report = plain(loop_report(make_ctx(), campaign=CAMPAIGN))
     assert report["scope"] == "campaign" and report["campaign"]["name"] == CAMPAIGN
     assert sorted(e["credit_code"] for e in report["enterprises"]) == sorted(loop.world.all)
     assert report["totals"]["enterprises"] == 4 and report["totals"]["findings"] == 2
     assert report["totals"]["escalations"] == 1 and report["chain_ok"]
     others = [e for e in report["enterprises"] if e["credit_code"] != loop.code]
     assert all(e["findings"] == [] and e["chain"]["ok"] and e["state"] == "assessing" for e in others)
-    wuqing = loop_report(make_ctx(), campaign=CAMPAIGN, district="武清")
+    wuqing = plain(loop_report(make_ctx(), campaign=CAMPAIGN, district="武清"))
     assert [e["credit_code"] for e in wuqing["enterprises"]] == sorted(loop.world.wuqing)
     assert "武清区 2 家企业" in render_loop_html(wuqing)
 
@@ -127,7 +141,7 @@ def test_a_tampered_trail_is_reported_broken_naming_the_first_broken_event(make_
         rejected = next(x for x in events if x["event"] == "finding_rejected")
         sql(ctx, "delete from audit_event where enterprise_id = :e and seq = :s", e=eid, s=rejected["seq"])
         seq = rejected["seq"] + 1
-    report = loop_report(ctx, loop.code)
+    report = plain(loop_report(ctx, loop.code))
     assert not report["chain_ok"]
     (broken,) = report["broken"]
     assert (broken["credit_code"], broken["seq"], broken["kind"]) == (loop.code, seq, kind)
@@ -152,14 +166,14 @@ def test_disagreements_between_tables_and_trail_are_listed(make_ctx, loop):
     with ctx.store.write() as session:  # legacy data: the row says the enterprise's own user verified it
         session.execute(update(table(Finding)).where(table(Finding).c.id == loop.first).values(verified_by="企业甲"))
     put_deadline(ctx, "finding", f"finding:{loop.second}", escalation_note="f" * 64)
-    first, second = loop_report(ctx, loop.code)["enterprises"][0]["findings"]
+    first, second = plain(loop_report(ctx, loop.code))["enterprises"][0]["findings"]
     assert "验收人不一致：问题记录为 企业甲，审计链为 wq2" in first["problems"]
     assert "验收人 企业甲 同时是整改材料的提交人" in first["problems"]
     assert any(f"「{'f' * 64}」所指的审计事件不在 {loop.code} 的审计链中" in p for p in second["problems"])
 
 
 def test_the_html_page_is_self_contained_and_shows_the_loop(make_ctx, loop):
-    report = loop_report(make_ctx(), loop.code)
+    report = plain(loop_report(make_ctx(), loop.code))
     page = render_loop_html(report)
     assert page.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in page and "@page" in page
     lowered = page.lower()
@@ -179,7 +193,7 @@ def test_the_html_page_is_self_contained_and_shows_the_loop(make_ctx, loop):
 
 
 def test_the_workbook_has_its_sheets_with_the_loop(make_ctx, loop, tmp_path):
-    report = loop_report(make_ctx(), loop.code)
+    report = plain(loop_report(make_ctx(), loop.code))
     book = load_workbook(write_loop(report, tmp_path / "loop.xlsx", "xlsx"), read_only=True)
     assert book.sheetnames == ["汇总", "企业", "问题", "整改材料", "提醒与升级"]
     summary = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
@@ -201,21 +215,21 @@ def test_the_workbook_has_its_sheets_with_the_loop(make_ctx, loop, tmp_path):
 
 
 def test_json_keeps_every_figure(make_ctx, loop, tmp_path):
-    report = loop_report(make_ctx(), loop.code)
+    report = plain(loop_report(make_ctx(), loop.code))
     loaded = json.loads(write_loop(report, tmp_path / "loop.json", "json").read_text(encoding="utf-8"))
     assert loaded["chain_ok"] is True and loaded["enterprises"][0]["findings"][1]["days_to_close"] == 43
 
 
 def test_bad_requests_are_refused(make_ctx, loop):
     with pytest.raises(NotFound, match="no enterprise with credit code 91350100M000100Y43"):
-        loop_report(make_ctx(), "91350100M000100Y43")
+        plain(loop_report(make_ctx(), "91350100M000100Y43"))
     with pytest.raises(InvalidInput, match="either one enterprise"):
-        loop_report(make_ctx(), loop.code, campaign=CAMPAIGN)
+        plain(loop_report(make_ctx(), loop.code, campaign=CAMPAIGN))
     with pytest.raises(NotFound, match="no campaign named"):
-        loop_report(make_ctx(), campaign="2099年")
+        plain(loop_report(make_ctx(), campaign="2099年"))
     with pytest.raises(InvalidInput, match="--district '武清': goes with --campaign"):
-        loop_report(make_ctx(), loop.code, district="武清")
+        plain(loop_report(make_ctx(), loop.code, district="武清"))
     with pytest.raises(InvalidInput, match="unknown district; known: 和平区"):
-        loop_report(make_ctx(), campaign=CAMPAIGN, district="塘沽")
+        plain(loop_report(make_ctx(), campaign=CAMPAIGN, district="塘沽"))
     with pytest.raises(NotFound, match="has no member in 和平区"):
-        loop_report(make_ctx(), campaign=CAMPAIGN, district="和平")
+        plain(loop_report(make_ctx(), campaign=CAMPAIGN, district="和平"))

@@ -14,6 +14,7 @@ from safegrade.services.finding import list_findings, submit_finding, verify_fin
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.oversight import KINDS, flag_counts_by_district, oversight_flags
 from tests.conftest import at
+from tests.factories import plain
 from tests.safegrade.reports.loop_world import evidence_file
 from tests.safegrade.reports.oversight_world import (
     CAMPAIGN,
@@ -60,7 +61,7 @@ def ref_of(ctx, code, event, nth=-1):
 
 
 def finding_of(ctx, code, item=None):
-    return next(f["id"] for f in list_findings(ctx, credit_code=code) if item is None or f["item"] == item)
+    return next(f["id"] for f in plain(list_findings(ctx, credit_code=code)) if item is None or f["item"] == item)
 
 
 def test_assessments_outside_the_window_or_on_rest_days(ctxs, o):
@@ -117,18 +118,18 @@ def test_the_same_evidence_file_for_different_enterprises(ctxs, o):
     ctx, wq, hx = ctxs(), ctxs("wq"), ctxs("hx")
     shared = evidence_file(o.tmp, "自评报告.pdf", b"%PDF one self-assessment report for everyone")
     own = evidence_file(o.tmp, "整改报告.pdf", b"%PDF one enterprise's report for both its findings")
-    submit_finding(wq, finding_of(ctx, w[0]), [shared])
-    submit_finding(wq, finding_of(ctx, w[1]), [shared])
-    submit_finding(hx, finding_of(ctx, h[0]), [evidence_file(o.tmp, "另一份.pdf", b"%PDF renamed")])
-    for f in list_findings(ctx, credit_code=w[2]):  # the same file for two findings of one enterprise: fine
-        submit_finding(wq, f["id"], [own])
+    plain(submit_finding(wq, finding_of(ctx, w[0]), [shared]))
+    plain(submit_finding(wq, finding_of(ctx, w[1]), [shared]))
+    plain(submit_finding(hx, finding_of(ctx, h[0]), [evidence_file(o.tmp, "另一份.pdf", b"%PDF renamed")]))
+    for f in plain(list_findings(ctx, credit_code=w[2])):  # the same file for two findings of one enterprise: fine
+        plain(submit_finding(wq, f["id"], [own]))
     (flag,) = raised(ctx, "shared_evidence")
     assert flag["district"] == WUQING and codes(flag) == sorted([w[0], w[1]])
     digest = event_of(ctx, w[0], "finding_submitted")["payload"]["data"]["evidence"][0]["sha256"]
     assert flag["sha256"] == digest and digest in flag["detail"] and "自评报告.pdf" in flag["detail"]
     assert sorted(refs(flag)) == sorted([ref_of(ctx, w[0], "finding_submitted"),
                                          ref_of(ctx, w[1], "finding_submitted")])
-    submit_finding(hx, finding_of(ctx, h[1]), [shared])  # now in 河西 too: one flag per district
+    plain(submit_finding(hx, finding_of(ctx, h[1]), [shared]))  # now in 河西 too: one flag per district
     flags = raised(ctx, "shared_evidence")
     assert [f["district"] for f in flags] == [HEXI, WUQING] and all(len(codes(f)) == 3 for f in flags)
 
@@ -139,15 +140,15 @@ def test_verifiers_who_submitted_or_belong_to_the_enterprise(ctxs, o, clock):
     ctx = ctxs()
     report = evidence_file(o.tmp, "自评报告.pdf", b"%PDF report")
     f = {c: finding_of(ctx, c) for c in [*w, h[0], h[1]]}
-    submit_finding(ctxs(o.user(w[0])), f[w[0]], [report])  # the enterprise submits, an officer verifies
-    verify_finding(ctxs("wq2"), f[w[0]])
-    submit_finding(ctxs("wq"), f[w[1]], [report])  # an officer uploads, another officer verifies
-    verify_finding(ctxs("wq2"), f[w[1]])
-    submit_finding(ctxs("wq"), f[w[2]], [report])
-    verify_finding(ctxs("wq2"), f[w[2]])
-    submit_finding(ctxs(o.user(h[0])), f[h[0]], [report])
-    verify_finding(ctxs("hx2"), f[h[0]])
-    submit_finding(ctxs(o.user(h[1])), f[h[1]], [report])
+    plain(submit_finding(ctxs(o.user(w[0])), f[w[0]], [report]))  # the enterprise submits, an officer verifies
+    plain(verify_finding(ctxs("wq2"), f[w[0]]))
+    plain(submit_finding(ctxs("wq"), f[w[1]], [report]))  # an officer uploads, another officer verifies
+    plain(verify_finding(ctxs("wq2"), f[w[1]]))
+    plain(submit_finding(ctxs("wq"), f[w[2]], [report]))
+    plain(verify_finding(ctxs("wq2"), f[w[2]]))
+    plain(submit_finding(ctxs(o.user(h[0])), f[h[0]], [report]))
+    plain(verify_finding(ctxs("hx2"), f[h[0]]))
+    plain(submit_finding(ctxs(o.user(h[1])), f[h[1]], [report]))
     assert raised(ctx, "verified_by_submitter") == raised(ctx, "verified_by_enterprise") == []
     # legacy rows: the table names the submitter, or the enterprise's own user, as verifier
     core(ctx, "update finding set verified_by = 'wq' where id = :f", f=f[w[2]])
@@ -196,11 +197,11 @@ def test_repeat_problems_link_the_earlier_finding(ctxs, tmp_path, clock):
     assess(ctxs, o, [simple(w[0], [SELF, PLATFORM], "2023-07-05"), simple(w[1], [], "2023-07-05"),
                          simple(w[2], [], "2023-07-05")])
     ctx = ctxs()
-    earlier = {f["item"]: f["id"] for f in list_findings(ctx, credit_code=w[0])}
+    earlier = {f["item"]: f["id"] for f in plain(list_findings(ctx, credit_code=w[0]))}
     proof = evidence_file(tmp_path, "整改.pdf", b"%PDF 2023")
     for finding in earlier.values():
-        submit_finding(ctxs(o.user(w[0])), finding, [proof])
-        verify_finding(ctxs("wq2"), finding)
+        plain(submit_finding(ctxs(o.user(w[0])), finding, [proof]))
+        plain(verify_finding(ctxs("wq2"), finding))
     fire_event(ctxs("wq"), w[0], "close", reason="2023年问题全部销号")
     clock.set(at("2024-06-03 09:00"))
     later = "2024年运行质量评估"
@@ -219,7 +220,7 @@ def test_repeat_problems_link_the_earlier_finding(ctxs, tmp_path, clock):
     assert CAMPAIGN in by["ZN01"]["detail"] and "已验收销号" in by["ZN01"]["detail"]
     trail = refs(by["ZP01"])
     assert ref_of(ctx, w[0], "record_assessment") in trail and ref_of(ctx, w[0], "record_assessment", 0) in trail
-    verified = [e for e in timeline(ctx, w[0]) if e["event"] == "finding_verified"
+    verified = [e for e in plain(timeline(ctx, w[0])) if e["event"] == "finding_verified"
                 and e["payload"]["data"]["finding"] == earlier["ZP01"]]
     assert (w[0], verified[0]["seq"], verified[0]["hash"], "finding_verified") in trail
     # the same deductions at the same enterprise in two campaigns are a repeat, not a copy; w[2] is new

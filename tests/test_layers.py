@@ -187,3 +187,67 @@ def test_the_walk_catches_what_it_looks_for(module: str, source: str, expected: 
 def test_relative_imports_are_resolved_from_the_package() -> None:
     assert list(imports("flows.audit", "from .context import flow_context\n")) == ["flows.context"]
     assert list(imports("safegrade.cli", "from . import app\n")) == ["safegrade.cli", "safegrade.cli.app"]
+
+
+# --- the layer matrix: which folder of safegrade/ may import which (README, "Design") -------------------
+
+ROOT = "safegrade"  # settings, rules, clock, errors, models, store, output
+MAY_IMPORT: dict[str, tuple[str, ...]] = {
+    ROOT: ("states", "safegrade.domain",  # the rules loader builds the scoring and deadline rules
+           "safegrade.audit.chain",  # output: instants as the chain writes them
+           "safegrade.scheduler.crontab", "safegrade.notify.channels"),  # settings check crontabs and channel URLs
+    "safegrade.domain": (ROOT,),
+    "safegrade.audit": (ROOT,),
+    "safegrade.io": (ROOT, "states", "safegrade.domain"),
+    "safegrade.notify": (ROOT, "safegrade.domain"),
+    "safegrade.services": (ROOT, "states", "safegrade.domain", "safegrade.audit", "safegrade.io", "safegrade.notify"),
+    "safegrade.reports": (ROOT, "safegrade.io"),
+    "safegrade.scheduler": (ROOT, "safegrade.services"),
+    "safegrade.demo": (ROOT, "states", "safegrade.domain", "safegrade.io", "safegrade.reports", "safegrade.services"),
+}
+FOLDERS = tuple(sorted((f for f in MAY_IMPORT if f != ROOT), key=len, reverse=True))
+
+
+def folder(name: str) -> str | None:
+    """The folder of safegrade/ that module `name` is in (ROOT for the top-level modules), or None."""
+    if not under(name, (ROOT,)) or under(name, ("safegrade.cli",)):
+        return None
+    return next((f for f in FOLDERS if under(name, (f,))), ROOT)
+
+
+def matrix_problems(module: str, source: str) -> list[str]:
+    """Imports (loaded at run time) from one folder of safegrade/ into another that the matrix does not allow."""
+    here = folder(module)
+    if here is None or module in ENTRY_POINTS:
+        return []
+    found = []
+    names = list(dict.fromkeys(imports(module, source, with_typing=False)))
+    for name in names:
+        if any(other.startswith(name + ".") for other in names):  # `from P import m`: judged as P.m
+            continue
+        there = folder(name) if under(name, (ROOT,)) else ("states" if under(name, ("states",)) else None)
+        if there is None or there == here or name == ROOT:
+            continue
+        if not any(there == allowed or (allowed != ROOT and under(name, (allowed,))) for allowed in MAY_IMPORT[here]):
+            found.append(f"{module} imports {name}: {here}/ may import only {', '.join(MAY_IMPORT[here])}")
+    return found
+
+
+@pytest.mark.parametrize(("module", "path"), MODULES, ids=[m for m, _ in MODULES])
+def test_each_folder_imports_only_what_the_matrix_allows(module: str, path: Path) -> None:
+    assert matrix_problems(module, path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(("module", "source", "expected"), [
+    ("safegrade.domain.scoring", "from safegrade.services.context import Context\n",
+     ["safegrade.domain.scoring imports safegrade.services.context: safegrade.domain/ may import only safegrade"]),
+    ("safegrade.io.ledger.read", "from safegrade.audit import trail\n",
+     ["safegrade.io.ledger.read imports safegrade.audit.trail: safegrade.io/ may import only safegrade, states, "
+      "safegrade.domain"]),
+    ("safegrade.settings", "from safegrade.notify.wording import reminder_text\n",
+     ["safegrade.settings imports safegrade.notify.wording: safegrade/ may import only states, safegrade.domain, "
+      "safegrade.audit.chain, safegrade.scheduler.crontab, safegrade.notify.channels"]),
+    ("safegrade.services.sweep", "from safegrade.notify import channels\nfrom safegrade.io.cells import as_date\n", []),
+], ids=["domain-from-services", "io-from-audit", "root-from-notify", "services-below"])
+def test_the_matrix_catches_what_it_looks_for(module: str, source: str, expected: list[str]) -> None:
+    assert matrix_problems(module, source) == expected

@@ -89,7 +89,8 @@ class Sweeper:
         return counts
 
     def stderr(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:  # finish() and kill() close it before they report
+            self._stderr.flush()
         return self.log.read_text(encoding="utf-8")[-4000:]
 
     def _close(self) -> None:

@@ -18,8 +18,7 @@ from safegrade.services.jobs import job_named, run_job
 from safegrade.services.runs import last_run
 from safegrade.settings import load_settings
 from tests.conftest import RULES_DIR, at
-from tests.factories import build_world, plain
-from tests.safegrade.test_sweep import DEDUCTIONS, assess
+from tests.factories import DEDUCTIONS, assess, build_world, plain
 
 CAMPAIGN = "2023年运行质量评估"
 

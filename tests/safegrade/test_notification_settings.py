@@ -11,7 +11,7 @@ import pytest
 from safegrade.errors import ConfigError
 from safegrade.notify.channels import channels_from_settings
 from safegrade.settings import PROJECT_ROOT, ChannelSettings, load_settings
-from tests.safegrade.test_settings import config
+from tests.factories import config
 
 CHANNELS = """\
 notifications:

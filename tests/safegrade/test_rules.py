@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -24,7 +23,7 @@ from safegrade.services.sweep import sweep_deadlines
 from safegrade.settings import PROJECT_ROOT
 from states.names import NEEDED_BY, SECTIONS, RecordEvent
 from tests.conftest import at
-from tests.factories import build_world
+from tests.factories import build_world, edit, problems
 
 REAL = PROJECT_ROOT / "rules"
 KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
@@ -32,34 +31,8 @@ GUARDS = ("result_is_poor, has_major_hazard, has_open_findings, all_findings_ver
           "validity_ended, revocation_bar_over, new_validity_in_future")
 
 
-@pytest.fixture(scope="module")
-def real() -> Rules:
-    return load_rules(REAL)
-
-
-@pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(REAL, target)
-    return target
-
-
-def edit(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = directory / name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
 def write(directory: Path, name: str, text: str) -> None:
     (directory / name).write_text(text, encoding="utf-8")
-
-
-def problems(directory: Path) -> list[str]:
-    with pytest.raises(RulesError) as info:
-        load_rules(directory)
-    assert str(info.value) == f"{len(info.value.problems)} problem(s) in the rules (each listed below)"
-    return info.value.problems
 
 
 # --- the real rules ---------------------------------------------------------------------------------

@@ -9,13 +9,7 @@ from pydantic import ValidationError
 
 from safegrade.errors import ConfigError
 from safegrade.settings import PROJECT_ROOT, find_config, load_settings
-
-
-def config(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
+from tests.factories import config
 
 FILE = """\
 database_url: sqlite:///data/sg.db

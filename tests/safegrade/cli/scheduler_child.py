@@ -1,7 +1,7 @@
 """`safegrade …` in its own process with the services' JOBS table replaced by one blocking job, for the test
 of a clean stop on SIGTERM and Ctrl-C:
 
-    python -m tests.safegrade.scheduler_child scheduler run
+    python -m tests.safegrade.cli.scheduler_child scheduler run
 
 The job, on the daily crontab, writes `started` into $SG_SCHEDULER_TEST_DIR, waits (polling, at most 60 s)
 for a `release` file there, then writes `finished`. Only the standard library and safegrade are imported.

@@ -107,7 +107,7 @@ def test_a_signal_lets_the_running_job_finish_then_the_scheduler_exits_0(cli, tm
            "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
     with out_file.open("w") as out, err_file.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.safegrade.scheduler_child", "scheduler", "run"],
+        proc = subprocess.Popen([sys.executable, "-m", "tests.safegrade.cli.scheduler_child", "scheduler", "run"],
                                 cwd=tmp_path, env=env, stdout=out, stderr=err)
         try:
             assert poll(lambda: (tmp_path / "started").exists() or proc.poll() is not None)

@@ -10,9 +10,7 @@ import pytest
 from safegrade.domain.timetable import actions, days_text, due_actions, next_on
 from safegrade.notify.wording import Subject, escalation, progress, reminder
 from safegrade.rules import Rules
-from tests.safegrade.test_rules import edit, problems
-from tests.safegrade.test_rules import real as real  # noqa: F401  (fixture)
-from tests.safegrade.test_rules import rules_dir as rules_dir  # noqa: F401  (fixture)
+from tests.factories import edit, problems
 
 D = date
 

@@ -18,7 +18,7 @@ import pytest
 
 from safegrade.reports.circular import render
 from safegrade.settings import PROJECT_ROOT
-from tests.safegrade.reports.test_circular import EXPECTED, built  # noqa: F401  (the module's campaign fixture)
+from tests.safegrade.reports.circular_world import EXPECTED
 
 ARTIFACTS = PROJECT_ROOT / "var" / "test-artifacts"
 WINDOW = (1000, 4200)  # px: the whole circular in one screenshot
@@ -45,7 +45,7 @@ def _flat(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def chromium(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
+def chromium(built, tmp_path_factory) -> dict[str, Any]:
     """One headless Chromium run on the html circular: its DOM and a screenshot."""
     browser = _tool("chromium", "chromium-browser", "google-chrome", package="chromium")
     tmp = tmp_path_factory.mktemp("chromium")
@@ -64,7 +64,7 @@ def chromium(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def libreoffice(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
+def libreoffice(built, tmp_path_factory) -> dict[str, Any]:
     """One LibreOffice run converting the docx circular to PDF, and the PDF's text and first page."""
     office = _tool("soffice", "libreoffice", package="libreoffice-writer-nogui")
     pdftotext = _tool("pdftotext", package="poppler-utils")

@@ -1,6 +1,6 @@
 """One deadline sweep in its own process, for the concurrency and crash tests:
 
-    python -m tests.safegrade.sweep_child URL [--as-of ISO] [--batch N] [--wait] [--checkpoint-every N]
+    python -m tests.safegrade.services.sweep_child URL [--as-of ISO] [--batch N] [--wait] [--checkpoint-every N]
 
 It opens its own engine on URL, acts as `system` from a flow, and prints one line per step so the parent can
 time its kills on the sweep's own progress rather than on sleeps: `ready` once the context is open (with

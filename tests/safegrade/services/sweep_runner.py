@@ -1,4 +1,4 @@
-"""The parent's side of tests/safegrade/sweep_child.py: start a sweep in its own process, follow the lines it
+"""The parent's side of tests/safegrade/services/sweep_child.py: start a sweep in its own process, follow the lines it
 prints (without blocking the test forever), start several at once, kill one with SIGKILL."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ TIMEOUT = 180.0  # a guard against a hung child, never a measure: the tests asse
 
 
 class Sweeper:
-    """A sweep in a child process (`python -m tests.safegrade.sweep_child URL …`)."""
+    """A sweep in a child process (`python -m tests.safegrade.services.sweep_child URL …`)."""
 
     def __init__(self, url: str, log: Path, *, batch: int, wait: bool = False, checkpoint_every: int | None = None):
-        args = [sys.executable, "-m", "tests.safegrade.sweep_child", url, "--batch", str(batch)]
+        args = [sys.executable, "-m", "tests.safegrade.services.sweep_child", url, "--batch", str(batch)]
         if wait:
             args.append("--wait")
         if checkpoint_every:

@@ -18,29 +18,9 @@ from safegrade.services import lifecycle
 from safegrade.services.auditing import verify_audit
 from safegrade.services.enterprise import show_enterprise
 from safegrade.services.lifecycle import fire_event
-from tests.factories import build_world, plain
+from tests.factories import build_world, plain, race
 
 REVOCATION = {"revocation_reason": "relocated", "revocation_source": "complaint"}
-
-
-def race(calls):
-    """Run the callables at once; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as exc:  # the outcome is what the test inspects
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def events_of(ctx, code) -> int:

@@ -13,11 +13,14 @@ from safegrade.models import AuditEvent, Reminder, table
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.sweep import campaign_progress, sweep_deadlines
 from tests.conftest import at
-from tests.factories import plain
-from tests.safegrade.test_sweep import DEDUCTIONS, MAJOR, assess, outbox
-from tests.safegrade.test_sweep import world as world  # noqa: F401  (the fixture)
+from tests.factories import DEDUCTIONS, MAJOR, assess, campaign_world, outbox, plain
 
 REMINDER, EVENT = table(Reminder), table(AuditEvent)
+
+
+@pytest.fixture
+def world(make_ctx, tmp_path):
+    return campaign_world(make_ctx, tmp_path)
 
 
 def _counts(make_ctx):

@@ -7,13 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from safegrade.models import Deadline, Enterprise, Reminder, table
-from safegrade.services.assessment import import_assessments
 from safegrade.services.auditing import verify_audit
-from safegrade.services.campaign import open_campaign
 from safegrade.services.deadlines import list_deadlines
 from safegrade.services.enterprise import show_enterprise, timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
@@ -21,43 +18,29 @@ from safegrade.services.ledger import import_ledger, reconcile_ledger
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
-from tests.factories import build_world, plain, row, write_ledger
+from tests.factories import (
+    CAMPAIGN,
+    DEDUCTIONS,
+    MAJOR,
+    assess,
+    campaign_world,
+    outbox,
+    plain,
+    row,
+    write_ledger,
+)
 
-CAMPAIGN = "2023年运行质量评估"
-DEDUCTIONS = [{"item": "ZP01", "points": 5, "content": "2022年度未开展标准化自评，无自评报告"}]
-MAJOR = [{"item": "ZD02", "points": 5, "content": "粉尘涉爆除尘系统未按规定采用防爆设计"}]
 REMINDER, DEADLINE, ENTERPRISE = table(Reminder), table(Deadline), table(Enterprise)
 
 
 @pytest.fixture
-def world(make_ctx, tmp_path, clock):
-    w = build_world(make_ctx, tmp_path, per_district=2)
-    open_campaign(make_ctx("boss"), CAMPAIGN, date(2023, 6, 1), date(2023, 8, 31), all_=True,
-                  ledger_due_on=date(2023, 12, 15))
-    return w
-
-
-def assess(make_ctx, tmp_path, clock, code, deductions, on="2023-07-10", actor="wq"):
-    clock.set(at(f"{on} 16:00"))
-    path = tmp_path / f"assess-{code}-{on}.yaml"
-    path.write_text(yaml.safe_dump([{
-        "credit_code": code, "campaign": CAMPAIGN, "assessed_on": on, "assessors": ["王工"], "methods": ["资料审查"],
-        "deductions": list(deductions)}], allow_unicode=True), encoding="utf-8")
-    import_assessments(make_ctx(actor), [path])
+def world(make_ctx, tmp_path):
+    return campaign_world(make_ctx, tmp_path)
 
 
 def sweep(make_ctx, clock, when: str):
     clock.set(at(f"{when} 08:00"))
     return sweep_deadlines(make_ctx("system", source="flow"))
-
-
-def outbox(make_ctx, subject: str | None = None) -> list[tuple[str, str, str]]:
-    """(subject, step, audience) of every queued message, in order."""
-    query = select(REMINDER.c.subject, REMINDER.c.step, REMINDER.c.audience).order_by(REMINDER.c.id)
-    if subject:
-        query = query.where(REMINDER.c.subject == subject)
-    with make_ctx().store.read() as session:
-        return [tuple(r) for r in session.execute(query)]
 
 
 def eid(make_ctx, code: str) -> int:

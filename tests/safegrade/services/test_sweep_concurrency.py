@@ -4,7 +4,7 @@ FOR UPDATE, escalations by version compare-and-set): each reminder is queued onc
 and together they do exactly what one sweep does — the outbox equals the set computed from the timetable;
 sweeping again does nothing more.
 
-The world (tests/safegrade/sweep_world.py) gives many enterprises three overdue findings, whose deadlines the
+The world (tests/safegrade/services/sweep_world.py) gives many enterprises three overdue findings, whose deadlines the
 two sweepers claim in different batches: on PostgreSQL, with the enterprises read without a lock, the second
 sweeper judged the state it had read before the first one committed and escalated the enterprise a second time
 (约谈 → 撤销公示); with batches of 10 this test caught that in five runs out of five."""
@@ -23,9 +23,9 @@ from safegrade.services.auditing import verify_audit
 from safegrade.services.lifecycle import FireRequest, fire_many
 from safegrade.services.sweep import sweep_deadlines
 from safegrade.settings import AuditSettings
-from tests.factories import build_world
-from tests.safegrade.sweep_runner import sweep_together
-from tests.safegrade.sweep_world import (
+from tests.factories import build_world, race
+from tests.safegrade.services.sweep_runner import sweep_together
+from tests.safegrade.services.sweep_world import (
     build_sweep_world,
     deadline_states,
     due_deadlines,
@@ -39,7 +39,6 @@ from tests.safegrade.sweep_world import (
     sweep_instant,
     system_events,
 )
-from tests.safegrade.test_concurrency import race
 
 ENTERPRISES = 300
 BATCH = 10  # small batches: the two sweepers interleave often, and an enterprise's deadlines fall in both

@@ -1,7 +1,7 @@
 """The deadline sweep killed (SIGKILL) at random points, many times, then run to the end: every due escalation
 applied exactly once, no reminder lost or doubled, no deadline left due, the audit trail intact.
 
-A world of 2,000 enterprises (tests/safegrade/sweep_world.py: ~3,100 deadlines due, ~48,000 messages,
+A world of 2,000 enterprises (tests/safegrade/services/sweep_world.py: ~3,100 deadlines due, ~48,000 messages,
 1,700 escalations) is swept in child processes with batches of 50. Each child is killed after it has
 committed 0–2 batches and a random moment more (seeded; up to two or three batches' time), so kills land
 anywhere inside a batch or between two.
@@ -21,8 +21,8 @@ import pytest
 
 from safegrade.domain import timetable
 from safegrade.services.auditing import verify_audit
-from tests.safegrade.sweep_runner import Sweeper
-from tests.safegrade.sweep_world import (
+from tests.safegrade.services.sweep_runner import Sweeper
+from tests.safegrade.services.sweep_world import (
     SWEEP_DAY,
     build_sweep_world,
     deadline_states,

@@ -20,7 +20,7 @@ from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import timeline
 from tests.conftest import at
 from tests.factories import build_world, plain
-from tests.safegrade.reports.loop_world import assessment_file, doc
+from tests.safegrade.services.reporting.loop_world import assessment_file, doc
 
 CAMPAIGN = "2023年运行质量评估"
 USERS = ("企业甲", "企业乙", "企业丙", "企业丁", "企业戊", "企业己")

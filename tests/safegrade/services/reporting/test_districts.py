@@ -16,8 +16,15 @@ from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.districts import district_report
 from tests.conftest import at
 from tests.factories import plain
-from tests.safegrade.reports.loop_world import evidence_file
-from tests.safegrade.reports.oversight_world import CAMPAIGN, assess, bound, build_oversight, event_of, simple
+from tests.safegrade.services.reporting.loop_world import evidence_file
+from tests.safegrade.services.reporting.oversight_world import (
+    CAMPAIGN,
+    assess,
+    bound,
+    build_oversight,
+    event_of,
+    simple,
+)
 
 WUQING, HEXI = "120114", "120103"
 SELF = {"item": "ZP01", "points": 5, "content": "2022年度未开展标准化自评，无自评报告"}

@@ -21,7 +21,7 @@ from safegrade.reports import loop as reports
 from safegrade.services.enterprise import timeline
 from safegrade.services.reporting.loop import LoopReport, loop_report
 from tests.factories import plain
-from tests.safegrade.reports.loop_world import CAMPAIGN, build_loop, enterprise_id, put_deadline
+from tests.safegrade.services.reporting.loop_world import CAMPAIGN, build_loop, enterprise_id, put_deadline
 
 
 def render_loop_html(report: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from safegrade.services.reporting.loop import loop_report
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
 from tests.factories import build_world, plain
-from tests.safegrade.reports.loop_world import (
+from tests.safegrade.services.reporting.loop_world import (
     CAMPAIGN,
     DEDUCTIONS,
     assessment_file,

@@ -15,8 +15,8 @@ from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.oversight import KINDS, flag_counts_by_district, oversight_flags
 from tests.conftest import at
 from tests.factories import plain
-from tests.safegrade.reports.loop_world import evidence_file
-from tests.safegrade.reports.oversight_world import (
+from tests.safegrade.services.reporting.loop_world import evidence_file
+from tests.safegrade.services.reporting.oversight_world import (
     CAMPAIGN,
     append_event,
     assess,

@@ -175,7 +175,7 @@ def test_export_verifies_without_the_database(trail, make_ctx, tmp_path, capsys)
     assert "OK" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("attack, kind", [
+@pytest.mark.parametrize(("attack", "kind"), [
     ("edit", "changed"), ("drop", "missing"), ("drop_last", "missing"), ("swap", "reordered"),
 ])
 def test_a_tampered_export_is_named(trail, tmp_path, attack, kind):

@@ -89,7 +89,7 @@ def test_md_to_a_file(assessed, tmp_path):
     assert "## 一、工作情况" in (tmp_path / "c.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (("report", "circular", "2024年", "--format", "md"), "no campaign named '2024年'"),
     (("report", "circular", CAMPAIGN, "--format", "pdf"), "'pdf' is not a circular format; choose one of docx, "
                                                           "html, md, json"),

@@ -83,7 +83,7 @@ def test_districts_report_in_each_format(looped, tmp_path):
     assert [d["district_name"] for d in shown["districts"]] == ["河西区", "武清区"] and shown["flags"] == []
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["report", "loop", "--out", "x.html"], "give either one enterprise's credit code or --campaign NAME"),
     (["report", "loop", "91350100M000100Y43"], "no enterprise with credit code 91350100M000100Y43"),
     (["report", "loop", "--campaign", "2099年"], "no campaign named '2099年'"),

@@ -38,7 +38,7 @@ def test_wrong_check_character_names_both() -> None:
     assert creditcode.check_char_mismatch(SAMPLE[:17] + "4")
 
 
-@pytest.mark.parametrize("code, length", [(SAMPLE[:17], 17), (SAMPLE + "0", 19), ("9", 1)])
+@pytest.mark.parametrize(("code", "length"), [(SAMPLE[:17], 17), (SAMPLE + "0", 19), ("9", 1)])
 def test_wrong_length_says_the_length(code: str, length: int) -> None:
     reason = creditcode.problem(code)
     assert reason is not None

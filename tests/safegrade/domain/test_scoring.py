@@ -82,7 +82,7 @@ def test_no_deductions_is_100() -> None:
 HUNDRED = {"A01": {"label": "甲", "points": 100}}
 
 
-@pytest.mark.parametrize("deducted, expected, result", [
+@pytest.mark.parametrize(("deducted", "expected", "result"), [
     (10.0, 90.0, "优"),
     (10.1, 89.9, "良"),
     (25.0, 75.0, "良"),
@@ -100,7 +100,7 @@ def test_thresholds_at_their_edges_with_round_half_up(deducted: float, expected:
     assert (got.score, got.result) == (expected, result)
 
 
-@pytest.mark.parametrize("deducted, expected", [(1, 66.7), (2, 33.3), (0.5, 83.3), (2.5, 16.7)])
+@pytest.mark.parametrize(("deducted", "expected"), [(1, 66.7), (2, 33.3), (0.5, 83.3), (2.5, 16.7)])
 def test_rounded_to_one_decimal(deducted: float, expected: float) -> None:
     assert score(make_rules(A01={"label": "甲", "points": 3}), [d("A01", deducted)], []).score == expected
 
@@ -292,7 +292,7 @@ BREAKAGES = [
 ]
 
 
-@pytest.mark.parametrize("change, expected", BREAKAGES)
+@pytest.mark.parametrize(("change", "expected"), BREAKAGES)
 def test_each_bad_rules_file_gives_its_problem(real: AssessmentRules, change: Callable[[dict[str, Any]], None],
                                                 expected: list[str]) -> None:
     doc = copy.deepcopy(yaml.safe_load(REAL.read_text(encoding="utf-8")))
@@ -324,7 +324,7 @@ def test_several_problems_are_all_reported(real: AssessmentRules) -> None:
     ]
 
 
-@pytest.mark.parametrize("text, expected", [
+@pytest.mark.parametrize(("text", "expected"), [
     ("", "assessment.yaml: (top): empty; it must hold thresholds, methods, materials, elements"),
     ("- 优\n", "assessment.yaml: (top): must be a mapping, got list"),
     ("thresholds: [unclosed\n", "assessment.yaml: (file): not valid YAML: while parsing a flow sequence"),

@@ -368,7 +368,7 @@ YAML_BAD = [
 ]
 
 
-@pytest.mark.parametrize("change, column, value, reason", YAML_BAD)
+@pytest.mark.parametrize(("change", "column", "value", "reason"), YAML_BAD)
 def test_each_bad_yaml_value(tmp_path: Path, arules: AssessmentRules, change: Callable[[dict[str, Any]], None],
                              column: str, value: str, reason: str) -> None:
     bad = _good_a()
@@ -481,7 +481,7 @@ XLSX_BAD = [
 ]
 
 
-@pytest.mark.parametrize("assessments_of, deductions_of, problems", XLSX_BAD)
+@pytest.mark.parametrize(("assessments_of", "deductions_of", "problems"), XLSX_BAD)
 def test_each_bad_xlsx_value(tmp_path: Path, arules: AssessmentRules,
                              assessments_of: Callable[[], list[list[object]]],
                              deductions_of: Callable[[], list[list[object]]],
@@ -499,7 +499,7 @@ def test_xlsx_blank_rows_are_skipped_and_rows_keep_their_numbers(tmp_path: Path,
 
 # --- files that cannot be read as assessments ---------------------------------------------------------
 
-@pytest.mark.parametrize("name, text, message", [
+@pytest.mark.parametrize(("name", "text", "message"), [
     ("a.csv", "x", "unknown file type '.csv'; an assessment file is .yaml, .yml, .json, .xlsx"),
     ("a.yaml", "", "empty; an assessment file holds one assessment"),
     ("a.yaml", "just text\n", "holds str; an assessment file holds one assessment"),

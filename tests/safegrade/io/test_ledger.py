@@ -110,7 +110,7 @@ def expected_from(row: dict[str, str], rules: Rules) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("suffix, writer", [(".csv", write_csv), (".xlsx", write_xlsx)])
+@pytest.mark.parametrize(("suffix", "writer"), [(".csv", write_csv), (".xlsx", write_xlsx)])
 def test_synthetic_round_trip(tmp_path: Path, rules: Rules, suffix: str, writer) -> None:  # type: ignore[no-untyped-def]
     rows = synthetic_rows(300, seed=11, rules=rules)
     path = tmp_path / f"ledger{suffix}"
@@ -209,7 +209,7 @@ BAD_KINDS = [  # in bad_rows() order: the column each row is wrong in, and words
 ]
 
 
-@pytest.mark.parametrize("suffix, writer", [(".csv", write_csv), (".xlsx", write_xlsx)])
+@pytest.mark.parametrize(("suffix", "writer"), [(".csv", write_csv), (".xlsx", write_xlsx)])
 def test_each_bad_row_gives_its_problem(tmp_path: Path, rules: Rules, suffix: str, writer) -> None:  # type: ignore[no-untyped-def]
     good_rows = synthetic_rows(5, seed=1, rules=rules)
     bad = [row for row, _ in bad_rows(rules)]
@@ -233,7 +233,7 @@ def test_bad_check_character_reason_names_both(tmp_path: Path, rules: Rules) -> 
     assert "authorised user" in problems[0].reason
 
 
-@pytest.mark.parametrize("code, words", [
+@pytest.mark.parametrize(("code", "words"), [
     (CODE_A[:-1], "has 17 character(s), 18 needed"),
     (CODE_A[:8] + "O" + CODE_A[9:], "'O' not allowed"),
     ("", "required; the cell is empty"),
@@ -300,7 +300,7 @@ def test_non_gongmao_sector_is_kept_and_flagged(tmp_path: Path, rules: Rules) ->
         (2, "化工", False), (3, "commerce", True), (4, "commerce", True)]
 
 
-@pytest.mark.parametrize("text, level", [
+@pytest.mark.parametrize(("text", "level"), [
     ("一级", "一级"), ("二级", "二级"), ("三级", "三级"), ("1", "一级"), ("2", "二级"), ("3", "三级"),
     ("一", "一级"), ("三", "三级"), ("三级标准化", "三级"), ("二级企业", "二级"), ("一级标准化企业", "一级"),
     ("3级", "三级"), ("３", "三级"), (" 三 级 ", "三级"),
@@ -323,7 +323,7 @@ def test_date_spellings(tmp_path: Path, rules: Rules, text: str) -> None:
     assert problems == [] and records[0].graded_on == date(2021, 6, 15)
 
 
-@pytest.mark.parametrize("text, words", [
+@pytest.mark.parametrize(("text", "words"), [
     ("2021-13-01", "no such day"), ("2021/6-15", "not a date"), ("15/06/2021", "not a date"),
     ("44362", "not a date"), ("六月", "not a date"), ("2021年6月", "not a date"),
 ])
@@ -492,7 +492,7 @@ def test_xlsx_rows_are_spreadsheet_rows(tmp_path: Path, rules: Rules) -> None:
     assert where(problems) == [(5, "区")]
 
 
-@pytest.mark.parametrize("n, calls", [(0, [0]), (999, [999]), (2000, [1000, 2000]), (2500, [1000, 2000, 2500])])
+@pytest.mark.parametrize(("n", "calls"), [(0, [0]), (999, [999]), (2000, [1000, 2000]), (2500, [1000, 2000, 2500])])
 def test_progress(tmp_path: Path, rules: Rules, n: int, calls: list[int]) -> None:
     path = tmp_path / "p.csv"
     write_csv(synthetic_rows(n, seed=5, rules=rules), path)
@@ -524,7 +524,7 @@ def test_excel_date_cells_and_serials(tmp_path: Path, rules: Rules) -> None:
     assert [(r.graded_on, r.valid_until) for r in records] == [(date(2021, 6, 15), date(2024, 6, 14))] * 5
 
 
-@pytest.mark.parametrize("value, words", [(0, "not an Excel date serial"), (-5, "not an Excel date serial"),
+@pytest.mark.parametrize(("value", "words"), [(0, "not an Excel date serial"), (-5, "not an Excel date serial"),
                                           (3_000_000, "not an Excel date serial"), ("45457", "not a date")])
 def test_bad_excel_dates(tmp_path: Path, rules: Rules, value: object, words: str) -> None:
     row: list[object] = list(good().values())

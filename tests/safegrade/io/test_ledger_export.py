@@ -163,7 +163,7 @@ def test_dates_given_as_text_are_accepted(tmp_path: Path, rules: Rules) -> None:
     assert records[0].graded_on == date.fromisoformat(row["定级日期"])
 
 
-@pytest.mark.parametrize("change, words", [
+@pytest.mark.parametrize(("change", "words"), [
     ({"district": "110105"}, "district '110105' is not a district code"),
     ({"graded_on": "2021年6月"}, "graded_on '2021年6月' is not a date"),
     ({"certificate_no": ""}, "missing certificate_no"),

@@ -77,7 +77,7 @@ def test_missing_valid_enterprise(rules: Rules) -> None:
                                  "有效期至 2025-02-28）", None)]
 
 
-@pytest.mark.parametrize("state, valid_until, raised", [
+@pytest.mark.parametrize(("state", "valid_until", "raised"), [
     ("graded", TODAY, True),                        # valid on its last day
     ("revocation_pending", TODAY, True),            # still valid until revoked
     ("graded", TODAY - timedelta(days=1), False),   # expired: not owed in the ledger
@@ -165,7 +165,7 @@ def test_not_gongmao_near_case_alias_is_gongmao(rules: Rules) -> None:
     assert run([rec], [registered(rec)], rules) == []
 
 
-@pytest.mark.parametrize("state, action", [("graded", "propose_revocation"),
+@pytest.mark.parametrize(("state", "action"), [("graded", "propose_revocation"),
                                            ("revocation_pending", None)])
 def test_no_revocation_proposed_where_the_lifecycle_forbids_it(rules: Rules, state: str, action: str | None) -> None:
     rec = record(1, sector="化工", in_gongmao=False)
@@ -179,7 +179,7 @@ def test_not_gongmao_unregistered_still_proposes_revocation(rules: Rules) -> Non
     assert [(d.kind, d.action) for d in found] == [("extra", None), ("not_gongmao", "propose_revocation")]
 
 
-@pytest.mark.parametrize("valid_until, expired", [
+@pytest.mark.parametrize(("valid_until", "expired"), [
     (TODAY - timedelta(days=1), True), (date(2023, 6, 30), True), (TODAY, False), (TODAY + timedelta(days=1), False),
 ])
 def test_expired_only_before_today(rules: Rules, valid_until: date, expired: bool) -> None:
@@ -221,7 +221,7 @@ def test_same_code_twice_in_one_district_is_not_two_districts(rules: Rules) -> N
 # --- deregistered --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("remarks, raised", [
+@pytest.mark.parametrize(("remarks", "raised"), [
     ("已注销", True), ("2023年8月注销", True), ("已迁址至河北省", True), ("迁出本市", True),
     ("未注销", False), ("尚未迁出", False), ("由河西区迁入", False), ("2023年复评", False), ("", False),
 ])

@@ -82,7 +82,7 @@ def test_routing_by_result(make_ctx, world, tmp_path):
     assert plain(show_enterprise(make_ctx(), world.wuqing[2]))["last_result"] == "差"  # the veto
 
 
-@pytest.mark.parametrize("case, expected", [
+@pytest.mark.parametrize(("case", "expected"), [
     ("unknown-enterprise", "no such enterprise in the ledger"),
     ("excluded", "was excluded from"),
     ("other-district", "records assessments of 武清区 only"),

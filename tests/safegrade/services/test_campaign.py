@@ -51,7 +51,7 @@ def test_a_codes_file_with_a_bad_line_opens_nothing(make_ctx, world, tmp_path):
     assert plain(show_enterprise(boss, world.hexi[0]))["state"] == "graded"
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({}, "exactly one of --all"),
     ({"all_": True, "district": "武清"}, "exactly one of --all"),
     ({"district": "塘沽"}, "unknown district"),

@@ -40,7 +40,7 @@ def test_district_officer_may_not_touch_another_district(make_ctx, world):
     assert plain(show_enterprise(make_ctx(), world.hexi[0]))["version"] == 1
 
 
-@pytest.mark.parametrize("actor, event", [("rev", "open_assessment"), ("system", "revoke"), ("wq", "no_such")])
+@pytest.mark.parametrize(("actor", "event"), [("rev", "open_assessment"), ("system", "revoke"), ("wq", "no_such")])
 def test_roles_that_may_not_fire_are_refused(make_ctx, world, actor, event):
     ctx = make_ctx(actor)
     error = EventNotAllowed if event == "no_such" else Forbidden
@@ -95,7 +95,7 @@ def assess(ctx, code, result="良", findings=0, major=0):
                       data={"result": result, "findings": findings, "major_hazards": major}, via_service=True)
 
 
-@pytest.mark.parametrize("result, findings, major, dest", [
+@pytest.mark.parametrize(("result", "findings", "major", "dest"), [
     ("差", 2, 0, "revocation_pending"),
     ("良", 1, 1, "interview"),
     ("良", 3, 0, "rectifying"),
@@ -260,7 +260,7 @@ def test_a_large_batch_takes_a_checkpoint(make_ctx, world):
     assert report.checkpoints == 1 and report.ok
 
 
-@pytest.mark.parametrize("event, via", [("open_assessment", "campaign open"), ("record_assessment", "assess import")])
+@pytest.mark.parametrize(("event", "via"), [("open_assessment", "campaign open"), ("record_assessment", "assess import")])
 def test_events_with_derived_data_are_not_fired_by_hand(make_ctx, world, event, via):
     with pytest.raises(Forbidden, match=f"recorded by `safegrade {via}`.*not fired by hand"):
         fire_event(make_ctx("wq"), world.wuqing[0], event, reason="手工录入",

@@ -18,7 +18,7 @@ def naive(counts: list[int]) -> list[Decimal]:
     return [round(Decimal(c * 100) / Decimal(total), 1) for c in counts]
 
 
-@pytest.mark.parametrize("counts, expected, naive_sum", [
+@pytest.mark.parametrize(("counts", "expected", "naive_sum"), [
     ([1, 1, 1], ["33.4", "33.3", "33.3"], "99.9"),   # equal remainders: the first share gets the tenth
     ([1, 1, 4], ["16.7", "16.7", "66.6"], "100.1"),  # the smallest remainder gives one back
     ([2, 2, 2], ["33.4", "33.3", "33.3"], "99.9"),

@@ -118,7 +118,7 @@ def test_the_campaign_report_covers_every_member(make_ctx, loop):
     assert "武清区 2 家企业" in render_loop_html(wuqing)
 
 
-@pytest.mark.parametrize("tamper, kind", [
+@pytest.mark.parametrize(("tamper", "kind"), [
     ("payload", "changed"),  # an evidence hash rewritten in the trail
     ("row", "projection"),   # the enterprise row edited behind the trail
     ("delete", "missing"),   # a rejection removed from the trail

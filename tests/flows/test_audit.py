@@ -17,7 +17,9 @@ from tests.factories import build_world, plain
 def test_nightly_audit_checkpoints_then_verifies_as_the_system(make_ctx, tmp_path):
     build_world(make_ctx, tmp_path)
     result = nightly_audit(make_ctx("system", source="flow"))
-    assert result["ok"] and result["checkpoint"] == 1 and result["events"] == 6
+    assert result["ok"]
+    assert result["checkpoint"] == 1
+    assert result["events"] == 6
     assert nightly_audit(make_ctx("system", source="flow"))["checkpoint"] is None  # nothing moved since
 
 
@@ -35,7 +37,8 @@ def test_the_flow_body_runs_without_a_server(make_ctx, tmp_path, monkeypatch, sq
     build_world(make_ctx, tmp_path)
     monkeypatch.setenv("SAFEGRADE_DB_URL", sqlite_url)
     result = audit_nightly.fn(as_of=None)
-    assert result["ok"] and result["chains"] == 6
+    assert result["ok"]
+    assert result["chains"] == 6
     assert scheduled_now() is None
 
 
@@ -45,7 +48,8 @@ def test_the_flow_records_its_run_like_every_job(make_ctx, tmp_path, monkeypatch
     audit_nightly.fn(as_of=at("2023-06-02 02:30"))
     (run,) = plain(list_runs(make_ctx(), job="nightly_audit"))
     assert (run["as_of"], run["source"], run["error"]) == (at("2023-06-02 02:30"), "flow", None)
-    assert run["counts"]["events"] == 6 and run["finished_at"] >= run["started_at"] > run["as_of"]
+    assert run["counts"]["events"] == 6
+    assert run["finished_at"] >= run["started_at"] > run["as_of"]
 
     with make_ctx().store.engine.begin() as conn:
         conn.execute(text("update audit_event set reason = 'x' where seq = 1 and enterprise_id = 1"))

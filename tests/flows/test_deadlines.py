@@ -59,10 +59,12 @@ def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, c
     assert plain(show_enterprise(make_ctx(), overdue.wuqing[0]))["state"] == "interview"
     runs = _runs(make_ctx)
     assert [r["job"] for r in runs] == ["deadline_sweep", "campaign_progress", "send_reminders", "daily"]
-    assert {r["source"] for r in runs} == {"scheduler"} and all(r["error"] is None for r in runs)
+    assert {r["source"] for r in runs} == {"scheduler"}
+    assert all(r["error"] is None for r in runs)
     assert last_run(make_ctx(), "daily") == at("2023-08-14 08:00")
     lines = [json.loads(x) for f in sorted((tmp_path / "outbox").glob("*")) for x in f.read_text("utf-8").splitlines()]
-    assert len(lines) == result["send_reminders"]["sent"] and any("逾期" in x["title"] for x in lines)
+    assert len(lines) == result["send_reminders"]["sent"]
+    assert any("逾期" in x["title"] for x in lines)
     again = run_daily(settings, at("2023-08-14 09:00"), source="scheduler")  # a duplicate run: nothing twice
     assert (again["deadline_sweep"]["reminders"], again["deadline_sweep"]["escalations"],
             again["send_reminders"]["sent"]) == (0, 0, 0)
@@ -85,7 +87,8 @@ def test_a_failing_job_is_recorded_with_its_error_and_raises(make_ctx, overdue, 
 
 def test_the_sweep_flow_body_runs_without_a_server(make_ctx, overdue, config):
     result = deadline_sweep.fn(config=str(config), as_of=at("2023-08-07 08:00"))
-    assert result["reminders"] > 0 and result["escalations"] == 0
+    assert result["reminders"] > 0
+    assert result["escalations"] == 0
     with make_ctx().store.read() as session:
         steps = {r for r in session.execute(select(table(Reminder).c.step)).scalars()}
     assert {"-7", "-3", "-1", "0"} <= steps
@@ -138,4 +141,5 @@ def test_python_m_flows_serve_serves_the_deployments_of_its_config(config, monke
     monkeypatch.setattr(module, "serve", lambda settings, path: served.append((settings, path)))
     module.main(["--config", str(config)])
     ((settings, path),) = served
-    assert path == config and settings.db_url == load_settings(config).db_url
+    assert path == config
+    assert settings.db_url == load_settings(config).db_url

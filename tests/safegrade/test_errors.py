@@ -187,7 +187,8 @@ def test_the_problems_of_an_import_are_typed_and_their_hint_is_worded_by_the_doo
     assert problem.endswith("; import with --amend to record the change")  # made while the CLI speaks
     with speaking(PLAIN):
         again = Problem(problem.file, problem.row, problem.column, problem.value, problem.reason, hint="amend")
-    assert again.endswith("; import it as an amendment to record the change") and not CLI_WORDS.search(again)
+    assert again.endswith("; import it as an amendment to record the change")
+    assert not CLI_WORDS.search(again)
 
 
 def test_a_plain_process_says_the_fields_and_hints_in_domain_terms(make_ctx, world):
@@ -248,7 +249,8 @@ def test_an_error_and_its_problems_keep_their_parts_through_pickling():
     problem = Problem("c.txt", 2, "", UNKNOWN, "no such enterprise", hint="list_enterprises")
     exc = InputErrors("campaign x: {codes_file} c.txt", [problem], field="codes_file", value="c.txt")
     again = pickle.loads(pickle.dumps(exc))
-    assert type(again) is InputErrors and str(again) == str(exc)
+    assert type(again) is InputErrors
+    assert str(again) == str(exc)
     assert (again.code, again.field, again.value, again.problems) == ("invalid_rows", "codes_file", "c.txt", [problem])
     assert (again.problems[0].reason, again.problems[0].hint) == ("no such enterprise", "list_enterprises")
     with speaking(PLAIN):  # a problem stays the line it was made as
@@ -334,7 +336,9 @@ def test_the_cli_words_every_field_and_hint_the_services_use():
     used = _keyword_strings(RAISING, {"field", "others", "hint"})
     fields = {where.split("@")[0] for where in used["field"] | used["others"]}
     hints = {where.split("@")[0] for where in used["hint"]}
-    assert len(fields) > 20 and len(hints) > 5  # the scan finds them
+    # the scan finds them
+    assert len(fields) > 20
+    assert len(hints) > 5
     assert sorted(f for f in fields if f not in OPTIONS) == []
     assert sorted(h for h in hints if h not in HINTS or h not in COMMANDS) == []
     assert set(COMMANDS) == set(HINTS)

@@ -38,13 +38,16 @@ def write(directory: Path, name: str, text: str) -> None:
 # --- the real rules ---------------------------------------------------------------------------------
 
 def test_real_rules_load(real: Rules) -> None:
-    assert len(real.districts) == 16 and len(real.sectors) == 8
-    assert real.deadlines.publicity_working_days == 5 and real.deadlines.grade_validity_years == 3
+    assert len(real.districts) == 16
+    assert len(real.sectors) == 8
+    assert real.deadlines.publicity_working_days == 5
+    assert real.deadlines.grade_validity_years == 3
     assert real.revocation_reasons["poor_operation"] == "运行质量差（情节严重）"
     assert real.revocation_sources["assessment"] == "运行质量评估"
     assert real.lifecycle.initial == "graded"
     assert real.state_label("revocation_pending") == "撤销公示中"
-    assert real.district_name("120114") == "武清区" and real.district_name("999999") == "999999"
+    assert real.district_name("120114") == "武清区"
+    assert real.district_name("999999") == "999999"
     assert real.path == REAL
 
 
@@ -233,7 +236,8 @@ def test_district_lookup(real: Rules, text: str) -> None:
                                             ("120119", "120119"), ("蓟州区", "120119")])
 def test_district_lookup_table(real: Rules, text: str, code: str) -> None:
     district = real.district(text)
-    assert district is not None and district.code == code
+    assert district is not None
+    assert district.code == code
 
 
 @pytest.mark.parametrize("text", ["", "浦东新区", "120000", "武清县", "Wuqing"])
@@ -254,7 +258,8 @@ def test_unknown_district(real: Rules, text: str) -> None:
 ])
 def test_sector_lookup(real: Rules, text: str, key: str) -> None:
     sector = real.sector(text)
-    assert sector is not None and sector.key == key
+    assert sector is not None
+    assert sector.key == key
 
 
 @pytest.mark.parametrize("text", ["化工", "危险化学品", "建筑施工", "矿山", "", "其他"])
@@ -268,7 +273,8 @@ def test_version_is_stable_for_the_same_files(real: Rules, rules_dir: Path) -> N
     assert load_rules(REAL).version == real.version
     assert load_rules(rules_dir).version == real.version  # content, not location
     assert rules_version(rules_dir) == real.version
-    assert len(real.version) == 16 and int(real.version, 16) >= 0
+    assert len(real.version) == 16
+    assert int(real.version, 16) >= 0
 
 
 @pytest.mark.parametrize("name", RULE_FILES)

@@ -48,7 +48,9 @@ def breaks(ctx):
 def test_an_untouched_trail_verifies(trail):
     world, ctx = trail
     report = verify_audit(ctx)
-    assert report.ok and report.chains == 4 and report.events == 4 + 2 * 4
+    assert report.ok
+    assert report.chains == 4
+    assert report.events == 4 + 2 * 4
 
 
 def test_an_edited_event_is_named_changed(trail):
@@ -152,8 +154,10 @@ def test_checkpoints_record_only_moved_heads_and_are_chained(trail, make_ctx, cl
     clock.advance(hours=1)
     fire_event(make_ctx("hx"), world.hexi[0], "summon", reason="约谈")
     second = checkpoint_audit(boss)
-    assert second["heads"] == 1 and second["prev_hash"] == first["hash"]
-    assert verify_audit(ctx).checkpoints == 2 and verify_audit(ctx).ok
+    assert second["heads"] == 1
+    assert second["prev_hash"] == first["hash"]
+    assert verify_audit(ctx).checkpoints == 2
+    assert verify_audit(ctx).ok
 
 
 def test_a_tampered_checkpoint_is_named(trail, make_ctx):
@@ -170,7 +174,9 @@ def test_export_verifies_without_the_database(trail, make_ctx, tmp_path, capsys)
     done = plain(export_audit(ctx, path))
     assert done == {"file": str(path), "events": 12, "chains": 4}
     report = verify_export(path)
-    assert report.ok and report.events == 12 and report.checkpoints == 1
+    assert report.ok
+    assert report.events == 12
+    assert report.checkpoints == 1
     assert verify_file_main([str(path)]) == 0
     assert "OK" in capsys.readouterr().out
 
@@ -210,7 +216,8 @@ def test_every_event_carries_actor_source_reason_rules_version_and_before_after(
 
     events = plain(timeline(ctx, world.wuqing[0]))
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
-    assert events[0]["event"] == "register" and events[0]["payload"]["after"]["credit_code"] == world.wuqing[0]
+    assert events[0]["event"] == "register"
+    assert events[0]["payload"]["after"]["credit_code"] == world.wuqing[0]
     recorded = events[2]
     assert (recorded["actor"], recorded["role"], recorded["source"]) == ("wq", "district", "cli")
     assert recorded["payload"]["before"] == {"open_findings": 0, "last_result": None}

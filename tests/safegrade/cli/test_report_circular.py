@@ -50,14 +50,17 @@ def test_json_to_stdout_has_the_figures(assessed):
     assert (figures["interviews"], figures["revocations"]) == (0, 0)
     assert figures["materials_printed"] == {"by_kind": {"口袋书": 30, "小册子": 0, "明白卡": 12}, "total": 42}
     assert [p["label"] for p in figures["top_problems"]][0] == "智能化建设"
-    assert figures["late_districts"] == [] and figures["as_of"] == "2023-09-15"
+    assert figures["late_districts"] == []
+    assert figures["as_of"] == "2023-09-15"
 
 
 def test_md_to_stdout(assessed):
     code, out, err = circular(assessed, "--format", "md")
     assert code == 0, err
     assert out.startswith("# 市应急管理局关于2023年运行质量评估工作的通报\n")
-    assert "评估结果为优的，1家，占比50.0%" in out and "## 四、工作要求" in out and "2023年9月15日" in out
+    assert "评估结果为优的，1家，占比50.0%" in out
+    assert "## 四、工作要求" in out
+    assert "2023年9月15日" in out
 
 
 def test_html_without_out_goes_to_var_reports_and_says_where(assessed, tmp_path):
@@ -66,7 +69,8 @@ def test_html_without_out_goes_to_var_reports_and_says_where(assessed, tmp_path)
     code, out, err = circular(assessed, "--format", "HTML")
     assert code == 0, err
     path = tmp_path / "var" / "reports" / f"{CAMPAIGN}-通报.html"
-    assert path.is_file() and str(path) in out
+    assert path.is_file()
+    assert str(path) in out
     assert "评估结果为良的，1家，占比50.0%" in path.read_text(encoding="utf-8")
 
 
@@ -78,14 +82,18 @@ def test_docx_to_a_named_file_and_json_answer(assessed, tmp_path):
                               "--out", str(target))
     assert code == 0, err
     done = json.loads(out)
-    assert done["written"] == str(target) and done["format"] == "docx" and done["bytes"] == target.stat().st_size
+    assert done["written"] == str(target)
+    assert done["format"] == "docx"
+    assert done["bytes"] == target.stat().st_size
     text = "\n".join(p.text for p in Document(io.BytesIO(target.read_bytes())).paragraphs)
-    assert "实际评估2家" in text and "请各区于2023年12月15日前" in text
+    assert "实际评估2家" in text
+    assert "请各区于2023年12月15日前" in text
 
 
 def test_md_to_a_file(assessed, tmp_path):
     code, out, _ = circular(assessed, "--format", "md", "--out", str(tmp_path / "c.md"))
-    assert code == 0 and "c.md" in out
+    assert code == 0
+    assert "c.md" in out
     assert "## 一、工作情况" in (tmp_path / "c.md").read_text(encoding="utf-8")
 
 
@@ -96,8 +104,11 @@ def test_md_to_a_file(assessed, tmp_path):
 ])
 def test_an_unknown_campaign_or_format_is_refused_in_one_line(assessed, args, message):
     code, out, err = assessed(*args)
-    assert code == 1 and out == ""
-    assert err.startswith("safegrade: error: ") and message in err and err.count("\n") == 1
+    assert code == 1
+    assert out == ""
+    assert err.startswith("safegrade: error: ")
+    assert message in err
+    assert err.count("\n") == 1
 
 
 def test_docx_without_a_cjk_font_is_refused_naming_the_package(assessed, tmp_path, monkeypatch):
@@ -105,5 +116,6 @@ def test_docx_without_a_cjk_font_is_refused_naming_the_package(assessed, tmp_pat
 
     monkeypatch.setattr(chart, "FONT_FOLDERS", (str(tmp_path / "no-fonts"),))
     code, _, err = circular(assessed, "--format", "docx", "--out", str(tmp_path / "x.docx"))
-    assert code == 1 and "install Debian's fonts-wqy-microhei" in err
+    assert code == 1
+    assert "install Debian's fonts-wqy-microhei" in err
     assert not (tmp_path / "x.docx").exists()

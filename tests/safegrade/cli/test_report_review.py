@@ -43,22 +43,27 @@ def test_loop_report_in_each_format(looped, tmp_path):
     cli, code = looped
     status, out, err = cli("--as-of", "2023-09-01", "report", "loop", code, "--out", str(tmp_path / "loop.html"))
     assert status == 0, err
-    assert "2 finding(s), 1 verified, 1 overdue" in out and err == ""
+    assert "2 finding(s), 1 verified, 1 overdue" in out
+    assert err == ""
     page = (tmp_path / "loop.html").read_text(encoding="utf-8")
-    assert "审计链校验：通过" in page and "自评报告.pdf" in page and "wq2" in page
+    assert "审计链校验：通过" in page
+    assert "自评报告.pdf" in page
+    assert "wq2" in page
     status, out, err = cli("--as-of", "2023-09-01", "report", "loop", "--campaign", CAMPAIGN, "--out",
                            str(tmp_path / "campaign.xlsx"))
     assert status == 0, err
     book = load_workbook(tmp_path / "campaign.xlsx", read_only=True)
     assert book.sheetnames == ["汇总", "企业", "问题", "整改材料", "提醒与升级"]
-    assert len(list(book["企业"].iter_rows(min_row=2))) == 2 and len(list(book["问题"].iter_rows(min_row=2))) == 2
+    assert len(list(book["企业"].iter_rows(min_row=2))) == 2
+    assert len(list(book["问题"].iter_rows(min_row=2))) == 2
     status, out, err = cli("--as-of", "2023-09-01", "report", "loop", code, "--format", "json")
     assert status == 0, err
     written = tmp_path / "var" / "reports" / f"loop-{code}-2023-09-01.json"  # the default, under the working dir
     assert json.loads(written.read_text(encoding="utf-8"))["totals"]["verified"] == 1
     status, out, _ = cli("--json", "--as-of", "2023-09-01", "report", "loop", code)
     shown = json.loads(out)
-    assert shown["chain_ok"] is True and shown["enterprises"][0]["findings"][1]["overdue_days"] == 25
+    assert shown["chain_ok"] is True
+    assert shown["enterprises"][0]["findings"][1]["overdue_days"] == 25
 
 
 def test_a_broken_chain_is_said_on_stderr_and_in_the_report(looped, tmp_path):
@@ -66,7 +71,9 @@ def test_a_broken_chain_is_said_on_stderr_and_in_the_report(looped, tmp_path):
     with sqlite3.connect(tmp_path / "cli.db") as db:
         db.execute("update audit_event set reason = '篡改' where event = 'finding_verified'")
     status, _, err = cli("report", "loop", code, "--out", str(tmp_path / "broken.html"))
-    assert status == 0 and err.startswith(f"BROKEN audit chain of {code} at seq ") and ": changed:" in err
+    assert status == 0
+    assert err.startswith(f"BROKEN audit chain of {code} at seq ")
+    assert ": changed:" in err
     assert "审计链校验：断裂" in (tmp_path / "broken.html").read_text(encoding="utf-8")
 
 
@@ -80,7 +87,8 @@ def test_districts_report_in_each_format(looped, tmp_path):
     assert load_workbook(tmp_path / "d.xlsx", read_only=True).sheetnames == ["各区汇总", "数据质量问题", "审计事件"]
     status, out, _ = cli("--json", "--as-of", "2023-09-01", "report", "districts", CAMPAIGN)
     shown = json.loads(out)
-    assert [d["district_name"] for d in shown["districts"]] == ["河西区", "武清区"] and shown["flags"] == []
+    assert [d["district_name"] for d in shown["districts"]] == ["河西区", "武清区"]
+    assert shown["flags"] == []
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -95,5 +103,8 @@ def test_districts_report_in_each_format(looped, tmp_path):
 def test_refusals_are_one_line_on_stderr(looped, args, message):
     cli, _ = looped
     status, out, err = cli(*args)
-    assert status == 1 and out == ""
-    assert err.startswith("safegrade: error: ") and message in err and err.count("\n") == 1
+    assert status == 1
+    assert out == ""
+    assert err.startswith("safegrade: error: ")
+    assert message in err
+    assert err.count("\n") == 1

@@ -60,7 +60,8 @@ def test_jobs_lists_each_job_with_its_crontab_zone_next_and_last_run(cli):
 
     code, out, err = cli("--as-of", "2023-06-01 09:00", "scheduler", "run", "--once")
     assert code == 0, err
-    assert "daily as of 2023-06-01T09:00:00+08:00: ok" in out and "nightly_audit as of" in out
+    assert "daily as of 2023-06-01T09:00:00+08:00: ok" in out
+    assert "nightly_audit as of" in out
 
     code, out, err = cli("--json", "--as-of", "2023-06-01 09:10", "scheduler", "jobs")
     assert code == 0, err
@@ -73,7 +74,8 @@ def test_jobs_lists_each_job_with_its_crontab_zone_next_and_last_run(cli):
 
     code, out, _ = cli("--json", "--as-of", "2023-06-03 09:10", "scheduler", "jobs")
     rows = {r["job"]: r for r in json.loads(out)}
-    assert rows["daily"]["catch_up"] and rows["daily"]["next_run"] == "2023-06-03 09:10+08:00"
+    assert rows["daily"]["catch_up"]
+    assert rows["daily"]["next_run"] == "2023-06-03 09:10+08:00"
     assert rows["daily"]["note"] == "missed 2023-06-02 08:00+08:00: runs once at start"
 
 
@@ -92,12 +94,14 @@ def test_once_runs_every_job_and_exits_1_naming_the_one_that_failed(cli, fake_jo
 def test_refusals_are_one_line_and_exit_1(cli, args, says):
     assert cli("init")[0] == 0
     code, _, err = cli(*args)
-    assert code == 1 and says in err
+    assert code == 1
+    assert says in err
 
 
 def test_the_scheduler_needs_an_initialised_database(cli):
     code, _, err = cli("scheduler", "run", "--once")
-    assert code == 1 and "safegrade init" in err
+    assert code == 1
+    assert "safegrade init" in err
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
@@ -123,7 +127,11 @@ def test_a_signal_lets_the_running_job_finish_then_the_scheduler_exits_0(cli, tm
                 proc.wait()
     assert (tmp_path / "finished").read_text() == "done"
     stdout, stderr = out_file.read_text(), err_file.read_text()
-    assert "blocking" in stdout and "0 8 * * *" in stdout and "Asia/Shanghai" in stdout
+    assert "blocking" in stdout
+    assert "0 8 * * *" in stdout
+    assert "Asia/Shanghai" in stdout
     assert "never ran: runs at start" in stdout
     assert f"{sig.name}: no new runs; waiting for running jobs to finish" in stderr
-    assert "blocking as of" in stderr and "done: {'blocked': 1}" in stderr and "scheduler stopped" in stderr
+    assert "blocking as of" in stderr
+    assert "done: {'blocked': 1}" in stderr
+    assert "scheduler stopped" in stderr

@@ -19,16 +19,26 @@ def test_demo_runs_and_its_figures_match_the_database(tmp_path):
     assert summary["enterprises"] == 60
     assert summary["assessed"] == summary["selected"] - 1  # one deregistered enterprise is excluded
     assert sum(summary[f"result_{r}"] for r in ("优", "良", "差") if f"result_{r}" in summary) == summary["assessed"]
-    assert "refused ledger-with-errors.csv" in text and "nothing was written" in text
-    assert "refused assessments-with-errors.yaml" in text and "every deduction must record its item" in text
-    assert summary["campaign_assessed"] == summary["assessed"] and summary["campaign_excluded"] == 1
-    assert summary["findings_verified"] > 0 and summary["closed_loops"] > 0
-    assert "refused too early" in text and "publicity_over" in text
+    assert "refused ledger-with-errors.csv" in text
+    assert "nothing was written" in text
+    assert "refused assessments-with-errors.yaml" in text
+    assert "every deduction must record its item" in text
+    assert summary["campaign_assessed"] == summary["assessed"]
+    assert summary["campaign_excluded"] == 1
+    assert summary["findings_verified"] > 0
+    assert summary["closed_loops"] > 0
+    assert "refused too early" in text
+    assert "publicity_over" in text
     assert "verified without the database: OK" in text
     # the two simulated months: the scheduler's own daily run queues, delivers and escalates
-    assert summary["escalations"] > 0 and summary["reminders_sent"] > 0 and summary["expired"] > 0
-    assert "通报:" in text and f"{summary['assessed']} assessed" in text
-    assert "08:00 巡检" in text and "escalate→interview" in text and "days late" in text
+    assert summary["escalations"] > 0
+    assert summary["reminders_sent"] > 0
+    assert summary["expired"] > 0
+    assert "通报:" in text
+    assert f"{summary['assessed']} assessed" in text
+    assert "08:00 巡检" in text
+    assert "escalate→interview" in text
+    assert "days late" in text
     delivered = [line for f in (tmp_path / "demo" / "outbox").glob("*.jsonl")
                  for line in f.read_text("utf-8").splitlines()]
     assert len(delivered) >= summary["reminders_sent"]

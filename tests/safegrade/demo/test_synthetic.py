@@ -69,7 +69,8 @@ def test_mostly_third_level(rows: list[dict[str, str]]) -> None:
     levels = Counter(row["标准化等级"] for row in rows)
     assert set(levels) <= {"一级", "二级", "三级"}
     assert levels["三级"] > 0.75 * len(rows)
-    assert levels["二级"] > 0 and levels["一级"] > 0
+    assert levels["二级"] > 0
+    assert levels["一级"] > 0
 
 
 def test_names_unique_and_plausible(rows: list[dict[str, str]]) -> None:
@@ -114,7 +115,8 @@ def test_certificate_numbers(rows: list[dict[str, str]]) -> None:
 
 def test_addresses_contacts_phones(rows: list[dict[str, str]]) -> None:
     for row in rows:
-        assert row["地址"].startswith("天津市" + row["区"]) and row["地址"].endswith("号")
+        assert row["地址"].startswith("天津市" + row["区"])
+        assert row["地址"].endswith("号")
         assert 2 <= len(row["联系人"]) <= 3
         assert re.fullmatch(r"1\d{10}|022-\d{8}", row["联系电话"]), row["联系电话"]
 
@@ -126,7 +128,8 @@ def test_write_csv_has_bom_and_reads_back(tmp_path: Path, rules: Rules) -> None:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf" + ",".join(HEADERS).encode())
     records, problems = read_ledger(path, rules)
-    assert problems == [] and [r.credit_code for r in records] == [r["统一社会信用代码"] for r in some]
+    assert problems == []
+    assert [r.credit_code for r in records] == [r["统一社会信用代码"] for r in some]
 
 
 def test_write_xlsx_one_sheet_with_date_cells(tmp_path: Path, rules: Rules) -> None:
@@ -148,7 +151,8 @@ def test_extra_columns_are_written_after_the_headers(tmp_path: Path, rules: Rule
     some = [{**row, "备注": "复评"} for row in synthetic_rows(2, seed=2, rules=rules)]
     write_csv(some, tmp_path / "r.csv")
     records, problems = read_ledger(tmp_path / "r.csv", rules)
-    assert problems == [] and [r.remarks for r in records] == ["复评", "复评"]
+    assert problems == []
+    assert [r.remarks for r in records] == ["复评", "复评"]
 
 
 EXPECTED_BAD = ["统一社会信用代码", "区", "行业类别", "标准化等级", "有效期至", "定级日期"]
@@ -158,7 +162,9 @@ def test_bad_rows_each_wrong_in_one_way(tmp_path: Path, rules: Rules) -> None:
     bad = bad_rows(rules)
     assert len(bad) == len(EXPECTED_BAD)
     for i, ((row, what), column) in enumerate(zip(bad, EXPECTED_BAD, strict=True)):
-        assert tuple(row) == HEADERS and what and column in what
+        assert tuple(row) == HEADERS
+        assert what
+        assert column in what
         path = tmp_path / f"bad{i}.csv"
         write_csv([row], path)
         records, problems = read_ledger(path, rules)

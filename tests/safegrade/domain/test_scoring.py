@@ -32,7 +32,8 @@ def make_rules(**items: dict[str, Any]) -> AssessmentRules:
                 enumerate(items.items())}
     rules, problems = parse_assessment_rules(
         {"thresholds": THRESHOLDS, "methods": ["资料审查"], "elements": elements}, "test")
-    assert problems == [] and rules is not None
+    assert problems == []
+    assert rules is not None
     return rules
 
 
@@ -56,7 +57,8 @@ def test_deductions_on_one_item_stop_at_zero() -> None:
     result = score(rules, [d("A01", 8), d("A01", 8), d("B01", 1)], [])
     assert result.deducted == 11.0                      # A01 gives at most its 10 points, B01 its 1
     assert result.by_element == {"a": 10.0, "b": 1.0}
-    assert result.score == 89.0 and result.result == "良"
+    assert result.score == 89.0
+    assert result.result == "良"
 
 
 def test_by_element_names_every_element_after_capping() -> None:
@@ -155,7 +157,8 @@ def test_real_rules_items(real: AssessmentRules) -> None:
     assert real.items["ZP01"].label == "未按规定开展年度自评"
     assert real.items["FX03"].label == "隐患排查治理未形成闭环"
     vetoes = [code for code, item in real.items.items() if item.veto]
-    assert vetoes and all(real.items[c].element == "major_hazard" for c in vetoes)
+    assert vetoes
+    assert all(real.items[c].element == "major_hazard" for c in vetoes)
     assert set(vetoes) == set(real.elements["major_hazard"].items)
     assert all(item.rectify and not item.not_applicable for item in map(real.items.__getitem__, vetoes))
     assert all(real.items[c].not_applicable for c in real.elements["contractors"].items)
@@ -336,24 +339,29 @@ def test_bad_files(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "assessment.yaml"
     path.write_text(text, encoding="utf-8")
     rules, problems = load_assessment_rules(path)
-    assert rules is None and len(problems) == 1 and problems[0].startswith(expected)
+    assert rules is None
+    assert len(problems) == 1
+    assert problems[0].startswith(expected)
 
 
 def test_duplicate_key_names_the_key_and_its_line(tmp_path: Path) -> None:
     path = tmp_path / "assessment.yaml"
     path.write_text("elements:\n  a:\n    items:\n      A01: {points: 1}\n      A01: {points: 2}\n", encoding="utf-8")
     problem = load_assessment_rules(path)[1][0]
-    assert "found key 'A01' written twice" in problem and "line 5" in problem
+    assert "found key 'A01' written twice" in problem
+    assert "line 5" in problem
 
 
 def test_missing_file(tmp_path: Path) -> None:
     rules, problems = load_assessment_rules(tmp_path / "assessment.yaml")
-    assert rules is None and problems[0].startswith("assessment.yaml: (file): cannot be read")
+    assert rules is None
+    assert problems[0].startswith("assessment.yaml: (file): cannot be read")
 
 
 def test_version_is_the_hash_of_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "assessment.yaml"
     path.write_bytes(REAL.read_bytes() + b"\n# a comment changes the version\n")
     rules, _ = load_assessment_rules(path)
-    assert rules is not None and rules.version == hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    assert rules is not None
+    assert rules.version == hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     assert rules.version != load_assessment_rules(REAL)[0].version  # type: ignore[union-attr]

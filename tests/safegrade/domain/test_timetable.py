@@ -39,7 +39,8 @@ def test_actions_of_each_kind(real: Rules, kind: str, due: date, expected: list[
 
 def test_every_kind_has_reminders_and_an_escalation(real: Rules) -> None:
     for key, kind in real.deadlines.kinds.items():
-        assert kind.remind and kind.escalate is not None, key
+        assert kind.remind, key
+        assert kind.escalate is not None, key
         assert set(kind.remind) <= set(kind.todo), key
 
 
@@ -74,9 +75,11 @@ def test_messages_name_the_enterprise_the_deadline_the_days_left_and_what_to_do(
     assert "联系人" not in to_enterprise  # the enterprise is not told its own contact
     outcome = "已逾期7天，系统已逾期升级：整改中 → 约谈"
     title, body = escalation(kind, "bureau", s, D(2023, 8, 7), D(2023, 8, 14), outcome)
-    assert title.startswith("【问题整改期限逾期】天津市测试机械有限公司") and "处理：已逾期7天" in body
+    assert title.startswith("【问题整改期限逾期】天津市测试机械有限公司")
+    assert "处理：已逾期7天" in body
     title, body = progress("2023年运行质量评估", "河西区", 10, 7, D(2023, 8, 31), D(2023, 8, 21))
-    assert title == "【运行质量评估进度】河西区：尚有3家未完成" and "应评估10家，已完成7家" in body
+    assert title == "【运行质量评估进度】河西区：尚有3家未完成"
+    assert "应评估10家，已完成7家" in body
 
 
 # --- bad rules ----------------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ NA_HINT = "items that may: WW01, WW02, WW03, WW04, FX06, ZN03"
 @pytest.fixture(scope="module")
 def arules() -> AssessmentRules:
     rules, problems = load_assessment_rules(REAL)
-    assert problems == [] and rules is not None
+    assert problems == []
+    assert rules is not None
     return rules
 
 
@@ -100,7 +101,8 @@ def test_yaml_single_document(tmp_path: Path, arules: AssessmentRules) -> None:
     path = tmp_path / "a.yaml"
     path.write_text(YAML_A, encoding="utf-8")
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got == expected()[:1]
+    assert problems == []
+    assert got == expected()[:1]
     assert (got[0].file, got[0].row) == (str(path), 1)
 
 
@@ -111,7 +113,8 @@ def test_yaml_list_and_yaml_documents(tmp_path: Path, arules: AssessmentRules) -
     documents.write_text(YAML_A + "---\n" + YAML_B, encoding="utf-8")
     for path in (listed, documents):
         got, problems = read_assessments(path, arules)
-        assert problems == [] and got == expected()
+        assert problems == []
+        assert got == expected()
         assert origins(got) == [(str(path), 1), (str(path), 2)]
 
 
@@ -121,7 +124,8 @@ def test_json(tmp_path: Path, arules: AssessmentRules) -> None:
     path = tmp_path / "a.json"
     path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got == expected()
+    assert problems == []
+    assert got == expected()
 
 
 ZH_ASSESSMENT = ("统一社会信用代码", "评估批次", "评估日期", "评估人员", "评估方式", "不适用项", "口袋书", "小册子",
@@ -173,14 +177,16 @@ def workbook(path: Path, assessments: Sequence[Sequence[object]], deductions: Se
 def test_xlsx_with_both_sheets(tmp_path: Path, arules: AssessmentRules) -> None:
     path = workbook(tmp_path / "a.xlsx", assessment_rows(), deduction_rows())
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got == expected()
+    assert problems == []
+    assert got == expected()
     assert origins(got) == [(str(path), 2), (str(path), 3)]
 
 
 def test_xlsx_english_headers(tmp_path: Path, arules: AssessmentRules) -> None:
     path = workbook(tmp_path / "en.xlsx", assessment_rows(), deduction_rows(), (EN_ASSESSMENT, EN_DEDUCTION))
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got == expected()
+    assert problems == []
+    assert got == expected()
 
 
 def test_xlsx_title_row_and_excel_serial_date(tmp_path: Path, arules: AssessmentRules) -> None:
@@ -188,7 +194,8 @@ def test_xlsx_title_row_and_excel_serial_date(tmp_path: Path, arules: Assessment
     rows[0][2] = 45092   # 2023-06-15 typed into a cell formatted as a number
     path = workbook(tmp_path / "t.xlsx", rows, deduction_rows(), title_row="2023年武清区运行质量评估汇总")
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got == expected()
+    assert problems == []
+    assert got == expected()
     assert origins(got) == [(str(path), 3), (str(path), 4)]
 
 
@@ -410,7 +417,8 @@ def test_accepted_codes_let_a_failing_check_character_through(tmp_path: Path, ar
     path.write_text(YAML_A.replace(CODE_A, wrong), encoding="utf-8")
     assert read_assessments(path, arules)[1][0].reason == "check character is '0', expected '6'"
     got, problems = read_assessments(path, arules, accepted_codes=[wrong.lower()])
-    assert problems == [] and got[0].credit_code == wrong
+    assert problems == []
+    assert got[0].credit_code == wrong
 
 
 def test_veto_deduction_is_read(tmp_path: Path, arules: AssessmentRules) -> None:
@@ -418,7 +426,8 @@ def test_veto_deduction_is_read(tmp_path: Path, arules: AssessmentRules) -> None
     path.write_text(YAML_B.replace("item: ZN01, points: 4", "item: ZD02, points: 1").replace(", rectify: false", ""),
                     encoding="utf-8")
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got[0].deductions == (Deduction("ZD02", 1.0, "未推进信息化、数字化建设", True),)
+    assert problems == []
+    assert got[0].deductions == (Deduction("ZD02", 1.0, "未推进信息化、数字化建设", True),)
 
 
 # --- bad values in a workbook, at their spreadsheet row and sheet!column ------------------------------
@@ -494,7 +503,9 @@ def test_xlsx_blank_rows_are_skipped_and_rows_keep_their_numbers(tmp_path: Path,
     rows = assessment_rows()
     path = workbook(tmp_path / "b.xlsx", [rows[0], [None] * 10, rows[1]], [[None] * 7, *deduction_rows()])
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got == expected() and [a.row for a in got] == [2, 4]
+    assert problems == []
+    assert got == expected()
+    assert [a.row for a in got] == [2, 4]
 
 
 # --- files that cannot be read as assessments ---------------------------------------------------------
@@ -553,7 +564,8 @@ def test_yaml_dates_and_datetimes(tmp_path: Path, arules: AssessmentRules) -> No
     path = tmp_path / "d.yaml"
     path.write_text(YAML_B.replace("2023年7月3日", "2023-07-03 09:30:00"), encoding="utf-8")
     got, problems = read_assessments(path, arules)
-    assert problems == [] and got[0].assessed_on == date(2023, 7, 3)
+    assert problems == []
+    assert got[0].assessed_on == date(2023, 7, 3)
     assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8"))["assessed_on"], datetime)
 
 

@@ -101,7 +101,8 @@ def test_file_is_the_path_as_given(tmp_path: Path, rules: Rules, monkeypatch: py
 def expected_from(row: dict[str, str], rules: Rules) -> dict[str, object]:
     district = rules.district(row["区"])
     sector = rules.sector(row["行业类别"])
-    assert district is not None and sector is not None
+    assert district is not None
+    assert sector is not None
     return {
         "credit_code": row["统一社会信用代码"], "name": row["企业名称"], "district": district.code,
         "sector": sector.key, "in_gongmao": True, "level": row["标准化等级"], "certificate_no": row["证书编号"],
@@ -171,7 +172,9 @@ def test_header_spellings_and_aliases(tmp_path: Path, rules: Rules) -> None:
     records, problems = read_ledger(write_table(tmp_path / "h.csv", header[:-1], [
         ["1", "武清", "甲公司", CODE_A, "机械行业", "三级", "X1", "2021-06-15", "2024-06-14", "某路1号", "", "", ""],
     ]), rules)
-    assert problems == [] and records[0].address == "某路1号" and records[0].district == "120114"
+    assert problems == []
+    assert records[0].address == "某路1号"
+    assert records[0].district == "120114"
     spaced = header[3]
     repeated = f"repeated column(s): {spaced!r} and 'Credit_Code' both mean 统一社会信用代码"
     with pytest.raises(InvalidInput, match=re.escape(repeated)):
@@ -247,7 +250,8 @@ def test_other_bad_codes(tmp_path: Path, rules: Rules, code: str, words: str) ->
 def test_credit_code_is_normalized(tmp_path: Path, rules: Rules) -> None:
     typed = " " + CODE_A[:9].lower() + "\u3000" + CODE_A[9:].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     records, problems = read_ledger(write_rows(tmp_path / "n.csv", [good(统一社会信用代码=typed)]), rules)
-    assert problems == [] and records[0].credit_code == CODE_A
+    assert problems == []
+    assert records[0].credit_code == CODE_A
 
 
 def test_several_bad_cells_in_one_row_each_reported_in_column_order(tmp_path: Path, rules: Rules) -> None:
@@ -307,7 +311,8 @@ def test_non_gongmao_sector_is_kept_and_flagged(tmp_path: Path, rules: Rules) ->
 ])
 def test_level_spellings(tmp_path: Path, rules: Rules, text: str, level: str) -> None:
     records, problems = read_ledger(write_rows(tmp_path / "l.csv", [good(标准化等级=text)]), rules)
-    assert problems == [] and records[0].level == level
+    assert problems == []
+    assert records[0].level == level
 
 
 @pytest.mark.parametrize("text", ["四级", "0", "4", "三等", "A", "三级三级"])
@@ -320,7 +325,8 @@ def test_bad_levels(tmp_path: Path, rules: Rules, text: str) -> None:
                                   "２０２１年６月１５日", "2021 年 6 月 15 日"])
 def test_date_spellings(tmp_path: Path, rules: Rules, text: str) -> None:
     records, problems = read_ledger(write_rows(tmp_path / "d.csv", [good(定级日期=text)]), rules)
-    assert problems == [] and records[0].graded_on == date(2021, 6, 15)
+    assert problems == []
+    assert records[0].graded_on == date(2021, 6, 15)
 
 
 @pytest.mark.parametrize(("text", "words"), [
@@ -336,14 +342,16 @@ def test_bad_dates_in_csv(tmp_path: Path, rules: Rules, text: str, words: str) -
 def test_unknown_district_lists_the_districts(tmp_path: Path, rules: Rules) -> None:
     _, problems = read_ledger(write_rows(tmp_path / "u.csv", [good(区="北京市朝阳区")]), rules)
     assert where(problems) == [(2, "区")]
-    assert "武清区 (120114)" in problems[0].reason and "蓟州区 (120119)" in problems[0].reason
+    assert "武清区 (120114)" in problems[0].reason
+    assert "蓟州区 (120119)" in problems[0].reason
 
 
 def test_district_by_code_name_or_alias(tmp_path: Path, rules: Rules) -> None:
     rows = [good(区="120116"), good(序号="2", 统一社会信用代码=CODE_B, 区="滨海"),
             good(序号="3", 统一社会信用代码=CODE_C, 区=" 滨海新区 ")]
     records, problems = read_ledger(write_rows(tmp_path / "d.csv", rows), rules)
-    assert problems == [] and [r.district for r in records] == ["120116"] * 3
+    assert problems == []
+    assert [r.district for r in records] == ["120116"] * 3
 
 
 # --- check-character override ----------------------------------------------------------------------
@@ -387,7 +395,8 @@ def test_override_without_reason_refused(tmp_path: Path, rules: Rules) -> None:
 def test_no_override_for_other_codes(tmp_path: Path, rules: Rules) -> None:
     path = write_rows(tmp_path / "o.csv", [good(统一社会信用代码=WRONG_CHECK)])
     records, problems = read_ledger(path, rules, check_overrides={CODE_B: "r"})
-    assert records == [] and where(problems) == [(2, "统一社会信用代码")]
+    assert records == []
+    assert where(problems) == [(2, "统一社会信用代码")]
 
 
 # --- file-level problems ----------------------------------------------------------------------------
@@ -407,7 +416,8 @@ def test_unknown_column_named(tmp_path: Path, rules: Rules) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_ledger(write_table(tmp_path / "u.csv", [*HEADERS, "经营状态"], []), rules)
     message = str(caught.value)
-    assert "unknown column header(s) '经营状态'" in message and "missing" not in message
+    assert "unknown column header(s) '经营状态'" in message
+    assert "missing" not in message
     assert "备注 (remarks, optional)" in message
 
 
@@ -475,7 +485,8 @@ def test_row_with_only_optional_cells_is_skipped(tmp_path: Path, rules: Rules) -
     rows = [good(), {**blank, "序号": "合计", "备注": "共1家"}]
     records, problems = read_ledger(write_rows(tmp_path / "s.csv", [{**r, "备注": r.get("备注", "")} for r in rows]),
                                     rules)
-    assert len(records) == 1 and problems == []
+    assert len(records) == 1
+    assert problems == []
 
 
 def test_csv_row_is_the_line_where_the_record_starts(tmp_path: Path, rules: Rules) -> None:
@@ -498,7 +509,9 @@ def test_progress(tmp_path: Path, rules: Rules, n: int, calls: list[int]) -> Non
     write_csv(synthetic_rows(n, seed=5, rules=rules), path)
     seen: list[int] = []
     records, problems = read_ledger(path, rules, progress=seen.append)
-    assert seen == calls and len(records) == n and problems == []
+    assert seen == calls
+    assert len(records) == n
+    assert problems == []
 
 
 # --- spreadsheet cells ----------------------------------------------------------------------------
@@ -531,7 +544,8 @@ def test_bad_excel_dates(tmp_path: Path, rules: Rules, value: object, words: str
     row[HEADERS.index("有效期至")] = value
     _, problems = read_ledger(write_sheet(tmp_path / "d.xlsx", [list(HEADERS), row]), rules)
     assert where(problems) == [(2, "有效期至")]
-    assert words in problems[0].reason and "Excel date cell" in problems[0].reason
+    assert words in problems[0].reason
+    assert "Excel date cell" in problems[0].reason
 
 
 def test_numbers_in_text_columns(tmp_path: Path, rules: Rules) -> None:
@@ -576,5 +590,6 @@ def test_first_worksheet_without_ledger_names_the_sheet_that_has_one(tmp_path: P
     with pytest.raises(InvalidInput) as caught:
         read_ledger(path, rules)
     message = str(caught.value)
-    assert "(sheet '说明')" in message and "'台账' have a ledger header" in message
+    assert "(sheet '说明')" in message
+    assert "'台账' have a ledger header" in message
 

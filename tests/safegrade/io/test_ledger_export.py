@@ -26,7 +26,8 @@ def enterprise(row: Mapping[str, str], rules: Rules, **changes: Any) -> dict[str
     """A dict as list_enterprises returns it, from a synthetic ledger row."""
     district = rules.district(row["区"])
     sector = rules.sector(row["行业类别"])
-    assert district is not None and sector is not None
+    assert district is not None
+    assert sector is not None
     e: dict[str, Any] = {
         "credit_code": row["统一社会信用代码"], "name": row["企业名称"], "district": district.code,
         "district_name": district.name, "sector": sector.key, "sector_label": sector.label, "in_gongmao": True,
@@ -109,10 +110,12 @@ def test_cells_header_and_layout(exported: Any, rules: Rules) -> None:
     ws = wb["汇总"]
     first = ordered(items)[0]
     row = {h: c for h, c in zip(HEADERS, ws[2], strict=True)}
-    assert row["统一社会信用代码"].data_type == "s" and row["统一社会信用代码"].value == first["credit_code"]
+    assert row["统一社会信用代码"].data_type == "s"
+    assert row["统一社会信用代码"].value == first["credit_code"]
     assert row["联系电话"].data_type == "s"
     for header, field in (("定级日期", "graded_on"), ("有效期至", "valid_until")):
-        assert row[header].is_date and row[header].number_format == "yyyy-mm-dd"
+        assert row[header].is_date
+        assert row[header].number_format == "yyyy-mm-dd"
         assert row[header].value.date() == first[field]
     assert ws.column_dimensions["C"].width > ws.column_dimensions["F"].width  # names are wider than levels
 
@@ -234,7 +237,8 @@ def test_row_not_in_summary_is_reported(exported: Any, rules: Rules) -> None:
                stranger["certificate_no"], stranger["graded_on"], stranger["valid_until"]])
     wb.save(path)
     records, problems = read_ledger(path, rules)
-    assert len(records) == 100 and stranger["credit_code"] not in {r.credit_code for r in records}
+    assert len(records) == 100
+    assert stranger["credit_code"] not in {r.credit_code for r in records}
     assert [(p.file, p.row, p.column, p.value) for p in problems] == [
         (f"{path} (sheet {sheet!r})", extra_row, "统一社会信用代码", stranger["credit_code"])]
     assert problems[0].reason.startswith("not in 汇总")
@@ -273,7 +277,8 @@ def test_full_city_summary_name_also_accepted(exported: Any, rules: Rules) -> No
     wb["汇总"].title = "全市汇总"
     wb.save(path)
     records, problems = read_ledger(path, rules)
-    assert len(records) == 100 and problems == []
+    assert len(records) == 100
+    assert problems == []
 
 
 def test_first_sheet_not_named_summary_keeps_first_sheet_only(exported: Any, rules: Rules) -> None:
@@ -296,6 +301,8 @@ def test_ten_thousand_enterprises(tmp_path: Path, rules: Rules) -> None:
              for row in synthetic_rows(5000, seed=31, rules=rules, start_no=start)]
     path = tmp_path / "big.xlsx"
     counts = write_ledger_xlsx(path, items, rules)
-    assert counts["汇总"] == 10_000 and sum(counts.values()) == 20_000
+    assert counts["汇总"] == 10_000
+    assert sum(counts.values()) == 20_000
     records, problems = read_ledger(path, rules)
-    assert len(records) == 10_000 and problems == []
+    assert len(records) == 10_000
+    assert problems == []

@@ -59,7 +59,8 @@ def test_synthetic_ledger_matching_its_records_gives_nothing(rules: Rules) -> No
     records = []
     for i, row in enumerate(rows, start=2):
         district, sector = rules.district(row["区"]), rules.sector(row["行业类别"])
-        assert district is not None and sector is not None
+        assert district is not None
+        assert sector is not None
         records.append(LedgerRecord(
             "s.xlsx", i, row["统一社会信用代码"], row["企业名称"], district.code, sector.key, True, row["标准化等级"],
             row["证书编号"], date.fromisoformat(row["定级日期"]), date.fromisoformat(row["有效期至"])))
@@ -98,7 +99,8 @@ def test_missing_names_the_other_district_where_it_is_listed(rules: Rules) -> No
     assert kinds(found) == [("changed", moved.credit_code), ("two_districts", moved.credit_code),
                             ("missing", moved.credit_code)]
     missing = found[2]
-    assert missing.district == WUQING and "该企业列于 河西区 hx.xlsx:3" in missing.detail
+    assert missing.district == WUQING
+    assert "该企业列于 河西区 hx.xlsx:3" in missing.detail
 
 
 def test_missing_not_gongmao_says_to_revoke(rules: Rules) -> None:
@@ -125,7 +127,8 @@ def test_changed_lists_each_difference_db_then_ledger(rules: Rules) -> None:
     assert found[0].detail == ("台账与数据库不一致（数据库 → 台账）："
                                "企业名称: 天津市测试0001机械有限公司 → 天津市新名称有限公司；行业类别: 机械 → 轻工；"
                                "标准化等级: 三级 → 二级；有效期至: 2025-02-28 → 2026-02-28")
-    assert found[0].where == "wq.xlsx:2" and found[0].action is None
+    assert found[0].where == "wq.xlsx:2"
+    assert found[0].action is None
 
 
 def test_changed_certificate_and_graded_on(rules: Rules) -> None:
@@ -309,6 +312,7 @@ def test_table_has_chinese_columns_and_labels(rules: Rules) -> None:
     named = discrepancies_table(found, rules=rules)
     assert [row["区"] for row in named] == ["武清区", "武清区"]
     assert named[1]["建议操作"] == rules.lifecycle.event_label("propose_revocation")
-    assert named[0]["说明"] == found[0].detail and named[0]["统一社会信用代码"] == absent.credit_code
+    assert named[0]["说明"] == found[0].detail
+    assert named[0]["统一社会信用代码"] == absent.credit_code
     assert set(KIND_LABELS.values()) == {"缺失", "多出", "不一致", "非工贸行业", "有效期届满", "跨区重复",
                                          "已注销/迁址"}

@@ -88,7 +88,9 @@ def test_a_line_torn_by_a_crash_does_not_count_as_delivered(tmp_path: Path) -> N
     (tmp_path / "2023-06-01.jsonl").write_text(torn, encoding="utf-8")
     deliver(file_channel(tmp_path), message(key="k1"))
     lines = (tmp_path / "2023-06-01.jsonl").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == torn and json.loads(lines[1])["key"] == "k1"  # written whole, on its own line
+    # written whole, on its own line
+    assert lines[0] == torn
+    assert json.loads(lines[1])["key"] == "k1"
     deliver(file_channel(tmp_path), message(key="k1"))
     assert len((tmp_path / "2023-06-01.jsonl").read_text(encoding="utf-8").splitlines()) == 2
 
@@ -136,7 +138,8 @@ def test_email_reaches_a_local_smtp_server_in_chinese() -> None:
     assert mail["Subject"] == "整改期限提醒：天津市测试0001机械有限公司"
     assert mail["To"] == "officer@example.org"
     body = mail.get_body(("plain",))
-    assert body is not None and body.get_content_charset() == "utf-8"
+    assert body is not None
+    assert body.get_content_charset() == "utf-8"
     assert body.get_content().strip() == "请于2023年06月08日前完成整改，并提交整改材料（照片、制度文本等）。"
 
 
@@ -157,7 +160,9 @@ def test_form_webhook_gets_the_key_too() -> None:
     with http_server() as hook:
         deliver(Channel("form", hook.url("form")), message(audience="bureau", district=None))
     [(_, body)] = hook.requests
-    assert "key=reminder%3Afinding%3A1" in body and "audience=bureau" in body and "district=" not in body
+    assert "key=reminder%3Afinding%3A1" in body
+    assert "audience=bureau" in body
+    assert "district=" not in body
 
 
 # --- failures: a reason, never a password --------------------------------------------------------------------
@@ -169,7 +174,8 @@ def test_connection_refused_gives_apprise_reason_without_the_password() -> None:
         deliver(channel, message())
     text = str(info.value)
     assert text.startswith(f"hook (json://officer:****@127.0.0.1:{port}/hook): ")
-    assert "Connection error" in text and "127.0.0.1" in text
+    assert "Connection error" in text
+    assert "127.0.0.1" in text
     assert "S3cretPw" not in text
 
 
@@ -190,7 +196,8 @@ def test_apprise_1_path_captures_the_log_of_the_call() -> None:
     sender = apprise.Apprise()
     sender.add(f"json://127.0.0.1:{free_port()}/x")
     reason = channels._notify_captured(sender, message())
-    assert reason is not None and "Connection error" in reason
+    assert reason is not None
+    assert "Connection error" in reason
     ok = apprise.Apprise()
     with http_server() as hook:
         ok.add(hook.url())
@@ -247,8 +254,10 @@ def test_channels_from_settings_resolve_folders_and_districts(tmp_path: Path, ru
         {"name": "武清区", "url": "file:///srv/wq", "audiences": ["district"], "districts": ["武清", "120103"]},
     ]})
     plain, wuqing = channels.channels_from_settings(settings, rules)
-    assert plain.url == f"file://{tmp_path.resolve()}/var/outbox" and plain.name.startswith("file-")
-    assert plain.audiences == frozenset(channels.AUDIENCES) and plain.districts == frozenset()
+    assert plain.url == f"file://{tmp_path.resolve()}/var/outbox"
+    assert plain.name.startswith("file-")
+    assert plain.audiences == frozenset(channels.AUDIENCES)
+    assert plain.districts == frozenset()
     assert (wuqing.name, wuqing.url, wuqing.audiences, wuqing.districts) == (
         "武清区", "file:///srv/wq", frozenset({"district"}), frozenset({"120114", "120103"}))
     assert str(wuqing) == "武清区 (file:///srv/wq)"

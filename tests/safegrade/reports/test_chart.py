@@ -21,9 +21,14 @@ def test_svg_has_one_segment_per_nonzero_count_with_its_number_and_escapes_names
     segments = re.findall(r'data-district="([^"]+)" data-result="(.)" data-count="(\d+)"', svg)
     assert segments == [("和平区", "优", "3"), ("和平区", "良", "1"), ("&lt;滨海&gt;&amp;新区", "良", "2"),
                         ("&lt;滨海&gt;&amp;新区", "差", "5")]
-    assert ">4</text>" in svg and ">7</text>" in svg  # the totals on top of the bars
-    assert "<滨海>" not in svg and "<script" not in svg and "href" not in svg
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    # the totals on top of the bars
+    assert ">4</text>" in svg
+    assert ">7</text>" in svg
+    assert "<滨海>" not in svg
+    assert "<script" not in svg
+    assert "href" not in svg
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
 
 
 def test_svg_of_no_district_is_still_a_chart():
@@ -52,6 +57,8 @@ def test_png_is_drawn_with_the_cjk_font():
 
     png = results_png(BARS, RESULTS, "各区评估结果（家）", font=font)
     image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.size == (945, 480)  # 6.3 × 3.2 inches at 150 dpi
+    # 6.3 × 3.2 inches at 150 dpi
+    assert image.format == "PNG"
+    assert image.size == (945, 480)
     colours = {c for _, c in image.convert("RGB").getcolors(maxcolors=1 << 20)}
     assert {(0x2E, 0x7D, 0x32), (0x1F, 0x5F, 0xA8), (0xC6, 0x28, 0x28)} <= colours  # 优, 良 and 差 are drawn

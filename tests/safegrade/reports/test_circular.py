@@ -58,21 +58,24 @@ def test_selection_exclusion_and_assessment(figures):
     assert (figures["selected"], figures["excluded"], figures["assessed"]) == (8, 1, 6)
     assert (figures["outstanding"], figures["late_assessments"]) == (1, 1)
     assert figures["excluded_by_reason"] == [{"reason": "deregistered", "label": "企业已注销，不予评估", "count": 1}]
-    assert figures["issuer"] == "市应急管理局" and figures["addressees"] == "各区应急管理局"
+    assert figures["issuer"] == "市应急管理局"
+    assert figures["addressees"] == "各区应急管理局"
 
 
 def test_results_and_percentages_add_up_to_100_by_the_largest_remainder(figures):
     assert figures["results"] == {"优": 2, "良": 2, "差": 2}
     # a third each: 33.3 three times would make 99.9; the first of the equal remainders gets the tenth
     assert figures["percent"] == {"优": 33.4, "良": 33.3, "差": 33.3}
-    assert figures["rounding"]["method"] == "largest_remainder" and figures["rounding"]["decimals"] == 1
+    assert figures["rounding"]["method"] == "largest_remainder"
+    assert figures["rounding"]["decimals"] == 1
     assert "最大余数法" in figures["rounding"]["text"]
 
 
 def test_methods_problems_major_hazards_and_materials(figures):
     assert figures["methods"] == [{"method": "资料审查", "assessments": 6}, {"method": "现场检查", "assessments": 6},
                                   {"method": "现场询问", "assessments": 3}]
-    assert figures["elements"][0] == "规章制度和操作规程" and len(figures["elements"]) == 7
+    assert figures["elements"][0] == "规章制度和操作规程"
+    assert len(figures["elements"]) == 7
     # 19 deductions imported + 1 legacy; findings: every deduction but ZP02 (no finding) and the legacy one
     assert (figures["deductions"], figures["findings"]) == (20, 18)
     assert (figures["major_hazards"], figures["major_hazard_enterprises"]) == (1, 1)
@@ -93,7 +96,8 @@ def test_by_district(figures):
         {"selected": 4, "excluded": 1, "assessed": 3, "outstanding": 0, "late": 0}
     assert {k: hexi[k] for k in ("selected", "excluded", "assessed", "outstanding", "late")} == \
         {"selected": 4, "excluded": 0, "assessed": 3, "outstanding": 1, "late": 1}
-    assert wuqing["results"] == {"优": 1, "良": 1, "差": 1} and hexi["results"] == {"优": 1, "良": 1, "差": 1}
+    assert wuqing["results"] == {"优": 1, "良": 1, "差": 1}
+    assert hexi["results"] == {"优": 1, "良": 1, "差": 1}
     assert (wuqing["deductions"], wuqing["findings"], wuqing["major_hazards"]) == (8, 8, 1)
     assert (hexi["deductions"], hexi["findings"], hexi["major_hazards"]) == (12, 10, 0)
     assert wuqing["excluded_by_reason"] == [{"reason": "deregistered", "label": "企业已注销，不予评估", "count": 1}]
@@ -191,8 +195,10 @@ def test_html_is_one_self_contained_page_with_the_figures_and_an_svg_chart(sqlit
     html = render(sqlite_figures, "html").decode("utf-8")
     for phrase in EXPECTED:
         assert phrase in html, phrase
-    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert "https://" not in html and "<link" not in html
+    assert "<script" not in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    assert "<link" not in html
     assert html.count("<svg") == 1
     assert 'data-district="武清区" data-result="差" data-count="1"' in html
 
@@ -251,12 +257,17 @@ def test_a_campaign_without_assessments_or_failings_says_so(sqlite_figures):
         d.update(late=False, late_assessments=0, outstanding_after_window=0, deductions_without_content=0,
                  rejected_findings=0, flags=0, flags_by_kind={})
     md = render(f, "md").decode("utf-8")
-    assert "各区尚未报送评估结果" in md and "占比" not in md and "此次评估未发现扣分事项" in md
-    assert "各区均在规定期限（2023年8月31日）内完成评估" in md and "表2" not in md
+    assert "各区尚未报送评估结果" in md
+    assert "占比" not in md
+    assert "此次评估未发现扣分事项" in md
+    assert "各区均在规定期限（2023年8月31日）内完成评估" in md
+    assert "表2" not in md
 
 
 def test_no_ledger_due_date_no_ledger_request(sqlite_figures):
     f = _changed(sqlite_figures)
     f["campaign"]["ledger_due_on"] = None
     md = render(f, "md").decode("utf-8")
-    assert "台账报送" not in md and "附件" not in md and md.rstrip().endswith("2023年9月15日</p>")
+    assert "台账报送" not in md
+    assert "附件" not in md
+    assert md.rstrip().endswith("2023年9月15日</p>")

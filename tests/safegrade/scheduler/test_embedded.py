@@ -118,11 +118,14 @@ def test_each_job_is_a_cron_job_in_shanghai_coalesced_one_at_a_time_with_the_gra
     daily = Job("daily", "0 8 * * *", Recorder())
     scheduler = build_scheduler([daily], timezone="Asia/Shanghai", misfire_grace_seconds=GRACE, clock=clock,
                                 last_run={"daily": at("2023-06-01 08:00")}.get)
-    assert isinstance(scheduler, BackgroundClockScheduler) and scheduler.clock is clock
+    assert isinstance(scheduler, BackgroundClockScheduler)
+    assert scheduler.clock is clock
     (job,) = scheduler.get_jobs()
-    assert isinstance(job.trigger, CronTrigger) and job.trigger.timezone == ZoneInfo("Asia/Shanghai")
+    assert isinstance(job.trigger, CronTrigger)
+    assert job.trigger.timezone == ZoneInfo("Asia/Shanghai")
     assert (job.id, job.coalesce, job.max_instances, job.misfire_grace_time) == ("daily", True, 1, GRACE)
-    assert isinstance(job.func, Scheduled) and job.func.job is daily
+    assert isinstance(job.func, Scheduled)
+    assert job.func.job is daily
     assert job.next_run_time == at("2023-06-02 08:00")
     assert isinstance(scheduler._executors["default"], ClockThreadPoolExecutor)
 
@@ -172,7 +175,8 @@ def test_apscheduler_alone_would_run_1_5_from_tuesday_to_saturday():
 def test_a_bad_crontab_is_refused_with_the_expression_and_why(expression, says):
     with pytest.raises(CrontabError) as refused:
         cron_trigger(expression, TZ)
-    assert says in str(refused.value) and expression in str(refused.value)
+    assert says in str(refused.value)
+    assert expression in str(refused.value)
 
 
 def test_settings_name_the_key_and_the_value_of_a_bad_crontab(tmp_path: Path):
@@ -181,7 +185,8 @@ def test_settings_name_the_key_and_the_value_of_a_bad_crontab(tmp_path: Path):
     with pytest.raises(ConfigError) as refused:
         load_settings(config, env={})
     message = str(refused.value)
-    assert f"{config}: scheduler.reminder_retry" in message and "'*/15 * * * 9'" in message
+    assert f"{config}: scheduler.reminder_retry" in message
+    assert "'*/15 * * * 9'" in message
     with pytest.raises(ConfigError, match=r"SAFEGRADE_SCHEDULER__NIGHTLY_AUDIT: .*'30 2 \* \*'"):
         load_settings(_empty(tmp_path), env={"SAFEGRADE_SCHEDULER__NIGHTLY_AUDIT": "30 2 * *"})
 
@@ -206,7 +211,9 @@ def test_after_three_days_down_a_job_runs_once_as_of_now_then_on_its_crontab(clo
     daily = Recorder()
     scheduler = stepped([Job("daily", "0 8 * * *", daily)], clock, {"daily": at("2023-06-01 08:00")})
     (plan,) = scheduler.plans
-    assert plan.catch_up and plan.missed == at("2023-06-02 08:00") and "runs once at start" in plan.reason
+    assert plan.catch_up
+    assert plan.missed == at("2023-06-02 08:00")
+    assert "runs once at start" in plan.reason
     scheduler.step()
     assert daily.runs == [at("2023-06-04 10:00")]  # one run for three missed slots, as of now
     scheduler.step()
@@ -222,7 +229,8 @@ def test_no_catch_up_when_the_last_run_covers_the_latest_slot(clock, last):
     clock.set(at("2023-06-04 10:00"))
     daily = Recorder()
     scheduler = stepped([Job("daily", "0 8 * * *", daily)], clock, {"daily": at(last)})
-    assert not scheduler.plans[0].catch_up and scheduler.plans[0].reason == ""
+    assert not scheduler.plans[0].catch_up
+    assert scheduler.plans[0].reason == ""
     scheduler.step()
     assert daily.runs == []
     assert scheduler.get_job("daily").next_run_time == at("2023-06-05 08:00")
@@ -247,7 +255,8 @@ def test_catch_up_looks_up_the_sweep_the_job_is_recorded_as(clock):
         return at("2023-06-01 09:00")
 
     plans = plan_jobs([job], timezone="Asia/Shanghai", now=clock.now(), last_run=last_run)
-    assert asked == ["send_reminders"] and not plans[0].catch_up
+    assert asked == ["send_reminders"]
+    assert not plans[0].catch_up
     assert plans[0].next_run == at("2023-06-01 09:15")
 
 
@@ -279,7 +288,8 @@ def test_a_run_later_than_the_grace_is_missed_and_the_next_slot_covers_it(clock)
     scheduler.add_listener(lambda event: missed.append(event.scheduled_run_time), EVENT_JOB_MISSED)
     clock.set(at("2023-06-02 09:30"))  # suspended from 07:00 to 09:30: 90 minutes late, grace 60
     scheduler.step()
-    assert daily.runs == [] and missed == [at("2023-06-02 08:00")]
+    assert daily.runs == []
+    assert missed == [at("2023-06-02 08:00")]
     assert scheduler.get_job("daily").next_run_time == at("2023-06-03 08:00")
 
 
@@ -300,7 +310,8 @@ def test_a_failing_job_is_logged_and_the_scheduler_goes_on(clock, caplog):
     scheduler = stepped([Job("broken", "0 8 * * *", broken), Job("daily", "0 8 * * *", daily)], clock)
     with caplog.at_level(logging.ERROR, logger="safegrade.scheduler"):
         scheduler.step()
-    assert len(broken.runs) == 1 and len(daily.runs) == 1
+    assert len(broken.runs) == 1
+    assert len(daily.runs) == 1
     assert any("broken as of" in r.message and "failed" in r.message and r.exc_info for r in caplog.records)
     clock.set(at("2023-06-02 08:00"))
     scheduler.step()
@@ -317,7 +328,8 @@ def test_a_job_still_running_at_its_next_slot_is_not_started_twice(clock):
     assert len(held.running) == 1
     clock.set(at("2023-06-01 09:15"))
     scheduler.step()
-    assert len(held.running) == 1 and len(refused) == 1
+    assert len(held.running) == 1
+    assert len(refused) == 1
     held.finish()
     assert reminders.runs == [at("2023-06-01 09:00")]
     clock.set(at("2023-06-01 09:30"))
@@ -330,7 +342,8 @@ def test_a_paused_scheduler_takes_no_new_runs(clock):
     daily = Recorder()
     scheduler = stepped([Job("daily", "0 8 * * *", daily)], clock)
     scheduler.pause()
-    assert scheduler.step() is None and daily.runs == []
+    assert scheduler.step() is None
+    assert daily.runs == []
 
 
 def test_the_wait_until_the_next_run_is_measured_on_the_clock(clock):
@@ -343,7 +356,8 @@ def test_once_runs_every_job_as_of_one_instant_and_reports_failures(clock):
     outcomes = run_once([Job("a", "0 8 * * *", a), Job("b", "0 8 * * *", b), Job("c", "0 8 * * *", c)], clock.now())
     assert a.runs == b.runs == c.runs == [clock.now()]
     assert [o.ok for o in outcomes] == [True, False, True]
-    assert outcomes[1].error == "RuntimeError: database unreachable" and outcomes[0].result == {"done": 1}
+    assert outcomes[1].error == "RuntimeError: database unreachable"
+    assert outcomes[0].result == {"done": 1}
 
 
 # --- shutdown ---------------------------------------------------------------------------------------
@@ -378,7 +392,8 @@ def test_sigterm_lets_the_running_job_finish_starts_no_other_and_returns_0(clock
     code = run_scheduler(scheduler)
     finished_when_it_returned = finished.is_set()
     helper.join()
-    assert code == 0 and finished_when_it_returned
+    assert code == 0
+    assert finished_when_it_returned
     assert queued.runs == []
     assert signal.getsignal(signal.SIGTERM) == before  # handlers are put back
 
@@ -406,7 +421,9 @@ def test_a_signal_handled_by_another_thread_still_stops_the_scheduler(clock):
     code = run_scheduler(scheduler)
     returned.set()
     helper.join()
-    assert code == 0 and not rescued.is_set() and daily.runs == []
+    assert code == 0
+    assert not rescued.is_set()
+    assert daily.runs == []
 
 
 # --- the default jobs -------------------------------------------------------------------------------
@@ -438,15 +455,20 @@ def test_the_nightly_audit_job_checkpoints_verifies_and_is_recorded(make_ctx, tm
     settings = settings_for(db_url, tmp_path)
     nightly = default_jobs(settings, clock)[2]
     result = nightly.run(at("2023-06-02 02:30"))
-    assert result["ok"] and result["checkpoint"] == 1 and result["chains"] == 6
+    assert result["ok"]
+    assert result["checkpoint"] == 1
+    assert result["chains"] == 6
     ctx = make_ctx(url=db_url)
     assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")
     runs = plain(job_runs.list_runs(ctx, job="nightly_audit"))
-    assert runs[0]["source"] == "scheduler" and runs[0]["counts"]["events"] == 6 and runs[0]["error"] is None
+    assert runs[0]["source"] == "scheduler"
+    assert runs[0]["counts"]["events"] == 6
+    assert runs[0]["error"] is None
 
     with ctx.store.engine.begin() as conn:
         conn.execute(text("update audit_event set reason = 'x' where seq = 1 and enterprise_id = 1"))
     outcome = run_once([nightly], at("2023-06-03 02:30"))[0]
-    assert not outcome.ok and "AuditBroken" in (outcome.error or "")
+    assert not outcome.ok
+    assert "AuditBroken" in (outcome.error or "")
     assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")  # a failed run covered nothing
     assert "AuditBroken" in plain(job_runs.list_runs(ctx, job="nightly_audit"))[0]["error"]

@@ -84,7 +84,8 @@ class Sweeper:
         line = self.expect("done ")
         code = self.proc.wait(timeout=TIMEOUT)
         self._close()
-        assert line is not None and code == 0, f"sweep child failed (exit {code}): {self.stderr()}"
+        assert line is not None, f"sweep child failed (exit {code}): {self.stderr()}"
+        assert code == 0, f"sweep child failed (exit {code}): {self.stderr()}"
         counts: dict[str, int] = json.loads(line.removeprefix("done "))
         return counts
 

@@ -144,7 +144,9 @@ def expected_messages(ctx: Context, due: list[dict[str, Any]], today: date = SWE
     left = _districts_left(ctx)
     out: dict[int, dict[Key, str]] = {}
     for d in due:
-        assert d["status"] == "open" and d["state"] not in ("revoked", "excluded"), d  # none is moot here
+        # none is moot here
+        assert d["status"] == "open", d
+        assert d["state"] not in ("revoked", "excluded"), d
         if d["kind"] == "campaign_window" and (d["campaign_id"], d["district"]) not in left:
             continue  # met: the district has assessed everyone
         kind = ctx.rules.deadlines.kind(d["kind"])

@@ -22,11 +22,13 @@ def world(make_ctx, tmp_path):
 def test_opening_moves_the_chosen_enterprises_to_assessing_in_one_transaction(make_ctx, world):
     boss = make_ctx("boss")
     done = asdict(open_campaign(boss, "2023年运行质量评估", D(2023, 6, 1), D(2023, 8, 31), all_=True))
-    assert done["selected"] == 6 and done["skipped"] == {}
+    assert done["selected"] == 6
+    assert done["skipped"] == {}
     for code in world.all:
         assert plain(show_enterprise(boss, code))["state"] == "assessing"
         opened = plain(timeline(boss, code))[-1]
-        assert opened["event"] == "open_assessment" and opened["payload"]["data"] == {"campaign": "2023年运行质量评估"}
+        assert opened["event"] == "open_assessment"
+        assert opened["payload"]["data"] == {"campaign": "2023年运行质量评估"}
 
 
 def test_selection_by_district_and_by_codes_file(make_ctx, world, tmp_path):
@@ -94,7 +96,8 @@ def test_exclusion_fires_the_rules_event_and_is_counted_apart(make_ctx, world):
     wuqing = next(d for d in status["districts"] if d["district_name"] == "武清区")
     assert (wuqing["selected"], wuqing["excluded"], wuqing["outstanding"]) == (3, 2, 1)
     assert wuqing["excluded_by_reason"] == {"deregistered": 1, "relocated": 1}
-    assert status["total"]["selected"] == 6 and status["total"]["excluded"] == 2
+    assert status["total"]["selected"] == 6
+    assert status["total"]["excluded"] == 2
 
 
 def test_a_district_with_outstanding_assessments_after_the_window_is_late(make_ctx, world, clock):

@@ -40,9 +40,12 @@ def test_two_writers_with_the_version_they_saw_exactly_one_wins(make_ctx, tmp_pa
     ])
     wins = [r for r in results if isinstance(r, lifecycle.Fired)]
     losses = [r for r in results if isinstance(r, Exception)]
-    assert len(wins) == 1 and len(losses) == 1
-    assert isinstance(losses[0], Conflict) and "version" in str(losses[0])
-    assert plain(show_enterprise(a, code))["version"] == 2 and events_of(a, code) == 2
+    assert len(wins) == 1
+    assert len(losses) == 1
+    assert isinstance(losses[0], Conflict)
+    assert "version" in str(losses[0])
+    assert plain(show_enterprise(a, code))["version"] == 2
+    assert events_of(a, code) == 2
     assert verify_audit(a).ok
 
 
@@ -55,7 +58,8 @@ def test_the_same_final_event_twice_at_once_is_recorded_once(make_ctx, tmp_path,
     assert sum(isinstance(r, lifecycle.Fired) for r in results) == 1
     loser = next(r for r in results if isinstance(r, Exception))
     assert isinstance(loser, EventNotAllowed | Conflict)
-    assert events_of(a, code) == 2 and verify_audit(a).ok
+    assert events_of(a, code) == 2
+    assert verify_audit(a).ok
 
 
 @pytest.mark.pg
@@ -78,7 +82,8 @@ def test_on_postgresql_overlapping_transactions_conflict_on_the_version(make_ctx
     assert sum(isinstance(r, lifecycle.Fired) for r in results) == 1
     loser = next(r for r in results if isinstance(r, Exception))
     assert isinstance(loser, Conflict), loser
-    assert events_of(a, code) == 2 and verify_audit(a).ok
+    assert events_of(a, code) == 2
+    assert verify_audit(a).ok
 
 
 def test_two_processes_on_sqlite_exactly_one_wins(make_ctx, tmp_path, sqlite_url):
@@ -94,6 +99,8 @@ def test_two_processes_on_sqlite_exactly_one_wins(make_ctx, tmp_path, sqlite_url
     outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     assert sorted(code for code, _ in outcomes) == [0, 1]
     loser_stderr = next(err for rc, err in outcomes if rc == 1)
-    assert "version 2, not 1" in loser_stderr and "Traceback" not in loser_stderr
+    assert "version 2, not 1" in loser_stderr
+    assert "Traceback" not in loser_stderr
     ctx = make_ctx()
-    assert events_of(ctx, code) == 2 and verify_audit(ctx).ok
+    assert events_of(ctx, code) == 2
+    assert verify_audit(ctx).ok

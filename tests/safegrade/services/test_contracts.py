@@ -179,7 +179,8 @@ STABLE_KEYS = {
 def test_each_contract_has_the_stable_keys_in_their_order_and_is_frozen(contract):
     assert is_dataclass(contract)
     assert tuple(field_key(f.name) for f in fields(contract)) == STABLE_KEYS[contract]
-    assert contract.__dataclass_params__.frozen and hasattr(contract, "__slots__")
+    assert contract.__dataclass_params__.frozen
+    assert hasattr(contract, "__slots__")
 
 
 def test_an_enterprise_view_lists_the_tracked_fields_of_the_model():
@@ -226,7 +227,8 @@ def test_jsonable_writes_instants_as_utc_text_inside_a_contract_and_its_lists():
                      evidence=[EvidenceFile(file="a.pdf", sha256="ab" * 32)])
     plain = jsonable([row])[0]
     assert plain["submitted_at"] == plain["created_at"] == "2023-09-15T12:30:00.000000Z"
-    assert plain["due_on"] == "2023-10-13" and plain["verified_at"] is None
+    assert plain["due_on"] == "2023-10-13"
+    assert plain["verified_at"] is None
     assert plain["evidence"] == [{"file": "a.pdf", "sha256": "ab" * 32}]
     assert list(plain) == list(STABLE_KEYS[FindingRow])
 
@@ -247,7 +249,8 @@ def test_a_key_that_is_a_python_keyword_is_the_same_for_jsonable_and_pydantic():
     plan = DeadlinePlan(from_=date(2023, 7, 20), to=date(2023, 7, 26), days=[PlanDay(date=item.on, items=[item])],
                         reminders=1, escalations=0, paused=0, assumes="nothing is done by hand")
     plain = jsonable(plan)
-    assert list(plain)[:2] == ["from", "to"] and plain["days"][0]["items"][0]["due_on"] == "2023-07-27"
+    assert list(plain)[:2] == ["from", "to"]
+    assert plain["days"][0]["items"][0]["due_on"] == "2023-07-27"
     adapter = TypeAdapter(DeadlinePlan)
     assert adapter.dump_python(plan, mode="json", by_alias=True) == plain
     assert adapter.validate_python(plain) == plan

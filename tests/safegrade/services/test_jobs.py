@@ -45,7 +45,8 @@ def test_a_run_as_of_a_slot_in_2023_is_timed_by_the_wall_clock(make_ctx, tmp_pat
     (run,) = plain(list_runs(make_ctx(), job="deadline_sweep"))
     assert (run["as_of"], run["started_at"], run["finished_at"]) == (SLOT, wall.now(), wall.now())
     assert run["finished_at"] >= run["started_at"] > run["as_of"]
-    assert run["source"] == "scheduler" and run["counts"]["deadlines"] == result["deadlines"]
+    assert run["source"] == "scheduler"
+    assert run["counts"]["deadlines"] == result["deadlines"]
     assert last_run(make_ctx(), "deadline_sweep") == SLOT  # catch-up still reads the slot
 
 
@@ -58,11 +59,13 @@ def test_started_and_finished_bracket_the_work_on_the_wall_clock(make_ctx, sqlit
         return {"done": 3, "log": ["not a count"]}
 
     with system_context(settings_for(sqlite_url, tmp_path), SLOT, wall=wall) as ctx:
-        assert ctx.now() == SLOT and wall_clock(ctx) is wall
+        assert ctx.now() == SLOT
+        assert wall_clock(ctx) is wall
         assert recorded("probe", ctx, "cli", work) == {"done": 3, "log": ["not a count"]}
     (run,) = plain(list_runs(make_ctx(), job="probe"))
     assert (run["as_of"], run["started_at"], run["finished_at"]) == (SLOT, started, started + timedelta(seconds=90))
-    assert run["counts"] == {"done": 3} and run["error"] is None
+    assert run["counts"] == {"done": 3}
+    assert run["error"] is None
 
 
 def test_a_failed_run_is_recorded_with_its_error_and_when_it_gave_up(make_ctx, sqlite_url, tmp_path, wall):
@@ -78,14 +81,17 @@ def test_a_failed_run_is_recorded_with_its_error_and_when_it_gave_up(make_ctx, s
         recorded("probe", ctx, "cli", work)
     (run,) = plain(list_runs(make_ctx(), job="probe"))
     assert (run["started_at"], run["finished_at"]) == (started, started + timedelta(seconds=5))
-    assert run["error"].startswith("RuntimeError: disk full") and run["counts"] == {}
+    assert run["error"].startswith("RuntimeError: disk full")
+    assert run["counts"] == {}
     assert last_run(make_ctx(), "probe") is None
 
 
 def test_without_a_slot_the_run_is_as_of_the_wall_clocks_now(make_ctx, sqlite_url, tmp_path, wall):
     make_ctx()
     with system_context(settings_for(sqlite_url, tmp_path), None, wall=wall) as ctx:
-        assert ctx.clock is wall and ctx.now() == wall.now() and wall_clock(ctx) is wall
+        assert ctx.clock is wall
+        assert ctx.now() == wall.now()
+        assert wall_clock(ctx) is wall
         assert (ctx.actor_name, ctx.source) == ("system", "flow")
         recorded("probe", ctx, "cli", lambda: {})
     (run,) = plain(list_runs(make_ctx(), job="probe"))
@@ -95,11 +101,13 @@ def test_without_a_slot_the_run_is_as_of_the_wall_clocks_now(make_ctx, sqlite_ur
 def test_the_system_clock_is_the_default_wall_clock(make_ctx, sqlite_url, tmp_path):
     make_ctx()
     with system_context(settings_for(sqlite_url, tmp_path), SLOT) as ctx:
-        assert isinstance(ctx.clock, SlotClock) and isinstance(wall_clock(ctx), SystemClock)
+        assert isinstance(ctx.clock, SlotClock)
+        assert isinstance(wall_clock(ctx), SystemClock)
         before = wall_clock(ctx).now()
         recorded("probe", ctx, "cli", lambda: {})
     (run,) = plain(list_runs(make_ctx(), job="probe"))
-    assert run["as_of"] == SLOT and before <= run["started_at"] <= run["finished_at"]
+    assert run["as_of"] == SLOT
+    assert before <= run["started_at"] <= run["finished_at"]
 
 
 def test_a_context_on_the_callers_store_leaves_its_engine_alone(make_ctx, sqlite_url, tmp_path, wall):
@@ -115,7 +123,8 @@ def test_the_daily_run_records_each_job_and_itself(make_ctx, tmp_path, sqlite_ur
     result = run_job(job_named("daily"), settings_for(sqlite_url, tmp_path), SLOT, wall=wall)
     runs = plain(list_runs(make_ctx()))
     assert [r["job"] for r in reversed(runs)] == ["deadline_sweep", "campaign_progress", "send_reminders", "daily"]
-    assert {r["as_of"] for r in runs} == {SLOT} and {r["started_at"] for r in runs} == {wall.now()}
+    assert {r["as_of"] for r in runs} == {SLOT}
+    assert {r["started_at"] for r in runs} == {wall.now()}
     assert set(result) == {"deadline_sweep", "campaign_progress", "send_reminders"}
 
 

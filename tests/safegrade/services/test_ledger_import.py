@@ -34,7 +34,8 @@ def test_a_good_ledger_registers_each_enterprise_with_one_audit_event(boss, tmp_
     assert (report.created, report.unchanged, report.amended, report.problems) == (5, 0, 0, [])
     assert counts(boss) == (5, 5)
     first = plain(timeline(boss, credit_code(1)))[0]
-    assert first["event"] == "register" and first["reason"] == "台账导入 l.csv 第2行"
+    assert first["event"] == "register"
+    assert first["reason"] == "台账导入 l.csv 第2行"
 
 
 def test_one_bad_row_means_nothing_is_written_and_every_bad_row_is_listed(boss, tmp_path):
@@ -49,7 +50,9 @@ def test_one_bad_row_means_nothing_is_written_and_every_bad_row_is_listed(boss, 
 
 def test_dry_run_validates_only(boss, tmp_path):
     report = import_ledger(boss, [write_ledger(tmp_path / "l.csv", [row(1), row(2, "塘沽区")])], dry_run=True)
-    assert report.dry_run and report.created == 1 and len(report.problems) == 1
+    assert report.dry_run
+    assert report.created == 1
+    assert len(report.problems) == 1
     assert counts(boss) == (0, 0)
 
 
@@ -66,7 +69,8 @@ def test_changed_values_are_refused_without_amend_and_audited_with_it(boss, tmp_
     changed = write_ledger(tmp_path / "b.csv", [row(1, 有效期至="2025-03-31")])
     with pytest.raises(InputErrors) as info:
         import_ledger(boss, [changed])
-    assert "valid_until: 2025-02-28 → 2025-03-31" in info.value.problems[0] and "--amend" in info.value.problems[0]
+    assert "valid_until: 2025-02-28 → 2025-03-31" in info.value.problems[0]
+    assert "--amend" in info.value.problems[0]
     report = import_ledger(boss, [changed], amend=True)
     assert report.amended == 1
     amended = plain(timeline(boss, credit_code(1)))[-1]
@@ -92,7 +96,8 @@ def test_non_gongmao_enterprises_are_kept_and_flagged(boss, tmp_path):
     report = import_ledger(boss, [write_ledger(tmp_path / "l.csv", [row(1), row(2, sector="化工")])])
     assert report.not_gongmao == 1
     flagged = plain(list_enterprises(boss, flag="not_gongmao"))
-    assert [e["credit_code"] for e in flagged] == [credit_code(2)] and flagged[0]["sector"] == "化工"
+    assert [e["credit_code"] for e in flagged] == [credit_code(2)]
+    assert flagged[0]["sector"] == "化工"
 
 
 def test_a_failing_check_character_needs_a_bureau_override_with_a_reason(boss, make_ctx, tmp_path):

@@ -21,7 +21,8 @@ def test_export_lists_valid_grades_only_and_imports_back_unchanged(make_ctx, wor
     boss = make_ctx("boss")
     fire_event(make_ctx("wq"), world.wuqing[0], "exclude", reason="注销")
     done = plain(export_ledger(boss, tmp_path / "台账.xlsx"))
-    assert done["enterprises"] == 5 and done["sheets"] == {"汇总": 5, "河西区": 3, "武清区": 2}
+    assert done["enterprises"] == 5
+    assert done["sheets"] == {"汇总": 5, "河西区": 3, "武清区": 2}
     again = import_ledger(boss, [tmp_path / "台账.xlsx"])
     assert (again.created, again.unchanged, again.problems) == (0, 5, [])
     assert plain(export_ledger(boss, tmp_path / "all.xlsx", include_all=True))["enterprises"] == 6
@@ -33,7 +34,9 @@ def test_an_unchanged_ledger_reconciles_clean(make_ctx, world, tmp_path):
     boss = make_ctx("boss")
     plain(export_ledger(boss, tmp_path / "台账.xlsx"))
     result = plain(reconcile_ledger(boss, [tmp_path / "台账.xlsx"]))
-    assert result["rows"] == 6 and result["discrepancies"] == [] and result["unreadable_rows"] == []
+    assert result["rows"] == 6
+    assert result["discrepancies"] == []
+    assert result["unreadable_rows"] == []
 
 
 def test_reconcile_finds_the_differences_and_proposes_revocations(make_ctx, world, tmp_path):
@@ -54,5 +57,6 @@ def test_reconcile_finds_the_differences_and_proposes_revocations(make_ctx, worl
     assert plain(show_enterprise(boss, world.wuqing[1]))["revocation_reason"] == "deregistered"
     again = plain(reconcile_ledger(boss, [tmp_path / "submitted.xlsx"], district="武清", propose=True))
     # already in publicity: still listed, but no action is suggested and nothing is fired twice
-    assert again["proposed"] == [] and again["refused"] == []
+    assert again["proposed"] == []
+    assert again["refused"] == []
     assert {d["建议操作"] for d in again["discrepancies"]} == {""}

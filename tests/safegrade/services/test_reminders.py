@@ -53,7 +53,8 @@ def test_due_messages_are_delivered_and_recorded_sent(world_ctx, tmp_path, clock
     company_line = lines["reminder:finding:1:2023-06-08:-7:enterprise"]
     assert company_line["enterprise"]["credit_code"] == world.wuqing[0]
     assert company_line["enterprise"]["name"].startswith("天津市测试")
-    assert company_line["district_name"] == "武清区" and company_line["title"] == "整改期限提醒（第1号）"
+    assert company_line["district_name"] == "武清区"
+    assert company_line["title"] == "整改期限提醒（第1号）"
     assert send_reminders(ctx)["claimed"] == 0  # nothing is due twice
     clock.advance(minutes=1)
     assert send_reminders(ctx)["sent"] == 1
@@ -79,7 +80,8 @@ def test_a_failing_channel_is_retried_with_backoff_then_failed_then_requeued(mak
     assert send_reminders(ctx)["retrying"] == 1
     row = row_of(ctx, rid)
     assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 1, start + timedelta(seconds=300))
-    assert row["last_error"].startswith(f"hook ({dead}): ") and "Connection error" in row["last_error"]
+    assert row["last_error"].startswith(f"hook ({dead}): ")
+    assert "Connection error" in row["last_error"]
     assert [r["id"] for r in plain(list_reminders(ctx, failed=True))] == [rid]  # failing shows as failed
     clock.advance(seconds=299)
     assert send_reminders(ctx)["claimed"] == 0  # backing off
@@ -90,18 +92,21 @@ def test_a_failing_channel_is_retried_with_backoff_then_failed_then_requeued(mak
     clock.advance(seconds=600)
     assert send_reminders(ctx)["failed"] == 1
     row = row_of(ctx, rid)
-    assert (row["status"], row["attempts"]) == ("failed", 3) and "Connection error" in row["last_error"]
+    assert (row["status"], row["attempts"]) == ("failed", 3)
+    assert "Connection error" in row["last_error"]
     clock.advance(days=1)
     assert send_reminders(ctx)["claimed"] == 0  # failed stays failed
     [listed] = plain(list_reminders(ctx, failed=True))
     assert (listed["id"], listed["status_label"], listed["audience_label"]) == (rid, "发送失败", "区应急管理局")
-    assert plain(list_reminders(ctx, status="failed"))[0]["id"] == rid and not list_reminders(ctx, status="pending")
+    assert plain(list_reminders(ctx, status="failed"))[0]["id"] == rid
+    assert not list_reminders(ctx, status="pending")
 
     done = plain(retry_reminder(make_ctx("wq", url=db_url), rid))  # the 武清 officer requeues it
     assert (done["was"], done["status"], done["attempts_before"]) == ("failed", "pending", 3)
     with_channels(ctx, [{"name": "hook", "url": f"file://{tmp_path}/outbox"}], tmp_path)  # the channel is fixed
     assert send_reminders(ctx)["sent"] == 1
-    assert row_of(ctx, rid)["status"] == "sent" and not plain(list_reminders(ctx, failed=True))
+    assert row_of(ctx, rid)["status"] == "sent"
+    assert not plain(list_reminders(ctx, failed=True))
 
 
 def test_only_the_channels_that_failed_are_tried_again(world_ctx, tmp_path, clock):
@@ -111,11 +116,14 @@ def test_only_the_channels_that_failed_are_tried_again(world_ctx, tmp_path, cloc
         with_channels(ctx, [{"name": "a", "url": good.url()}, {"name": "b", "url": dead}], tmp_path)
         [rid] = queue(ctx)
         assert send_reminders(ctx)["retrying"] == 1
-        assert row_of(ctx, rid)["delivered_to"] == ["a"] and len(good.requests) == 1
+        assert row_of(ctx, rid)["delivered_to"] == ["a"]
+        assert len(good.requests) == 1
         with_channels(ctx, [{"name": "a", "url": good.url()}, {"name": "b", "url": later_good.url()}], tmp_path)
         clock.advance(seconds=300)
         assert send_reminders(ctx)["sent"] == 1
-        assert len(good.requests) == 1 and len(later_good.requests) == 1  # a was not sent it twice
+        # a was not sent it twice
+        assert len(good.requests) == 1
+        assert len(later_good.requests) == 1
         assert row_of(ctx, rid)["delivered_to"] == ["a", "b"]
 
 
@@ -185,7 +193,8 @@ def test_two_senders_at_once_deliver_each_message_once(world_ctx, tmp_path, cloc
         store.engine.dispose()
     counts = [r for r in results if isinstance(r, dict)]
     assert len(counts) == 2, results
-    assert sum(c["claimed"] for c in counts) == 30 and sum(c["sent"] for c in counts) == 30
+    assert sum(c["claimed"] for c in counts) == 30
+    assert sum(c["sent"] for c in counts) == 30
     assert sorted(smtp.subjects) == sorted(f"整改期限提醒（第{i}号）" for i in range(1, 31))  # each mail once
     assert len(outbox_lines(tmp_path / "outbox")) == 30
     assert {r["status"] for r in plain(list_reminders(ctx))} == {"sent"}
@@ -224,7 +233,8 @@ def test_a_sender_that_lost_its_lease_does_not_overwrite_the_new_owner(world_ctx
     sent = row_of(ctx, rid)
     channels = reminders.channels_from_settings(ctx.settings, rules)
     outcome = reminders._send_one(ctx, slow_row, slow_lease, channels, ctx.settings.notifications.retry)
-    assert outcome == "lost" and row_of(ctx, rid) == sent
+    assert outcome == "lost"
+    assert row_of(ctx, rid) == sent
 
 
 def test_slow_channels_do_not_let_the_rest_of_a_batch_be_taken_over(world_ctx, tmp_path, clock, db_url, rules,

@@ -82,8 +82,10 @@ def test_a_finding_gets_its_reminders_on_their_days_and_each_once(make_ctx, worl
     sweep(make_ctx, clock, "2023-08-10")
     assert outbox(make_ctx, subject)[-1] == (subject, "+3", "district")
     messages = _messages(make_ctx, subject)
-    assert "天津市测试0001机械有限公司" in messages[0]["body"] and "2023年08月07日" in messages[0]["body"]
-    assert "距期限还有7天" in messages[0]["title"] and "请：请按期完成整改" in messages[0]["body"]
+    assert "天津市测试0001机械有限公司" in messages[0]["body"]
+    assert "2023年08月07日" in messages[0]["body"]
+    assert "距期限还有7天" in messages[0]["title"]
+    assert "请：请按期完成整改" in messages[0]["body"]
     assert "已逾期3天" in messages[-1]["title"]
 
 
@@ -107,12 +109,14 @@ def test_an_overdue_finding_escalates_once_after_five_working_days_across_a_holi
         assert report.escalations == 0
         assert plain(show_enterprise(make_ctx(), code))["state"] == "rectifying"
     report = sweep(make_ctx, clock, "2023-10-11")
-    assert report.escalations == 1 and plain(show_enterprise(make_ctx(), code))["state"] == "interview"
+    assert report.escalations == 1
+    assert plain(show_enterprise(make_ctx(), code))["state"] == "interview"
     last = plain(timeline(make_ctx(), code))[-1]
     assert (last["event"], last["actor"], last["role"], last["source"]) == ("escalate", "system", "system", "flow")
     assert subject in last["reason"]
     d = deadline(make_ctx, subject)
-    assert d["escalation"] == "fired" and d["escalated_on"] == date(2023, 10, 11)
+    assert d["escalation"] == "fired"
+    assert d["escalated_on"] == date(2023, 10, 11)
     assert last["hash"][:16] in d["escalation_note"]
     assert [(s, a) for _, s, a in outbox(make_ctx, subject) if s == "escalation"] == [
         ("escalation", "district"), ("escalation", "bureau")]
@@ -128,7 +132,8 @@ def test_two_overdue_findings_of_one_enterprise_escalate_it_once(make_ctx, world
     code = world.wuqing[0]
     assess(make_ctx, tmp_path, clock, code, [*DEDUCTIONS, {"item": "ZN01", "points": 4, "content": "无信息化平台"}])
     report = sweep(make_ctx, clock, "2023-08-14")
-    assert report.escalations == 1 and report.skipped == 1
+    assert report.escalations == 1
+    assert report.skipped == 1
     assert plain(show_enterprise(make_ctx(), code))["state"] == "interview"  # not on to revocation
     notes = sorted(d["escalation"] for d in plain(list_deadlines(make_ctx(), kind="finding")))
     assert notes == ["fired", "skipped"]
@@ -141,9 +146,11 @@ def test_an_escalation_the_state_does_not_allow_is_skipped_with_why_and_not_retr
     clock.set(at("2023-08-01 10:00"))
     fire_event(make_ctx("wq"), code, "summon", reason="另案约谈")
     report = sweep(make_ctx, clock, "2023-08-14")
-    assert report.escalations == 0 and report.skipped == 1
+    assert report.escalations == 0
+    assert report.skipped == 1
     (d,) = plain(list_deadlines(make_ctx(), kind="finding"))
-    assert d["escalation"] == "skipped" and "约谈" in d["escalation_note"]
+    assert d["escalation"] == "skipped"
+    assert "约谈" in d["escalation_note"]
     assert sweep(make_ctx, clock, "2023-08-15").skipped == 0
 
 
@@ -163,21 +170,27 @@ def test_evidence_pauses_the_deadline_rejection_resumes_it_and_verification_meet
     clock.set(at("2023-08-15 10:00"))
     plain(reject_finding(make_ctx("boss"), f["id"], "自评报告未盖章"))
     d = deadline(make_ctx, subject)
-    assert d["status"] == "open" and d["next_on"] <= date(2023, 8, 15)  # what fell due while paused is due now
+    # what fell due while paused is due now
+    assert d["status"] == "open"
+    assert d["next_on"] <= date(2023, 8, 15)
     report = sweep(make_ctx, clock, "2023-08-16")
     assert report.escalations == 1
     clock.set(at("2023-08-17 10:00"))
     plain(submit_finding(make_ctx("wq"), f["id"], [evidence]))
     plain(verify_finding(make_ctx("boss"), f["id"]))
     d = deadline(make_ctx, subject)
-    assert d["status"] == "met" and d["next_on"] is None and "验收通过" in d["closed_note"]
+    assert d["status"] == "met"
+    assert d["next_on"] is None
+    assert "验收通过" in d["closed_note"]
 
 
 def test_a_major_hazard_overdue_proposes_revocation_with_its_reason(make_ctx, world, tmp_path, clock):
     code = world.wuqing[0]
     assess(make_ctx, tmp_path, clock, code, MAJOR)
     f = finding_of(make_ctx, code)
-    assert f["major"] and f["due_on"] == date(2023, 7, 24)  # 10 working days
+    # 10 working days
+    assert f["major"]
+    assert f["due_on"] == date(2023, 7, 24)
     assert plain(show_enterprise(make_ctx(), code))["state"] == "interview"
     clock.set(at("2023-07-12 10:00"))
     fire_event(make_ctx("wq"), code, "hold_interview", reason="约谈", data={"attendees": "法人", "record": "限期整改"})
@@ -185,9 +198,11 @@ def test_a_major_hazard_overdue_proposes_revocation_with_its_reason(make_ctx, wo
     report = sweep(make_ctx, clock, "2023-07-25")  # the next working day
     assert report.escalations == 1
     shown = plain(show_enterprise(make_ctx(), code))
-    assert shown["state"] == "revocation_pending" and shown["revocation_reason"] == "major_hazard_overdue"
+    assert shown["state"] == "revocation_pending"
+    assert shown["revocation_reason"] == "major_hazard_overdue"
     last = plain(timeline(make_ctx(), code))[-1]
-    assert last["event"] == "propose_revocation" and last["payload"]["data"]["revocation_source"] == "assessment"
+    assert last["event"] == "propose_revocation"
+    assert last["payload"]["data"]["revocation_source"] == "assessment"
     audiences = [a for _, s, a in outbox(make_ctx, f"finding:{f['id']}") if s == "escalation"]
     assert audiences == ["enterprise", "district", "bureau"]
     assert deadline(make_ctx, f"publicity:{eid(make_ctx, code)}")["due_on"] == shown["publicity_ends_on"]
@@ -208,7 +223,8 @@ def test_an_interview_is_reminded_and_a_missed_one_is_reported(make_ctx, world, 
     assert outbox(make_ctx, subject) == [(subject, "-3", "enterprise"), (subject, "-3", "district")]
     assert sweep(make_ctx, clock, "2023-06-19").notices == 0  # the day itself
     report = sweep(make_ctx, clock, "2023-06-20")
-    assert report.notices == 1 and report.escalations == 0
+    assert report.notices == 1
+    assert report.escalations == 0
     assert outbox(make_ctx, subject)[-1] == (subject, "escalation", "bureau")
     assert deadline(make_ctx, subject)["escalation"] == "noticed"
     clock.set(at("2023-06-21 10:00"))
@@ -267,7 +283,8 @@ def test_a_grade_already_expired_when_imported_expires_at_the_first_sweep_withou
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "old.csv", [row(60, "河西区", valid_until="2023-05-31")])])
     code = row(60, "河西区")["统一社会信用代码"]
     report = sweep(make_ctx, clock, "2023-06-03")
-    assert report.escalations == 1 and plain(show_enterprise(make_ctx(), code))["state"] == "expired"
+    assert report.escalations == 1
+    assert plain(show_enterprise(make_ctx(), code))["state"] == "expired"
     e_id = eid(make_ctx, code)
     assert [s for _, s, _ in outbox(make_ctx, f"validity:{e_id}")] == ["escalation", "escalation"]
 
@@ -301,7 +318,8 @@ def test_the_campaign_window_reminds_districts_with_work_left_and_tells_the_bure
     sweep(make_ctx, clock, "2023-09-01")
     assert (hx, "escalation", "bureau") in outbox(make_ctx)
     body = _messages(make_ctx, hx)[-1]["body"]
-    assert "河西区" in body and "尚有2家未完成" in body
+    assert "河西区" in body
+    assert "尚有2家未完成" in body
 
 
 def test_a_ledger_submission_meets_the_districts_deadline(make_ctx, world, tmp_path, clock):
@@ -327,7 +345,8 @@ def test_sweeping_twice_or_three_times_changes_nothing_more(make_ctx, world, tmp
         again = sweep_deadlines(make_ctx("system"))
         assert (again.reminders, again.escalations, again.deadlines) == (0, 0, 0)
     assert (outbox(make_ctx), [e["hash"] for c in world.all for e in plain(timeline(make_ctx(), c))]) == after
-    assert first.escalations == 4 and verify_audit(make_ctx()).ok
+    assert first.escalations == 4
+    assert verify_audit(make_ctx()).ok
 
 
 def test_an_enterprises_escalations_of_one_day_are_judged_together_even_across_batches(make_ctx, world, tmp_path,
@@ -342,7 +361,9 @@ def test_an_enterprises_escalations_of_one_day_are_judged_together_even_across_b
     with make_ctx().store.write() as session:  # the finding's deadline is claimed first, alone in its batch
         session.execute(DEADLINE.update().where(DEADLINE.c.kind == "finding").values(next_on=date(2023, 7, 1)))
     report = sweep_deadlines(make_ctx("system", source="flow"), batch_size=1)
-    assert report.escalations == 1 and report.skipped == 1
+    assert report.escalations == 1
+    assert report.skipped == 1
     events = [e["event"] for e in plain(timeline(make_ctx(), code))]
-    assert events.count("propose_revocation") == 1 and "escalate" not in events
+    assert events.count("propose_revocation") == 1
+    assert "escalate" not in events
     assert plain(show_enterprise(make_ctx(), code))["revocation_reason"] == "major_hazard_overdue"

@@ -44,7 +44,9 @@ def test_an_escalation_recorded_before_is_kept(rules):
     update = _runs_on(SimpleNamespace(rules=rules), before, None, LATE)
     assert (update.escalation, update.escalated_on, update.escalation_note) == \
         ("skipped", date(2023, 8, 1), "企业处于「已撤销」")
-    assert update.next_on is None and update.status == LAPSED  # its escalation was taken: nothing left
+    # its escalation was taken: nothing left
+    assert update.next_on is None
+    assert update.status == LAPSED
 
 
 def test_the_write_back_and_the_move_are_frozen():

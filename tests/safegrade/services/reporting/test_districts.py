@@ -85,8 +85,10 @@ def test_per_district_completion_loops_interviews_revocations_and_flags(ctxs, se
     status = {d["district"]: d for d in asdict(campaign_status(ctx, CAMPAIGN))["districts"]}
     for code in (WUQING, HEXI):  # the campaign's own counts, not recounted
         assert all(by[code][k] == status[code][k] for k in ("interviews", "revocations", "late", "outstanding"))
-    assert report["total"]["selected"] == 6 and report["total"]["revocations"] == 1
-    assert report["total"]["findings"] == 9 and report["total"]["flag_counts"]["assessed_outside_window"] == 1
+    assert report["total"]["selected"] == 6
+    assert report["total"]["revocations"] == 1
+    assert report["total"]["findings"] == 9
+    assert report["total"]["flag_counts"]["assessed_outside_window"] == 1
     assert report["late_districts"] == ["河西区", "武清区"]
     (flag,) = by[WUQING]["flags"]
     late = event_of(ctx, season.w[1], "record_assessment")
@@ -100,7 +102,9 @@ def test_the_report_as_html_xlsx_and_json(ctxs, season, tmp_path):
     report = district_report(ctxs(), CAMPAIGN)
     (flag,) = asdict(report)["flags"]
     page = render_districts_html(report)
-    assert "<script" not in page.lower() and "https://" not in page and "各区运行质量评估工作监督报告" in page
+    assert "<script" not in page.lower()
+    assert "https://" not in page
+    assert "各区运行质量评估工作监督报告" in page
     for text in ("武清区", "河西区", "合计", "按期完成率（%）", "66.7", "评估日期不在评估期内", flag["detail"],
                  flag["events"][0]["hash"], "未发现数据质量问题"):
         assert text in page, text
@@ -108,12 +112,18 @@ def test_the_report_as_html_xlsx_and_json(ctxs, season, tmp_path):
     assert book.sheetnames == ["各区汇总", "数据质量问题", "审计事件"]
     header, *rows = book["各区汇总"].iter_rows(values_only=True)
     assert [r[0] for r in rows] == ["河西区", "武清区", "合计"]
-    assert rows[1][header.index("按期完成")] == 2 and rows[1][header.index("评估日期不在评估期内")] == 1
-    assert rows[0][header.index("撤销（家）")] == 1 and rows[1][header.index("约谈（家次）")] == 1
+    assert rows[1][header.index("按期完成")] == 2
+    assert rows[1][header.index("评估日期不在评估期内")] == 1
+    assert rows[0][header.index("撤销（家）")] == 1
+    assert rows[1][header.index("约谈（家次）")] == 1
     (_, row), = enumerate(list(book["审计事件"].iter_rows(min_row=2, values_only=True)))
-    assert row[4] == flag["events"][0]["id"] and row[5] == season.w[1] and row[9] == flag["events"][0]["hash"]
+    assert row[4] == flag["events"][0]["id"]
+    assert row[5] == season.w[1]
+    assert row[9] == flag["events"][0]["hash"]
     (frow,) = list(book["数据质量问题"].iter_rows(min_row=2, values_only=True))
-    assert frow[1] == "assessed_outside_window" and frow[3] == season.w[1] and frow[6] == 1
+    assert frow[1] == "assessed_outside_window"
+    assert frow[3] == season.w[1]
+    assert frow[6] == 1
     loaded = json.loads(write_districts(report, tmp_path / "d.json", "json").read_text(encoding="utf-8"))
     assert loaded["flags"][0]["events"][0]["hash"] == flag["events"][0]["hash"]
     assert [d["district"] for d in loaded["districts"]] == [HEXI, WUQING]

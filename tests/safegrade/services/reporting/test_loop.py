@@ -53,10 +53,13 @@ def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_pat
     ctx = make_ctx(url=db_url)
     report = plain(loop_report(ctx, lw.code))
     events = trail_of(ctx, lw.code)
-    assert report["chain_ok"] and report["broken"] == []
+    assert report["chain_ok"]
+    assert report["broken"] == []
     (e,) = report["enterprises"]
-    assert e["chain"]["events"] == len(events) and e["chain"]["head_hash"] == events[-1]["hash"]
-    assert e["state"] == "closed" and [f["id"] for f in e["findings"]] == [lw.first, lw.second]
+    assert e["chain"]["events"] == len(events)
+    assert e["chain"]["head_hash"] == events[-1]["hash"]
+    assert e["state"] == "closed"
+    assert [f["id"] for f in e["findings"]] == [lw.first, lw.second]
     first, second = e["findings"]
     def of(event, finding):
         return [x for x in events if x["event"] == event and x["payload"]["data"]["finding"] == finding]
@@ -76,7 +79,8 @@ def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_pat
                                                        for k in ("report", "signed", "photo")]
     assert [x["file"] for x in second["evidence"]] == ["平台截图.png"]
     assert (len(first["submissions"]), len(first["rejections"]), len(second["submissions"])) == (2, 1, 1)
-    assert first["rejections"][0]["actor"] == "wq" and "未经主要负责人签字" in first["rejections"][0]["reason"]
+    assert first["rejections"][0]["actor"] == "wq"
+    assert "未经主要负责人签字" in first["rejections"][0]["reason"]
     # registered with the assessment on 07-10, due 08-07: closed on 07-14 (4 days), and on 08-22 (43 days, 15 late)
     assert (first["registered_on"], first["due_on"]) == (date(2023, 7, 10), date(2023, 8, 7))
     assert (first["days_to_close"], first["overdue_days"], first["closed_late"]) == (4, 0, False)
@@ -86,8 +90,10 @@ def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_pat
         ("-3", "enterprise", "sent"), ("0", "enterprise", "sent"), ("0", "district", "sent"),
         ("+3", "enterprise", "sent"), ("+3", "district", "failed"), ("escalation", "district", "sent"),
         ("escalation", "bureau", "sent")]
-    assert second["reminders_sent"] == 6 and first["reminders"] == []
-    assert second["reminders"][4]["last_error"] == "SMTP timeout" and second["reminders"][4]["attempts"] == 3
+    assert second["reminders_sent"] == 6
+    assert first["reminders"] == []
+    assert second["reminders"][4]["last_error"] == "SMTP timeout"
+    assert second["reminders"][4]["attempts"] == 3
     (escalated,) = [x for x in events if x["event"] == "escalate"]
     assert second["deadline"]["escalation"] == "fired"
     assert second["deadline"]["escalation_event"]["seq"] == escalated["seq"]
@@ -107,10 +113,13 @@ def test_every_figure_of_the_report_comes_from_the_audit_trail(make_ctx, tmp_pat
 
 def test_the_campaign_report_covers_every_member(make_ctx, loop):
     report = plain(loop_report(make_ctx(), campaign=CAMPAIGN))
-    assert report["scope"] == "campaign" and report["campaign"]["name"] == CAMPAIGN
+    assert report["scope"] == "campaign"
+    assert report["campaign"]["name"] == CAMPAIGN
     assert sorted(e["credit_code"] for e in report["enterprises"]) == sorted(loop.world.all)
-    assert report["totals"]["enterprises"] == 4 and report["totals"]["findings"] == 2
-    assert report["totals"]["escalations"] == 1 and report["chain_ok"]
+    assert report["totals"]["enterprises"] == 4
+    assert report["totals"]["findings"] == 2
+    assert report["totals"]["escalations"] == 1
+    assert report["chain_ok"]
     others = [e for e in report["enterprises"] if e["credit_code"] != loop.code]
     assert all(e["findings"] == [] and e["chain"]["ok"] and e["state"] == "assessing" for e in others)
     wuqing = plain(loop_report(make_ctx(), campaign=CAMPAIGN, district="武清"))
@@ -146,19 +155,24 @@ def test_a_tampered_trail_is_reported_broken_naming_the_first_broken_event(make_
     (broken,) = report["broken"]
     assert (broken["credit_code"], broken["seq"], broken["kind"]) == (loop.code, seq, kind)
     if tamper == "payload":
-        assert broken["hash"] == submitted["hash"] and broken["event"] == "finding_submitted"
+        assert broken["hash"] == submitted["hash"]
+        assert broken["event"] == "finding_submitted"
         # the evidence table still holds the real file, which the forged trail no longer names
         problems = report["enterprises"][0]["findings"][0]["problems"]
         assert any("在材料表中，审计链中无提交记录" in p for p in problems)
     page = render_loop_html(report)
     verdict = page[page.index('id="verdict"'):page.index("<h2>汇总")]
-    assert "审计链校验：断裂" in verdict and f"第 {seq} 号" in verdict and loop.code in verdict
+    assert "审计链校验：断裂" in verdict
+    assert f"第 {seq} 号" in verdict
+    assert loop.code in verdict
     assert "verdict broken" in page
     book = load_workbook(write_loop(report, tmp_path / "broken.xlsx", "xlsx"), read_only=True)
     summary = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
-    assert summary["审计链校验"] == "断裂" and f"第 {seq} 号" in summary[f"断裂：{loop.code}"]
+    assert summary["审计链校验"] == "断裂"
+    assert f"第 {seq} 号" in summary[f"断裂：{loop.code}"]
     ents = list(book["企业"].iter_rows(min_row=2, values_only=True))
-    assert ents[0][4] == "断裂" and ents[0][7] == seq
+    assert ents[0][4] == "断裂"
+    assert ents[0][7] == seq
 
 
 def test_disagreements_between_tables_and_trail_are_listed(make_ctx, loop):
@@ -175,20 +189,31 @@ def test_disagreements_between_tables_and_trail_are_listed(make_ctx, loop):
 def test_the_html_page_is_self_contained_and_shows_the_loop(make_ctx, loop):
     report = plain(loop_report(make_ctx(), loop.code))
     page = render_loop_html(report)
-    assert page.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in page and "@page" in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'lang="zh-CN"' in page
+    assert "@page" in page
     lowered = page.lower()
-    assert "<script" not in lowered and "http://" not in lowered and "https://" not in lowered
-    assert "<link" not in lowered and "@import" not in lowered and "url(" not in lowered
-    assert "审计链校验：通过" in page and "整改闭环核查报告" in page
+    assert "<script" not in lowered
+    assert "http://" not in lowered
+    assert "https://" not in lowered
+    assert "<link" not in lowered
+    assert "@import" not in lowered
+    assert "url(" not in lowered
+    assert "审计链校验：通过" in page
+    assert "整改闭环核查报告" in page
     e = report["enterprises"][0]
     for f in e["findings"]:
         for x in f["evidence"]:
-            assert x["sha256"] in page and x["file"] in page
+            assert x["sha256"] in page
+            assert x["file"] in page
         assert f["verification"]["hash"] in page
     for label in ("一、问题与整改闭环", "二、整改材料（SHA-256）", "三、审计链中的整改记录", "四、提醒", "五、逾期升级",
                   "到期前3天", "发送失败", "SMTP timeout", "逾期升级", "已闭环"):
         assert label in page, label
-    assert "2023-07-14 15:00" in page and "2023-08-22 11:00" in page and ">43<" in page and ">15<" in page
+    assert "2023-07-14 15:00" in page
+    assert "2023-08-22 11:00" in page
+    assert ">43<" in page
+    assert ">15<" in page
     assert loop.escalation_hash in page
 
 
@@ -197,19 +222,23 @@ def test_the_workbook_has_its_sheets_with_the_loop(make_ctx, loop, tmp_path):
     book = load_workbook(write_loop(report, tmp_path / "loop.xlsx", "xlsx"), read_only=True)
     assert book.sheetnames == ["汇总", "企业", "问题", "整改材料", "提醒与升级"]
     summary = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
-    assert summary["审计链校验"] == "通过" and summary["问题（项）"] == 2 and summary["最长闭环天数"] == 43
+    assert summary["审计链校验"] == "通过"
+    assert summary["问题（项）"] == 2
+    assert summary["最长闭环天数"] == 43
     header, *rows = book["问题"].iter_rows(values_only=True)
     col = {h: i for i, h in enumerate(header)}
     assert [(r[col["问题编号"]], r[col["闭环天数"]], r[col["逾期天数"]], r[col["验收人"]]) for r in rows] == [
         (loop.first, 4, 0, "wq2"), (loop.second, 43, 15, "wq2")]
-    assert rows[1][col["升级事件哈希"]] == loop.escalation_hash and rows[0][col["验收时间"]] == "2023-07-14 15:00:00"
+    assert rows[1][col["升级事件哈希"]] == loop.escalation_hash
+    assert rows[0][col["验收时间"]] == "2023-07-14 15:00:00"
     header, *rows = book["整改材料"].iter_rows(values_only=True)
     shas = [r[header.index("SHA-256")] for r in rows]
     assert shas == [x["sha256"] for f in report["enterprises"][0]["findings"] for x in f["evidence"]]
     assert all(r[header.index("审计链有记录")] == "是" for r in rows)
     header, *rows = book["提醒与升级"].iter_rows(values_only=True)
     kinds = [r[0] for r in rows]
-    assert kinds.count("提醒") == 7 and kinds.count("升级") == 1
+    assert kinds.count("提醒") == 7
+    assert kinds.count("升级") == 1
     escalation = next(r for r in rows if r[0] == "升级")
     assert escalation[header.index("审计事件哈希")] == loop.escalation_hash
 
@@ -217,7 +246,8 @@ def test_the_workbook_has_its_sheets_with_the_loop(make_ctx, loop, tmp_path):
 def test_json_keeps_every_figure(make_ctx, loop, tmp_path):
     report = plain(loop_report(make_ctx(), loop.code))
     loaded = json.loads(write_loop(report, tmp_path / "loop.json", "json").read_text(encoding="utf-8"))
-    assert loaded["chain_ok"] is True and loaded["enterprises"][0]["findings"][1]["days_to_close"] == 43
+    assert loaded["chain_ok"] is True
+    assert loaded["enterprises"][0]["findings"][1]["days_to_close"] == 43
 
 
 def test_bad_requests_are_refused(make_ctx, loop):

@@ -82,14 +82,18 @@ def test_the_report_shows_what_the_sweep_did(make_ctx, tmp_path, clock):
     assert {"-7", "-3", "0", "+3", "escalation"} <= steps
     assert f2["reminders_sent"] == sum(r["status"] == "sent" for r in outbox[f"finding:{second}"]) > 0
     (escalated,) = [x for x in plain(timeline(make_ctx(), code)) if x["event"] == "escalate"]
-    assert escalated["actor"] == "system" and escalated["source"] == "flow"
+    assert escalated["actor"] == "system"
+    assert escalated["source"] == "flow"
     deadline = f2["deadline"]
     # the sweep writes a sentence holding the hash's first 16 digits; the report finds the event it names
-    assert deadline["escalation"] == "fired" and escalated["hash"][:16] in deadline["escalation_note"]
+    assert deadline["escalation"] == "fired"
+    assert escalated["hash"][:16] in deadline["escalation_note"]
     assert deadline["escalation_event"]["hash"] == escalated["hash"]
-    assert deadline["escalated_on"] == date(2023, 8, 14) and deadline["status"] == "met"
+    assert deadline["escalated_on"] == date(2023, 8, 14)
+    assert deadline["status"] == "met"
     (x,) = e["escalations"]
     assert (x["hash"], x["automatic"], x["deadline"], x["to_state"]) == (escalated["hash"], True,
                                                                           f"finding:{second}", "interview")
-    assert e["other_escalations"] == [] and f1["problems"] == f2["problems"] == []
+    assert e["other_escalations"] == []
+    assert f1["problems"] == f2["problems"] == []
     assert (f1["days_to_close"], f2["days_to_close"], f2["overdue_days"]) == (4, 43, 15)

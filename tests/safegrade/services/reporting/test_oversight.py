@@ -84,7 +84,8 @@ def test_assessments_outside_the_window_or_on_rest_days(ctxs, o):
     assert "早于评估期开始 1 天" in by[("assessed_outside_window", h[1])]["detail"]
     for (kind, code), f in by.items():
         assert refs(f) == [ref_of(ctx, code, "record_assessment")]
-        assert f["district"] == (WUQING if code in w else HEXI) and f["label"] == KINDS[kind]
+        assert f["district"] == (WUQING if code in w else HEXI)
+        assert f["label"] == KINDS[kind]
         assert isinstance(f["events"][0]["id"], int)
 
 
@@ -105,7 +106,8 @@ def test_identical_deduction_sets_at_different_enterprises(ctxs, o):
     assert all(codes(f) == copied for f in flags)
     assert sorted(refs(flags[0])) == sorted(ref_of(ctx, c, "record_assessment") for c in copied)
     counts = flag_counts_by_district(ctx, CAMPAIGN)
-    assert set(counts) == {WUQING, HEXI} and set(counts[WUQING]) == set(KINDS)
+    assert set(counts) == {WUQING, HEXI}
+    assert set(counts[WUQING]) == set(KINDS)
     assert counts[WUQING]["copied_deductions"] == counts[HEXI]["copied_deductions"] == 1
     assert sum(counts[WUQING].values()) == 1
 
@@ -124,14 +126,18 @@ def test_the_same_evidence_file_for_different_enterprises(ctxs, o):
     for f in plain(list_findings(ctx, credit_code=w[2])):  # the same file for two findings of one enterprise: fine
         plain(submit_finding(wq, f["id"], [own]))
     (flag,) = raised(ctx, "shared_evidence")
-    assert flag["district"] == WUQING and codes(flag) == sorted([w[0], w[1]])
+    assert flag["district"] == WUQING
+    assert codes(flag) == sorted([w[0], w[1]])
     digest = event_of(ctx, w[0], "finding_submitted")["payload"]["data"]["evidence"][0]["sha256"]
-    assert flag["sha256"] == digest and digest in flag["detail"] and "自评报告.pdf" in flag["detail"]
+    assert flag["sha256"] == digest
+    assert digest in flag["detail"]
+    assert "自评报告.pdf" in flag["detail"]
     assert sorted(refs(flag)) == sorted([ref_of(ctx, w[0], "finding_submitted"),
                                          ref_of(ctx, w[1], "finding_submitted")])
     plain(submit_finding(hx, finding_of(ctx, h[1]), [shared]))  # now in 河西 too: one flag per district
     flags = raised(ctx, "shared_evidence")
-    assert [f["district"] for f in flags] == [HEXI, WUQING] and all(len(codes(f)) == 3 for f in flags)
+    assert [f["district"] for f in flags] == [HEXI, WUQING]
+    assert all(len(codes(f)) == 3 for f in flags)
 
 
 def test_verifiers_who_submitted_or_belong_to_the_enterprise(ctxs, o, clock):
@@ -161,12 +167,15 @@ def test_verifiers_who_submitted_or_belong_to_the_enterprise(ctxs, o, clock):
     assert verify_audit(ctx).ok  # the legacy event is chained: nothing is broken, the flag is in the data
     submitter = {codes(x)[0]: x for x in raised(ctx, "verified_by_submitter")}
     enterprise = {codes(x)[0]: x for x in raised(ctx, "verified_by_enterprise")}
-    assert set(submitter) == {w[2], h[0], h[1]} and set(enterprise) == {h[0], h[1]}
-    assert submitter[w[2]]["actor"] == "wq" and "由 wq 验收" in submitter[w[2]]["detail"]
+    assert set(submitter) == {w[2], h[0], h[1]}
+    assert set(enterprise) == {h[0], h[1]}
+    assert submitter[w[2]]["actor"] == "wq"
+    assert "由 wq 验收" in submitter[w[2]]["detail"]
     assert refs(submitter[w[2]]) == sorted([ref_of(ctx, w[2], "finding_submitted"),
                                             ref_of(ctx, w[2], "finding_verified")], key=lambda r: r[1])
     assert (h[1], legacy["seq"], legacy["hash"], "finding_verified") in refs(enterprise[h[1]])
-    assert enterprise[h[0]]["actor"] == o.user(h[0]) and "企业人员" in enterprise[h[0]]["detail"]
+    assert enterprise[h[0]]["actor"] == o.user(h[0])
+    assert "企业人员" in enterprise[h[0]]["detail"]
 
 
 def test_scores_the_deductions_do_not_give_and_deductions_without_content(ctxs, o):
@@ -188,7 +197,8 @@ def test_scores_the_deductions_do_not_give_and_deductions_without_content(ctxs, 
     assert "重算为 95.0、优" in mismatched[h[0]]["detail"]
     assert refs(mismatched[w[0]]) == [ref_of(ctx, w[0], "record_assessment")]
     (empty,) = raised(ctx, "deduction_without_content")
-    assert codes(empty) == [w[1]] and "ZN01" in empty["detail"]
+    assert codes(empty) == [w[1]]
+    assert "ZN01" in empty["detail"]
 
 
 def test_repeat_problems_link_the_earlier_finding(ctxs, tmp_path, clock):
@@ -215,11 +225,15 @@ def test_repeat_problems_link_the_earlier_finding(ctxs, tmp_path, clock):
     assert [codes(f) for f in flags] == [[w[0]]] * 3
     by = {f["detail"].split("（")[1].split("）")[0]: f for f in flags}
     assert set(by) == {"ZP01", "ZN01", "ZN02"}
-    assert by["ZP01"]["earlier"] == [earlier["ZP01"]] and "同一扣分项 ZP01" in by["ZP01"]["detail"]
-    assert by["ZN02"]["earlier"] == [earlier["ZN01"]] and "同一要素 智能化建设" in by["ZN02"]["detail"]
-    assert CAMPAIGN in by["ZN01"]["detail"] and "已验收销号" in by["ZN01"]["detail"]
+    assert by["ZP01"]["earlier"] == [earlier["ZP01"]]
+    assert "同一扣分项 ZP01" in by["ZP01"]["detail"]
+    assert by["ZN02"]["earlier"] == [earlier["ZN01"]]
+    assert "同一要素 智能化建设" in by["ZN02"]["detail"]
+    assert CAMPAIGN in by["ZN01"]["detail"]
+    assert "已验收销号" in by["ZN01"]["detail"]
     trail = refs(by["ZP01"])
-    assert ref_of(ctx, w[0], "record_assessment") in trail and ref_of(ctx, w[0], "record_assessment", 0) in trail
+    assert ref_of(ctx, w[0], "record_assessment") in trail
+    assert ref_of(ctx, w[0], "record_assessment", 0) in trail
     verified = [e for e in plain(timeline(ctx, w[0])) if e["event"] == "finding_verified"
                 and e["payload"]["data"]["finding"] == earlier["ZP01"]]
     assert (w[0], verified[0]["seq"], verified[0]["hash"], "finding_verified") in trail

@@ -33,7 +33,7 @@ def config(tmp_path, sqlite_url):
 
 
 @pytest.fixture
-def overdue(make_ctx, tmp_path, clock, config):
+def overdue(make_ctx, tmp_path, clock):
     """A world whose one enterprise has a finding due 2023-08-07 (escalation on 08-14)."""
     w = build_world(make_ctx, tmp_path, per_district=1)
     open_campaign(make_ctx("boss"), CAMPAIGN, date(2023, 6, 1), date(2023, 8, 31), all_=True)
@@ -70,10 +70,11 @@ def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, c
             again["send_reminders"]["sent"]) == (0, 0, 0)
 
 
-def test_a_failing_job_is_recorded_with_its_error_and_raises(make_ctx, overdue, config, monkeypatch):
+@pytest.mark.usefixtures("overdue")
+def test_a_failing_job_is_recorded_with_its_error_and_raises(make_ctx, config, monkeypatch):
     import safegrade.services.jobs as module
 
-    def broken(ctx, **kw):
+    def broken(_ctx, **_kw):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(module, "sweep_deadlines", broken)
@@ -85,7 +86,8 @@ def test_a_failing_job_is_recorded_with_its_error_and_raises(make_ctx, overdue, 
     assert last_run(make_ctx(), "daily") is None
 
 
-def test_the_sweep_flow_body_runs_without_a_server(make_ctx, overdue, config):
+@pytest.mark.usefixtures("overdue")
+def test_the_sweep_flow_body_runs_without_a_server(make_ctx, config):
     result = deadline_sweep.fn(config=str(config), as_of=at("2023-08-07 08:00"))
     assert result["reminders"] > 0
     assert result["escalations"] == 0
@@ -95,7 +97,8 @@ def test_the_sweep_flow_body_runs_without_a_server(make_ctx, overdue, config):
 
 
 @pytest.mark.slow
-def test_daily_end_to_end_as_prefect_flow_runs(make_ctx, overdue, config, prefect_harness):
+@pytest.mark.usefixtures("prefect_harness")
+def test_daily_end_to_end_as_prefect_flow_runs(make_ctx, overdue, config):
     """One real run: the daily flow and its three subflows through a Prefect API (the test harness's)."""
     from prefect.client.orchestration import get_client
 

@@ -72,9 +72,14 @@ def test_a_duplicate_becomes_a_conflict_and_nothing_is_half_written(store):
     row = {"name": "a", "role": "bureau", "created_by": "t", "created_at": datetime(2023, 6, 1, tzinfo=UTC)}
     with store.write() as session:
         session.execute(insert(Actor), [row])
-    with pytest.raises(Conflict), store.write() as session:
-        session.execute(insert(Actor), [{**row, "name": "b"}])
-        session.execute(insert(Actor), [row])
+
+    def write_b_and_the_duplicate() -> None:
+        with store.write() as session:
+            session.execute(insert(Actor), [{**row, "name": "b"}])
+            session.execute(insert(Actor), [row])
+
+    with pytest.raises(Conflict):
+        write_b_and_the_duplicate()
     with store.read() as session:
         assert session.execute(text("select count(*) from actor")).scalar_one() == 1
 

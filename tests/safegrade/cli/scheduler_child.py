@@ -20,7 +20,7 @@ from safegrade.services import jobs
 from safegrade.services.context import Context
 
 
-def block(ctx: Context, source: str) -> dict[str, Any]:
+def block(ctx: Context, _source: str) -> dict[str, Any]:
     folder = Path(os.environ["SG_SCHEDULER_TEST_DIR"])
     (folder / "started").write_text(ctx.now().isoformat(), encoding="utf-8")
     pause = threading.Event()

@@ -22,12 +22,12 @@ from safegrade.settings import PROJECT_ROOT
 RUNS: list[tuple[str, datetime]] = []
 
 
-def _tick(ctx: Context, source: str) -> dict[str, Any]:
+def _tick(ctx: Context, _source: str) -> dict[str, Any]:
     RUNS.append(("tick", ctx.now()))
     return {"ticked": 1}
 
 
-def _broken(ctx: Context, source: str) -> dict[str, Any]:
+def _broken(ctx: Context, _source: str) -> dict[str, Any]:
     RUNS.append(("broken", ctx.now()))
     raise RuntimeError("database unreachable")
 
@@ -79,7 +79,8 @@ def test_jobs_lists_each_job_with_its_crontab_zone_next_and_last_run(cli):
     assert rows["daily"]["note"] == "missed 2023-06-02 08:00+08:00: runs once at start"
 
 
-def test_once_runs_every_job_and_exits_1_naming_the_one_that_failed(cli, fake_jobs):
+@pytest.mark.usefixtures("fake_jobs")
+def test_once_runs_every_job_and_exits_1_naming_the_one_that_failed(cli):
     assert cli("init")[0] == 0
     code, out, err = cli("--as-of", "2023-06-01 09:00", "scheduler", "run", "--once")
     assert code == 1

@@ -296,7 +296,8 @@ BREAKAGES = [
 
 
 @pytest.mark.parametrize(("change", "expected"), BREAKAGES)
-def test_each_bad_rules_file_gives_its_problem(real: AssessmentRules, change: Callable[[dict[str, Any]], None],
+@pytest.mark.usefixtures("real")
+def test_each_bad_rules_file_gives_its_problem(change: Callable[[dict[str, Any]], None],
                                                 expected: list[str]) -> None:
     doc = copy.deepcopy(yaml.safe_load(REAL.read_text(encoding="utf-8")))
     change(doc)
@@ -313,7 +314,8 @@ def test_every_item_not_applicable_is_refused() -> None:
     ])
 
 
-def test_several_problems_are_all_reported(real: AssessmentRules) -> None:
+@pytest.mark.usefixtures("real")
+def test_several_problems_are_all_reported() -> None:
     doc = copy.deepcopy(yaml.safe_load(REAL.read_text(encoding="utf-8")))
     doc["thresholds"]["差"] = 10
     doc["elements"]["training"]["items"]["PX01"]["points"] = 0

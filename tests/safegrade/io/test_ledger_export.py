@@ -86,7 +86,8 @@ def test_sheet_counts_and_order(exported: Any, rules: Rules) -> None:
     assert {ws.title: ws.max_row - 1 for ws in wb.worksheets} == expected
 
 
-def test_district_sheets_repeat_summary_rows_numbered_from_one(exported: Any, rules: Rules) -> None:
+@pytest.mark.usefixtures("rules")
+def test_district_sheets_repeat_summary_rows_numbered_from_one(exported: Any) -> None:
     path, _, counts = exported
     wb = load_workbook(path)
     summary = {row[3]: row[1:] for row in wb["汇总"].iter_rows(min_row=2, values_only=True)}
@@ -99,7 +100,8 @@ def test_district_sheets_repeat_summary_rows_numbered_from_one(exported: Any, ru
         assert codes == sorted(codes)
 
 
-def test_cells_header_and_layout(exported: Any, rules: Rules) -> None:
+@pytest.mark.usefixtures("rules")
+def test_cells_header_and_layout(exported: Any) -> None:
     path, items, _ = exported
     wb = load_workbook(path)
     for ws in wb.worksheets:

@@ -366,7 +366,7 @@ def test_once_runs_every_job_as_of_one_instant_and_reports_failures(clock):
 def test_sigterm_lets_the_running_job_finish_starts_no_other_and_returns_0(clock):
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
 
-    def blocking(as_of: datetime) -> dict[str, Any]:
+    def blocking(_as_of: datetime) -> dict[str, Any]:
         started.set()
         assert release.wait(60), "the test never released the job"
         finished.set()

@@ -139,7 +139,8 @@ def test_campaign_status_counts_results_and_late_assessments(make_ctx, world, tm
     assert wuqing["district_late"] is True
 
 
-def test_the_closed_loop_from_finding_to_close(make_ctx, world, tmp_path, clock):
+@pytest.mark.usefixtures("clock")
+def test_the_closed_loop_from_finding_to_close(make_ctx, world, tmp_path):
     code = world.wuqing[0]
     import_assessments(make_ctx("wq"), [write(tmp_path, [doc(code, GOOD_DEDUCTIONS)])])
     first, second = (f["id"] for f in plain(list_findings(make_ctx(), credit_code=code)))
@@ -190,7 +191,8 @@ def test_a_dry_run_writes_nothing(make_ctx, world, tmp_path):
     assert plain(show_enterprise(make_ctx(), world.wuqing[0]))["state"] == "assessing"
 
 
-def test_an_enterprise_not_selected_for_the_campaign_is_refused(make_ctx, world, tmp_path):
+@pytest.mark.usefixtures("world")
+def test_an_enterprise_not_selected_for_the_campaign_is_refused(make_ctx, tmp_path):
     late_comer = row(500)  # registered after the campaign was opened: not one of its members
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "later.csv", [late_comer])])
     with pytest.raises(InputErrors) as info:

@@ -58,12 +58,14 @@ def test_a_codes_file_with_a_bad_line_opens_nothing(make_ctx, world, tmp_path):
     ({"all_": True, "district": "武清"}, "exactly one of --all"),
     ({"district": "塘沽"}, "unknown district"),
 ])
-def test_bad_selection_is_refused(make_ctx, world, kwargs, message):
+@pytest.mark.usefixtures("world")
+def test_bad_selection_is_refused(make_ctx, kwargs, message):
     with pytest.raises(InvalidInput, match=message):
         open_campaign(make_ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31), **kwargs)
 
 
-def test_window_name_and_rights(make_ctx, world):
+@pytest.mark.usefixtures("world")
+def test_window_name_and_rights(make_ctx):
     boss = make_ctx("boss")
     with pytest.raises(InvalidInput, match="before --start"):
         open_campaign(boss, "x", D(2023, 9, 1), D(2023, 8, 31), all_=True)
@@ -100,7 +102,8 @@ def test_exclusion_fires_the_rules_event_and_is_counted_apart(make_ctx, world):
     assert status["total"]["excluded"] == 2
 
 
-def test_a_district_with_outstanding_assessments_after_the_window_is_late(make_ctx, world, clock):
+@pytest.mark.usefixtures("world")
+def test_a_district_with_outstanding_assessments_after_the_window_is_late(make_ctx, clock):
     boss = make_ctx("boss")
     open_campaign(boss, "c", D(2023, 6, 1), D(2023, 8, 31), all_=True)
     clock.set(at("2023-08-31 20:00"))

@@ -49,7 +49,8 @@ def test_two_writers_with_the_version_they_saw_exactly_one_wins(make_ctx, tmp_pa
     assert verify_audit(a).ok
 
 
-def test_the_same_final_event_twice_at_once_is_recorded_once(make_ctx, tmp_path, db_url, clock):
+@pytest.mark.usefixtures("clock")
+def test_the_same_final_event_twice_at_once_is_recorded_once(make_ctx, tmp_path, db_url):
     world = build_world(make_ctx, tmp_path, per_district=1, url=db_url)
     code = world.wuqing[0]
     a, b = make_ctx("wq", url=db_url), make_ctx("boss", url=db_url)

@@ -80,14 +80,16 @@ def test_changed_values_are_refused_without_amend_and_audited_with_it(boss, tmp_
     assert plain(show_enterprise(boss, credit_code(1)))["version"] == 2
 
 
-def test_a_district_officer_imports_only_their_district(boss, make_ctx, tmp_path):
+@pytest.mark.usefixtures("boss")
+def test_a_district_officer_imports_only_their_district(make_ctx, tmp_path):
     with pytest.raises(InputErrors) as info:
         import_ledger(make_ctx("wq"), [write_ledger(tmp_path / "l.csv", [row(1), row(2, "河西区")])])
     assert "imports for 武清区 only" in info.value.problems[0]
     assert import_ledger(make_ctx("wq"), [write_ledger(tmp_path / "m.csv", [row(1)])]).created == 1
 
 
-def test_a_reviewer_may_not_import(boss, make_ctx, tmp_path):
+@pytest.mark.usefixtures("boss")
+def test_a_reviewer_may_not_import(make_ctx, tmp_path):
     with pytest.raises(Forbidden, match="may not import ledger"):
         import_ledger(make_ctx("rev"), [write_ledger(tmp_path / "l.csv", [row(1)])])
 
@@ -124,7 +126,8 @@ def test_the_same_enterprise_in_two_ledgers_is_refused(boss, tmp_path):
     assert f"also in {a}:2" in info.value.problems[0]
 
 
-def test_a_revoked_enterprise_is_not_changed_by_a_ledger(boss, make_ctx, tmp_path, clock):
+@pytest.mark.usefixtures("clock")
+def test_a_revoked_enterprise_is_not_changed_by_a_ledger(boss, make_ctx, tmp_path):
     import_ledger(boss, [write_ledger(tmp_path / "a.csv", [row(1)])])
     fire_event(make_ctx("wq"), credit_code(1), "exclude", reason="注销")
     with pytest.raises(InputErrors) as info:

@@ -30,7 +30,8 @@ def test_export_lists_valid_grades_only_and_imports_back_unchanged(make_ctx, wor
         plain(export_ledger(boss, tmp_path / "台账.csv"))
 
 
-def test_an_unchanged_ledger_reconciles_clean(make_ctx, world, tmp_path):
+@pytest.mark.usefixtures("world")
+def test_an_unchanged_ledger_reconciles_clean(make_ctx, tmp_path):
     boss = make_ctx("boss")
     plain(export_ledger(boss, tmp_path / "台账.xlsx"))
     result = plain(reconcile_ledger(boss, [tmp_path / "台账.xlsx"]))

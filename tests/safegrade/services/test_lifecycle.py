@@ -25,7 +25,8 @@ def audit_count(ctx) -> int:
         return s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
 
 
-def test_district_officer_moves_own_enterprise_and_one_audit_event_is_written(make_ctx, world, clock):
+@pytest.mark.usefixtures("clock")
+def test_district_officer_moves_own_enterprise_and_one_audit_event_is_written(make_ctx, world):
     wq = make_ctx("wq")
     before = audit_count(wq)
     fired = fire_event(wq, world.wuqing[0], "open_assessment", reason="2023年运行质量评估", via_service=True)
@@ -61,7 +62,8 @@ def test_a_change_without_a_reason_is_refused(make_ctx, world, reason):
         fire_event(make_ctx("wq"), world.wuqing[0], "open_assessment", reason=reason, via_service=True)
 
 
-def test_unknown_enterprise(make_ctx, world):
+@pytest.mark.usefixtures("world")
+def test_unknown_enterprise(make_ctx):
     with pytest.raises(NotFound, match="no enterprise with credit code 91350100M000100Y43"):
         fire_event(make_ctx("boss"), "91350100M000100Y43", "open_assessment", reason="x", via_service=True)
 

@@ -61,7 +61,8 @@ def test_plan_changes_nothing_and_matches_what_the_sweep_then_does(make_ctx, wor
         day += timedelta(days=1)
 
 
-def test_plan_refuses_a_backward_or_overlong_stretch(make_ctx, world):
+@pytest.mark.usefixtures("world")
+def test_plan_refuses_a_backward_or_overlong_stretch(make_ctx):
     with pytest.raises(InvalidInput, match="before --from"):
         plan_deadlines(make_ctx("boss"), date(2023, 9, 1), date(2023, 8, 1))
     with pytest.raises(InvalidInput, match="more than"):

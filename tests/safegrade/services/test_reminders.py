@@ -200,7 +200,8 @@ def test_two_senders_at_once_deliver_each_message_once(world_ctx, tmp_path, cloc
     assert {r["status"] for r in plain(list_reminders(ctx))} == {"sent"}
 
 
-def test_an_expired_lease_is_taken_over_and_sent_again(world_ctx, tmp_path, clock, db_url, rules):
+@pytest.mark.usefixtures("db_url")
+def test_an_expired_lease_is_taken_over_and_sent_again(world_ctx, tmp_path, clock, rules):
     _, ctx = world_ctx
     with smtp_server() as smtp:
         with_channels(ctx, [{"name": "outbox", "url": f"file://{tmp_path}/outbox"},
@@ -224,7 +225,8 @@ def test_an_expired_lease_is_taken_over_and_sent_again(world_ctx, tmp_path, cloc
     assert len(smtp.messages) == 2  # e-mail: at least once — the documented resend after a crash
 
 
-def test_a_sender_that_lost_its_lease_does_not_overwrite_the_new_owner(world_ctx, tmp_path, clock, rules):
+@pytest.mark.usefixtures("tmp_path")
+def test_a_sender_that_lost_its_lease_does_not_overwrite_the_new_owner(world_ctx, clock, rules):
     _, ctx = world_ctx
     [rid] = queue(ctx)
     [slow_row], slow_lease = reminders._claim(ctx, 10, 600)

@@ -210,7 +210,8 @@ def test_a_major_hazard_overdue_proposes_revocation_with_its_reason(make_ctx, wo
 
 # --- the enterprise's deadlines: interview, publicity, validity -------------------------------------------
 
-def test_an_interview_is_reminded_and_a_missed_one_is_reported(make_ctx, world, tmp_path, clock):
+@pytest.mark.usefixtures("world")
+def test_an_interview_is_reminded_and_a_missed_one_is_reported(make_ctx, tmp_path, clock):
     clock.set(at("2023-06-05 10:00"))
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "i.csv", [row(90, "河西区")])])
     code = row(90, "河西区")["统一社会信用代码"]
@@ -232,7 +233,8 @@ def test_an_interview_is_reminded_and_a_missed_one_is_reported(make_ctx, world, 
     assert deadline(make_ctx, subject)["status"] == "met"
 
 
-def test_summon_with_a_date_sets_that_date(make_ctx, world, tmp_path, clock):
+@pytest.mark.usefixtures("world")
+def test_summon_with_a_date_sets_that_date(make_ctx, tmp_path, clock):
     clock.set(at("2023-06-05 10:00"))
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "s.csv", [row(80, "河西区")])])
     code = row(80, "河西区")["统一社会信用代码"]
@@ -260,7 +262,8 @@ def test_the_publicity_period_is_reminded_and_its_end_told_to_the_bureau(make_ct
     assert statuses["validity"] == "cancelled"  # a revoked grade has no validity to remind of
 
 
-def test_validity_is_reminded_and_expires_the_day_after(make_ctx, world, tmp_path, clock):
+@pytest.mark.usefixtures("world")
+def test_validity_is_reminded_and_expires_the_day_after(make_ctx, tmp_path, clock):
     clock.set(at("2024-11-01 09:00"))
     ledger = write_ledger(tmp_path / "late.csv", [row(50, "河西区", valid_until="2024-12-31")])
     import_ledger(make_ctx("boss"), [ledger])
@@ -277,7 +280,8 @@ def test_validity_is_reminded_and_expires_the_day_after(make_ctx, world, tmp_pat
     assert plain(timeline(make_ctx(), code))[-1]["event"] == "expire"
 
 
-def test_a_grade_already_expired_when_imported_expires_at_the_first_sweep_without_old_reminders(make_ctx, world,
+@pytest.mark.usefixtures("world")
+def test_a_grade_already_expired_when_imported_expires_at_the_first_sweep_without_old_reminders(make_ctx,
                                                                                                tmp_path, clock):
     clock.set(at("2023-06-02 09:00"))
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "old.csv", [row(60, "河西区", valid_until="2023-05-31")])])
@@ -289,7 +293,8 @@ def test_a_grade_already_expired_when_imported_expires_at_the_first_sweep_withou
     assert [s for _, s, _ in outbox(make_ctx, f"validity:{e_id}")] == ["escalation", "escalation"]
 
 
-def test_renewal_moves_the_validity_deadline_and_its_reminders_start_again(make_ctx, world, tmp_path, clock):
+@pytest.mark.usefixtures("world")
+def test_renewal_moves_the_validity_deadline_and_its_reminders_start_again(make_ctx, tmp_path, clock):
     clock.set(at("2024-11-01 09:00"))
     import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "r.csv", [row(70, "河西区", valid_until="2024-12-31")])])
     code = row(70, "河西区")["统一社会信用代码"]
@@ -322,7 +327,8 @@ def test_the_campaign_window_reminds_districts_with_work_left_and_tells_the_bure
     assert "尚有2家未完成" in body
 
 
-def test_a_ledger_submission_meets_the_districts_deadline(make_ctx, world, tmp_path, clock):
+@pytest.mark.usefixtures("world")
+def test_a_ledger_submission_meets_the_districts_deadline(make_ctx, tmp_path, clock):
     clock.set(at("2023-12-14 10:00"))
     ledger = write_ledger(tmp_path / "wq-ledger.csv", [row(i, "武清区") for i in (1, 2)])
     done = plain(reconcile_ledger(make_ctx("wq"), [ledger], campaign=CAMPAIGN))

@@ -125,7 +125,8 @@ def test_two_sweepers_checkpointing_the_audit_trail_at_once_keep_it_verifiable(m
 
 
 @pytest.mark.pg
-def test_two_batches_checkpointing_at_once_on_postgresql_keep_one_checkpoint_chain(make_ctx, tmp_path, clock, pg_url,
+@pytest.mark.usefixtures("clock")
+def test_two_batches_checkpointing_at_once_on_postgresql_keep_one_checkpoint_chain(make_ctx, tmp_path, pg_url,
                                                                                   monkeypatch):
     """The same, made certain: two batches of events (as two sweepers' batches) meet just before their
     checkpoints, so both read the same last checkpoint before either commits."""

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, text
 
+pytest.register_assert_rewrite("tests.factories")  # its helpers assert (problems): say why they fail
+
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 

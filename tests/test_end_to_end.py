@@ -73,7 +73,8 @@ def test_the_finding_loop_matches_the_trail(cycle):
         query(workdir, "select count(*) from finding where status = 'submitted'")[0][0]
     assert kinds["close"] == summary["closed_loops"]
     evidence = query(workdir, "select count(*), count(distinct sha256) from evidence")[0]
-    assert evidence[0] == kinds["finding_submitted"] and evidence[1] > 0
+    assert evidence[0] == kinds["finding_submitted"]
+    assert evidence[1] > 0
     for (code, open_findings) in query(workdir, "select credit_code, open_findings from enterprise"):
         still_open = query(workdir, "select count(*) from finding f join enterprise e on e.id = f.enterprise_id "
                                     f"where e.credit_code = '{code}' and f.status != 'verified' and not f.major")
@@ -93,7 +94,9 @@ def test_interviews_and_revocations_match_the_trail(cycle):
 def test_the_exported_trail_verifies_without_the_database_and_ends_where_the_rows_are(cycle):
     summary, workdir = cycle
     report = verify_export(workdir / "audit.jsonl")
-    assert report.ok and report.events == summary["events"] and report.chains == summary["enterprises"]
+    assert report.ok
+    assert report.events == summary["events"]
+    assert report.chains == summary["enterprises"]
     heads = {json.loads(line)["enterprise"]: json.loads(line)["state"]
              for line in (workdir / "audit.jsonl").read_text(encoding="utf-8").splitlines()
              if json.loads(line)["type"] == "head"}

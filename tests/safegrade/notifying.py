@@ -39,7 +39,7 @@ class SmtpSink:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"
 
@@ -87,7 +87,7 @@ def http_server() -> Iterator[HttpSink]:
             self.send_response(sink.status)
             self.end_headers()
 
-        def log_message(self, *args: Any) -> None:
+        def log_message(self, *_args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

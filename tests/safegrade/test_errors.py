@@ -74,79 +74,79 @@ def _codes_file(tmp: Path) -> Path:
     return tmp / "missing-codes.txt"
 
 
-def _changed_ledger(ctx: Callable[..., Any], world: World, tmp: Path) -> object:
+def _changed_ledger(ctx: Callable[..., Any], _world: World, tmp: Path) -> object:
     changed = dict(row(1, "武清区"), 有效期至="2025-03-31")
     return import_ledger(ctx("boss"), [write_ledger(tmp / "changed.csv", [changed])])
 
 
 CASES = {
     "ledger import: a file of another type": Case(
-        lambda ctx, w, tmp: import_ledger(ctx("boss"), [tmp / "ledger.ods"]),
+        lambda ctx, _w, tmp: import_ledger(ctx("boss"), [tmp / "ledger.ods"]),
         InvalidInput, "wrong_file_type", "paths", "{tmp}/ledger.ods", [".csv", ".xlsx"]),
     "ledger import: changed values without amending": Case(
         _changed_ledger, InputErrors, "invalid_rows", "paths", ["{tmp}/changed.csv"]),
     "campaign open: the end before the start": Case(
-        lambda ctx, w, tmp: open_campaign(ctx("boss"), "x", D(2023, 9, 1), D(2023, 8, 31), all_=True),
+        lambda ctx, _w, _tmp: open_campaign(ctx("boss"), "x", D(2023, 9, 1), D(2023, 8, 31), all_=True),
         InvalidInput, "before_start", "ends_on", D(2023, 8, 31), "on or after 2023-09-01"),
     "campaign open: an unknown district": Case(
-        lambda ctx, w, tmp: open_campaign(ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31), district="塘沽"),
+        lambda ctx, _w, _tmp: open_campaign(ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31), district="塘沽"),
         InvalidInput, "unknown_district", "district", "塘沽", lambda allowed: "武清区" in allowed),
     "campaign open: two selections": Case(
-        lambda ctx, w, tmp: open_campaign(ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31), all_=True,
+        lambda ctx, _w, _tmp: open_campaign(ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31), all_=True,
                                           district="武清"),
         InvalidInput, "choose_one", "all", ["all", "district"], ["all", "district", "codes_file"]),
     "campaign open: no codes file": Case(
-        lambda ctx, w, tmp: open_campaign(ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31),
+        lambda ctx, _w, tmp: open_campaign(ctx("boss"), "x", D(2023, 6, 1), D(2023, 8, 31),
                                           codes_file=_codes_file(tmp)),
         InvalidInput, "no_such_file", "codes_file", "{tmp}/missing-codes.txt"),
     "fire: an unknown enterprise": Case(
-        lambda ctx, w, tmp: fire_event(ctx("boss"), UNKNOWN, "open_assessment", reason="x", via_service=True),
+        lambda ctx, _w, _tmp: fire_event(ctx("boss"), UNKNOWN, "open_assessment", reason="x", via_service=True),
         NotFound, "unknown_enterprise", "credit_code", UNKNOWN),
     "fire: an event the state does not allow": Case(
-        lambda ctx, w, tmp: fire_event(ctx("wq"), w.wuqing[0], "revoke", reason="x"),
+        lambda ctx, w, _tmp: fire_event(ctx("wq"), w.wuqing[0], "revoke", reason="x"),
         EventNotAllowed, "event_not_allowed", "event", "revoke", lambda allowed: "open_assessment" in allowed),
     "fire: no reason": Case(
-        lambda ctx, w, tmp: fire_event(ctx("wq"), w.wuqing[0], "open_assessment", reason=" ", via_service=True),
+        lambda ctx, w, _tmp: fire_event(ctx("wq"), w.wuqing[0], "open_assessment", reason=" ", via_service=True),
         InvalidInput, "required", "reason", " "),
     "fire: a value of the wrong type": Case(
-        lambda ctx, w, tmp: fire_event(ctx("wq"), w.wuqing[0], "propose_revocation", reason="x",
+        lambda ctx, w, _tmp: fire_event(ctx("wq"), w.wuqing[0], "propose_revocation", reason="x",
                                        data={"revocation_reason": "nonsense"}),
         FieldError, "invalid_value", "revocation_reason", "nonsense", lambda allowed: len(allowed) > 1),
     "finding: an unknown one": Case(
-        lambda ctx, w, tmp: verify_finding(ctx("boss"), 999),
+        lambda ctx, _w, _tmp: verify_finding(ctx("boss"), 999),
         NotFound, "unknown_finding", "finding_id", 999),
     "finding: submitted without evidence": Case(
-        lambda ctx, w, tmp: submit_finding(ctx("wq"), 1, []),
+        lambda ctx, _w, _tmp: submit_finding(ctx("wq"), 1, []),
         InvalidInput, "required", "evidence", [], "one or more files"),
     "finding: listed by an unknown status": Case(
-        lambda ctx, w, tmp: list_findings(ctx("boss"), status="lost"),
+        lambda ctx, _w, _tmp: list_findings(ctx("boss"), status="lost"),
         InvalidInput, "unknown_choice", "status", "lost", ["open", "submitted", "verified"]),
     "deadlines: listed by an unknown kind": Case(
-        lambda ctx, w, tmp: list_deadlines(ctx("boss"), kind="holiday"),
+        lambda ctx, _w, _tmp: list_deadlines(ctx("boss"), kind="holiday"),
         InvalidInput, "unknown_choice", "kind", "holiday", lambda allowed: "interview" in allowed),
     "deadlines: a plan that ends before it starts": Case(
-        lambda ctx, w, tmp: plan_deadlines(ctx("boss"), D(2023, 9, 1), D(2023, 8, 1)),
+        lambda ctx, _w, _tmp: plan_deadlines(ctx("boss"), D(2023, 9, 1), D(2023, 8, 1)),
         InvalidInput, "before_start", "end", D(2023, 8, 1), "on or after 2023-09-01"),
     "reports: a loop report of neither an enterprise nor a campaign": Case(
-        lambda ctx, w, tmp: loop_report(ctx("boss")),
+        lambda ctx, _w, _tmp: loop_report(ctx("boss")),
         InvalidInput, "choose_one", "campaign", None, ["credit_code", "campaign"]),
     "reports: a district without a campaign": Case(
-        lambda ctx, w, tmp: loop_report(ctx("boss"), w.wuqing[0], district="武清"),
+        lambda ctx, w, _tmp: loop_report(ctx("boss"), w.wuqing[0], district="武清"),
         InvalidInput, "not_applicable", "district", "武清"),
     "reminders: a limit below one": Case(
-        lambda ctx, w, tmp: send_reminders(ctx("boss"), limit=0),
+        lambda ctx, _w, _tmp: send_reminders(ctx("boss"), limit=0),
         InvalidInput, "out_of_range", "limit", 0, "1 or more"),
     "enterprises: listed by an unknown state": Case(
-        lambda ctx, w, tmp: list_enterprises(ctx("boss"), state="asleep"),
+        lambda ctx, _w, _tmp: list_enterprises(ctx("boss"), state="asleep"),
         InvalidInput, "unknown_state", "state", "asleep", lambda allowed: "graded" in allowed),
     "enterprises: one shown before it was registered": Case(
-        lambda ctx, w, tmp: show_enterprise(ctx("boss"), w.wuqing[0], as_of=parse_instant("2001-01-01", "UTC")),
+        lambda ctx, w, _tmp: show_enterprise(ctx("boss"), w.wuqing[0], as_of=parse_instant("2001-01-01", "UTC")),
         NotFound, "not_yet_registered", "as_of", "2001-01-01T00:00:00+00:00"),
     "actors: an unknown role": Case(
-        lambda ctx, w, tmp: add_actor(ctx("boss"), "someone", "mayor"),
+        lambda ctx, _w, _tmp: add_actor(ctx("boss"), "someone", "mayor"),
         InvalidInput, "unknown_role", "role", "mayor", lambda allowed: "bureau" in allowed),
     "actors: no actor named": Case(
-        lambda ctx, w, tmp: fire_event(ctx(None), w.wuqing[0], "open_assessment", reason="x", via_service=True),
+        lambda ctx, w, _tmp: fire_event(ctx(None), w.wuqing[0], "open_assessment", reason="x", via_service=True),
         Forbidden, "no_actor", "actor", None),
 }
 
@@ -187,10 +187,12 @@ def test_the_problems_of_an_import_are_typed_and_their_hint_is_worded_by_the_doo
     assert problem.endswith("; import with --amend to record the change")  # made while the CLI speaks
     with speaking(PLAIN):
         again = Problem(problem.file, problem.row, problem.column, problem.value, problem.reason, hint="amend")
-    assert again.endswith("; import it as an amendment to record the change") and not CLI_WORDS.search(again)
+    assert again.endswith("; import it as an amendment to record the change")
+    assert not CLI_WORDS.search(again)
 
 
-def test_a_plain_process_says_the_fields_and_hints_in_domain_terms(make_ctx, world):
+@pytest.mark.usefixtures("world")
+def test_a_plain_process_says_the_fields_and_hints_in_domain_terms(make_ctx):
     with speaking(PLAIN):
         with pytest.raises(InvalidInput) as dates:
             open_campaign(make_ctx("boss"), "x", D(2023, 9, 1), D(2023, 8, 31), all_=True)
@@ -248,7 +250,8 @@ def test_an_error_and_its_problems_keep_their_parts_through_pickling():
     problem = Problem("c.txt", 2, "", UNKNOWN, "no such enterprise", hint="list_enterprises")
     exc = InputErrors("campaign x: {codes_file} c.txt", [problem], field="codes_file", value="c.txt")
     again = pickle.loads(pickle.dumps(exc))
-    assert type(again) is InputErrors and str(again) == str(exc)
+    assert type(again) is InputErrors
+    assert str(again) == str(exc)
     assert (again.code, again.field, again.value, again.problems) == ("invalid_rows", "codes_file", "c.txt", [problem])
     assert (again.problems[0].reason, again.problems[0].hint) == ("no such enterprise", "list_enterprises")
     with speaking(PLAIN):  # a problem stays the line it was made as
@@ -334,7 +337,9 @@ def test_the_cli_words_every_field_and_hint_the_services_use():
     used = _keyword_strings(RAISING, {"field", "others", "hint"})
     fields = {where.split("@")[0] for where in used["field"] | used["others"]}
     hints = {where.split("@")[0] for where in used["hint"]}
-    assert len(fields) > 20 and len(hints) > 5  # the scan finds them
+    # the scan finds them
+    assert len(fields) > 20
+    assert len(hints) > 5
     assert sorted(f for f in fields if f not in OPTIONS) == []
     assert sorted(h for h in hints if h not in HINTS or h not in COMMANDS) == []
     assert set(COMMANDS) == set(HINTS)

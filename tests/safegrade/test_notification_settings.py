@@ -11,7 +11,7 @@ import pytest
 from safegrade.errors import ConfigError
 from safegrade.notify.channels import channels_from_settings
 from safegrade.settings import PROJECT_ROOT, ChannelSettings, load_settings
-from tests.safegrade.test_settings import config
+from tests.factories import config
 
 CHANNELS = """\
 notifications:
@@ -39,7 +39,8 @@ def test_the_project_config_has_a_file_channel_for_every_audience() -> None:
     [outbox] = channels_from_settings(s)
     assert outbox.name == "outbox"
     assert outbox.url == f"file://{PROJECT_ROOT}/var/outbox"
-    assert outbox.audiences == {"enterprise", "district", "bureau"} and not outbox.districts
+    assert outbox.audiences == {"enterprise", "district", "bureau"}
+    assert not outbox.districts
     assert s.notifications.retry.max_attempts == 6
 
 
@@ -49,7 +50,8 @@ def test_urls_and_mappings(tmp_path: Path) -> None:
     assert first == "mailtos://officer:pa55@smtp.example.org?to=officer@example.org"
     assert dingtalk == ChannelSettings(name="武清区钉钉群", url="dingtalk://TOKEN/", audiences=("district",),
                                        districts=("120114",))  # YAML's number 120114 is kept as the code
-    assert isinstance(webhook, ChannelSettings) and webhook.audiences == ("enterprise", "bureau")
+    assert isinstance(webhook, ChannelSettings)
+    assert webhook.audiences == ("enterprise", "bureau")
     assert webhook.districts == ()
     r = s.notifications.retry
     assert (r.max_attempts, r.backoff_seconds, r.backoff_factor, r.lease_seconds) == (3, 60, 1.5, 120)
@@ -71,7 +73,8 @@ def test_channel_settings_built_in_code_are_accepted(tmp_path: Path) -> None:
 
 def test_an_override_keeps_the_channels(tmp_path: Path) -> None:
     s = load_settings(config(tmp_path, CHANNELS), env={}, database_url="sqlite:////srv/sg.db")
-    assert len(s.notifications.channels) == 3 and s.database_url == "sqlite:////srv/sg.db"
+    assert len(s.notifications.channels) == 3
+    assert s.database_url == "sqlite:////srv/sg.db"
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
@@ -141,7 +144,8 @@ def test_a_refused_url_never_shows_its_password(tmp_path: Path, url: str) -> Non
     path = config(tmp_path, f"notifications:\n  channels: ['{url}']\n")
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
-    assert "Hunter2pw" not in str(info.value) and "officer:****@" in str(info.value)
+    assert "Hunter2pw" not in str(info.value)
+    assert "officer:****@" in str(info.value)
 
 
 def test_a_bad_channel_in_the_environment_names_the_variable(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -24,7 +23,7 @@ from safegrade.services.sweep import sweep_deadlines
 from safegrade.settings import PROJECT_ROOT
 from states.names import NEEDED_BY, SECTIONS, RecordEvent
 from tests.conftest import at
-from tests.factories import build_world
+from tests.factories import build_world, edit, plain, problems
 
 REAL = PROJECT_ROOT / "rules"
 KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
@@ -32,46 +31,23 @@ GUARDS = ("result_is_poor, has_major_hazard, has_open_findings, all_findings_ver
           "validity_ended, revocation_bar_over, new_validity_in_future")
 
 
-@pytest.fixture(scope="module")
-def real() -> Rules:
-    return load_rules(REAL)
-
-
-@pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(REAL, target)
-    return target
-
-
-def edit(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
-    path = directory / name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
 def write(directory: Path, name: str, text: str) -> None:
     (directory / name).write_text(text, encoding="utf-8")
-
-
-def problems(directory: Path) -> list[str]:
-    with pytest.raises(RulesError) as info:
-        load_rules(directory)
-    assert str(info.value) == f"{len(info.value.problems)} problem(s) in the rules (each listed below)"
-    return info.value.problems
 
 
 # --- the real rules ---------------------------------------------------------------------------------
 
 def test_real_rules_load(real: Rules) -> None:
-    assert len(real.districts) == 16 and len(real.sectors) == 8
-    assert real.deadlines.publicity_working_days == 5 and real.deadlines.grade_validity_years == 3
+    assert len(real.districts) == 16
+    assert len(real.sectors) == 8
+    assert real.deadlines.publicity_working_days == 5
+    assert real.deadlines.grade_validity_years == 3
     assert real.revocation_reasons["poor_operation"] == "运行质量差（情节严重）"
     assert real.revocation_sources["assessment"] == "运行质量评估"
     assert real.lifecycle.initial == "graded"
     assert real.state_label("revocation_pending") == "撤销公示中"
-    assert real.district_name("120114") == "武清区" and real.district_name("999999") == "999999"
+    assert real.district_name("120114") == "武清区"
+    assert real.district_name("999999") == "999999"
     assert real.path == REAL
 
 
@@ -260,7 +236,8 @@ def test_district_lookup(real: Rules, text: str) -> None:
                                             ("120119", "120119"), ("蓟州区", "120119")])
 def test_district_lookup_table(real: Rules, text: str, code: str) -> None:
     district = real.district(text)
-    assert district is not None and district.code == code
+    assert district is not None
+    assert district.code == code
 
 
 @pytest.mark.parametrize("text", ["", "浦东新区", "120000", "武清县", "Wuqing"])
@@ -281,7 +258,8 @@ def test_unknown_district(real: Rules, text: str) -> None:
 ])
 def test_sector_lookup(real: Rules, text: str, key: str) -> None:
     sector = real.sector(text)
-    assert sector is not None and sector.key == key
+    assert sector is not None
+    assert sector.key == key
 
 
 @pytest.mark.parametrize("text", ["化工", "危险化学品", "建筑施工", "矿山", "", "其他"])
@@ -295,7 +273,8 @@ def test_version_is_stable_for_the_same_files(real: Rules, rules_dir: Path) -> N
     assert load_rules(REAL).version == real.version
     assert load_rules(rules_dir).version == real.version  # content, not location
     assert rules_version(rules_dir) == real.version
-    assert len(real.version) == 16 and int(real.version, 16) >= 0
+    assert len(real.version) == 16
+    assert int(real.version, 16) >= 0
 
 
 @pytest.mark.parametrize("name", RULE_FILES)
@@ -478,7 +457,7 @@ class TestTheSweepTakesItsPriorityFromTheRules:
         clock.set(at("2023-08-14 08:00"))  # both are due: the finding's escalation and the hazard's
         report = sweep_deadlines(make_ctx("system", source="flow"))
         assert (report.escalations, report.skipped) == (1, 1)
-        assert [e.event for e in timeline(make_ctx(), code) if e.actor == "system"] == [fired]
+        assert [e["event"] for e in plain(timeline(make_ctx(), code)) if e["actor"] == "system"] == [fired]
         assert make_ctx().rules.deadlines.escalation_order == order
 def test_libyaml_and_the_pure_parser_read_the_rules_alike() -> None:
     """load_rules parses with libyaml where it is installed; every rules file reads the same either way."""

@@ -9,13 +9,7 @@ from pydantic import ValidationError
 
 from safegrade.errors import ConfigError
 from safegrade.settings import PROJECT_ROOT, find_config, load_settings
-
-
-def config(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
+from tests.factories import config
 
 FILE = """\
 database_url: sqlite:///data/sg.db
@@ -36,7 +30,8 @@ notifications:
 def test_defaults_with_an_empty_config(tmp_path: Path) -> None:
     s = load_settings(config(tmp_path, ""), env={})
     assert s.database_url == "sqlite:///var/safegrade.db"
-    assert s.timezone == "Asia/Shanghai" and s.zone.key == "Asia/Shanghai"
+    assert s.timezone == "Asia/Shanghai"
+    assert s.zone.key == "Asia/Shanghai"
     assert s.rules_dir == Path("rules")
     assert s.sqlite_synchronous == "full"
     assert s.audit.checkpoint_every_events == 10_000

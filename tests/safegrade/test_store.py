@@ -56,7 +56,8 @@ def test_times_are_stored_aware_and_come_back_in_utc(store):
                                          "created_at": datetime(2023, 6, 1, 9, 0, 0, 123456, tzinfo=shanghai)}])
     with store.read() as session:
         back = session.execute(select(Actor.created_at)).scalar_one()
-    assert back == datetime(2023, 6, 1, 1, 0, 0, 123456, tzinfo=UTC) and back.tzinfo is not None
+    assert back == datetime(2023, 6, 1, 1, 0, 0, 123456, tzinfo=UTC)
+    assert back.tzinfo is not None
 
 
 def test_naive_times_are_refused(store):
@@ -71,9 +72,14 @@ def test_a_duplicate_becomes_a_conflict_and_nothing_is_half_written(store):
     row = {"name": "a", "role": "bureau", "created_by": "t", "created_at": datetime(2023, 6, 1, tzinfo=UTC)}
     with store.write() as session:
         session.execute(insert(Actor), [row])
-    with pytest.raises(Conflict), store.write() as session:
-        session.execute(insert(Actor), [{**row, "name": "b"}])
-        session.execute(insert(Actor), [row])
+
+    def write_b_and_the_duplicate() -> None:
+        with store.write() as session:
+            session.execute(insert(Actor), [{**row, "name": "b"}])
+            session.execute(insert(Actor), [row])
+
+    with pytest.raises(Conflict):
+        write_b_and_the_duplicate()
     with store.read() as session:
         assert session.execute(text("select count(*) from actor")).scalar_one() == 1
 
@@ -97,7 +103,8 @@ def test_0005_renames_sweep_run_to_job_run_keeping_its_rows(store):
         assert [(r[0], r[1], r[2], r[4]) for r in rows] == [(1, "daily", "scheduler", None),
                                                             (2, "nightly_audit", "scheduler", "AuditBroken: x")]
         tables = inspect(conn).get_table_names()
-        assert "job_run" in tables and "sweep_run" not in tables
+        assert "job_run" in tables
+        assert "sweep_run" not in tables
         assert inspect(conn).get_pk_constraint("job_run")["name"] == "pk_job_run"
         assert [i["name"] for i in inspect(conn).get_indexes("job_run")] == ["ix_job_run_job"]
     with store.engine.begin() as conn:

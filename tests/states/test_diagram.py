@@ -26,7 +26,8 @@ LINES = mermaid(SPEC).splitlines()
 def test_header_and_trailing_newline() -> None:
     text = mermaid(SPEC)
     assert LINES[0] == "stateDiagram-v2"
-    assert text.endswith("\n") and not text.endswith("\n\n")
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
 
 
 @pytest.mark.parametrize(("state", "label"), [

@@ -56,12 +56,14 @@ def test_revocation_bar_over(today: date, holds: bool) -> None:
     ok, message = check("revocation_bar_over", snap(state="revoked", regrade_from=date(2024, 10, 11)),
                         at(today.year, today.month, today.day))
     assert ok is holds
-    assert "2024-10-11" in message and "撤销后一年内不得重新申请" in message
+    assert "2024-10-11" in message
+    assert "撤销后一年内不得重新申请" in message
 
 
 def test_revocation_bar_without_a_date_refuses() -> None:
     ok, message = check("revocation_bar_over", snap(state="revoked"), at(2030, 1, 1))
-    assert ok is False and message == "no revocation date is recorded"
+    assert ok is False
+    assert message == "no revocation date is recorded"
 
 
 # --- publicity_over: the day after the publicity period's end -----------------------------------------
@@ -162,7 +164,8 @@ def test_all_findings_verified_ignores_data() -> None:
 def test_all_findings_verified_names_an_open_major_hazard() -> None:
     _, message = check("all_findings_verified", snap(open_findings=0, open_major_hazards=1), at(2023, 7, 1))
     assert not message.startswith("0 finding(s)")
-    assert "1" in message and "重大事故隐患" in message
+    assert "1" in message
+    assert "重大事故隐患" in message
 
 
 # --- has_open_findings / has_major_hazard: the event's data first, then the snapshot ---------------------
@@ -184,7 +187,8 @@ def test_counting_guards(name: str, key: str, attr: str, in_snapshot: int, in_da
     payload = {} if in_data is None else {key: in_data}
     ok, message = check(name, snap(**{attr: in_snapshot}), at(2023, 7, 1), payload)
     assert ok is holds
-    assert isinstance(message, str) and message
+    assert isinstance(message, str)
+    assert message
     if not holds:
         assert message.startswith("no ")  # the count refused is zero: 'no finding is open'
 
@@ -215,7 +219,8 @@ def test_every_refusal_is_a_non_empty_string(name: str) -> None:
     s = snap(open_findings=2, open_major_hazards=1, publicity_ends_on=date(2023, 7, 10),
              valid_until=date(2025, 2, 28))
     message = GUARDS[name].refusal(s, at(2023, 7, 1), {"valid_until": date(2023, 6, 1), "result": "良"})
-    assert isinstance(message, str) and message.strip()
+    assert isinstance(message, str)
+    assert message.strip()
 
 
 # --- GuardFailed from Lifecycle.fire names the guard and its message ----------------------------------

@@ -27,7 +27,8 @@ def test_each_kind_of_name_is_checked_in_its_own_section() -> None:
 def test_the_real_lifecycle_declares_every_name_in_its_section() -> None:
     doc = yaml.safe_load((RULES_DIR / "lifecycle.yaml").read_text(encoding="utf-8"))
     assert missing_names({section: doc[section] for section, _ in SECTIONS}) == []
-    assert set(State) <= set(doc["states"]) and set(Event) <= set(doc["events"])
+    assert set(State) <= set(doc["states"])
+    assert set(Event) <= set(doc["events"])
     assert set(RecordEvent) <= set(doc["record_events"])
 
 
@@ -36,8 +37,11 @@ def test_a_name_is_the_plain_string_stored_in_the_database(name: str) -> None:
     """StrEnum members compare, hash, format and serialise as their value: swapping a literal for its name
     changes nothing the database, the audit chain's hashes or a json report sees."""
     plain = str.__str__(name)
-    assert name == plain and hash(name) == hash(plain) and {plain: 1}[name] == 1
-    assert f"{name}" == plain and json.dumps([name]) == json.dumps([plain])
+    assert name == plain
+    assert hash(name) == hash(plain)
+    assert {plain: 1}[name] == 1
+    assert f"{name}" == plain
+    assert json.dumps([name]) == json.dumps([plain])
 
 
 def test_missing_names_one_problem_per_name_in_declaration_order() -> None:

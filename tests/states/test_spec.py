@@ -73,8 +73,10 @@ def test_the_small_lifecycle_parses() -> None:
     assert spec.events["drop"].transitions[0].sets == {"result": "差"}
     assert spec.events["finish"].sources == ("open",)
     assert spec.events["finish"].label == "finish"  # label defaults to the name
-    assert spec.label("open") == "办理中" and spec.label("nowhere") == "nowhere"
-    assert spec.may("boss", "import_ledger") and not spec.may("boss", "checkpoint")
+    assert spec.label("open") == "办理中"
+    assert spec.label("nowhere") == "nowhere"
+    assert spec.may("boss", "import_ledger")
+    assert not spec.may("boss", "checkpoint")
 
 
 def test_the_real_rules_parse() -> None:
@@ -83,7 +85,8 @@ def test_the_real_rules_parse() -> None:
     spec = parse_lifecycle(doc, {k: tuple(v) for k, v in triggers.items()})
     assert spec.initial == "graded"
     assert spec.final_states == ("excluded",)
-    assert len(spec.states) == 9 and len(spec.events) == 13
+    assert len(spec.states) == 9
+    assert len(spec.events) == 13
     for event in spec.events.values():
         for t in event.transitions:
             assert set(t.guards) <= set(GUARDS)  # every guard name resolves (transitions fails only when fired)

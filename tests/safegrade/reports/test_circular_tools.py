@@ -18,7 +18,7 @@ import pytest
 
 from safegrade.reports.circular import render
 from safegrade.settings import PROJECT_ROOT
-from tests.safegrade.reports.test_circular import EXPECTED, built  # noqa: F401  (the module's campaign fixture)
+from tests.safegrade.reports.circular_world import EXPECTED
 
 ARTIFACTS = PROJECT_ROOT / "var" / "test-artifacts"
 WINDOW = (1000, 4200)  # px: the whole circular in one screenshot
@@ -45,7 +45,7 @@ def _flat(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def chromium(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
+def chromium(built, tmp_path_factory) -> dict[str, Any]:
     """One headless Chromium run on the html circular: its DOM and a screenshot."""
     browser = _tool("chromium", "chromium-browser", "google-chrome", package="chromium")
     tmp = tmp_path_factory.mktemp("chromium")
@@ -64,7 +64,7 @@ def chromium(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def libreoffice(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
+def libreoffice(built, tmp_path_factory) -> dict[str, Any]:
     """One LibreOffice run converting the docx circular to PDF, and the PDF's text and first page."""
     office = _tool("soffice", "libreoffice", package="libreoffice-writer-nogui")
     pdftotext = _tool("pdftotext", package="poppler-utils")
@@ -75,7 +75,8 @@ def libreoffice(built, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
                           "--convert-to", "pdf", "--outdir", str(tmp), str(docx)],
                          capture_output=True, text=True, timeout=180, check=False)
     pdf = tmp / "circular-libreoffice.pdf"
-    assert run.returncode == 0 and pdf.is_file(), run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert pdf.is_file(), run.stdout + run.stderr
     _keep(pdf)
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     info = subprocess.run([pdftotext.replace("pdftotext", "pdfinfo"), str(pdf)], capture_output=True, text=True,
@@ -100,7 +101,8 @@ def test_the_screenshot_shows_a_page_of_text(chromium):
     assert image.size == WINDOW
     width = image.size[0]
     # a white A4 sheet on a grey background, with dark text in it (the title, the body)
-    assert image.getpixel((5, 200)) < 250 and image.getpixel((width // 2, 60)) > 250
+    assert image.getpixel((5, 200)) < 250
+    assert image.getpixel((width // 2, 60)) > 250
     title = image.crop((width // 4, 100, width * 3 // 4, 260)).histogram()
     assert sum(title[:100]) > 2000  # dark pixels: the title is drawn
     body = image.crop((width // 4, 300, width * 3 // 4, 3000)).histogram()

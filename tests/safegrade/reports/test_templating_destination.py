@@ -24,7 +24,8 @@ def test_one_environment_escapes_html_templates_and_not_markdown() -> None:
     assert env.from_string(source).render(values) == "&lt;b&gt;|2023-06-01 09:30|abcd…|—|a\\|b\n"  # strings: escaped
     html, md = env.get_template("circular.html.j2"), env.get_template("circular.md.j2")
     assert html.environment is md.environment is env
-    assert env.autoescape("circular.html.j2") and env.autoescape("loop.html.j2")
+    assert env.autoescape("circular.html.j2")
+    assert env.autoescape("loop.html.j2")
     assert not env.autoescape("circular.md.j2")
     with pytest.raises(UndefinedError):
         env.from_string("{{ missing }}").render()

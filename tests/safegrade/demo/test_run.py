@@ -1,0 +1,55 @@
+"""The demo is the README's first promise: it must run on a fresh folder and tell the truth."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from safegrade.demo.run import run_demo
+from tests.conftest import settings_for
+
+
+def test_demo_runs_and_its_figures_match_the_database(tmp_path):
+    console = Console(record=True, width=200)
+    settings = settings_for(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
+    summary = run_demo(settings, tmp_path / "demo", enterprises=60, seed=7, console=console)
+    text = console.export_text()
+    assert summary["audit_ok"] is True
+    assert summary["enterprises"] == 60
+    assert summary["assessed"] == summary["selected"] - 1  # one deregistered enterprise is excluded
+    assert sum(summary[f"result_{r}"] for r in ("优", "良", "差") if f"result_{r}" in summary) == summary["assessed"]
+    assert "refused ledger-with-errors.csv" in text
+    assert "nothing was written" in text
+    assert "refused assessments-with-errors.yaml" in text
+    assert "every deduction must record its item" in text
+    assert summary["campaign_assessed"] == summary["assessed"]
+    assert summary["campaign_excluded"] == 1
+    assert summary["findings_verified"] > 0
+    assert summary["closed_loops"] > 0
+    assert "refused too early" in text
+    assert "publicity_over" in text
+    assert "verified without the database: OK" in text
+    # the two simulated months: the scheduler's own daily run queues, delivers and escalates
+    assert summary["escalations"] > 0
+    assert summary["reminders_sent"] > 0
+    assert summary["expired"] > 0
+    assert "通报:" in text
+    assert f"{summary['assessed']} assessed" in text
+    assert "08:00 巡检" in text
+    assert "escalate→interview" in text
+    assert "days late" in text
+    delivered = [line for f in (tmp_path / "demo" / "outbox").glob("*.jsonl")
+                 for line in f.read_text("utf-8").splitlines()]
+    assert len(delivered) >= summary["reminders_sent"]
+    for name in ("demo.db", "ledger.xlsx", "ledger-with-errors.csv", "audit.jsonl", "台账-2023-12-15.xlsx",
+                 "reports/2023年定级企业运行质量评估-通报.docx", "reports/2023年定级企业运行质量评估-通报.html",
+                 "reports/整改闭环-全部企业.html", "reports/各区工作情况.html"):
+        assert (tmp_path / "demo" / name).is_file()
+
+
+def test_demo_starts_afresh_each_time(tmp_path):
+    settings = settings_for(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
+    first = run_demo(settings, tmp_path / "demo", enterprises=30, seed=1, console=Console(file=io.StringIO()))
+    second = run_demo(settings, tmp_path / "demo", enterprises=30, seed=1, console=Console(file=io.StringIO()))
+    assert first == second

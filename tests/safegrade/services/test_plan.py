@@ -1,0 +1,69 @@
+"""`deadlines plan`: what the sweep would do between two days, day by day, changing nothing — and the
+same as what the sweep then does, day by day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from safegrade.errors import InvalidInput
+from safegrade.models import AuditEvent, Reminder, table
+from safegrade.services.plan import plan_deadlines
+from safegrade.services.sweep import campaign_progress, sweep_deadlines
+from tests.conftest import at
+from tests.factories import DEDUCTIONS, MAJOR, assess, campaign_world, outbox, plain
+
+REMINDER, EVENT = table(Reminder), table(AuditEvent)
+
+
+@pytest.fixture
+def world(make_ctx, tmp_path):
+    return campaign_world(make_ctx, tmp_path)
+
+
+def _counts(make_ctx):
+    with make_ctx().store.read() as session:
+        return (session.execute(select(func.count()).select_from(REMINDER)).scalar_one(),
+                session.execute(select(func.count()).select_from(EVENT)).scalar_one())
+
+
+def test_plan_changes_nothing_and_matches_what_the_sweep_then_does(make_ctx, world, tmp_path, clock):
+    assess(make_ctx, tmp_path, clock, world.wuqing[0], DEDUCTIONS, on="2023-07-10")
+    two = [*DEDUCTIONS, {"item": "ZN01", "points": 4, "content": "未建立信息化平台"}]
+    assess(make_ctx, tmp_path, clock, world.wuqing[1], two, on="2023-07-12")
+    assess(make_ctx, tmp_path, clock, world.hexi[0], MAJOR, on="2023-07-12", actor="hx")
+    clock.set(at("2023-07-20 08:00"))
+    before = _counts(make_ctx)
+    plan = plain(plan_deadlines(make_ctx("boss"), date(2023, 7, 20), date(2023, 9, 10)))
+    assert _counts(make_ctx) == before
+    planned: dict[date, set[tuple[str, str, str]]] = {}
+    events: dict[date, list[str]] = {}
+    for day in plan["days"]:
+        for item in day["items"]:
+            if item["what"] in ("reminder", "superseded", "progress", "notice", "event", "skipped"):
+                for a in item["audiences"]:
+                    planned.setdefault(day["date"], set()).add((item["subject"], item["step"], a))
+            if item["what"] == "event":
+                events.setdefault(day["date"], []).append(item["subject"])
+    assert events  # the plan foresees escalations: the two-finding enterprise once, the major hazard once
+    day = date(2023, 7, 20)
+    seen = set(outbox(make_ctx))
+    while day <= date(2023, 9, 10):
+        clock.set(at(f"{day} 08:00"))
+        report = sweep_deadlines(make_ctx("system", source="flow"))
+        campaign_progress(make_ctx("system", source="flow"))
+        now = set(outbox(make_ctx))
+        assert now - seen == planned.get(day, set()), day
+        assert report.escalations == len(events.get(day, [])), day
+        seen = now
+        day += timedelta(days=1)
+
+
+@pytest.mark.usefixtures("world")
+def test_plan_refuses_a_backward_or_overlong_stretch(make_ctx):
+    with pytest.raises(InvalidInput, match="before --from"):
+        plan_deadlines(make_ctx("boss"), date(2023, 9, 1), date(2023, 8, 1))
+    with pytest.raises(InvalidInput, match="more than"):
+        plan_deadlines(make_ctx("boss"), date(2023, 1, 1), date(2025, 1, 1))

@@ -17,4 +17,4 @@ if TYPE_CHECKING:  # the figures' contract: only its type (reports/ stays free o
 def render_html(figures: CircularFigures) -> str:
     # the SVG is built by chart.results_svg, which escapes every text it writes
     svg = Markup(results_svg(result_bars(figures), list(figures.results), CHART_TITLE))
-    return environment(True).get_template("circular.html.j2").render(doc=compose(figures), svg=svg)
+    return environment().get_template("circular.html.j2").render(doc=compose(figures), svg=svg)

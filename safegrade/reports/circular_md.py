@@ -12,5 +12,5 @@ if TYPE_CHECKING:  # the figures' contract: only its type (reports/ stays free o
 
 
 def render_md(figures: CircularFigures) -> str:
-    return environment(False).get_template("circular.md.j2").render(
+    return environment().get_template("circular.md.j2").render(
         doc=compose(figures), results=list(figures.results), bars=result_bars(figures))

@@ -104,19 +104,6 @@ TRACKED_FIELDS: tuple[str, ...] = (
 )
 
 
-class EnterprisePublic(EnterpriseBase):
-    state: str
-    version: int
-    open_findings: int
-    open_major_hazards: int
-    last_result: str | None
-    publicity_ends_on: date | None
-    revocation_reason: str | None
-    revoked_on: date | None
-    regrade_from: date | None
-    flags: list[str]
-
-
 class ActorBase(SQLModel):
     name: str = Field(unique=True, index=True, min_length=1, max_length=64)
     role: str = Field(max_length=16)

@@ -478,7 +478,7 @@ class TestTheSweepTakesItsPriorityFromTheRules:
         clock.set(at("2023-08-14 08:00"))  # both are due: the finding's escalation and the hazard's
         report = sweep_deadlines(make_ctx("system", source="flow"))
         assert (report.escalations, report.skipped) == (1, 1)
-        assert [e["event"] for e in timeline(make_ctx(), code) if e["actor"] == "system"] == [fired]
+        assert [e.event for e in timeline(make_ctx(), code) if e.actor == "system"] == [fired]
         assert make_ctx().rules.deadlines.escalation_order == order
 def test_libyaml_and_the_pure_parser_read_the_rules_alike() -> None:
     """load_rules parses with libyaml where it is installed; every rules file reads the same either way."""

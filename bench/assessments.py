@@ -282,7 +282,8 @@ def breakdown(world: Any, path: Path) -> dict[str, Any]:
         cls.execute = execute
         return original
 
-    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+    # SQLAlchemy's before/after_cursor_execute listeners: the library passes all six by name
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:  # noqa: ARG001
         kind = _kind(statement) + (" … RETURNING" if " RETURNING " in statement else "")
         if state["kind"] is None or state["kind"].startswith("BEGIN"):  # a transaction's first statement
             state["kind"] = kind
@@ -290,7 +291,7 @@ def breakdown(world: Any, path: Path) -> dict[str, Any]:
         calls[f"cursor:{kind}"] += 1
         calls["executemany"] += many
 
-    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:  # noqa: ARG001
         in_sqlite[state["cursor_kind"]] += time.perf_counter() - state["t"]
 
     names = ("read_assessments", "_check", "score", "_record", "add_working_days", "open_counts_of", "fire_in")

@@ -81,8 +81,8 @@ class Recorder:
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on_execute)
 
-    def _on_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                    executemany: bool) -> None:
+    def _on_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,  # noqa: ARG002
+                    executemany: bool) -> None:  # (SQLAlchemy's before_cursor_execute listener signature)
         if statement.startswith("BEGIN"):
             self.transactions.append([])
         if self.transactions:

@@ -41,7 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002 (TypeDecorator's)
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -102,19 +102,6 @@ TRACKED_FIELDS: tuple[str, ...] = (
     "regrade_from",
     "flags",
 )
-
-
-class EnterprisePublic(EnterpriseBase):
-    state: str
-    version: int
-    open_findings: int
-    open_major_hazards: int
-    last_result: str | None
-    publicity_ends_on: date | None
-    revocation_reason: str | None
-    revoked_on: date | None
-    regrade_from: date | None
-    flags: list[str]
 
 
 class ActorBase(SQLModel):

@@ -115,18 +115,6 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg:" + value[len("postgresql:"):]
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # the environment wins over config.yaml, which is handed in as init values
-        return (env_settings, init_settings)
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -166,10 +154,19 @@ class _MappingEnvSource(EnvSettingsSource):
 
 
 def _settings_class(env: Mapping[str, str]) -> type[Settings]:
+    """Settings whose environment is `env`; every Settings is built through this class, never directly."""
+
     class _FromEnv(Settings):
         @classmethod
-        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                       file_secret_settings):  # type: ignore[no-untyped-def, override]
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,  # noqa: ARG003 (pydantic-settings passes all by name)
+            dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+            file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            # the environment (the given mapping, not os.environ) wins over config.yaml, handed in as init values
             return (_MappingEnvSource(settings_cls, env), init_settings)
 
     return _FromEnv

@@ -22,7 +22,6 @@ SCOPES = ("all", "district", "enterprise", "none")
 class StateSpec:
     name: str
     label: str
-    label_en: str
     final: bool = False
 
 
@@ -168,11 +167,11 @@ def _states(p: _Problems, raw: Any) -> dict[str, StateSpec]:
     states: dict[str, StateSpec] = {}
     for name, body in p.mapping("states", raw).items():
         key = f"states.{name}"
+        # label_en stays an accepted key (lifecycle.yaml documents each state in English with it); nothing reads it
         if p.keys(key, body, ("label", "label_en", "final"), ("label",)):
             if not isinstance(body.get("final", False), bool):
                 p.add(f"{key}.final", f"{body['final']!r} is not true or false")
-            states[str(name)] = StateSpec(str(name), str(body.get("label", name)),
-                                          str(body.get("label_en", name)), bool(body.get("final", False)))
+            states[str(name)] = StateSpec(str(name), str(body.get("label", name)), bool(body.get("final", False)))
     if not states:
         p.add("states", "at least one state is required")
     return states

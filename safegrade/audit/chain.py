@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 FORMAT = "safegrade-audit/1"
 GENESIS = "0" * 64
@@ -177,7 +178,7 @@ class Report:
 
 
 def verify_checkpoints(
-    checkpoints: Sequence[dict], chain_hashes: Mapping[tuple[str, int], str] | None
+    checkpoints: Sequence[dict[str, Any]], chain_hashes: Mapping[tuple[str, int], str] | None
 ) -> list[Break]:
     """Checkpoints in id order: their own chain, and that every head they recorded is still there.
 
@@ -212,12 +213,18 @@ def rewritten(enterprise: str, seq: int, checkpoint: object, taken_at: str, gone
                                                 "the chain was rewritten after it")
 
 
-def verify_lines(lines: Iterable[str]) -> Report:
-    """Verify an exported trail (JSON Lines, see safegrade.audit.trail.export) without any database."""
-    report = Report()
-    chains: dict[str, list[ChainEvent]] = {}
-    heads: dict[str, int] = {}
-    checkpoints: list[dict] = []
+@dataclass
+class _Export:
+    """An exported trail as read: each chain's events, each chain's head seq, the checkpoints."""
+
+    chains: dict[str, list[ChainEvent]] = field(default_factory=dict)
+    heads: dict[str, int] = field(default_factory=dict)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _read_export(lines: Iterable[str]) -> _Export | Break:
+    """The records of an exported trail, or the first line that is not in its format."""
+    read = _Export()
     header_seen = False
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -226,25 +233,33 @@ def verify_lines(lines: Iterable[str]) -> Report:
             rec = json.loads(line)
             kind = rec["type"]
         except (ValueError, KeyError, TypeError):
-            report.breaks.append(Break("(file)", number, "format", "not a JSON object with a 'type'"))
-            return report
+            return Break("(file)", number, "format", "not a JSON object with a 'type'")
         if kind == "header":
             header_seen = rec.get("format") == FORMAT
             if not header_seen:
-                report.breaks.append(Break("(file)", number, "format", f"format {rec.get('format')!r}, need {FORMAT}"))
-                return report
+                return Break("(file)", number, "format", f"format {rec.get('format')!r}, need {FORMAT}")
         elif kind == "event":
-            chains.setdefault(rec["enterprise"], []).append(ChainEvent(
+            read.chains.setdefault(rec["enterprise"], []).append(ChainEvent(
                 rec["enterprise"], rec["seq"], rec["event"], rec["from_state"], rec["to_state"], rec["actor"],
                 rec["role"], rec["source"], rec["reason"], rec["payload"], rec["occurred_at"],
                 rec["rules_version"], rec["prev_hash"], rec["hash"], rec.get("id", 0)))
         elif kind == "head":
-            heads[rec["enterprise"]] = rec["seq"]
+            read.heads[rec["enterprise"]] = rec["seq"]
         elif kind == "checkpoint":
-            checkpoints.append(rec | {"head_list": [tuple(h) for h in rec["head_list"]]})
+            read.checkpoints.append(rec | {"head_list": [tuple(h) for h in rec["head_list"]]})
     if not header_seen:
-        report.breaks.append(Break("(file)", 1, "format", f"no header line of format {FORMAT}"))
+        return Break("(file)", 1, "format", f"no header line of format {FORMAT}")
+    return read
+
+
+def verify_lines(lines: Iterable[str]) -> Report:
+    """Verify an exported trail (JSON Lines, see safegrade.audit.trail.export) without any database."""
+    report = Report()
+    read = _read_export(lines)
+    if isinstance(read, Break):
+        report.breaks.append(read)
         return report
+    chains, heads, checkpoints = read.chains, read.heads, read.checkpoints
     hashes: dict[tuple[str, int], str] = {}
     for code, events in chains.items():
         events.sort(key=lambda e: e.seq)

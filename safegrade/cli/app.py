@@ -4,7 +4,7 @@
 command's module (and with it the services, SQLAlchemy, openpyxl, …) is imported only when that command
 runs or shows its own help. Each module registers its commands on `app` as it is imported, and the lazy
 group builds the click command from that registration (the click "lazy loading subcommands" pattern).
-tests/safegrade/test_cli_startup.py checks that the table's help is each command's own.
+tests/safegrade/cli/test_startup.py checks that the table's help is each command's own.
 """
 
 from __future__ import annotations

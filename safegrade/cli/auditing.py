@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from safegrade.audit.chain import Report
-from safegrade.cli.app import app, emit, options, out
+from safegrade.cli.app import Options, app, emit, options, out
 from safegrade.services import auditing, enterprise
 
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
@@ -30,10 +30,10 @@ def audit_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit 
     out.print(table)
 
 
-def _print_report(report: Report, json_out: bool, opts: object) -> None:
+def _print_report(report: Report, opts: Options) -> None:
     value = {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
              "breaks": [b.__dict__ for b in report.breaks]}
-    if not emit(opts, value):  # type: ignore[arg-type]
+    if not emit(opts, value):
         out.print(f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints")
         for b in report.breaks:
             out.print(f"BROKEN {b}", markup=False)
@@ -51,7 +51,7 @@ def audit_verify(
     """Recompute every hash chain; name the first broken event of each chain and what was done to it."""
     opts = options(ctx)
     report = auditing.verify_export(file) if file else auditing.verify_audit(opts.context())
-    _print_report(report, opts.json, opts)
+    _print_report(report, opts)
 
 
 @audit_app.command("export")

@@ -7,7 +7,7 @@ import random
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from safegrade.audit.chain import Report
 from safegrade.clock import TestClock, parse_instant
 from safegrade.demo.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
 from safegrade.demo.walk import walk
@@ -53,9 +54,33 @@ def _officer(district_name: str) -> str:
     return f"{district_name}执法员"
 
 
-def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed: int = 2023,
-             console: Console | None = None) -> dict[str, int]:
-    console = console or Console()
+@dataclass
+class _Demo:
+    """What every section of the demo shares: one database, one simulated clock, one random sequence."""
+
+    settings: Settings
+    workdir: Path
+    console: Console
+    rules: Rules
+    store: Store
+    clock: TestClock
+    rng: random.Random
+    db: Path
+    outbox: Path
+
+    def as_(self, actor: str | None) -> Context:
+        return open_context(self.settings, actor=actor, clock=self.clock, store=self.store, rules=self.rules,
+                            check_schema=False)
+
+    def step(self, title: str) -> None:
+        self.console.rule(f"[bold]{self.clock.now():%Y-%m-%d}[/] {title}")
+
+    def at(self, instant: str) -> None:
+        self.clock.set(parse_instant(instant, self.settings.zone))
+
+
+def _prepare(settings: Settings, workdir: Path, seed: int, console: Console) -> _Demo:
+    """A fresh SQLite file and outbox in `workdir`, the clock at 2023-05-20 09:00."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "demo.db"
     for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
@@ -68,77 +93,126 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     rules = load_rules(settings.rules_path)
     store = Store(make_engine(settings.db_url, sqlite_synchronous="normal"))
     clock = TestClock(parse_instant("2023-05-20T09:00", settings.zone))
-    rng = random.Random(seed)
+    return _Demo(settings, workdir, console, rules, store, clock, random.Random(seed), db, outbox)
 
-    def as_(actor: str | None) -> Context:
-        return open_context(settings, actor=actor, clock=clock, store=store, rules=rules, check_schema=False)
 
-    def step(title: str) -> None:
-        console.rule(f"[bold]{clock.now():%Y-%m-%d}[/] {title}")
-
-    step("建库 — a fresh SQLite database")
-    init_database(as_(None))
-    add_actor(as_(None), BUREAU, "bureau")
-    for d in rules.districts.values():
-        add_actor(as_(BUREAU), _officer(d.name), "district", district=d.code)
-    console.print(f"database {db}; actors: {BUREAU} (市应急管理局) and {len(rules.districts)} district officers")
-
-    step("台账导入 — the districts' ledgers")
-    rows = synthetic_rows(enterprises, seed, rules)
-    rows[-1] = {**rows[-1], "行业类别": "化工"}  # one enterprise outside the eight 工贸 sectors
-    good, bad = workdir / "ledger.xlsx", workdir / "ledger-with-errors.csv"
-    write_xlsx(rows, good)
-    broken = [dict(r) for r, _ in bad_rows(rules)]
-    write_csv([*rows[:3], *broken], bad)
-    try:
-        import_ledger(as_(BUREAU), [bad])
-    except InputErrors as exc:
-        console.print(f"[red]refused[/] {bad.name}: {exc}")
-        for line in exc.problems:
-            console.print(f"   {line}", markup=False)
-    report = import_ledger(as_(BUREAU), [good])
-    console.print(f"imported {good.name}: {report.created} enterprises registered, {report.not_gongmao} flagged "
-                  "as not 工贸 (kept, for revocation review)")
-    again = import_ledger(as_(BUREAU), [good])
-    console.print(f"re-imported the same ledger: {again.created} created, {again.unchanged} unchanged")
+def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed: int = 2023,
+             console: Console | None = None) -> dict[str, int]:
+    demo = _prepare(settings, workdir, seed, console or Console())
+    as_ = demo.as_
+    _create_database(demo)
+    _import_ledgers(demo, enterprises, seed)
 
     codes = [e.credit_code for e in list_enterprises(as_(None))]
     by_code = {e.credit_code: e for e in list_enterprises(as_(None))}
     not_gongmao = [c for c in codes if not by_code[c].in_gongmao]
     selected = [c for c in codes if c not in not_gongmao][: max(10, int(len(codes) * 0.9))]
 
-    clock.set(parse_instant("2023-06-05T09:00", settings.zone))
-    step(f"运行质量评估 — the bureau selects {len(selected)} enterprises")
-    codes_file = workdir / "selected-codes.txt"
+    gone = _open_campaign(demo, selected, by_code)
+    assessed = [c for c in selected if c != gone]
+    results = _assess(demo, assessed, by_code)
+
+    demo.at("2023-09-15T09:00")
+    demo.step("整改闭环 — enterprises submit evidence, districts verify")
+    loop = _rectify(demo.rng, workdir, as_, demo.clock, by_code)
+    demo.console.print(f"{loop['verified']} findings verified (of them {loop['rejected']} sent back once first), "
+                       f"{loop['closed']} enterprises closed (闭环), {loop['left_open']} findings left open")
+    _propose_revocations(demo, assessed, not_gongmao, by_code)
+
+    walked = _walk_two_months(demo)
+    interviews = len(loop["interviewed"]) + walked.get("interviews", 0)  # held at rectification, then after escalation
+    revoked = [e.credit_code for e in list_enterprises(as_(None), state=State.REVOKED)]
+    status = campaign_status(as_(BUREAU), CAMPAIGN)
+    _status_table(demo.console, status)
+
+    _ledgers_due(demo, status)
+    caught_up = _catch_up(demo)
+    verified = _audit(demo, revoked)
+    _finish(demo, revoked[0] if revoked else codes[0])
+    return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
+            "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
+            "campaign_interviews": status.total.interviews,
+            "findings_verified": loop["verified"], "closed_loops": loop["closed"],
+            "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
+            "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
+            "audit_ok": verified.ok,
+            **{f"result_{k}": v for k, v in results.items()}}
+
+
+def _create_database(demo: _Demo) -> None:
+    as_ = demo.as_
+    demo.step("建库 — a fresh SQLite database")
+    init_database(as_(None))
+    add_actor(as_(None), BUREAU, "bureau")
+    for d in demo.rules.districts.values():
+        add_actor(as_(BUREAU), _officer(d.name), "district", district=d.code)
+    demo.console.print(f"database {demo.db}; actors: {BUREAU} (市应急管理局) and {len(demo.rules.districts)} "
+                       "district officers")
+
+
+def _refused(console: Console, path: Path, exc: InputErrors) -> None:
+    console.print(f"[red]refused[/] {path.name}: {exc}")
+    for line in exc.problems:
+        console.print(f"   {line}", markup=False)
+
+
+def _import_ledgers(demo: _Demo, enterprises: int, seed: int) -> None:
+    as_, console, workdir = demo.as_, demo.console, demo.workdir
+    demo.step("台账导入 — the districts' ledgers")
+    rows = synthetic_rows(enterprises, seed, demo.rules)
+    rows[-1] = {**rows[-1], "行业类别": "化工"}  # one enterprise outside the eight 工贸 sectors
+    good, bad = workdir / "ledger.xlsx", workdir / "ledger-with-errors.csv"
+    write_xlsx(rows, good)
+    broken = [dict(r) for r, _ in bad_rows(demo.rules)]
+    write_csv([*rows[:3], *broken], bad)
+    try:
+        import_ledger(as_(BUREAU), [bad])
+    except InputErrors as exc:
+        _refused(console, bad, exc)
+    report = import_ledger(as_(BUREAU), [good])
+    console.print(f"imported {good.name}: {report.created} enterprises registered, {report.not_gongmao} flagged "
+                  "as not 工贸 (kept, for revocation review)")
+    again = import_ledger(as_(BUREAU), [good])
+    console.print(f"re-imported the same ledger: {again.created} created, {again.unchanged} unchanged")
+
+
+def _open_campaign(demo: _Demo, selected: list[str], by_code: dict[str, EnterpriseView]) -> str:
+    """Open the campaign over `selected`; a week later one member is excluded: its credit code."""
+    as_, console = demo.as_, demo.console
+    demo.at("2023-06-05T09:00")
+    demo.step(f"运行质量评估 — the bureau selects {len(selected)} enterprises")
+    codes_file = demo.workdir / "selected-codes.txt"
     codes_file.write_text("\n".join(selected) + "\n", encoding="utf-8")
     opened = open_campaign(as_(BUREAU), CAMPAIGN, date(2023, 6, 5), date(2023, 8, 31), codes_file=codes_file,
                            ledger_due_on=date(2023, 12, 15))
     console.print(f"campaign {CAMPAIGN}: {opened.selected} enterprises now 评估中, window to 2023-08-31 "
                   f"(one transaction, {opened.selected} audit events)")
 
-    clock.advance(days=7)
-    gone = selected[rng.randrange(len(selected))]
+    demo.clock.advance(days=7)
+    gone = selected[demo.rng.randrange(len(selected))]
     district = by_code[gone].district_name
     excluded = exclude_member(as_(_officer(district)), CAMPAIGN, gone, "deregistered", "市场监管部门注销公告")
     console.print(f"{gone} ({district}) excluded from the campaign: {excluded.label}")
+    return gone
 
-    clock.set(parse_instant("2023-09-08T09:00", settings.zone))
-    step("评估 — each district imports its workbook of assessments made June to August")
-    assessed = [c for c in selected if c != gone]
-    plan = _assessments(rng, assessed, by_code, rules)
-    bad = workdir / "assessments-with-errors.yaml"
+
+def _assess(demo: _Demo, assessed: list[str], by_code: dict[str, EnterpriseView]) -> Counter[str]:
+    """Each district's workbook imported (after one refused file); the count of each result."""
+    as_, console, rules = demo.as_, demo.console, demo.rules
+    demo.at("2023-09-08T09:00")
+    demo.step("评估 — each district imports its workbook of assessments made June to August")
+    plan = _assessments(demo.rng, assessed, by_code, rules)
+    bad = demo.workdir / "assessments-with-errors.yaml"
     sample = plan[min(plan)][0]
     faulty = replace(sample, deductions=(Deduction("ZP01", 3.0, "", True), Deduction("XX99", 2.0, "未见记录", True)))
     bad.write_text(assessments_to_yaml([faulty]), encoding="utf-8")
     try:
         import_assessments(as_(_officer(rules.district_name(min(plan)))), [bad])
     except InputErrors as exc:
-        console.print(f"[red]refused[/] {bad.name}: {exc}")
-        for line in exc.problems:
-            console.print(f"   {line}", markup=False)
+        _refused(console, bad, exc)
     results = Counter[str]()
     for district, inputs in sorted(plan.items()):
-        path = workdir / f"assessments-{rules.district_name(district)}.xlsx"
+        path = demo.workdir / f"assessments-{rules.district_name(district)}.xlsx"
         write_assessments_xlsx(inputs, path, rules.assessment)
         recorded = import_assessments(as_(_officer(rules.district_name(district))), [path])
         results.update(recorded.results)
@@ -149,13 +223,13 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
         fire_event(as_(_officer(by_code[assessed[0]].district_name)), outsider, Event.SUMMON, reason="越权尝试")
     except DOMAIN_ERRORS as exc:
         console.print(f"[yellow]refused[/] a district officer acting outside their district: {exc}")
+    return results
 
-    clock.set(parse_instant("2023-09-15T09:00", settings.zone))
-    step("整改闭环 — enterprises submit evidence, districts verify")
-    loop = _rectify(rng, workdir, as_, clock, by_code)
-    console.print(f"{loop['verified']} findings verified (of them {loop['rejected']} sent back once first), "
-                  f"{loop['closed']} enterprises closed (闭环), {loop['left_open']} findings left open")
-    step("公告撤销 — proposals (差, not 工贸); one withdrawn on objection")
+
+def _propose_revocations(demo: _Demo, assessed: list[str], not_gongmao: list[str],
+                         by_code: dict[str, EnterpriseView]) -> None:
+    as_, console = demo.as_, demo.console
+    demo.step("公告撤销 — proposals (差, not 工贸); one withdrawn on objection")
     states = {e.credit_code: e.state for e in list_enterprises(as_(None))}
     poor = [c for c in assessed if states[c] == State.REVOCATION_PENDING]
     for code in not_gongmao:
@@ -174,69 +248,77 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     console.print(f"{len(poor) + len(not_gongmao)} revocations proposed (公示), "
                   f"{len(withdrawn)} withdrawn on objection")
 
-    step("定时巡检 — two simulated months of the scheduler's daily run at 08:00")
+
+def _walk_two_months(demo: _Demo) -> dict[str, Any]:
+    as_, console, clock = demo.as_, demo.console, demo.clock
+    demo.step("定时巡检 — two simulated months of the scheduler's daily run at 08:00")
     console.print(f"plan for the next week (`deadlines plan`): {_plan_line(as_, clock)}")
     walked = walk(console, as_, clock, clock.now().date() + timedelta(days=1), 61, officer_of=_officer, bureau=BUREAU,
-                  zone=settings.zone)
+                  zone=demo.settings.zone)
     console.print(f"two months: {walked.get('reminders', 0)} reminders queued and {walked.get('sent', 0)} delivered "
-                  f"(file channel: {outbox}), {walked.get('escalations', 0)} escalations fired by the system, "
+                  f"(file channel: {demo.outbox}), {walked.get('escalations', 0)} escalations fired by the system, "
                   f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
                   f"escalation, {walked.get('revoked', 0)} grades revoked after publicity")
-    interviews = len(loop["interviewed"]) + walked.get("interviews", 0)  # held at rectification, then after escalation
-    revoked = [e.credit_code for e in list_enterprises(as_(None), state=State.REVOKED)]
-    status = campaign_status(as_(BUREAU), CAMPAIGN)
-    _status_table(console, status)
+    return walked
 
-    clock.set(parse_instant("2023-12-14T15:00", settings.zone))
-    step("台账报送 — districts submit their 台账 by 2023-12-15; one is late")
-    submitted = _submit_ledgers(as_, clock, workdir, sorted(status.districts, key=lambda d: d.district))
+
+def _ledgers_due(demo: _Demo, status: CampaignStatus) -> None:
+    as_, console = demo.as_, demo.console
+    demo.at("2023-12-14T15:00")
+    demo.step("台账报送 — districts submit their 台账 by 2023-12-15; one is late")
+    submitted = _submit_ledgers(as_, demo.clock, demo.workdir, sorted(status.districts, key=lambda d: d.district))
     console.print(submitted)
-    exported_ledger = export_ledger(as_(BUREAU), workdir / "台账-2023-12-15.xlsx")
+    exported_ledger = export_ledger(as_(BUREAU), demo.workdir / "台账-2023-12-15.xlsx")
     console.print(f"台账 for the bureau: {exported_ledger.enterprises} valid graded enterprises in "
                   f"{exported_ledger.file} ({len(exported_ledger.sheets) - 1} district sheets and 汇总)")
 
-    clock.set(parse_instant("2025-01-02T08:00", settings.zone))
-    step("有效期届满 — after a year without runs, one catch-up run covers everything due")
-    caught_up = daily_job(as_("system"), "scheduler")["deadline_sweep"]
-    console.print(f"{caught_up['escalations']} grades expired by the system (validity ended before "
-                  f"{clock.now():%Y-%m-%d}); "
-                  f"{caught_up['reminders']} reminders queued, {caught_up['superseded']} older steps of the same "
-                  "deadlines superseded (kept in the outbox, not sent)")
 
-    step("审计 — checkpoint, verify, export")
+def _catch_up(demo: _Demo) -> dict[str, Any]:
+    """A year later, one daily run: the deadline sweep's report."""
+    demo.at("2025-01-02T08:00")
+    demo.step("有效期届满 — after a year without runs, one catch-up run covers everything due")
+    caught_up: dict[str, Any] = daily_job(demo.as_("system"), "scheduler")["deadline_sweep"]
+    demo.console.print(f"{caught_up['escalations']} grades expired by the system (validity ended before "
+                       f"{demo.clock.now():%Y-%m-%d}); "
+                       f"{caught_up['reminders']} reminders queued, {caught_up['superseded']} older steps of the same "
+                       "deadlines superseded (kept in the outbox, not sent)")
+    return caught_up
+
+
+def _audit(demo: _Demo, revoked: list[str]) -> Report:
+    """Checkpoint, verify in the database and from an export, and one enterprise's past rebuilt."""
+    as_, workdir = demo.as_, demo.workdir
+    demo.step("审计 — checkpoint, verify, export")
     cp = checkpoint_audit(as_(BUREAU))
     verified = verify_audit(as_(None))
     exported = export_audit(as_(None), workdir / "audit.jsonl")
     offline = verify_export(workdir / "audit.jsonl")
-    console.print(f"checkpoint {cp['id'] if cp else '-'}; verify: {verified.events} events in {verified.chains} "
-                  f"chains {'OK' if verified.ok else 'BROKEN'}; exported to {exported.file}, verified without the "
-                  f"database: {'OK' if offline.ok else 'BROKEN'}")
+    demo.console.print(f"checkpoint {cp['id'] if cp else '-'}; verify: {verified.events} events in "
+                       f"{verified.chains} chains {'OK' if verified.ok else 'BROKEN'}; exported to {exported.file}, "
+                       f"verified without the database: {'OK' if offline.ok else 'BROKEN'}")
     if revoked:
-        past = show_enterprise(as_(None), revoked[0], as_of=parse_instant("2023-07-01", settings.zone))
-        console.print(f"time travel: {revoked[0]} on 2023-07-01 was {past.state_label} (now "
-                      f"{show_enterprise(as_(None), revoked[0]).state_label}), rebuilt from "
-                      f"{len(timeline(as_(None), revoked[0]))} audit events")
+        past = show_enterprise(as_(None), revoked[0], as_of=parse_instant("2023-07-01", demo.settings.zone))
+        demo.console.print(f"time travel: {revoked[0]} on 2023-07-01 was {past.state_label} (now "
+                           f"{show_enterprise(as_(None), revoked[0]).state_label}), rebuilt from "
+                           f"{len(timeline(as_(None), revoked[0]))} audit events")
+    return verified
 
-    step("通报与报告 — the circular, the closed-loop evidence and district oversight, from the database")
-    for line in _write_reports(as_(None), workdir / "reports", revoked[0] if revoked else codes[0]):
+
+def _finish(demo: _Demo, example: str) -> None:
+    """The reports, the count of enterprises in each state, and where everything was written."""
+    as_, console = demo.as_, demo.console
+    demo.step("通报与报告 — the circular, the closed-loop evidence and district oversight, from the database")
+    for line in _write_reports(as_(None), demo.workdir / "reports", example):
         console.print(line, markup=False)
 
     final = Counter(e.state for e in list_enterprises(as_(None)))
     table = Table("状态", "state", "企业数", title="企业状态汇总")
-    for state, spec in rules.lifecycle.states.items():
+    for state, spec in demo.rules.lifecycle.states.items():
         table.add_row(spec.label, state, str(final.get(state, 0)))
     console.print(table)
-    console.print(f"[bold]done[/] in {workdir}: demo.db, ledgers, assessment workbooks, evidence/, audit.jsonl. "
-                  f"Try: safegrade --db sqlite:///{db} audit show {revoked[0] if revoked else codes[0]}")
-    store.engine.dispose()
-    return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
-            "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
-            "campaign_interviews": status.total.interviews,
-            "findings_verified": loop["verified"], "closed_loops": loop["closed"],
-            "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
-            "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
-            "audit_ok": verified.ok,
-            **{f"result_{k}": v for k, v in results.items()}}
+    console.print(f"[bold]done[/] in {demo.workdir}: demo.db, ledgers, assessment workbooks, evidence/, audit.jsonl. "
+                  f"Try: safegrade --db sqlite:///{demo.db} audit show {example}")
+    demo.store.engine.dispose()
 
 
 # the circular's three most common problems first: 智能化建设 (42 of 89), 定期自评 (33), 隐患闭环 (22)

@@ -104,10 +104,7 @@ def _row_discrepancies(r: LedgerRecord, e: Mapping[str, Any] | None, same_code: 
         yield found("extra", f"台账多出：数据库中没有统一社会信用代码为 {r.credit_code} 的定级企业"
                              "（未登记入库，或信用代码填写有误）")
     else:
-        differences = [f"{label}: {_shown(rules, field, e.get(field))} → {_shown(rules, field, getattr(r, field))}"
-                       for field, label in COMPARED if not _same(field, e.get(field), getattr(r, field))]
-        if e.get("state") == REVOKED:
-            differences.append(f"状态: {rules.state_label(REVOKED)} → 台账仍列为有效定级企业（应从台账删除）")
+        differences = _differences(r, e, rules)
         if differences:
             yield found("changed", "台账与数据库不一致（数据库 → 台账）：" + "；".join(differences))
     if not r.in_gongmao:
@@ -117,6 +114,26 @@ def _row_discrepancies(r: LedgerRecord, e: Mapping[str, Any] | None, same_code: 
     if r.valid_until < today:
         yield found("expired", f"有效期至 {r.valid_until.isoformat()} 已届满（核对日 {today.isoformat()}），"
                                "台账只列有效期内的定级企业")
+    places = _places(r, e, same_code, rules)
+    if places:
+        yield found("two_districts", "；".join(places))
+    gone = _gone(r, e, rules)
+    if gone:
+        yield found("deregistered", "；".join(gone), revoke)
+
+
+def _differences(r: LedgerRecord, e: Mapping[str, Any], rules: Rules) -> list[str]:
+    """What the row says otherwise than the database (database → ledger), a revoked grade included."""
+    differences = [f"{label}: {_shown(rules, field, e.get(field))} → {_shown(rules, field, getattr(r, field))}"
+                   for field, label in COMPARED if not _same(field, e.get(field), getattr(r, field))]
+    if e.get("state") == REVOKED:
+        differences.append(f"状态: {rules.state_label(REVOKED)} → 台账仍列为有效定级企业（应从台账删除）")
+    return differences
+
+
+def _places(r: LedgerRecord, e: Mapping[str, Any] | None, same_code: Sequence[LedgerRecord],
+            rules: Rules) -> list[str]:
+    """Where else the enterprise is listed or registered than in the row's district."""
     elsewhere = sorted({o.district for o in same_code} - {r.district})
     places = []
     if elsewhere:
@@ -126,16 +143,18 @@ def _row_discrepancies(r: LedgerRecord, e: Mapping[str, Any] | None, same_code: 
     if e is not None and e["district"] != r.district:
         places.append(f"数据库登记在 {rules.district_name(str(e['district']))}，"
                       f"台账列于 {rules.district_name(r.district)}")
-    if places:
-        yield found("two_districts", "；".join(places))
+    return places
+
+
+def _gone(r: LedgerRecord, e: Mapping[str, Any] | None, rules: Rules) -> list[str]:
+    """Why the enterprise seems no longer to exist: the row's remarks, or its excluded state."""
     gone = []
     match = GONE.search(r.remarks)
     if match:
         gone.append(f"备注“{r.remarks}”表明企业已{match.group(1)}，应公告撤销其标准化等级")
     if e is not None and e.get("state") == EXCLUDED:
         gone.append(f"数据库中该企业为 {rules.state_label(EXCLUDED)}，仍列入台账（应从台账删除）")
-    if gone:
-        yield found("deregistered", "；".join(gone), revoke)
+    return gone
 
 
 def _missing(e: Mapping[str, Any], listed_elsewhere: Iterable[LedgerRecord], rules: Rules) -> Discrepancy:

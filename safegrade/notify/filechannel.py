@@ -114,7 +114,10 @@ def append_once(folder: Path, record: dict[str, Any]) -> bool:
         return True
 
 
-def send(body: str, title: str, notify_type: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
+# the signature of an Apprise @notify plugin, which passes these by name; notify_type and the rest go unused
+def send(
+    body: str, title: str, notify_type: str, meta: dict[str, Any], *args: Any, **kwargs: Any  # noqa: ARG001
+) -> bool:
     """The Apprise plugin: write the record that `deliver` put in RECORD; False (with why) if it cannot."""
     record = RECORD.get()
     if record is None:

@@ -20,7 +20,7 @@ class Subject:
     contact: str | None = None
 
 
-def _lines(kind: DeadlineKind, audience: str, s: Subject, due_on: date, today: date) -> list[str]:
+def _lines(audience: str, s: Subject, due_on: date, today: date) -> list[str]:
     lines = [f"{AUDIENCE_LABELS[audience]}：", f"事项：{s.what}"]
     if s.enterprise:
         lines.append(f"企业：{s.enterprise}（{s.credit_code}），{s.district_name}"
@@ -35,7 +35,7 @@ def reminder(kind: DeadlineKind, audience: str, s: Subject, due_on: date, today:
     """(title, body) of a reminder sent `today` about a deadline due on `due_on`."""
     who = s.enterprise or s.district_name
     title = f"【{kind.label}提醒】{who}：{days_text((due_on - today).days)}"
-    body = [*_lines(kind, audience, s, due_on, today), f"请：{kind.todo.get(audience, '')}"]
+    body = [*_lines(audience, s, due_on, today), f"请：{kind.todo.get(audience, '')}"]
     return title, "\n".join(body)
 
 
@@ -44,7 +44,7 @@ def escalation(kind: DeadlineKind, audience: str, s: Subject, due_on: date, toda
     """(title, body) of the notice that a deadline has passed and what the system did about it."""
     who = s.enterprise or s.district_name
     title = f"【{kind.label}逾期】{who}：{outcome.split('：', 1)[0]}"
-    body = [*_lines(kind, audience, s, due_on, today), f"处理：{outcome}", f"请：{kind.todo.get(audience, '')}"]
+    body = [*_lines(audience, s, due_on, today), f"处理：{outcome}", f"请：{kind.todo.get(audience, '')}"]
     return title, "\n".join(body)
 
 

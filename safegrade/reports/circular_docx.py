@@ -13,6 +13,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from docx import Document as new_document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
@@ -42,7 +43,7 @@ def _font(run: Run, name: str, size: float, bold: bool = False) -> Run:
     return run
 
 
-def _paragraph(doc: Any, text: str, *, font: str = BODY_FONT, size: float = BODY_PT, indent: bool = True,
+def _paragraph(doc: DocxDocument, text: str, *, font: str = BODY_FONT, size: float = BODY_PT, indent: bool = True,
                align: Any = WD_ALIGN_PARAGRAPH.JUSTIFY, bold: bool = False) -> Paragraph:
     p = doc.add_paragraph()
     fmt = p.paragraph_format
@@ -55,10 +56,10 @@ def _paragraph(doc: Any, text: str, *, font: str = BODY_FONT, size: float = BODY
     return p
 
 
-def _table(doc: Any, block: Table) -> DocxTable:
+def _table(doc: DocxDocument, block: Table) -> DocxTable:
     _paragraph(doc, block.caption, font=HEADING_FONT, size=12, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     rows = [block.header, *block.rows, *([block.total] if block.total else [])]
-    table = doc.add_table(rows=len(rows), cols=len(block.header))
+    table: DocxTable = doc.add_table(rows=len(rows), cols=len(block.header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
@@ -92,7 +93,7 @@ def _layout(block: Table) -> tuple[float, list[Mm]]:
     return size, [Mm(n * spare) for n in need]
 
 
-def _chart(doc: Any, block: Chart, figures: CircularFigures) -> None:
+def _chart(doc: DocxDocument, block: Chart, figures: CircularFigures) -> None:
     png = results_png(result_bars(figures), list(figures.results), CHART_TITLE)
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -100,7 +101,7 @@ def _chart(doc: Any, block: Chart, figures: CircularFigures) -> None:
     _paragraph(doc, block.caption, font=HEADING_FONT, size=12, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
-def _page(doc: Any) -> None:
+def _page(doc: DocxDocument) -> None:
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -108,7 +109,7 @@ def _page(doc: Any) -> None:
     section.left_margin, section.right_margin = Mm(28), Mm(26)
 
 
-def _write(doc: Any, d: Document, figures: CircularFigures) -> None:
+def _write(doc: DocxDocument, d: Document, figures: CircularFigures) -> None:
     _paragraph(doc, d.title, font=TITLE_FONT, size=TITLE_PT, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph(doc, "", indent=False)
     _paragraph(doc, d.addressees, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
@@ -125,7 +126,7 @@ def _write(doc: Any, d: Document, figures: CircularFigures) -> None:
     _ending(doc, d)
 
 
-def _ending(doc: Any, d: Document) -> None:
+def _ending(doc: DocxDocument, d: Document) -> None:
     """The ledger request, the attachment, the issuer and the date, kept on one page with the last
     paragraph before them (GB/T 9704: the issuer and date never stand alone on a page)."""
     ending = [_paragraph(doc, line) for line in d.closing]

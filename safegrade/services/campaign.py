@@ -5,7 +5,7 @@ district that finishes after the window is recorded as late."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -146,21 +146,8 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
     `ledger_due_on` is when each district's 台账 is due to the bureau (a deadline of its own)."""
     ctx.require("open_campaign")
     name = name.strip()
-    if not name:
-        raise InvalidInput("campaign {name} must not be empty", code="required", field="name", value=name)
-    if ends_on < starts_on:
-        raise InvalidInput(f"{{ends_on}} {ends_on} is before {{starts_on}} {starts_on}", code="before_start",
-                           field="ends_on", value=ends_on, allowed=f"on or after {starts_on}", others=["starts_on"])
-    if ledger_due_on is not None and ledger_due_on < starts_on:
-        raise InvalidInput(f"{{ledger_due_on}} {ledger_due_on} is before {{starts_on}} {starts_on}",
-                           code="before_start", field="ledger_due_on", value=ledger_due_on,
-                           allowed=f"on or after {starts_on}", others=["starts_on"])
-    if sum((all_, district is not None, codes_file is not None)) != 1:
-        raise InvalidInput("choose the enterprises with exactly one of {all}, {district} X, {codes_file} FILE",
-                           code="choose_one", field="all", allowed=["all", "district", "codes_file"],
-                           value=[k for k, v in (("all", all_), ("district", district), ("codes_file", codes_file))
-                                  if v not in (None, False)],
-                           others=["district", "codes_file"])
+    _check_opening(name, starts_on, ends_on, all_=all_, district=district, codes_file=codes_file,
+                   ledger_due_on=ledger_due_on)
     eligible = set(ctx.rules.lifecycle.events[Event.OPEN_ASSESSMENT].sources)
     now = ctx.now()
     with ctx.store.write() as session:
@@ -170,37 +157,9 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
         rows = {r["credit_code"]: dict(r) for r in session.execute(select(ENTERPRISE)).mappings()}
         skipped: Counter[str] = Counter()
         if codes_file is not None:
-            chosen, problems = [], []
-            for number, code in read_codes(codes_file):
-                row = rows.get(code)
-                if row is None:
-                    problems.append(Problem(str(codes_file), number, "", code, "no such enterprise"))
-                elif row["state"] not in eligible:
-                    problems.append(Problem(str(codes_file), number, "", code,
-                                            f"is {ctx.rules.state_label(row['state'])}; only "
-                                            f"{', '.join(ctx.rules.state_label(s) for s in eligible)} can be assessed"))
-                else:
-                    chosen.append(row)
-            if problems:
-                raise InputErrors(f"campaign {name}: {{codes_file}} {codes_file}", problems, field="codes_file",
-                                  value=str(codes_file))
+            chosen = _chosen_from_file(ctx, name, codes_file, rows, eligible)
         else:
-            code = None
-            if district is not None:
-                found = ctx.rules.district(district)
-                if found is None:
-                    raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
-                                       field="district", value=district,
-                                       allowed=[d.name for d in ctx.rules.districts.values()])
-                code = found.code
-            chosen = []
-            for row in rows.values():
-                if code is not None and row["district"] != code:
-                    continue
-                if row["state"] in eligible:
-                    chosen.append(row)
-                else:
-                    skipped[row["state"]] += 1
+            chosen = _chosen_in(ctx, district, rows, eligible, skipped)
         if not chosen:
             raise InvalidInput(f"campaign {name}: no enterprise to assess among those chosen", code="none_chosen",
                                field="district" if district is not None else "codes_file" if codes_file else "all",
@@ -224,6 +183,68 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
     return OpenedCampaign(campaign=name, starts_on=starts_on, ends_on=ends_on, ledger_due_on=ledger_due_on,
                           selected=len(chosen),
                           skipped={ctx.rules.state_label(s): n for s, n in sorted(skipped.items())})
+
+
+def _check_opening(name: str, starts_on: date, ends_on: date, *, all_: bool, district: str | None,
+                   codes_file: Path | None, ledger_due_on: date | None) -> None:
+    """The campaign's name, dates and way of choosing, checked before the database is opened."""
+    if not name:
+        raise InvalidInput("campaign {name} must not be empty", code="required", field="name", value=name)
+    if ends_on < starts_on:
+        raise InvalidInput(f"{{ends_on}} {ends_on} is before {{starts_on}} {starts_on}", code="before_start",
+                           field="ends_on", value=ends_on, allowed=f"on or after {starts_on}", others=["starts_on"])
+    if ledger_due_on is not None and ledger_due_on < starts_on:
+        raise InvalidInput(f"{{ledger_due_on}} {ledger_due_on} is before {{starts_on}} {starts_on}",
+                           code="before_start", field="ledger_due_on", value=ledger_due_on,
+                           allowed=f"on or after {starts_on}", others=["starts_on"])
+    if sum((all_, district is not None, codes_file is not None)) != 1:
+        raise InvalidInput("choose the enterprises with exactly one of {all}, {district} X, {codes_file} FILE",
+                           code="choose_one", field="all", allowed=["all", "district", "codes_file"],
+                           value=[k for k, v in (("all", all_), ("district", district), ("codes_file", codes_file))
+                                  if v not in (None, False)],
+                           others=["district", "codes_file"])
+
+
+def _chosen_from_file(ctx: Context, name: str, codes_file: Path, rows: Mapping[str, dict[str, Any]],
+                      eligible: set[str]) -> list[dict[str, Any]]:
+    """The enterprises a codes file names; every code unknown or not eligible is reported at once."""
+    chosen, problems = [], []
+    for number, code in read_codes(codes_file):
+        row = rows.get(code)
+        if row is None:
+            problems.append(Problem(str(codes_file), number, "", code, "no such enterprise"))
+        elif row["state"] not in eligible:
+            problems.append(Problem(str(codes_file), number, "", code,
+                                    f"is {ctx.rules.state_label(row['state'])}; only "
+                                    f"{', '.join(ctx.rules.state_label(s) for s in eligible)} can be assessed"))
+        else:
+            chosen.append(row)
+    if problems:
+        raise InputErrors(f"campaign {name}: {{codes_file}} {codes_file}", problems, field="codes_file",
+                          value=str(codes_file))
+    return chosen
+
+
+def _chosen_in(ctx: Context, district: str | None, rows: Mapping[str, dict[str, Any]], eligible: set[str],
+               skipped: Counter[str]) -> list[dict[str, Any]]:
+    """The eligible enterprises of `district` (or all); the others are counted by state in `skipped`."""
+    code = None
+    if district is not None:
+        found = ctx.rules.district(district)
+        if found is None:
+            raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
+                               field="district", value=district,
+                               allowed=[d.name for d in ctx.rules.districts.values()])
+        code = found.code
+    chosen = []
+    for row in rows.values():
+        if code is not None and row["district"] != code:
+            continue
+        if row["state"] in eligible:
+            chosen.append(row)
+        else:
+            skipped[row["state"]] += 1
+    return chosen
 
 
 def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note: str = "") -> ExcludedMember:

@@ -132,7 +132,7 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
     return [EnterpriseView(**_public(ctx, r)) for r in (rows[:limit] if limit else rows)]
 
 
-def _row(ctx: Context, session: Any, code: str) -> dict[str, Any]:
+def _row(session: Any, code: str) -> dict[str, Any]:
     row = session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code == normalize(code))).mappings().first()
     if row is None:
         raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
@@ -143,7 +143,7 @@ def _row(ctx: Context, session: Any, code: str) -> dict[str, Any]:
 def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -> EnterpriseNow | EnterpriseThen:
     """The enterprise now (from its row) or at `as_of` (replayed from its audit trail)."""
     with ctx.store.read() as session:
-        row = _row(ctx, session, code)
+        row = _row(session, code)
         if as_of is None:
             today = ctx.now().date()
             late = session.execute(
@@ -167,7 +167,7 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
 def timeline(ctx: Context, code: str) -> list[TimelineEvent]:
     """Every audit event of one enterprise, oldest first, with Chinese labels."""
     with ctx.store.read() as session:
-        row = _row(ctx, session, code)
+        row = _row(session, code)
         events = trail.chain(session, row["id"], row["credit_code"])
     label = ctx.rules.state_label
 

@@ -95,7 +95,7 @@ def _problem(rec: LedgerRecord, column: str, value: str, reason: str, hint: str 
     return RowProblem(rec.file, rec.row, column, value, reason, hint=hint)
 
 
-def _differences(ctx: Context, rec: LedgerRecord, row: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def _differences(rec: LedgerRecord, row: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     fields = rec.fields()
     return {k: (row[k], fields[k]) for k in COMPARED if row[k] != fields[k]}
 
@@ -178,7 +178,7 @@ def _compare(ctx: Context, session: Session, records: list[LedgerRecord], amend:
             if row is None:
                 new.append(rec)
                 continue
-            diff = _differences(ctx, rec, row)
+            diff = _differences(rec, row)
             if not diff:
                 report.unchanged += 1
             elif row["state"] in final:

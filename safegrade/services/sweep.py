@@ -342,7 +342,8 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
             chosen[e["id"]] = (d, kind)
     requests = []
     for d, kind in chosen.values():
-        assert kind.escalate is not None and kind.escalate.event is not None
+        assert kind.escalate is not None
+        assert kind.escalate.event is not None
         e = facts.enterprises[d["enterprise_id"]]
         reason = f"{kind.label}{d['due_on']}已逾期（{d['subject']}），系统自动升级"
         requests.append(FireRequest(e["credit_code"], kind.escalate.event, reason, dict(kind.escalate.data)))
@@ -351,7 +352,8 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
     refused = {r.credit_code: why for r, why in result.refused}
     for d, kind in chosen.values():
         e = facts.enterprises[d["enterprise_id"]]
-        assert kind.escalate is not None and kind.escalate.event is not None
+        assert kind.escalate is not None
+        assert kind.escalate.event is not None
         label = ctx.rules.lifecycle.events[kind.escalate.event].label
         overdue = (today - d["due_on"]).days
         if e["credit_code"] in fired:

@@ -35,7 +35,6 @@ CLI_ALSO_ALLOWED = (
     "safegrade.scheduler",  # `scheduler run` runs the embedded scheduler, itself a client of the services
     "safegrade.demo",  # `demo` runs the scripted demo, itself a client of the services
     "safegrade.rules",  # `rules check` and `diagram` read rule files, no database
-    "safegrade.audit.chain",  # the stdlib-only verifier: the Report that services.auditing returns
     "states",  # `diagram` draws the lifecycle; states/ is pure
 )
 FLOWS_ALSO_ALLOWED = ("flows",)  # its own modules

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from safegrade.audit.chain import Report
 from safegrade.cli.app import Options, app, emit, options, out
 from safegrade.services import auditing, enterprise
 
@@ -30,7 +29,7 @@ def audit_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit 
     out.print(table)
 
 
-def _print_report(report: Report, opts: Options) -> None:
+def _print_report(report: auditing.Report, opts: Options) -> None:
     value = {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
              "breaks": [b.__dict__ for b in report.breaks]}
     if not emit(opts, value):

@@ -15,7 +15,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from safegrade.audit.chain import Report
 from safegrade.clock import TestClock, parse_instant
 from safegrade.demo.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
 from safegrade.demo.walk import walk
@@ -25,7 +24,7 @@ from safegrade.io.assessment import AssessmentInput, assessments_to_yaml, write_
 from safegrade.rules import Rules, load_rules
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
-from safegrade.services.auditing import checkpoint_audit, export_audit, verify_audit, verify_export
+from safegrade.services.auditing import Report, checkpoint_audit, export_audit, verify_audit, verify_export
 from safegrade.services.campaign import (
     CampaignStatus,
     DistrictStatus,

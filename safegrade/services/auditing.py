@@ -11,6 +11,9 @@ from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
 from safegrade.services.context import Context
 
+# Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
+__all__ = ["Report", "checkpoint_audit", "export_audit", "verify_audit", "verify_export"]
+
 
 @dataclass(frozen=True, slots=True)
 class AuditExport:

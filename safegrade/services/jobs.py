@@ -27,8 +27,9 @@ from safegrade.clock import Clock, FixedClock, SystemClock
 from safegrade.services.actors import SYSTEM_ACTOR
 from safegrade.services.auditing import checkpoint_audit, verify_audit
 from safegrade.services.context import Context, open_context
+from safegrade.services.progress import campaign_progress
 from safegrade.services.runs import record_run
-from safegrade.services.sweep import campaign_progress, sweep_deadlines
+from safegrade.services.sweep import sweep_deadlines
 from safegrade.settings import Settings
 from safegrade.store import Store
 

@@ -19,8 +19,8 @@ from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
+from safegrade.services.due import gather, judge, outstanding, subject
 from safegrade.services.lifecycle import snapshot
-from safegrade.services.sweep import gather, judge, outstanding, subject
 from states.names import State
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)

@@ -10,12 +10,12 @@ finds nothing twice; the outbox's unique key (subject, due date, step, audience)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from safegrade.domain import timetable
@@ -25,18 +25,15 @@ from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, tabl
 from safegrade.notify import wording
 from safegrade.services.context import Context
 from safegrade.services.deadlines import (
-    CANCELLED,
     DEADLINE,
     LAPSED,
-    MET,
     OPEN,
     PAUSED,
     REMINDER,
-    campaign_subject,
     dialect_insert,
 )
+from safegrade.services.due import Facts, gather, judge, reminder_row, subject
 from safegrade.services.lifecycle import FireRequest, fire_in
-from states.names import State
 
 ENTERPRISE, FINDING, CAMPAIGN, MEMBER = table(Enterprise), table(Finding), table(Campaign), table(CampaignMember)
 BATCH = 500
@@ -109,100 +106,6 @@ def _claim(session: Session, today: date, n: int) -> list[dict[str, Any]]:
     return rows
 
 
-@dataclass
-class _Facts:
-    enterprises: dict[int, dict[str, Any]]
-    findings: dict[int, dict[str, Any]]
-    campaigns: dict[int, dict[str, Any]]
-    outstanding: dict[tuple[int, str], tuple[int, int]]  # (campaign, district) → (selected, still to assess)
-
-
-def _ids(rows: Sequence[Mapping[str, Any]], key: str) -> list[int]:
-    return sorted({r[key] for r in rows if r[key] is not None})
-
-
-def gather(session: Session, rows: Sequence[Mapping[str, Any]], *, lock: bool = False) -> _Facts:
-    """What the deadlines of a batch are about, a few queries for the whole batch. With `lock` (the sweep),
-    the enterprises are read FOR UPDATE, in id order: on PostgreSQL a second sweeper then waits for the first
-    to commit and judges the state it left (escalated already), instead of escalating again from it."""
-    e_ids, f_ids, c_ids = _ids(rows, "enterprise_id"), _ids(rows, "finding_id"), _ids(rows, "campaign_id")
-    query = (select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district,
-                    ENTERPRISE.c.state, ENTERPRISE.c.valid_until, ENTERPRISE.c.publicity_ends_on, ENTERPRISE.c.level,
-                    ENTERPRISE.c.revocation_reason, ENTERPRISE.c.contact)
-             .where(ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))))
-    if lock:
-        query = query.order_by(ENTERPRISE.c.id).with_for_update()
-    enterprises = {r["id"]: dict(r) for r in session.execute(query, {"ids": e_ids}).mappings()} if e_ids else {}
-    findings = {r["id"]: dict(r) for r in session.execute(
-        select(FINDING.c.id, FINDING.c.status, FINDING.c.item, FINDING.c.content, FINDING.c.major)
-        .where(FINDING.c.id.in_(bindparam("ids", expanding=True))), {"ids": f_ids}).mappings()} if f_ids else {}
-    campaigns = {r["id"]: dict(r) for r in session.execute(
-        select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.ends_on)
-        .where(CAMPAIGN.c.id.in_(bindparam("ids", expanding=True))), {"ids": c_ids}).mappings()} if c_ids else {}
-    return _Facts(enterprises, findings, campaigns, outstanding(session, c_ids))
-
-
-def outstanding(session: Session, campaign_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, int]]:
-    """Per (campaign, district): enterprises to assess (not excluded) and how many are not yet assessed."""
-    if not campaign_ids:
-        return {}
-    rows = session.execute(
-        select(MEMBER.c.campaign_id, MEMBER.c.district, func.count(),
-               func.count().filter(MEMBER.c.assessed_on.is_(None)))
-        .where(MEMBER.c.campaign_id.in_(bindparam("ids", expanding=True)), MEMBER.c.excluded_reason.is_(None))
-        .group_by(MEMBER.c.campaign_id, MEMBER.c.district), {"ids": list(campaign_ids)})
-    return {(c, d): (total, left) for c, d, total, left in rows}
-
-
-def judge(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> tuple[str, str] | None:
-    """None while the deadline still runs; else (status, why) once it is met or no longer applies."""
-    kind, e = d["kind"], facts.enterprises.get(d["enterprise_id"] or -1)
-    if e is not None and e["state"] in ctx.rules.ended_states:
-        return CANCELLED, f"企业{ctx.rules.state_label(e['state'])}"
-    if kind in ("finding", "major_finding"):
-        f = facts.findings.get(d["finding_id"] or -1)
-        if f is None or f["status"] == "verified":
-            return MET, "整改已验收"
-        if f["status"] == "submitted":
-            return PAUSED, "整改材料待验收"
-    elif kind == "campaign_window":
-        _, left = facts.outstanding.get((d["campaign_id"], d["district"]), (0, 0))
-        if left == 0:
-            return MET, "本区评估已全部完成"
-    elif kind == "interview" and (e is None or e["state"] != State.INTERVIEW):
-        return MET, f"已离开约谈状态（{ctx.rules.state_label(e['state']) if e else '?'}）"
-    elif kind == "publicity" and (e is None or e["state"] != State.REVOCATION_PENDING
-                                  or e["publicity_ends_on"] != d["due_on"]):
-        return CANCELLED, "已不在该公示期内"
-    elif kind == "validity" and (e is None or e["valid_until"] != d["due_on"]):
-        return CANCELLED, "定级有效期已变更"
-    return None
-
-
-def subject(ctx: Context, d: Mapping[str, Any], facts: _Facts) -> wording.Subject:
-    """What a deadline is about, in words."""
-    kind, district_name = d["kind"], ctx.rules.district_name(d["district"])
-    e = facts.enterprises.get(d["enterprise_id"] or -1)
-    if kind in ("finding", "major_finding"):
-        f = facts.findings[d["finding_id"]]
-        label = "重大事故隐患" if kind == "major_finding" else "整改问题"
-        what = f"{label}#{f['id']}（{f['item']} {f['content']}）"
-    elif kind in ("campaign_window", "ledger_submission"):
-        c = facts.campaigns[d["campaign_id"]]
-        total, left = facts.outstanding.get((d["campaign_id"], d["district"]), (0, 0))
-        what = (f"{c['name']}：本区应评估{total}家，尚有{left}家未完成" if kind == "campaign_window"
-                else f"{c['name']}：本区定级企业台账报送")
-    elif kind == "publicity":
-        what = f"撤销公示（事由：{ctx.rules.revocation_reasons.get(e['revocation_reason'] or '', '—') if e else '—'}）"
-    elif kind == "validity":
-        what = f"安全生产标准化{e['level'] if e else ''}定级有效期届满"
-    else:
-        what = "约谈"
-    if e is None:
-        return wording.Subject(what, district_name)
-    return wording.Subject(what, district_name, e["name"], e["credit_code"], e["contact"] or None)
-
-
 @dataclass(frozen=True, slots=True)
 class _Escalation:
     """What became of a deadline's escalation in this sweep."""
@@ -272,7 +175,7 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
             latest = n == len(reminders) - 1
             for audience in kind.remind:
                 title, body = wording.reminder(kind, audience, about, d["due_on"], today)
-                outbox.append(_message(d, action.step, audience, title, body, now,
+                outbox.append(reminder_row(d, action.step, audience, title, body, now,
                                        status="pending" if latest else "superseded"))
                 report.reminders += latest
                 report.superseded += not latest
@@ -288,7 +191,7 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
         assert kind.escalate is not None
         for audience in kind.escalate.notice:
             title, body = wording.escalation(kind, audience, subjects[d["id"]], d["due_on"], today, outcome)
-            outbox.append(_message(d, action.step, audience, title, body, now))
+            outbox.append(reminder_row(d, action.step, audience, title, body, now))
             report.reminders += 1
     updates = [(closed.get(d["id"]) or _runs_on(ctx, d, escalated.get(d["id"]), today)).params() for d in claimed]
     if outbox:
@@ -304,16 +207,7 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
             updates)
 
 
-def _message(d: Mapping[str, Any], step: str, audience: str, title: str, body: str, now: datetime,
-             status: str = "pending") -> dict[str, Any]:
-    return {"deadline_id": d["id"], "kind": d["kind"], "subject": d["subject"], "due_on": d["due_on"], "step": step,
-            "audience": audience, "enterprise_id": d["enterprise_id"], "district": d["district"], "title": title,
-            "body": body, "queued_at": now, "status": status, "attempts": 0, "next_attempt_at": now,
-            "delivered_to": [], "last_error": "superseded: a later step of the same deadline was due the same day"
-            if status == "superseded" else None}
-
-
-def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], DeadlineKind, Action]], facts: _Facts,
+def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], DeadlineKind, Action]], facts: Facts,
               report: SweepReport) -> dict[int, tuple[str, str]]:
     """Fire the escalations that are due, at most one per enterprise in a batch; (state, note) per deadline."""
     outcomes: dict[int, tuple[str, str]] = {}
@@ -374,40 +268,3 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
                         code=about["credit_code"] if about else None,
                         who=about["name"] if about else ctx.rules.district_name(d["district"]))
     return outcomes
-
-
-# --- campaign progress ------------------------------------------------------------------------------
-
-def campaign_progress(ctx: Context) -> dict[str, int]:
-    """Once a week (ISO week) while a campaign's window is open, tell each district with assessments
-    outstanding how far it is. Keyed in the outbox by the week: a re-run the same week sends nothing."""
-    now = ctx.now()
-    today = now.date()
-    year, week, _ = today.isocalendar()
-    step = f"progress:{year}-W{week:02d}"
-    queued = 0
-    with ctx.store.write() as session:
-        campaigns = [dict(r) for r in session.execute(select(CAMPAIGN).where(
-            CAMPAIGN.c.starts_on <= today, CAMPAIGN.c.ends_on >= today)).mappings()]
-        counts = outstanding(session, [c["id"] for c in campaigns])
-        deadline_ids = dict(session.execute(select(DEADLINE.c.subject, DEADLINE.c.id).where(
-            DEADLINE.c.kind == "campaign_window", DEADLINE.c.campaign_id.in_([c["id"] for c in campaigns]))).all()) \
-            if campaigns else {}
-        rows = []
-        by_id = {c["id"]: c for c in campaigns}
-        for (campaign_id, district), (total, left) in sorted(counts.items()):
-            if left == 0:
-                continue
-            c = by_id[campaign_id]
-            subject_key = campaign_subject(campaign_id, district)
-            title, body = wording.progress(c["name"], ctx.rules.district_name(district), total, total - left,
-                                           c["ends_on"], today)
-            rows.append(_message({"id": deadline_ids.get(subject_key), "kind": "campaign_window",
-                                  "subject": subject_key, "due_on": c["ends_on"], "enterprise_id": None,
-                                  "district": district}, step, "district", title, body, now))
-        if rows:
-            stmt = dialect_insert(session, REMINDER).on_conflict_do_nothing(
-                index_elements=["subject", "due_on", "step", "audience"])
-            conn = session.connection()
-            queued = sum(int(conn.execute(stmt, [r]).rowcount or 0) for r in rows)
-    return {"campaigns": len(campaigns), "districts": sum(1 for v in counts.values() if v[1]), "queued": queued}

@@ -276,15 +276,16 @@ ALLOWED = {
     "safegrade.services.reporting.oversight.counts",  # district → kind → count: keyed by data
     "safegrade.services.reporting.oversight.flag_counts_in",
     "safegrade.services.reporting.oversight.flag_counts_by_district",
-    "safegrade.services.sweep.outstanding",  # (campaign, district) → counts, inside the sweep's transaction
+    "safegrade.services.due.outstanding",  # (campaign, district) → counts, inside the sweep's transaction
     "safegrade.services.reporting.loop_trail.load_trails",  # enterprise id → its trail, inside the report's read
     "safegrade.services.deadlines.dialect_insert",  # a SQLAlchemy insert construct, not a result
+    "safegrade.services.due.reminder_row",  # the parameters of one outbox insert, not a result
     "safegrade.services.lifecycle.effects",  # field → new value: the change set of one transition
     # not converted in time (issue 9, item 2); each returns a dict whose keys the CLI prints as --json:
     # the job runners record these (flows/deadlines.py, flows/audit.py, moving to services/jobs.py in item 1):
     # convert them with that move
     "safegrade.services.reminders.send_reminders",
-    "safegrade.services.sweep.campaign_progress",
+    "safegrade.services.progress.campaign_progress",
     # a job's counts, keyed by what was counted (recorded as job_run.counts)
     "safegrade.services.jobs.top_counts",
     "safegrade.services.jobs.nested_counts",

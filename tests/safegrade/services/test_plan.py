@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from safegrade.errors import InvalidInput
 from safegrade.models import AuditEvent, Reminder, table
 from safegrade.services.plan import plan_deadlines
-from safegrade.services.sweep import campaign_progress, sweep_deadlines
+from safegrade.services.progress import campaign_progress
+from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
 from tests.factories import DEDUCTIONS, MAJOR, assess, campaign_world, outbox, plain
 

@@ -69,4 +69,4 @@ def audit_checkpoint(ctx: typer.Context) -> None:
     cp = auditing.checkpoint_audit(opts.context())
     if not emit(opts, cp):
         out.print("no chain moved since the last checkpoint" if cp is None
-                  else f"checkpoint {cp['id']}: {cp['heads']} chain head(s), digest {cp['heads_digest'][:16]}")
+                  else f"checkpoint {cp.id}: {cp.heads} chain head(s), digest {cp.heads_digest[:16]}")

@@ -292,7 +292,7 @@ def _audit(demo: _Demo, revoked: list[str]) -> Report:
     verified = verify_audit(as_(None))
     exported = export_audit(as_(None), workdir / "audit.jsonl")
     offline = verify_export(workdir / "audit.jsonl")
-    demo.console.print(f"checkpoint {cp['id'] if cp else '-'}; verify: {verified.events} events in "
+    demo.console.print(f"checkpoint {cp.id if cp else '-'}; verify: {verified.events} events in "
                        f"{verified.chains} chains {'OK' if verified.ok else 'BROKEN'}; exported to {exported.file}, "
                        f"verified without the database: {'OK' if offline.ok else 'BROKEN'}")
     if revoked:

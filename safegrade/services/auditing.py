@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from safegrade.audit import trail
 from safegrade.audit.chain import Report, verify_lines
@@ -12,7 +12,8 @@ from safegrade.errors import InvalidInput
 from safegrade.services.context import Context
 
 # Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
-__all__ = ["Report", "checkpoint_audit", "export_audit", "verify_audit", "verify_export"]
+__all__ = ["AuditCheckpointTaken", "AuditExport", "Report", "checkpoint_audit", "export_audit", "verify_audit",
+           "verify_export"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,23 @@ def export_audit(ctx: Context, path: Path) -> AuditExport:
     return AuditExport(file=str(path), events=events, chains=chains)
 
 
-def checkpoint_audit(ctx: Context) -> dict[str, Any] | None:
-    """Record the heads of every chain that moved since the last checkpoint."""
+@dataclass(frozen=True, slots=True)
+class AuditCheckpointTaken:
+    """A checkpoint of the chain heads that moved since the previous one; itself chained by `prev_hash`."""
+
+    taken_at: datetime
+    last_event_id: int  # the newest audit event it covers
+    heads: int  # how many chains moved, each recorded with its head
+    heads_digest: str  # SHA-256 over the heads (credit code, sequence, hash)
+    actor: str
+    prev_hash: str  # the previous checkpoint's hash (the genesis value for the first)
+    hash: str
+    id: int
+
+
+def checkpoint_audit(ctx: Context) -> AuditCheckpointTaken | None:
+    """Record the heads of every chain that moved since the last checkpoint; None when none moved."""
     actor = ctx.require("checkpoint", "take audit checkpoints")
     with ctx.store.write() as session:
-        return trail.checkpoint(session, ctx.now(), actor.name)
+        taken = trail.checkpoint(session, ctx.now(), actor.name)
+    return AuditCheckpointTaken(**taken) if taken else None

@@ -113,7 +113,7 @@ def nightly_audit(ctx: Context) -> JobResult:
     if breaks:
         raise AuditBroken(f"audit trail broken: {'; '.join(breaks[:5])}")
     return {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
-            "checkpoint": cp["id"] if cp else None, "breaks": breaks}
+            "checkpoint": cp.id if cp else None, "breaks": breaks}
 
 
 def sweep_job(ctx: Context, source: str) -> JobResult:

@@ -148,12 +148,12 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint(trail, make_ctx):
 def test_checkpoints_record_only_moved_heads_and_are_chained(trail, make_ctx, clock):
     world, ctx = trail
     boss = make_ctx("boss")
-    first = checkpoint_audit(boss)
+    first = plain(checkpoint_audit(boss))
     assert first["heads"] == 4
     assert checkpoint_audit(boss) is None
     clock.advance(hours=1)
     fire_event(make_ctx("hx"), world.hexi[0], "summon", reason="约谈")
-    second = checkpoint_audit(boss)
+    second = plain(checkpoint_audit(boss))
     assert second["heads"] == 1
     assert second["prev_hash"] == first["hash"]
     assert verify_audit(ctx).checkpoints == 2

@@ -50,7 +50,7 @@ from safegrade.services.reporting.loop_findings import (
     noted_event,
     reminder_record,
 )
-from safegrade.services.reporting.loop_trail import ChainCheck, Trail, instant, load_trails, verification
+from safegrade.services.reporting.loop_trail import ChainCheck, EventRef, Trail, instant, load_trails, verification
 
 ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
 CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)
@@ -58,15 +58,9 @@ CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
-class EscalationRecord:
+class EscalationRecord(EventRef):
     """An escalation event of the trail, with the deadline whose escalation note names it (if any)."""
 
-    id: int
-    enterprise: str
-    seq: int
-    hash: str
-    event: str
-    at: datetime
     event_label: str
     from_state: str | None
     from_label: str

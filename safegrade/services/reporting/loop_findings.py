@@ -25,15 +25,9 @@ _HEX = re.compile(r"[0-9a-f]{16,64}")
 
 
 @dataclass(frozen=True, slots=True)
-class ActedEvent:
+class ActedEvent(EventRef):
     """A finding's audit event (submitted, rejected, verified): how it is named, when, by whom, why."""
 
-    id: int
-    enterprise: str
-    seq: int
-    hash: str
-    event: str
-    at: datetime
     actor: str
     role: str
     reason: str

@@ -192,6 +192,7 @@ class CampaignMember(SQLModel, table=True):
     excluded_note: str | None = None
     assessed_on: date | None = None
     late: bool = False  # assessed after the window closed
+    updated_at: datetime = _utc(nullable=False)  # the instant of its last change (its versions are dated by it)
 
 
 class Assessment(SQLModel, table=True):
@@ -217,7 +218,7 @@ class Assessment(SQLModel, table=True):
     source: str  # file:row it was imported from
     remarks: str = ""
     recorded_by: str = Field(max_length=64)
-    recorded_at: datetime = _utc(nullable=False)
+    recorded_at: datetime = _utc(nullable=False, index=True)
 
 
 class Deduction(SQLModel, table=True):
@@ -251,6 +252,7 @@ class Finding(SQLModel, table=True):
     verified_at: datetime | None = _utc(nullable=True)
     rejections: int = 0
     created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)  # the instant of its last change (its versions are dated by it)
 
 
 class Evidence(SQLModel, table=True):
@@ -263,7 +265,7 @@ class Evidence(SQLModel, table=True):
     size: int
     stored_path: str
     submitted_by: str = Field(max_length=64)
-    submitted_at: datetime = _utc(nullable=False)
+    submitted_at: datetime = _utc(nullable=False, index=True)
 
 
 class Deadline(SQLModel, table=True):
@@ -320,6 +322,7 @@ class Reminder(SQLModel, table=True):
     last_error: str | None = None
     sent_at: datetime | None = _utc(nullable=True)
     delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # channel names
+    updated_at: datetime = _utc(nullable=False)  # the instant of its last change (its versions are dated by it)
 
 
 class JobRun(SQLModel, table=True):
@@ -337,3 +340,50 @@ class JobRun(SQLModel, table=True):
     source: str = Field(max_length=16)  # cli | flow | scheduler
     counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = None
+
+
+# --- dated rows -------------------------------------------------------------------------------------------
+# A table whose rows change keeps every version of every row in `<table>_version`: the database itself
+# appends the row as it is after each INSERT and UPDATE (triggers, installed by the migrations through
+# `history_ddl`), so no code path can change a row without its earlier state staying readable. A version
+# is dated by the row's `updated_at`, which every writer sets to the (simulated) now of its change;
+# safegrade.services.asof reads a table as it stood at an instant from them. Rows are never deleted.
+VERSIONED: tuple[str, ...] = ("enterprise", "finding", "campaign_member", "deadline", "reminder")
+
+
+def _version_table(base: Table) -> Table:
+    """`<base>_version`: version_id, then every column of the base table (same names, types; no constraints)."""
+    name = f"{base.name}_version"
+    return Table(
+        name, metadata,
+        Column("version_id", BigKey, primary_key=True, autoincrement=True),
+        *(Column(c.name, c.type, nullable=True) for c in base.columns),
+        Index(f"ix_{name}_id_updated_at", "id", "updated_at"),
+        Index(f"ix_{name}_updated_at", "updated_at"),
+    )
+
+
+VERSION_TABLES: dict[str, Table] = {name: _version_table(metadata.tables[name]) for name in VERSIONED}
+
+
+def history_ddl(dialect: str, name: str, columns: list[str]) -> list[str]:
+    """The statements that (re)install the trigger keeping `<name>_version` for these columns of `name`:
+    run them again whenever a migration changes the table's columns (or rebuilds it, as SQLite's batch mode
+    does: a rebuilt table loses its triggers)."""
+    cols = ", ".join(columns)
+    new = ", ".join(f"NEW.{c}" for c in columns)
+    insert_version = f"INSERT INTO {name}_version ({cols}) VALUES ({new});"
+    if dialect == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS trg_{name}_version ON {name}",
+            f"CREATE OR REPLACE FUNCTION keep_{name}_version() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {insert_version} RETURN NULL; END $$",
+            f"CREATE TRIGGER trg_{name}_version AFTER INSERT OR UPDATE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION keep_{name}_version()",
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS trg_{name}_version_insert",
+        f"DROP TRIGGER IF EXISTS trg_{name}_version_update",
+        f"CREATE TRIGGER trg_{name}_version_insert AFTER INSERT ON {name} BEGIN {insert_version} END",
+        f"CREATE TRIGGER trg_{name}_version_update AFTER UPDATE ON {name} BEGIN {insert_version} END",
+    ]

@@ -156,9 +156,25 @@ class Store:
 
         before = self.current_revision()
         cfg = self._alembic()
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        sqlite = self.dialect == "sqlite"
+        with self.engine.connect() as conn:
+            # SQLite rebuilds a table to change a column; while it does, the table that others reference is
+            # gone for a moment. Its documented procedure: foreign keys off outside the transaction, the
+            # references checked before the commit, foreign keys on again.
+            raw: Any = conn.connection.driver_connection
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
+                    if broken:
+                        raise StoreError(f"the upgrade would break references (table, row, parent): {broken[:5]}; "
+                                         "nothing was changed")
+            finally:
+                if sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")
         return before, self.head_revision()
 
     def _quick_revisions(self) -> tuple[str | None, str]:

@@ -148,7 +148,7 @@ def _by_campaign(inputs: list[AssessmentInput]) -> dict[str, list[AssessmentInpu
 _due_on = lru_cache(maxsize=4096)(add_working_days)  # a few distinct dates, many findings
 
 _MEMBER_DONE = update(MEMBER).where(MEMBER.c.id == bindparam("_id")).values(
-    assessed_on=bindparam("assessed_on"), late=bindparam("late"))
+    assessed_on=bindparam("assessed_on"), late=bindparam("late"), updated_at=bindparam("updated_at"))
 
 
 Planned = tuple[AssessmentInput, dict[str, Any], dict[str, Any], Score]  # input, member, campaign, score
@@ -189,7 +189,7 @@ def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: Ass
         findings.append({"enterprise_id": plan[n][1]["enterprise_id"], "assessment_id": assessment_of[n],
                          "deduction_id": deduction_id, "element": item.element, "item": d.item, "content": d.content,
                          "major": item.veto, "due_on": _due_on(a.assessed_on, days), "status": "open",
-                         "created_at": now})
+                         "created_at": now, "updated_at": now})
         report.major_hazards += item.veto
         report.findings += not item.veto
     if findings:
@@ -202,7 +202,7 @@ def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: Ass
                 select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.major, FINDING.c.due_on)
                 .where(FINDING.c.assessment_id.in_(bindparam("ids", expanding=True))), {"ids": assessment_of})],
             new=True)
-    session.execute(_MEMBER_DONE, [{"_id": member["id"], "assessed_on": a.assessed_on,
+    session.execute(_MEMBER_DONE, [{"_id": member["id"], "assessed_on": a.assessed_on, "updated_at": now,
                                     "late": a.assessed_on > campaign["ends_on"]} for a, member, campaign, _ in plan])
     still_open = open_counts_of(session, [member["enterprise_id"] for _, member, _, _ in plan])
     requests = []

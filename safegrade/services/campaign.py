@@ -171,7 +171,7 @@ def open_campaign(ctx: Context, name: str, starts_on: date, ends_on: date, *, al
             "created_at": now}]).scalar_one()
         session.execute(insert(MEMBER), [{
             "campaign_id": campaign_id, "enterprise_id": r["id"], "district": r["district"], "due_on": ends_on,
-            "selected_at": now} for r in chosen])
+            "selected_at": now, "updated_at": now} for r in chosen])
         fire_in(ctx, session, [FireRequest(r["credit_code"], Event.OPEN_ASSESSMENT, f"{name}：纳入运行质量评估",
                                            {"campaign": name}) for r in chosen], strict=True, via_service=True)
         districts = sorted({r["district"] for r in chosen})
@@ -273,7 +273,7 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
         text = f"{name}：{exclusion.label}" + (f"（{note.strip()}）" if note.strip() else "")
         fired = fire_in(ctx, session, [FireRequest(code, exclusion.event, text, exclusion.data)], strict=True).fired[0]
         session.execute(MEMBER.update().where(MEMBER.c.id == member["id"]).values(
-            excluded_reason=reason, excluded_note=note.strip() or None))
+            excluded_reason=reason, excluded_note=note.strip() or None, updated_at=ctx.now()))
     return ExcludedMember(campaign=name, credit_code=code, reason=reason, label=exclusion.label,
                           event=fired.event, to_state=fired.to_state)
 

@@ -121,6 +121,6 @@ def reminder_row(d: Mapping[str, Any], step: str, audience: str, title: str, bod
     """A row of the reminder outbox for deadline `d` (a superseded one says why it was not sent)."""
     return {"deadline_id": d["id"], "kind": d["kind"], "subject": d["subject"], "due_on": d["due_on"], "step": step,
             "audience": audience, "enterprise_id": d["enterprise_id"], "district": d["district"], "title": title,
-            "body": body, "queued_at": now, "status": status, "attempts": 0, "next_attempt_at": now,
+            "body": body, "queued_at": now, "updated_at": now, "status": status, "attempts": 0, "next_attempt_at": now,
             "delivered_to": [], "last_error": "superseded: a later step of the same deadline was due the same day"
             if status == "superseded" else None}

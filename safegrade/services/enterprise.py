@@ -14,6 +14,7 @@ from safegrade.audit import trail
 from safegrade.domain.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 
 ENTERPRISE = table(Enterprise)
@@ -105,18 +106,12 @@ def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
 
 def list_enterprises(ctx: Context, *, state: str | None = None, district: str | None = None,
                      flag: str | None = None, limit: int | None = None, overdue: bool = False) -> list[EnterpriseView]:
-    """Enterprises, filtered; `overdue` keeps those with a finding past its deadline and not verified."""
-    query = select(ENTERPRISE).order_by(ENTERPRISE.c.district, ENTERPRISE.c.credit_code)
-    if overdue:
-        late = select(FINDING.c.enterprise_id).where(FINDING.c.status != "verified",
-                                                     FINDING.c.due_on < ctx.now().date())
-        query = query.where(ENTERPRISE.c.id.in_(late))
-    if state is not None:
-        if state not in ctx.rules.lifecycle.states:
-            raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
-                               code="unknown_state", field="state", value=state,
-                               allowed=list(ctx.rules.lifecycle.states))
-        query = query.where(ENTERPRISE.c.state == state)
+    """Enterprises as they stood at the context's now, filtered; `overdue` keeps those with a finding past its
+    deadline and not verified then."""
+    if state is not None and state not in ctx.rules.lifecycle.states:
+        raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
+                           code="unknown_state", field="state", value=state, allowed=list(ctx.rules.lifecycle.states))
+    district_code = None
     if district is not None:
         found = ctx.rules.district(district)
         if found is None:
@@ -124,8 +119,18 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
                                f"{', '.join(d.name for d in ctx.rules.districts.values())}",
                                code="unknown_district", field="district", value=district,
                                allowed=[d.name for d in ctx.rules.districts.values()])
-        query = query.where(ENTERPRISE.c.district == found.code)
+        district_code = found.code
     with ctx.store.read() as session:
+        then = as_of(ctx, session)
+        e, f = then.table(ENTERPRISE), then.table(FINDING)
+        query = select(e).order_by(e.c.district, e.c.credit_code)
+        if overdue:
+            query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
+                                                                            f.c.due_on < then.day)))
+        if state is not None:
+            query = query.where(e.c.state == state)
+        if district_code is not None:
+            query = query.where(e.c.district == district_code)
         rows = [dict(r) for r in session.execute(query).mappings()]
     if flag is not None:
         rows = [r for r in rows if flag in (r["flags"] or [])]

@@ -87,6 +87,7 @@ class FindingRow:
     verified_at: datetime | None
     rejections: int
     created_at: datetime
+    updated_at: datetime
     credit_code: str
     name: str
     district: str
@@ -167,7 +168,7 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
                                             "stored_path": where, "submitted_by": actor.name, "submitted_at": now}
                                            for p, sha, size, where in stored])
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
-            status=SUBMITTED, submitted_by=actor.name, submitted_at=now))
+            status=SUBMITTED, submitted_by=actor.name, submitted_at=now, updated_at=now))
         files = [{"file": p.name, "sha256": sha, "size": size} for p, sha, size, _ in stored]
         deadlines.pause(ctx, session, deadlines.finding_subject(finding_id))
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_SUBMITTED,
@@ -190,7 +191,7 @@ def verify_finding(ctx: Context, finding_id: int, note: str = "") -> FindingVeri
                             "it must be verified by another regulator", code="own_evidence", field="finding_id",
                             value=finding_id)
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
-            status=VERIFIED, verified_by=actor.name, verified_at=now))
+            status=VERIFIED, verified_by=actor.name, verified_at=now, updated_at=now))
         deadlines.meet(ctx, session, ("finding", "major_finding"), deadlines.finding_subject(finding_id),
                        f"{now.date()}验收通过（{actor.name}）")
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_VERIFIED,
@@ -209,7 +210,7 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> FindingRejecte
         f = _finding(ctx, session, finding_id, f"reject finding #{finding_id} of", SUBMITTED,
                      "only a submitted finding can be rejected")
         session.execute(update(FINDING).where(FINDING.c.id == finding_id).values(
-            status=OPEN, rejections=FINDING.c.rejections + 1))
+            status=OPEN, rejections=FINDING.c.rejections + 1, updated_at=ctx.now()))
         deadlines.resume(ctx, session, deadlines.finding_subject(finding_id))
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_REJECTED,
                           f"整改验收不通过：{reason.strip()}", {"finding": finding_id, "item": f["item"]}, {})

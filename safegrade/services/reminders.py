@@ -79,6 +79,7 @@ class ReminderRow:
     last_error: str | None
     sent_at: datetime | None
     delivered_to: list[str]
+    updated_at: datetime
     credit_code: str | None
     enterprise_name: str | None
     step_label: str
@@ -127,7 +128,7 @@ def _claim(ctx: Context, size: int, lease_seconds: int) -> tuple[list[dict[str, 
            .order_by(r.next_attempt_at, r.id).limit(size).with_for_update(skip_locked=True))
     expired = r.status == SENDING  # SET expressions see the row as it was before this update
     claim = (update(REMINDER).where(r.id.in_(due.scalar_subquery()))
-             .values(status=SENDING, next_attempt_at=lease_until,
+             .values(status=SENDING, next_attempt_at=lease_until, updated_at=now,
                      attempts=case((expired, r.attempts + 1), else_=r.attempts),
                      last_error=case((expired, RECLAIMED), else_=r.last_error))
              .returning(*REMINDER.c))
@@ -179,7 +180,7 @@ def _send_one(ctx: Context, row: dict[str, Any], lease_until: datetime, channels
         except DeliveryError as exc:
             errors.append(str(exc))
     now = ctx.now()
-    values: dict[str, Any] = {"delivered_to": delivered}
+    values: dict[str, Any] = {"delivered_to": delivered, "updated_at": now}
     if not errors:
         outcome = SENT
         values |= {"status": SENT, "sent_at": now, "next_attempt_at": now, "last_error": None}
@@ -213,7 +214,7 @@ def _keep_lease(ctx: Context, reminder_id: int, lease_until: datetime, lease_sec
     with ctx.store.write() as session:
         held = session.connection().execute(update(REMINDER).where(
             r.id == reminder_id, r.status == SENDING, r.next_attempt_at == lease_until)
-            .values(next_attempt_at=renewed)).rowcount
+            .values(next_attempt_at=renewed, updated_at=now)).rowcount
     return renewed if held else None
 
 
@@ -256,7 +257,7 @@ def list_reminders(ctx: Context, *, failed: bool = False, status: str | None = N
         rows = [dict(row) for row in session.execute(query).mappings()]
     zone = ctx.settings.zone
     for row in rows:
-        for name in ("queued_at", "next_attempt_at", "sent_at"):
+        for name in ("queued_at", "next_attempt_at", "sent_at", "updated_at"):
             row[name] = row[name].astimezone(zone) if row[name] is not None else None
     return [ReminderRow(**row, step_label=step_label(row["step"]), audience_label=_audience_label(ctx, row["audience"]),
                         status_label=STATUS_LABELS.get(row["status"], row["status"]),
@@ -286,7 +287,8 @@ def retry_reminder(ctx: Context, reminder_id: int) -> RequeuedReminder:
                                "only a failed or pending message is requeued", code="wrong_status",
                                field="reminder_id", value=reminder_id, allowed=[FAILED, PENDING])
         done = session.connection().execute(update(REMINDER).where(r.id == reminder_id, r.status == row["status"])
-                                            .values(status=PENDING, attempts=0, next_attempt_at=now)).rowcount
+                                            .values(status=PENDING, attempts=0, next_attempt_at=now,
+                                                    updated_at=now)).rowcount
         if not done:
             raise Conflict(f"reminder #{reminder_id} was changed by a sender meanwhile; look again",
                            code="changed_meanwhile", field="reminder_id", value=reminder_id)

@@ -124,7 +124,7 @@ def queue(ctx: Context, n: int = 1, *, audience: str = "enterprise", credit_code
     rows: list[dict[str, Any]] = [
         {"kind": kind, "subject": f"{kind}:{i}", "due_on": due_on, "step": step, "audience": audience,
          "enterprise_id": company, "district": district, "title": f"整改期限提醒（第{i}号）",
-         "body": f"请于{due_on:%Y年%m月%d日}前完成第{i}号问题整改并提交整改材料。", "queued_at": at,
+         "body": f"请于{due_on:%Y年%m月%d日}前完成第{i}号问题整改并提交整改材料。", "queued_at": at, "updated_at": at,
          "status": "pending", "attempts": 0, "next_attempt_at": at, "delivered_to": []}
         for i in range(first, first + n)]
     r = table(Reminder)

@@ -30,7 +30,7 @@ def outbox(ready, tmp_path, monkeypatch):
     store = Store(make_engine(f"sqlite:///{tmp_path / 'cli.db'}"))
     now = parse_instant("2023-06-01T09:00", "Asia/Shanghai")
     common = {"kind": "finding", "due_on": date(2023, 6, 8), "step": "-7", "district": "120114", "queued_at": now,
-              "status": "pending", "attempts": 0, "next_attempt_at": now, "delivered_to": []}
+              "updated_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now, "delivered_to": []}
     with store.write() as session:
         company = session.execute(select(table(Enterprise).c.id).where(
             table(Enterprise).c.credit_code == wuqing)).scalar_one()

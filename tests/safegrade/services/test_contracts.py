@@ -116,7 +116,8 @@ STABLE_KEYS = {
                     "role", "source", "reason", "payload", "hash"),
     FindingRow: ("id", "enterprise_id", "assessment_id", "deduction_id", "element", "item", "content", "major",
                  "due_on", "status", "submitted_by", "submitted_at", "verified_by", "verified_at", "rejections",
-                 "created_at", "credit_code", "name", "district", "status_label", "district_name", "overdue_days",
+                 "created_at", "updated_at", "credit_code", "name", "district", "status_label", "district_name",
+                 "overdue_days",
                  "evidence"),
     EvidenceFile: ("file", "sha256"),
     FindingSubmitted: ("finding", "status", "evidence", "audit"),
@@ -129,7 +130,8 @@ STABLE_KEYS = {
                   "created_at", "updated_at", "label", "status_label", "district_name", "days_left"),
     ReminderRow: ("id", "deadline_id", "kind", "subject", "due_on", "step", "audience", "enterprise_id", "district",
                   "title", "body", "queued_at", "status", "attempts", "next_attempt_at", "last_error", "sent_at",
-                  "delivered_to", "credit_code", "enterprise_name", "step_label", "audience_label", "status_label",
+                  "delivered_to", "updated_at", "credit_code", "enterprise_name", "step_label", "audience_label",
+                  "status_label",
                   "district_name"),
     RequeuedReminder: ("id", "was", "status", "attempts_before", "next_attempt_at", "last_error"),
     ExportedLedger: ("file", "enterprises", "sheets", "as_of"),
@@ -222,8 +224,8 @@ def test_jsonable_writes_instants_as_utc_text_inside_a_contract_and_its_lists():
     row = FindingRow(id=7, enterprise_id=3, assessment_id=None, deduction_id=None, element="e", item="ZN01",
                      content="c", major=False, due_on=date(2023, 10, 13), status="submitted", submitted_by="企业",
                      submitted_at=at, verified_by=None, verified_at=None, rejections=0, created_at=at,
-                     credit_code="91120114MA0000001X", name="n", district="120114", status_label="待验收",
-                     district_name="武清区", overdue_days=0,
+                     updated_at=at, credit_code="91120114MA0000001X", name="n", district="120114",
+                     status_label="待验收", district_name="武清区", overdue_days=0,
                      evidence=[EvidenceFile(file="a.pdf", sha256="ab" * 32)])
     plain = jsonable([row])[0]
     assert plain["submitted_at"] == plain["created_at"] == "2023-09-15T12:30:00.000000Z"

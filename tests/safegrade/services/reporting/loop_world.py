@@ -92,7 +92,7 @@ def put_reminder(ctx: Any, *, subject: str, due_on: date, step: str, audience: s
             "title": f"问题整改期限提醒（{step}）", "body": "请按期完成整改", "queued_at": now, "status": status,
             "attempts": attempts, "next_attempt_at": now + timedelta(minutes=5), "last_error": last_error,
             "sent_at": now + timedelta(minutes=1) if status == "sent" else None,
-            "delivered_to": ["mailto"] if status == "sent" else []}])
+            "delivered_to": ["mailto"] if status == "sent" else [], "updated_at": now}])
 
 
 def finding_ids(ctx: Any, enterprise_id: int) -> list[int]:

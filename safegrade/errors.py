@@ -38,6 +38,7 @@ HINTS: dict[str, str] = {
     "add_actor": "add the actor first",
     "name_actor": "name the actor who acts",
     "verify_audit": "verify the audit trail",
+    "init_database": "create it by initialising the database",
     "set_ledger_due": "a ledger due date is set when the campaign is opened",
     "amend": "import it as an amendment to record the change",
     "retry_reminders": "then retry the failed reminders",

@@ -1,6 +1,6 @@
-"""What every writer of output shares, and nothing else: values made JSON-ready, and a file saved whole
-or not at all. Neutral ground: no database, no services, so the report renderers and the CLI can both
-stand on it."""
+"""What every writer of output shares, and nothing else: values made JSON-ready, a file written only into a
+folder that exists, and saved whole or not at all. Neutral ground: no database, no services, so the
+services, the report renderers and the CLI can all stand on it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from safegrade.audit.chain import utc_text
+from safegrade.errors import InvalidInput
 
 
 def field_key(name: str) -> str:
@@ -34,6 +35,18 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     return value
+
+
+def require_folder(path: Path, field: str) -> Path:
+    """`path`, if its folder exists; else InvalidInput naming `field` (the parameter that gave the path) and the
+    path. A folder is never made for a file the user named: a mistyped folder would otherwise be created
+    silently and the file written where nobody looks."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = f"{folder} is not a folder" if folder.exists() else f"folder {folder} does not exist"
+        raise InvalidInput(f"{{{field}}} {path}: {what}", code="no_such_folder", field=field, value=str(path),
+                           allowed="a file in a folder that exists")
+    return path
 
 
 def save_atomically(wb: Any, path: Path) -> None:

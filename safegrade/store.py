@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,12 +45,21 @@ def _head_from_files(versions: Path = MIGRATIONS / "versions") -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; None for another database, or one in memory (or given as a URI,
+    whose file SQLite itself resolves)."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
 def make_engine(url: str, *, sqlite_synchronous: str = "full", echo: bool = False) -> Engine:
-    """An engine for `url`; nothing is built at import time, callers own the engine."""
+    """An engine for `url`; nothing is built at import time, callers own the engine. It makes no file and no
+    folder: connecting to a SQLite file that does not exist would create it, so `Store.require_schema`
+    refuses one first and only `Store.migrate` (`safegrade init`) creates the database."""
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:" and "://" not in path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
@@ -151,9 +160,14 @@ class Store:
             raise translate(exc) from exc
 
     def migrate(self) -> tuple[str | None, str]:
-        """Create or upgrade the schema to the newest revision; returns (before, after)."""
+        """Create or upgrade the schema to the newest revision; returns (before, after). A SQLite database
+        that does not exist yet is created here, and its folder with it: `safegrade init` is the one command
+        that makes a database."""
         from alembic import command
 
+        path = sqlite_file(self.engine.url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         before = self.current_revision()
         cfg = self._alembic()
         sqlite = self.dialect == "sqlite"
@@ -191,8 +205,18 @@ class Store:
             return self.current_revision(), self.head_revision()
         return (rows[0] if rows else None), head
 
+    def require_database(self) -> None:
+        """Refuse a SQLite database file that does not exist, before connecting would create an empty one
+        (and leave it behind for the next command to find)."""
+        path = sqlite_file(self.engine.url)
+        if path is not None and not path.is_file():
+            raise SchemaOutdated(f"no database at {path}", code="no_database", field="database_url",
+                                 value=str(path), hint="init_database")
+
     def require_schema(self) -> None:
-        """Refuse to work on a database that `safegrade init` has not brought up to date."""
+        """Refuse to work on a database that does not exist or that `safegrade init` has not brought up to
+        date."""
+        self.require_database()
         current, head = self._quick_revisions()
         if current != head:
             where = self.engine.url.render_as_string(hide_password=True)

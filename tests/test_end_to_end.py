@@ -73,8 +73,13 @@ def test_the_finding_loop_matches_the_trail(cycle):
         query(workdir, "select count(*) from finding where status = 'submitted'")[0][0]
     assert kinds["close"] == summary["closed_loops"]
     evidence = query(workdir, "select count(*), count(distinct sha256) from evidence")[0]
-    assert evidence[0] == kinds["finding_submitted"]
+    submitted = [json.loads(e["payload"])["data"] for e in trail if e["event"] == "finding_submitted"]
+    assert evidence[0] == sum(len(d["evidence"]) for d in submitted)  # one row per file submitted
     assert evidence[1] > 0
+    # after a rejection the same report comes back with the missing photo: new evidence, the report named reused
+    again = [d for d in submitted if "reused" in d]
+    assert len(again) == kinds["finding_rejected"] > 0
+    assert all(len(d["evidence"]) == 2 and len(d["reused"]) == 1 for d in again)
     for (code, open_findings) in query(workdir, "select credit_code, open_findings from enterprise"):
         still_open = query(workdir, "select count(*) from finding f join enterprise e on e.id = f.enterprise_id "
                                     f"where e.credit_code = '{code}' and f.status != 'verified' and not f.major")

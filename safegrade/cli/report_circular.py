@@ -9,7 +9,7 @@ import typer
 from safegrade.cli.app import emit, options, out
 from safegrade.cli.report import report_app
 from safegrade.reports.circular import FORMATS, check_format, render
-from safegrade.reports.destination import TO_STDOUT, circular_path, save_report
+from safegrade.reports.destination import TO_STDOUT, circular_path, given, save_report, target
 from safegrade.services.reporting.circular import circular_figures
 
 
@@ -26,11 +26,12 @@ def report_circular(
     and district failings, with a table and a chart per district."""
     opts = options(ctx)
     fmt = check_format(fmt)  # before any work
+    out_file = given(out_file)
     data = render(circular_figures(opts.context(), campaign), fmt)
     if out_file is None and fmt in TO_STDOUT:
         typer.echo(data.decode("utf-8"), nl=False)
         return
-    path = out_file or circular_path(opts.settings().base_dir, campaign, fmt)
+    path = target(out_file, circular_path(opts.settings().base_dir, campaign, fmt))
     save_report(path, data)
     done = {"campaign": campaign, "format": fmt, "written": str(path), "bytes": len(data)}
     if not emit(opts, done):

@@ -13,7 +13,7 @@ import typer
 
 from safegrade.cli.app import emit, err, options, out
 from safegrade.cli.report import report_app
-from safegrade.reports.destination import choose_format, default_path, target
+from safegrade.reports.destination import choose_format, default_path, given, target
 from safegrade.reports.districts import write_districts
 from safegrade.reports.loop import write_loop
 from safegrade.services.reporting.districts import district_report
@@ -35,13 +35,14 @@ def report_loop(
     escalations — with the audit chain re-verified first."""
     opts = options(ctx)
     chosen = choose_format(out_file, fmt)
+    out_file = given(out_file)
     report = loop_report(opts.context(), code, campaign=campaign, district=district)
     if emit(opts, report):
         return
     name = campaign if campaign is not None else report.enterprises[0].credit_code
     if report.district_name:
         name = f"{name}-{report.district_name}"
-    path = write_loop(report, target(out_file or default_path("loop", name, report.as_of, chosen)), chosen)
+    path = write_loop(report, target(out_file, default_path("loop", name, report.as_of, chosen)), chosen)
     totals = report.totals
     out.print(f"wrote {path}: {totals.enterprises} enterprise(s), {totals.findings} finding(s), "
               f"{totals.verified} verified, {totals.overdue} overdue, {totals.escalations} escalation(s)",
@@ -62,10 +63,11 @@ def report_districts(
     each with the audit events behind it."""
     opts = options(ctx)
     chosen = choose_format(out_file, fmt)
+    out_file = given(out_file)
     report = district_report(opts.context(), campaign)
     if emit(opts, report):
         return
-    path = write_districts(report, target(out_file or default_path("districts", campaign, report.as_of, chosen)),
+    path = write_districts(report, target(out_file, default_path("districts", campaign, report.as_of, chosen)),
                            chosen)
     out.print(f"wrote {path}: {len(report.districts)} district(s), {len(report.flags)} data-quality flag(s)",
               markup=False)

@@ -389,7 +389,11 @@ def _rectify(rng: random.Random, workdir: Path, as_: Callable[[str | None], Cont
             if rng.random() < 0.1:
                 reject_finding(as_(officer), f.id, "整改材料缺少现场照片")
                 done["rejected"] += 1
-                submit_finding(as_(user), f.id, [proof], "补充现场照片")
+                # the same report alone would be refused (evidence after a rejection must be new): the
+                # missing photo comes with it
+                photo = evidence_dir / f"{code}-{f.item}-现场照片.txt"
+                photo.write_text(f"{by_code[code].name} {f.item} 整改后现场照片（复查补充）\n", encoding="utf-8")
+                submit_finding(as_(user), f.id, [proof, photo], "补充现场照片")
             verify_finding(as_(officer), f.id, "现场复核合格")
             done["verified"] += 1
         state = show_enterprise(as_(None), code).state

@@ -4,7 +4,8 @@ report commands (`report circular`, `report loop`, `report districts`) and the d
 The reviewer's reports (closed loop, district oversight) are html (default), xlsx or json, chosen by
 --format or the suffix of --out, and go by default to var/reports/<prefix>-<name>-<as of>.<format>
 under the working directory. The circular (通报) is named <campaign>-通报.<format>, by default in
-var/reports under the config file's folder.
+var/reports under the config file's folder. The default folder is made; the folder of a file named by
+--out must exist.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from safegrade.errors import InvalidInput
+from safegrade.output import require_folder
 
 FORMATS = ("html", "xlsx", "json")  # the reviewer's reports; the circular's are safegrade.reports.circular.FORMATS
 REPORTS_DIR = Path("var/reports")  # under the config file's folder, like the database and the evidence
@@ -39,13 +41,18 @@ def default_path(prefix: str, name: str, as_of: date, fmt: str) -> Path:
     return REPORTS_DIR / f"{prefix}-{safe}-{as_of.isoformat()}.{fmt}"
 
 
-def target(out: Path) -> Path:
-    """The output file's folder must exist (var/reports is made when it is the default)."""
-    if out.parent == REPORTS_DIR or REPORTS_DIR in out.parents:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    if not out.parent.is_dir():
-        raise InvalidInput(f"--out {out}: folder {out.parent} does not exist")
-    return out
+def given(out: Path | None) -> Path | None:
+    """--out as given, refused before any work when its folder does not exist (never made: see target)."""
+    return None if out is None else require_folder(out, "out")
+
+
+def target(out: Path | None, default: Path) -> Path:
+    """Where the file goes: --out, whose folder must exist (a mistyped folder is refused with the path, as
+    `audit export` and `ledger export` refuse theirs), else `default`, whose folder (var/reports) is made."""
+    if out is not None:
+        return require_folder(out, "out")
+    default.parent.mkdir(parents=True, exist_ok=True)
+    return default
 
 
 def circular_name(campaign: str, fmt: str) -> str:
@@ -60,9 +67,9 @@ def circular_path(base_dir: Path, campaign: str, fmt: str) -> Path:
 
 
 def save_report(path: Path, data: bytes) -> None:
-    """Write a report's bytes to `path`, making its folder; InvalidInput naming --out when it cannot."""
+    """Write a report's bytes to `path` (its folder exists: see target); InvalidInput naming --out when it
+    cannot."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     except OSError as exc:
         raise InvalidInput(f"--out: cannot write {path}: {exc.strerror or exc}") from exc

@@ -9,6 +9,7 @@ from pathlib import Path
 from safegrade.audit import trail
 from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
+from safegrade.output import require_folder
 from safegrade.services.context import Context
 
 # Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
@@ -36,9 +37,7 @@ def verify_export(path: Path) -> Report:
 
 
 def export_audit(ctx: Context, path: Path) -> AuditExport:
-    if path.parent and not path.parent.exists():
-        raise InvalidInput(f"{path}: folder {path.parent} does not exist", code="no_such_folder", field="path",
-                           value=str(path))
+    require_folder(path, "path")
     with ctx.store.read() as session:
         events, chains = trail.export(session, path, ctx.now(), ctx.rules.version)
     return AuditExport(file=str(path), events=events, chains=chains)

@@ -1,11 +1,17 @@
 """The closed loop of a finding (整改闭环): the enterprise submits evidence, a regulator who is not the
 submitter verifies it or sends it back. Each step is a record event in the enterprise's audit chain,
 and the enterprise's counts of open findings follow, so that `close` is allowed exactly when every
-finding is verified. Overdue is derived from the due date and the clock, never stored."""
+finding is verified. Overdue is derived from the due date and the clock, never stored.
+
+Evidence after a rejection must be new: a resubmission whose every file (by SHA-256, whatever its name)
+was sent back by a rejection of the same finding is refused and changes nothing. One new file is enough
+(the earlier files may stand beside it); the files it reuses are named in its audit event (`reused`).
+The same file for different findings is not refused here: the district oversight report flags it."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,13 +23,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from safegrade.errors import Forbidden, InvalidInput, NotFound
-from safegrade.models import Enterprise, Evidence, Finding, table
+from safegrade.models import AuditEvent, Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
 from states.names import RecordEvent
 
-FINDING, EVIDENCE, ENTERPRISE = table(Finding), table(Evidence), table(Enterprise)
+FINDING, EVIDENCE, ENTERPRISE, AUDIT = table(Finding), table(Evidence), table(Enterprise), table(AuditEvent)
+REJECTED = "整改验收不通过"  # the reason of a finding_rejected event starts with it
 OPEN, SUBMITTED, VERIFIED = "open", "submitted", "verified"
 STATUS_LABELS = {OPEN: "待整改", SUBMITTED: "待验收", VERIFIED: "已验收销号"}
 
@@ -129,8 +136,8 @@ def open_counts(session: Session, enterprise_id: int) -> dict[str, int]:
     return open_counts_of(session, [enterprise_id])[enterprise_id]
 
 
-def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
-    """Copy an evidence file into the evidence folder under its SHA-256; (sha256, size, stored path)."""
+def _digest(path: Path) -> tuple[str, int]:
+    """An evidence file's SHA-256 and size, read once; the file must exist and hold something."""
     if not path.is_file():
         raise InvalidInput(f"{{evidence}}: no such file {path}", code="no_such_file", field="evidence",
                            value=str(path))
@@ -142,7 +149,11 @@ def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
     if size == 0:
         raise InvalidInput(f"{{evidence}}: {path} is empty", code="empty_file", field="evidence", value=str(path),
                            allowed="a file of 1 byte or more")
-    sha = digest.hexdigest()
+    return digest.hexdigest(), size
+
+
+def _keep(ctx: Context, path: Path, sha: str) -> str:
+    """Copy an evidence file into the evidence folder under its SHA-256 (once); its stored path."""
     folder = ctx.settings.evidence_path / sha[:2]
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / sha
@@ -150,7 +161,53 @@ def _store(ctx: Context, path: Path) -> tuple[str, int, str]:
         tmp = target.with_suffix(".part")
         shutil.copyfile(path, tmp)
         tmp.replace(target)
-    return sha, size, str(target)
+    return str(target)
+
+
+def _sent_back(session: Session, f: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 → file name of the evidence a rejection sent back. An open finding holds evidence only
+    after a rejection (verified is final), so every evidence row it has was sent back."""
+    return {sha: name for name, sha in session.execute(
+        select(EVIDENCE.c.file_name, EVIDENCE.c.sha256).where(EVIDENCE.c.finding_id == f["id"])
+        .order_by(EVIDENCE.c.id))}
+
+
+def _last_rejection(ctx: Context, session: Session, f: dict[str, Any]) -> str:
+    """'YYYY-MM-DD 第 n 次整改验收不通过：reason', from the finding's newest finding_rejected event."""
+    nth = f"第 {f['rejections']} 次" if f["rejections"] else ""
+    rows = session.execute(
+        select(AUDIT.c.occurred_at, AUDIT.c.reason, AUDIT.c.payload)
+        .where(AUDIT.c.enterprise_id == f["enterprise_id"], AUDIT.c.event == RecordEvent.FINDING_REJECTED)
+        .order_by(AUDIT.c.seq.desc()))
+    for occurred_at, reason, payload in rows:
+        try:
+            finding = json.loads(payload).get("data", {}).get("finding")
+        except (ValueError, AttributeError):
+            continue
+        if finding == f["id"]:
+            why = reason.removeprefix(f"{REJECTED}：")
+            return f"{occurred_at.astimezone(ctx.settings.zone).date()} {nth}{REJECTED}：{why}"
+    return f"{nth}{REJECTED}"  # legacy data without the event
+
+
+def _require_new(ctx: Context, session: Session, f: dict[str, Any], files: Sequence[tuple[Path, str, int]]
+                 ) -> list[dict[str, str]]:
+    """Refuse a resubmission whose every file was sent back by a rejection of this finding; else the files
+    it reuses (file, sha256), which its audit event names. One new file is enough: a rejection asks for
+    what was missing, and the rest of the earlier evidence may stand."""
+    sent_back = _sent_back(session, f)
+    reused = [(p, sha) for p, sha, _ in files if sha in sent_back]
+    if reused and len(reused) == len(files):
+        listed = "、".join(p.name if p.name == sent_back[sha] else f"{p.name}（即 {sent_back[sha]}）"
+                          for p, sha in reused)
+        rejection = _last_rejection(ctx, session, f)
+        raise InvalidInput(
+            f"整改材料未更新：{{evidence}} {listed} 与退回的材料相同（SHA-256 一致），{rejection}；"
+            "请提交新的整改材料 (evidence not new: every file is one a rejection sent back; "
+            "submit at least one new file)",
+            code="evidence_not_new", field="evidence", value=[p.name for p, _, _ in files],
+            allowed="at least one file not sent back before")
+    return [{"file": p.name, "sha256": sha} for p, sha in reused]
 
 
 def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note: str = "") -> FindingSubmitted:
@@ -159,11 +216,13 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
     if not evidence:
         raise InvalidInput("finding submit needs at least one {evidence} FILE", code="required", field="evidence",
                            value=[], allowed="one or more files")
-    stored = [(p, *_store(ctx, p)) for p in evidence]
+    hashed = [(p, *_digest(p)) for p in evidence]
     actor, now = ctx.actor(), ctx.now()
     with ctx.store.write() as session:
         f = _finding(ctx, session, finding_id, f"submit evidence for finding #{finding_id} of", OPEN,
                      "only an open finding takes evidence")
+        reused = _require_new(ctx, session, f, hashed)
+        stored = [(p, sha, size, _keep(ctx, p, sha)) for p, sha, size in hashed]  # refused: nothing was kept
         session.execute(insert(Evidence), [{"finding_id": finding_id, "file_name": p.name, "sha256": sha, "size": size,
                                             "stored_path": where, "submitted_by": actor.name, "submitted_at": now}
                                            for p, sha, size, where in stored])
@@ -171,9 +230,9 @@ def submit_finding(ctx: Context, finding_id: int, evidence: Sequence[Path], note
             status=SUBMITTED, submitted_by=actor.name, submitted_at=now, updated_at=now))
         files = [{"file": p.name, "sha256": sha, "size": size} for p, sha, size, _ in stored]
         deadlines.pause(ctx, session, deadlines.finding_subject(finding_id))
+        data = {"finding": finding_id, "item": f["item"], "evidence": files, **({"reused": reused} if reused else {})}
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_SUBMITTED,
-                          f"提交整改材料：{f['item']} {note}".strip(),
-                          {"finding": finding_id, "item": f["item"], "evidence": files}, {})
+                          f"提交整改材料：{f['item']} {note}".strip(), data, {})
     return FindingSubmitted(finding=finding_id, status=SUBMITTED,
                             evidence=[SubmittedFile(file=p.name, sha256=sha, size=size) for p, sha, size, _ in stored],
                             audit=fired.hash)
@@ -213,7 +272,7 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> FindingRejecte
             status=OPEN, rejections=FINDING.c.rejections + 1, updated_at=ctx.now()))
         deadlines.resume(ctx, session, deadlines.finding_subject(finding_id))
         fired = record_in(ctx, session, f["credit_code"], RecordEvent.FINDING_REJECTED,
-                          f"整改验收不通过：{reason.strip()}", {"finding": finding_id, "item": f["item"]}, {})
+                          f"{REJECTED}：{reason.strip()}", {"finding": finding_id, "item": f["item"]}, {})
     return FindingRejected(finding=finding_id, status=OPEN, audit=fired.hash)
 
 

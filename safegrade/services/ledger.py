@@ -23,7 +23,7 @@ from safegrade.domain.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput, in_order
 from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
-from safegrade.output import jsonable
+from safegrade.output import jsonable, require_folder
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
@@ -246,6 +246,7 @@ def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook", code="wrong_file_type", field="path",
                            value=str(path), allowed=[".xlsx"])
+    require_folder(path, "path")
     today = ctx.now().date()
     final = set(ctx.rules.lifecycle.final_states) | {State.EXPIRED}
     rows = [asdict(e) for e in list_enterprises(ctx, district=district)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select, text
 
-from safegrade.errors import Conflict, SchemaOutdated
+from safegrade.errors import PLAIN, Conflict, SchemaOutdated
 from safegrade.models import Actor, metadata
-from safegrade.store import Store, make_engine
+from safegrade.store import Store, make_engine, sqlite_file
 
 
 @pytest.fixture
@@ -24,6 +25,34 @@ def store(db_url):
 def test_a_fresh_database_is_refused_until_init(store):
     with pytest.raises(SchemaOutdated, match="safegrade init"):
         store.require_schema()
+
+
+def test_only_migrate_creates_a_sqlite_database_and_its_folder(tmp_path):
+    path = tmp_path / "x" / "none.db"
+    s = Store(make_engine(f"sqlite:///{path}"))
+    with pytest.raises(SchemaOutdated) as refused:
+        s.require_schema()
+    error = refused.value
+    assert (error.code, error.field, error.value, error.hint) == ("no_database", "database_url", str(path),
+                                                                   "init_database")
+    assert error.render(PLAIN) == f"no database at {path}; create it by initialising the database"
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its folder
+    s.migrate()
+    assert path.is_file()
+    s.require_schema()
+    s.engine.dispose()
+
+
+@pytest.mark.parametrize(("url", "file"), [
+    ("sqlite:////srv/sg/safegrade.db", "/srv/sg/safegrade.db"),
+    ("sqlite+pysqlite:///relative/sg.db", "relative/sg.db"),
+    ("sqlite://", None),
+    ("sqlite:///:memory:", None),
+    ("sqlite:///file:sg.db?mode=ro&uri=true", None),
+    ("postgresql+psycopg://user@host/db", None),
+])
+def test_the_file_of_a_sqlite_url(url, file):
+    assert sqlite_file(url) == (None if file is None else Path(file))
 
 
 def test_init_creates_and_repeats_harmlessly(store):

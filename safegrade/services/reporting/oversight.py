@@ -7,6 +7,7 @@ Kinds (stable keys; labels in Chinese):
   assessed_on_rest_day      an assessment dated on a weekend or holiday (make-up working days count as work)
   copied_deductions         the same multiset of (item, points, content), at least two, at different enterprises
   shared_evidence           the same evidence file (SHA-256) submitted for different enterprises
+  reused_evidence           the same evidence file (SHA-256) submitted for two or more findings of one enterprise
   verified_by_submitter     a finding verified by someone who also submitted its evidence
   verified_by_enterprise    a finding verified by an enterprise user, or a user of that enterprise
   score_mismatch            a stored score or result that the stored deductions do not give (safegrade.domain.scoring)
@@ -39,6 +40,7 @@ KINDS: dict[str, str] = {
     "assessed_on_rest_day": "评估日期为休息日",
     "copied_deductions": "不同企业扣分记录雷同（疑似复制）",
     "shared_evidence": "同一整改材料用于不同企业",
+    "reused_evidence": "同一整改材料用于同一企业的多个问题",
     "verified_by_submitter": "验收人即整改材料提交人",
     "verified_by_enterprise": "企业人员验收整改",
     "score_mismatch": "得分与扣分记录不符",
@@ -92,6 +94,7 @@ def _pending(ctx: Context, session: Session, campaign: CampaignRecord, scope: Sc
     """Every flag raised, before its audit events are looked up."""
     scope = scope or checks.load_scope(session, campaign)
     return [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
+            *checks.reused_evidence(session, scope),
             *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
 
 

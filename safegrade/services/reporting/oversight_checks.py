@@ -263,6 +263,42 @@ def shared_evidence(session: Session, scope: Scope) -> list[Pending]:
     return out
 
 
+def reused_evidence(session: Session, scope: Scope) -> list[Pending]:
+    """A file (by SHA-256) of the campaign's evidence that one enterprise submitted for two or more of its
+    findings (of this campaign or another): one flag per enterprise and file, listing the findings. The
+    same file at different enterprises is `shared_evidence`'s; a finding resubmitted with one of its own
+    files is one finding (and a resubmission of nothing but files sent back is refused)."""
+    campaign_findings = set(session.execute(_campaign_findings(scope)).scalars())
+    mine = select(EVIDENCE.c.sha256).where(EVIDENCE.c.finding_id.in_(_campaign_findings(scope)))
+    reused = (select(EVIDENCE.c.sha256, FINDING.c.enterprise_id).join(FINDING, FINDING.c.id == EVIDENCE.c.finding_id)
+              .where(EVIDENCE.c.sha256.in_(mine)).group_by(EVIDENCE.c.sha256, FINDING.c.enterprise_id)
+              .having(func.count(distinct(EVIDENCE.c.finding_id)) > 1)).subquery()
+    uses: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in session.execute(
+            select(EVIDENCE.c.sha256, EVIDENCE.c.file_name, EVIDENCE.c.finding_id, FINDING.c.enterprise_id,
+                   FINDING.c.item, CAMPAIGN.c.name.label("campaign"))
+            .join(FINDING, FINDING.c.id == EVIDENCE.c.finding_id)
+            .join(reused, (reused.c.sha256 == EVIDENCE.c.sha256) & (reused.c.enterprise_id == FINDING.c.enterprise_id))
+            .outerjoin(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
+            .outerjoin(CAMPAIGN, CAMPAIGN.c.id == ASSESSMENT.c.campaign_id)
+            .order_by(FINDING.c.enterprise_id, EVIDENCE.c.sha256, EVIDENCE.c.finding_id, EVIDENCE.c.id)).mappings():
+        uses[(r["enterprise_id"], r["sha256"])].append(dict(r))
+    out = []
+    for (eid, sha), rows in uses.items():
+        findings = sorted({r["finding_id"] for r in rows})
+        if eid not in scope.members or not campaign_findings & set(findings):
+            continue  # reused at an enterprise only in findings of other campaigns
+        first = {f: next(r for r in rows if r["finding_id"] == f) for f in findings}
+        files = "、".join(dict.fromkeys(r["file_name"] for r in rows))
+        listed = "、".join(f"问题 #{f}（{r['item']}" + ("" if f in campaign_findings or not r["campaign"]
+                                                       else f"，{r['campaign']}") + "）" for f, r in first.items())
+        detail = f"同一文件（SHA-256 {sha}，文件名 {files}）作为该企业 {len(findings)} 个问题的整改材料提交：{listed}"
+        selectors = [Selector(eid, finding=f, events=(RecordEvent.FINDING_SUBMITTED,), sha256=sha) for f in findings]
+        out.append(Pending("reused_evidence", scope.members[eid]["district"], [scope.who(eid)], detail, selectors,
+                           {"sha256": sha, "findings": findings}))
+    return out
+
+
 def _finding_events(session: Session, scope: Scope) -> dict[int, list[tuple[str, str, str]]]:
     """(event, actor, role) of the finding events in the members' chains, per finding id."""
     out: dict[int, list[tuple[str, str, str]]] = defaultdict(list)

@@ -78,6 +78,7 @@ def test_docx_to_a_named_file_and_json_answer(assessed, tmp_path):
     from docx import Document
 
     target = tmp_path / "out" / "通报.docx"
+    target.parent.mkdir()  # the folder of --out must exist (tests/safegrade/cli/test_paths.py)
     code, out, err = assessed("--json", "--as-of", "2023-09-15", "report", "circular", CAMPAIGN, "--format", "docx",
                               "--out", str(target))
     assert code == 0, err

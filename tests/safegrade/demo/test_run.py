@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
 
 from rich.console import Console
 
@@ -46,6 +50,24 @@ def test_demo_runs_and_its_figures_match_the_database(tmp_path):
                  "reports/2023年定级企业运行质量评估-通报.docx", "reports/2023年定级企业运行质量评估-通报.html",
                  "reports/整改闭环-全部企业.html", "reports/各区工作情况.html"):
         assert (tmp_path / "demo" / name).is_file()
+    assert _resubmissions_bring_new_evidence(tmp_path / "demo" / "demo.db") > 0
+
+
+def _resubmissions_bring_new_evidence(db: Path) -> int:
+    """Each submission after a rejection holds a file (SHA-256) that no earlier submission of its finding
+    held; the number of such resubmissions."""
+    submitted: dict[int, list[set[str]]] = defaultdict(list)
+    with sqlite3.connect(db) as conn:
+        for (payload,) in conn.execute("SELECT payload FROM audit_event WHERE event = 'finding_submitted' "
+                                       "ORDER BY occurred_at, id"):
+            data = json.loads(payload)["data"]
+            submitted[data["finding"]].append({e["sha256"] for e in data["evidence"]})
+    again = 0
+    for shas in submitted.values():
+        for i, now in enumerate(shas[1:], start=1):
+            assert now - set().union(*shas[:i])
+            again += 1
+    return again
 
 
 def test_demo_starts_afresh_each_time(tmp_path):

@@ -65,12 +65,22 @@ def test_default_paths_and_names(tmp_path: Path) -> None:
 
 def test_the_target_folder_and_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    made = destination.target(Path("var/reports/x.html"))  # the default folder is made
+    made = destination.target(None, Path("var/reports/x.html"))  # the default folder is made
     assert made.parent.is_dir()
+    for out in (Path("var/reports/deeper/x.html"), tmp_path / "nowhere" / "x.html"):  # a named one never is
+        with pytest.raises(InvalidInput, match="does not exist") as refused:
+            destination.target(out, Path("var/reports/x.html"))
+        assert (refused.value.code, refused.value.field, refused.value.value) == ("no_such_folder", "out", str(out))
+        assert not out.parent.exists()
     with pytest.raises(InvalidInput, match="does not exist"):
-        destination.target(tmp_path / "nowhere" / "x.html")
-    destination.save_report(tmp_path / "new" / "deeper" / "c.md", b"# x\n")
-    assert (tmp_path / "new" / "deeper" / "c.md").read_bytes() == b"# x\n"
+        destination.given(tmp_path / "nowhere" / "x.html")
+    assert destination.given(None) is None
+    assert destination.target(tmp_path / "x.html", Path("var/reports/x.html")) == tmp_path / "x.html"
+    with pytest.raises(InvalidInput, match="cannot write"):  # save_report makes no folder either
+        destination.save_report(tmp_path / "new" / "deeper" / "c.md", b"# x\n")
+    assert not (tmp_path / "new").exists()
+    destination.save_report(tmp_path / "c.md", b"# x\n")
+    assert (tmp_path / "c.md").read_bytes() == b"# x\n"
     (tmp_path / "file").write_text("")
     with pytest.raises(InvalidInput, match="--out: cannot write"):
         destination.save_report(tmp_path / "file" / "c.md", b"x")

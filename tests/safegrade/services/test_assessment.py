@@ -154,7 +154,9 @@ def test_the_closed_loop_from_finding_to_close(make_ctx, world, tmp_path):
     assert done["evidence"][0]["sha256"] == hashlib.sha256(evidence.read_bytes()).hexdigest()
     plain(reject_finding(officer, first, "自评报告未经主要负责人签字"))
     assert plain(list_findings(make_ctx(), credit_code=code))[0]["status"] == "open"
-    plain(submit_finding(enterprise, first, [evidence]))
+    signed = tmp_path / "自评报告-签字.pdf"
+    signed.write_bytes(b"%PDF-1.4 self-assessment report, signed")
+    plain(submit_finding(enterprise, first, [signed]))  # evidence after a rejection must be new
     with pytest.raises(Forbidden, match="may not verify finding"):
         plain(verify_finding(enterprise, first))
     plain(submit_finding(officer, second, [evidence]))  # an officer uploading for the enterprise …

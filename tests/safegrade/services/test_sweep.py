@@ -176,6 +176,7 @@ def test_evidence_pauses_the_deadline_rejection_resumes_it_and_verification_meet
     report = sweep(make_ctx, clock, "2023-08-16")
     assert report.escalations == 1
     clock.set(at("2023-08-17 10:00"))
+    evidence.write_bytes(b"%PDF self-assessment, stamped")  # evidence after a rejection must be new
     plain(submit_finding(make_ctx("wq"), f["id"], [evidence]))
     plain(verify_finding(make_ctx("boss"), f["id"]))
     d = deadline(make_ctx, subject)

@@ -127,3 +127,33 @@ def test_the_report_as_html_xlsx_and_json(ctxs, season, tmp_path):
     loaded = json.loads(write_districts(report, tmp_path / "d.json", "json").read_text(encoding="utf-8"))
     assert loaded["flags"][0]["events"][0]["hash"] == flag["events"][0]["hash"]
     assert [d["district"] for d in loaded["districts"]] == [HEXI, WUQING]
+
+
+def test_reused_evidence_is_counted_listed_and_rendered(ctxs, tmp_path, clock):
+    o = build_oversight(ctxs, tmp_path, clock, start="2023-06-01", end="2023-08-31", now="2023-07-10 16:00")
+    w = o.w
+    assess(ctxs, o, [simple(w[0], [SELF, PLATFORM], "2023-07-10")])
+    first, second = (f["id"] for f in plain(list_findings(ctxs(), credit_code=w[0])))
+    photo = evidence_file(tmp_path, "整改照片.jpg", b"\xff\xd8 one photo for two findings")
+    for finding in (first, second):
+        plain(submit_finding(ctxs(o.user(w[0])), finding, [photo]))
+    report = district_report(ctxs(), CAMPAIGN)
+    by = {d.district: d for d in report.districts}
+    assert (by[WUQING].flag_counts["reused_evidence"], by[HEXI].flag_counts["reused_evidence"]) == (1, 0)
+    assert report.total.flag_counts["reused_evidence"] == 1
+    label = "同一整改材料用于同一企业的多个问题"
+    assert ("reused_evidence", label) in [(k.kind, k.label) for k in report.kinds]
+    (flag,) = [f for f in report.flags if f["kind"] == "reused_evidence"]
+    assert flag["findings"] == [first, second]
+    assert by[WUQING].flags == [flag]
+    page = render_districts_html(report)
+    for text in (label, flag["detail"], f"问题 #{first}（ZP01）", *(e["hash"] for e in flag["events"])):
+        assert text in page, text
+    book = load_workbook(write_districts(report, tmp_path / "r.xlsx", "xlsx"), read_only=True)
+    header, *rows = book["各区汇总"].iter_rows(values_only=True)
+    assert [r[header.index(label)] for r in rows] == [0, 1, 1]  # 河西区, 武清区, 合计
+    (frow,) = list(book["数据质量问题"].iter_rows(min_row=2, values_only=True))
+    assert (frow[1], frow[2], frow[3], frow[6]) == ("reused_evidence", label, w[0], 2)
+    loaded = json.loads(write_districts(report, tmp_path / "r.json", "json").read_text(encoding="utf-8"))
+    assert loaded["flags"][0]["findings"] == [first, second]
+    assert loaded["total"]["flag_counts"]["reused_evidence"] == 1

@@ -46,10 +46,11 @@ def test_the_report_shows_what_the_sweep_did(make_ctx, tmp_path, clock):
     import_assessments(wq, [assessment_file(tmp_path, [doc(code, DEDUCTIONS, "2023-07-10")])])
     first, second = finding_ids(wq, enterprise_id(wq, code))
     proof = evidence_file(tmp_path, "自评报告.pdf", b"%PDF report")
+    signed = evidence_file(tmp_path, "自评报告-签字.pdf", b"%PDF report, signed")  # new after the rejection
     actions = {  # what people do on a day, after that morning's sweep
         date(2023, 7, 11): lambda: submit_finding(enterprise, first, [proof]),
         date(2023, 7, 12): lambda: reject_finding(wq, first, "未签字"),
-        date(2023, 7, 13): lambda: submit_finding(enterprise, first, [proof]),
+        date(2023, 7, 13): lambda: submit_finding(enterprise, first, [signed]),
         date(2023, 7, 14): lambda: verify_finding(wq2, first),
         date(2023, 8, 16): lambda: fire_event(wq, code, "hold_interview", reason="逾期约谈",
                                               data={"attendees": "法定代表人", "record": "限期整改"}),

@@ -10,7 +10,7 @@ import pytest
 from safegrade.services.auditing import verify_audit
 from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import timeline
-from safegrade.services.finding import list_findings, submit_finding, verify_finding
+from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.reporting.oversight import KINDS, flag_counts_by_district, oversight_flags
 from tests.conftest import at
@@ -123,7 +123,7 @@ def test_the_same_evidence_file_for_different_enterprises(ctxs, o):
     plain(submit_finding(wq, finding_of(ctx, w[0]), [shared]))
     plain(submit_finding(wq, finding_of(ctx, w[1]), [shared]))
     plain(submit_finding(hx, finding_of(ctx, h[0]), [evidence_file(o.tmp, "另一份.pdf", b"%PDF renamed")]))
-    for f in plain(list_findings(ctx, credit_code=w[2])):  # the same file for two findings of one enterprise: fine
+    for f in plain(list_findings(ctx, credit_code=w[2])):  # two findings of one enterprise: reused_evidence
         plain(submit_finding(wq, f["id"], [own]))
     (flag,) = raised(ctx, "shared_evidence")
     assert flag["district"] == WUQING
@@ -138,6 +138,101 @@ def test_the_same_evidence_file_for_different_enterprises(ctxs, o):
     flags = raised(ctx, "shared_evidence")
     assert [f["district"] for f in flags] == [HEXI, WUQING]
     assert all(len(codes(f)) == 3 for f in flags)
+
+
+def findings_of(ctx, code):
+    return [f["id"] for f in plain(list_findings(ctx, credit_code=code))]
+
+
+def submitted_ref(ctx, code, finding):
+    e = next(e for e in plain(timeline(ctx, code)) if e["event"] == "finding_submitted"
+             and e["payload"]["data"]["finding"] == finding)
+    return code, e["seq"], e["hash"], "finding_submitted"
+
+
+def test_the_same_evidence_file_for_several_findings_of_one_enterprise(ctxs, o, clock):
+    w, h = o.w, o.h
+    assess(ctxs, o, [simple(c, [SELF, PLATFORM], "2023-09-05") for c in [*w, *h]])
+    ctx, wq, hx = ctxs(), ctxs("wq"), ctxs("hx")
+    photo = evidence_file(o.tmp, "整改照片.jpg", b"\xff\xd8 one photo for both findings")
+    first, second = findings_of(ctx, w[0])
+    plain(submit_finding(wq, first, [photo]))
+    plain(submit_finding(wq, second, [evidence_file(o.tmp, "照片副本.jpg", photo.read_bytes())]))  # renamed
+    # near misses: different files for each finding; one finding resubmitted with its old file and a new one
+    for n, f in enumerate(findings_of(ctx, w[1])):
+        plain(submit_finding(wq, f, [evidence_file(o.tmp, f"w1-{n}.pdf", f"%PDF w1 {n}".encode())]))
+    again, _ = findings_of(ctx, h[0])
+    old = evidence_file(o.tmp, "报告.pdf", b"%PDF h0 report")
+    plain(submit_finding(hx, again, [old]))
+    plain(reject_finding(ctxs("hx2"), again, "缺少现场照片"))
+    clock.advance(hours=1)
+    plain(submit_finding(hx, again, [old, evidence_file(o.tmp, "照片.jpg", b"\xff\xd8 h0 photo")]))
+    (flag,) = raised(ctx, "reused_evidence")
+    assert flag["label"] == KINDS["reused_evidence"] == "同一整改材料用于同一企业的多个问题"
+    assert (flag["district"], codes(flag)) == (WUQING, [w[0]])
+    assert flag["findings"] == [first, second]
+    digest = event_of(ctx, w[0], "finding_submitted", 0)["payload"]["data"]["evidence"][0]["sha256"]
+    assert flag["sha256"] == digest
+    for text in (digest, "整改照片.jpg", "照片副本.jpg", f"问题 #{first}（ZP01）", f"问题 #{second}（ZN01）"):
+        assert text in flag["detail"], text
+    assert refs(flag) == [submitted_ref(ctx, w[0], first), submitted_ref(ctx, w[0], second)]
+    assert raised(ctx, "shared_evidence") == []  # one enterprise: not shared between enterprises
+    counts = flag_counts_by_district(ctx, CAMPAIGN)
+    assert (counts[WUQING]["reused_evidence"], counts[HEXI]["reused_evidence"]) == (1, 0)
+
+
+def test_reused_evidence_across_enterprises_and_districts_is_shared_evidence_once(ctxs, o):
+    """The same file at two enterprises is shared_evidence (one flag per district, the findings listed in it),
+    not also reused_evidence; an enterprise that also used it twice itself gets its own reused_evidence."""
+    w, h = o.w, o.h
+    assess(ctxs, o, [simple(c, [SELF, PLATFORM], "2023-09-05") for c in (w[0], w[1], h[0])])
+    ctx, wq, hx = ctxs(), ctxs("wq"), ctxs("hx")
+    common = evidence_file(o.tmp, "通用整改报告.pdf", b"%PDF one report for three enterprises")
+    w0, w1, h0 = findings_of(ctx, w[0]), findings_of(ctx, w[1]), findings_of(ctx, h[0])
+    plain(submit_finding(wq, w0[0], [common]))
+    plain(submit_finding(wq, w1[0], [common]))
+    assert [codes(f) for f in raised(ctx, "shared_evidence")] == [sorted([w[0], w[1]])]
+    assert raised(ctx, "reused_evidence") == []
+    plain(submit_finding(hx, h0[0], [common]))  # across districts
+    plain(submit_finding(hx, h0[1], [common]))  # and twice at 河西's enterprise
+    shared = raised(ctx, "shared_evidence")
+    assert [f["district"] for f in shared] == [HEXI, WUQING]
+    assert all(codes(f) == sorted([w[0], w[1], h[0]]) for f in shared)
+    assert all(f"#{h0[0]}、#{h0[1]}" in f["detail"] for f in shared)
+    (reused,) = raised(ctx, "reused_evidence")
+    assert (reused["district"], codes(reused), reused["findings"]) == (HEXI, [h[0]], h0)
+    counts = flag_counts_by_district(ctx, CAMPAIGN)  # (the identical deduction sets are copied_deductions)
+    assert [(counts[d]["shared_evidence"], counts[d]["reused_evidence"]) for d in (WUQING, HEXI)] == [(1, 0), (1, 1)]
+
+
+def test_reused_evidence_reaches_back_to_an_earlier_campaign(ctxs, tmp_path, clock):
+    """A file of this campaign that the enterprise already submitted for a finding of an earlier campaign:
+    flagged in this campaign, the earlier finding listed with its campaign; not in a campaign that has no
+    finding of the two."""
+    o = build_oversight(ctxs, tmp_path, clock, start="2023-06-01", end="2023-08-31", now="2023-07-05 10:00")
+    w = o.w
+    assess(ctxs, o, [simple(w[0], [SELF], "2023-07-05"), simple(w[1], [SELF], "2023-07-05")])
+    ctx = ctxs()
+    (earlier,) = findings_of(ctx, w[0])
+    photo = evidence_file(tmp_path, "2023照片.jpg", b"\xff\xd8 taken in 2023")
+    plain(submit_finding(ctxs(o.user(w[0])), earlier, [photo]))
+    plain(verify_finding(ctxs("wq2"), earlier))
+    fire_event(ctxs("wq"), w[0], "close", reason="2023年问题全部销号")
+    clock.set(at("2024-06-03 09:00"))
+    later = "2024年运行质量评估"
+    open_campaign(ctxs("boss"), later, date(2024, 6, 3), date(2024, 8, 30), district="武清")
+    clock.set(at("2024-07-10 16:00"))
+    assess(ctxs, o, [simple(w[0], [PLATFORM], "2024-07-10", later)], "assess-2024.yaml")
+    (now,) = [f for f in findings_of(ctx, w[0]) if f != earlier]
+    assert raised(ctx, "reused_evidence", later) == []
+    plain(submit_finding(ctxs(o.user(w[0])), now, [photo]))
+    (flag,) = raised(ctx, "reused_evidence", later)
+    assert flag["findings"] == [earlier, now]
+    assert f"问题 #{earlier}（ZP01，{CAMPAIGN}）" in flag["detail"]
+    assert f"问题 #{now}（ZN01）" in flag["detail"]
+    (old,) = raised(ctx, "reused_evidence")  # the 2023 campaign holds one of the two findings: flagged there too
+    assert old["findings"] == [earlier, now]
+    assert f"问题 #{now}（ZN01，{later}）" in old["detail"]
 
 
 def test_verifiers_who_submitted_or_belong_to_the_enterprise(ctxs, o, clock):

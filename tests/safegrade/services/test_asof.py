@@ -182,7 +182,8 @@ def test_a_context_fixed_in_the_past_reads_the_past(make_ctx, tmp_path, clock):
     ctx.clock = FixedClock(at("2023-07-10 12:00"))
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        assert then.past and then.day.isoformat() == "2023-07-10"
+        assert then.past
+        assert then.day.isoformat() == "2023-07-10"
         finding = metadata.tables["finding"]
         assert session.execute(select(then.table(finding))).all() == []  # no assessment recorded yet
 

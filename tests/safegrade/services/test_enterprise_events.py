@@ -46,7 +46,8 @@ def test_the_events_of_the_state_are_judged_for_the_actor(make_ctx, world, tmp_p
     assert list(c) == ["summon", "close", "escalate", "propose_revocation", "exclude", "expire", "renew"]
     assert (c["summon"]["needs"], c["summon"]["reason"]) == ([], None)
     assert c["propose_revocation"]["needs"] == ["revocation_reason", "revocation_source"]
-    assert c["propose_revocation"]["reason"] == "需填写字段：revocation_reason（撤销事由）、revocation_source（线索来源）"
+    assert c["propose_revocation"]["reason"] == \
+        "需填写字段：revocation_reason（撤销事由）、revocation_source（线索来源）"
     assert (c["expire"]["available"], c["expire"]["refused_by"]) == (False, "guard")
     # an officer of another district: every event outside their scope
     hx = plain(show_enterprise(make_ctx("hx"), code))

@@ -28,6 +28,12 @@ HELD = {"attendees": "企业主要负责人", "record": "责令限期完成整�
 
 
 @pytest.fixture
+def sqlite_url(db_url):
+    """make_ctx's database: every test here runs on SQLite and on PostgreSQL (the sweep's claims differ)."""
+    return db_url
+
+
+@pytest.fixture
 def world(make_ctx, tmp_path):
     return campaign_world(make_ctx, tmp_path)
 
@@ -165,6 +171,8 @@ def test_evidence_awaiting_verification_pauses_the_follow_up_and_a_rejection_mak
 def test_plan_foresees_the_follow_up_escalation_and_the_sweep_does_it_on_that_day(make_ctx, world, tmp_path, clock):
     code = world.wuqing[0]
     escalated_and_interviewed(make_ctx, tmp_path, clock, code)
+    clock.set(at("2023-08-16 12:00"))
+    sweep_deadlines(make_ctx("system", source="flow"))  # the day's sweep, up to date before the plan's first day
     start, end = date(2023, 8, 17), date(2023, 9, 30)
     clock.set(at("2023-08-17 07:00"))
     plan = plain(plan_deadlines(make_ctx("boss"), start, end))

@@ -30,8 +30,7 @@ def world(make_ctx, tmp_path):
     from safegrade.services.campaign import open_campaign
 
     w = build_world(make_ctx, tmp_path, per_district=1)
-    clock_free = make_ctx("boss")
-    import_ledger(clock_free, [write_ledger(tmp_path / "short.csv", [row(7, "武清区", valid_until=SHORT)])])
+    import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "short.csv", [row(7, "武清区", valid_until=SHORT)])])
     open_campaign(make_ctx("boss"), CAMPAIGN, date(2023, 6, 1), date(2023, 8, 31), all_=True)
     return w
 
@@ -113,7 +112,7 @@ def test_a_close_the_guard_refuses_stays_refused_after_the_expiry(make_ctx, tmp_
 
 
 @pytest.mark.usefixtures("world")
-def test_a_revocation_withdrawn_after_the_validity_ended_ends_in_expired(make_ctx, tmp_path, clock):
+def test_a_revocation_withdrawn_after_the_validity_ended_ends_in_expired(make_ctx, clock):
     clock.set(at("2023-07-20 10:00"))
     fire_event(make_ctx("wq"), CODE, "propose_revocation", reason="日常检查",
                data={"revocation_reason": "fatal_accident", "revocation_source": "daily_inspection"})

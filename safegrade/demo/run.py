@@ -260,7 +260,8 @@ def _walk_two_months(demo: _Demo) -> dict[str, Any]:
                   f"(file channel: {demo.outbox}), {walked.get('escalations', 0)} escalations fired by the system, "
                   f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
                   f"escalation, {walked.get('rectified', 0)} findings rectified after them "
-                  f"({walked.get('closed', 0)} loops closed), {walked.get('revoked', 0)} grades revoked after publicity")
+                  f"({walked.get('closed', 0)} loops closed), {walked.get('revoked', 0)} grades revoked after "
+                  "publicity")
     return walked
 
 

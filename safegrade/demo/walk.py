@@ -42,7 +42,7 @@ def walk(console: Console, as_: Actor, clock: TestClock, start: date, days: int,
                        "sent": sent.get("sent", 0), "failed": sent.get("failed", 0)})
         moved = Counter(f"{e['what']}→{e['to_state']}" for e in sweep["log"] if e.get("to_state"))
         for e in sweep["log"]:
-            if e.get("to_state") == State.INTERVIEW:
+            if e.get("to_state") == State.INTERVIEW and e.get("what") == Event.ESCALATE:  # (not an expiry kept there)
                 summoned[e["code"]] = day
         clock.set(parse_instant(f"{day}T10:00", zone))
         held = _hold_interviews(as_, day, summoned, officer_of)

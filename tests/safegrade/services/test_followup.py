@@ -13,6 +13,7 @@ from sqlalchemy import select
 from safegrade.domain.workday import add_working_days
 from safegrade.models import Deadline, Enterprise, table
 from safegrade.services.auditing import verify_audit
+from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import show_enterprise, timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
 from safegrade.services.ledger import import_ledger
@@ -20,7 +21,17 @@ from safegrade.services.lifecycle import fire_event
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
-from tests.factories import DEDUCTIONS, assess, campaign_world, outbox, plain, row, write_ledger
+from tests.factories import (
+    CAMPAIGN,
+    DEDUCTIONS,
+    assess,
+    build_world,
+    campaign_world,
+    outbox,
+    plain,
+    row,
+    write_ledger,
+)
 
 DEADLINE, ENTERPRISE = table(Deadline), table(Enterprise)
 TWO = [*DEDUCTIONS, {"item": "ZN01", "points": 4, "content": "未建立安全生产信息化平台"}]
@@ -197,3 +208,37 @@ def test_plan_foresees_the_follow_up_escalation_and_the_sweep_does_it_on_that_da
         assert report.escalations == len(events.get(day, [])), day
         seen = now
         day += timedelta(days=1)
+
+
+def test_an_expiry_due_the_same_day_is_fired_beside_the_follow_ups_revocation(make_ctx, tmp_path, clock, rules):
+    """The grade's validity ends the day the follow-up escalates: the revocation is proposed (the day's move) and
+    the expiry recorded beside it (it keeps the state), in the sweep and in the plan alike."""
+    escalation_day = add_working_days(add_working_days(date(2023, 8, 16),
+                                                       rules.deadlines.rectification_followup_working_days), 1)
+    valid_until = escalation_day - timedelta(days=1)
+    build_world(make_ctx, tmp_path, per_district=1)
+    import_ledger(make_ctx("boss"), [write_ledger(tmp_path / "short.csv",
+                                                  [row(9, "武清区", valid_until=valid_until.isoformat())])])
+    open_campaign(make_ctx("boss"), CAMPAIGN, date(2023, 6, 1), date(2023, 8, 31), all_=True)
+    code = row(9, "武清区")["统一社会信用代码"]
+    escalated_and_interviewed(make_ctx, tmp_path, clock, code)
+    clock.set(at("2023-08-16 12:00"))
+    sweep_deadlines(make_ctx("system", source="flow"))
+    plan = plain(plan_deadlines(make_ctx("boss"), date(2023, 8, 17), escalation_day))
+    planned = [(i["kind"], i["what"]) for d in plan["days"] if d["date"] == escalation_day for i in d["items"]
+               if i["what"] in ("event", "skipped")]
+    assert sorted(planned) == [("rectification_followup", "event"), ("validity", "event")]
+    day = date(2023, 8, 17)
+    while day < escalation_day:
+        assert sweep(make_ctx, clock, day.isoformat()).escalations == 0, day
+        day += timedelta(days=1)
+    report = sweep(make_ctx, clock, escalation_day.isoformat())
+    assert (report.escalations, report.skipped) == (2, 0)
+    shown = plain(show_enterprise(make_ctx(), code))
+    assert (shown["state"], shown["grade"], shown["validity_ended_on"]) == (
+        "revocation_pending", "expired", escalation_day)
+    by_system = [(e["event"], e["from_state"], e["to_state"]) for e in plain(timeline(make_ctx(), code))
+                 if e["actor"] == "system"]
+    assert by_system[-2:] == [("propose_revocation", "rectifying", "revocation_pending"),
+                              ("expire", "revocation_pending", "revocation_pending")]
+    assert verify_audit(make_ctx()).ok

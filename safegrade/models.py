@@ -85,6 +85,9 @@ class Enterprise(EnterpriseBase, table=True):
     revocation_reason: str | None = None
     revoked_on: date | None = None
     regrade_from: date | None = None
+    # the first day without a valid grade, recorded by `expire` from any state (during a case the state stays);
+    # cleared by renew and regrade. The grade beside the state: states/grade.py
+    validity_ended_on: date | None = None
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)
@@ -100,6 +103,7 @@ TRACKED_FIELDS: tuple[str, ...] = (
     "revocation_reason",
     "revoked_on",
     "regrade_from",
+    "validity_ended_on",
     "flags",
 )
 

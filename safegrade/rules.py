@@ -60,6 +60,7 @@ class Deadlines:
     major_finding_working_days: int = 10
     revocation_bar_years: int = 1
     interview_working_days: int = 10
+    rectification_followup_working_days: int = 10  # after an interview held with findings overdue
     kinds: Mapping[str, DeadlineKind] = field(default_factory=dict)  # reminders and escalation per kind
     escalation_order: tuple[str, ...] = ()  # the kinds, gravest first (deadlines.yaml)
 
@@ -284,7 +285,7 @@ def _lifecycle(c: _Collector, directory: Path, lists: Mapping[str, Mapping[str, 
     except DefinitionError as exc:
         c.problems.extend(f"lifecycle.yaml: {p}" for p in exc.problems)
     c.problems.extend(f"lifecycle.yaml: {p}" for p in missing_names(
-        {section: _keys(doc.get(section)) for section in ("states", "events", "record_events")}))
+        {section: _keys(doc.get(section)) for section in ("states", "events", "record_events", "grades")}))
     return lifecycle
 
 

@@ -6,6 +6,7 @@ what was wrong.
 """
 
 from states.errors import DefinitionError, EventNotAllowed, FieldError, GuardFailed, LifecycleError
+from states.grade import grade
 from states.machine import Lifecycle, Outcome
 from states.snapshot import EnterpriseSnapshot
 from states.spec import LifecycleSpec, parse_lifecycle
@@ -20,5 +21,6 @@ __all__ = [
     "LifecycleError",
     "LifecycleSpec",
     "Outcome",
+    "grade",
     "parse_lifecycle",
 ]

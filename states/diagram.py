@@ -1,4 +1,5 @@
-"""The lifecycle as a Mermaid state diagram, with the Chinese labels of the rules."""
+"""The lifecycle as a Mermaid state diagram, with the Chinese labels of the rules. An internal transition
+(the state is kept) is drawn as a loop on each of its states, marked `(internal)`."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ def mermaid(spec: LifecycleSpec) -> str:
     for event in spec.events.values():
         for t in event.transitions:
             guard = f" [{', '.join(t.guards)}]" if t.guards else ""
+            internal = " (internal)" if t.internal else ""
             for source in t.sources:
-                lines.append(f"    {source} --> {t.dest}: {event.label} {event.name}{guard}")
+                lines.append(f"    {source} --> {t.dest_from(source)}: {event.label} {event.name}{internal}{guard}")
     for name in spec.final_states:
         lines.append(f"    {name} --> [*]")
     return "\n".join(lines) + "\n"

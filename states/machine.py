@@ -2,7 +2,11 @@
 
 `transitions` holds the graph and picks the first transition whose guards hold; it is fired
 model-less on a small cursor object, so one Machine serves every enterprise (a Machine per row costs
-~60 KB and grows quadratically with `add_model`).
+~60 KB and grows quadratically with `add_model`). An internal transition of the rules is one of
+`transitions`' internal transitions (dest None): the state is kept.
+
+`judge` answers the question a reader asks before acting: could this event be fired here now, once its
+fields are given? It tries the same transitions, leaving a guard that reads the event's data to the data.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Lifecycle:
         for event in spec.events.values():
             for t in event.transitions:
                 self._machine.add_transition(event.name, list(t.sources), t.dest, conditions=[self._condition(t)])
+                # (dest None: an internal transition, the state is neither left nor entered)
         self._allowed: dict[str, tuple[str, ...]] = {
             s: tuple(e.name for e in spec.events.values() if s in e.sources) for s in spec.states
         }
@@ -158,5 +163,29 @@ class Lifecycle:
         moved = self._machine.events[event].trigger(cursor, snapshot=snapshot, now=now, data=data,
                                                     failures=failures, taken=taken)
         if not moved:
-            raise GuardFailed(event, snapshot.state, failures)
+            raise GuardFailed(event, snapshot.state, list(dict.fromkeys(failures)))  # each refusal said once
         return Outcome(event, snapshot.state, cursor.state, data, dict(taken[-1].sets))
+
+    def judge(self, snapshot: EnterpriseSnapshot, event: str, now: datetime) -> list[tuple[str, str]]:
+        """Whether `event` could be fired on `snapshot` at `now` once its fields are given: [] when one of its
+        transitions from the state has every guard holding, a guard that reads one of the event's fields
+        being left to the data (it is judged when they are given); else the refusals, (guard, message), each
+        once. Refuses an unknown event or one with no transition from the state, as `fire` does."""
+        if snapshot.state not in self.spec.states:
+            raise EventNotAllowed(event, snapshot.state, (), known=True, state_known=False)
+        spec = self.event(event, snapshot.state)
+        if event not in self.allowed_events(snapshot.state):
+            raise EventNotAllowed(event, snapshot.state, self.allowed_events(snapshot.state))
+        given_later = {*spec.requires, *spec.allows}
+        failures: list[tuple[str, str]] = []
+        for t in spec.transitions:
+            if snapshot.state not in t.sources:
+                continue
+            judged = [GUARDS[g] for g in t.guards if not given_later.intersection(GUARDS[g].reads)]
+            refused = next((g for g in judged if not g(snapshot, now, {})), None)
+            if refused is None:
+                return []
+            failure = (refused.name, refused.refusal(snapshot, now, {}))
+            if failure not in failures:
+                failures.append(failure)
+        return failures

@@ -46,6 +46,16 @@ class Event(StrEnum):
     RENEW = "renew"
 
 
+class Grade(StrEnum):
+    """The grade beside the state: states/grade.py decides which, lifecycle.yaml `grades:` labels each (all four,
+    checked by missing_names; three share their spelling with a state, so they are kept out of NEEDED_BY)."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    EXCLUDED = "excluded"
+
+
 class RecordEvent(StrEnum):
     """Audit-only record events (lifecycle.yaml `record_events:`) the engine records by name."""
 
@@ -60,11 +70,11 @@ class RecordEvent(StrEnum):
 NEEDED_BY: Mapping[str, str] = {
     State.ASSESSING: "assessment import",
     State.INTERVIEW: "deadline sweep, deadlines plan, lifecycle deadlines, demo",
-    State.RECTIFYING: "demo",
+    State.RECTIFYING: "lifecycle deadlines (rectification follow-up), demo",
     State.REVOCATION_PENDING: "deadline sweep, deadlines plan, lifecycle deadlines, lifecycle effects, demo",
-    State.REVOKED: "lifecycle deadlines, lifecycle effects, ledger reconcile, demo",
-    State.EXCLUDED: "ledger reconcile",
-    State.EXPIRED: "ledger export",
+    State.REVOKED: "lifecycle deadlines, lifecycle effects, ledger reconcile, grade, demo",
+    State.EXCLUDED: "ledger reconcile, grade",
+    State.EXPIRED: "ledger export, lifecycle effects, grade",
     Event.OPEN_ASSESSMENT: "campaign",
     Event.RECORD_ASSESSMENT: "assessment import, lifecycle effects, oversight",
     Event.SUMMON: "demo",
@@ -74,7 +84,7 @@ NEEDED_BY: Mapping[str, str] = {
     Event.PROPOSE_REVOCATION: "ledger reconcile, loop report, demo",
     Event.WITHDRAW_REVOCATION: "lifecycle effects, demo",
     Event.REVOKE: "deadline sweep, campaign status, demo",  # where it leads ends the deadlines (Rules.ended_states)
-    Event.EXPIRE: "loop report",
+    Event.EXPIRE: "loop report, lifecycle effects",
     Event.REGRADE: "lifecycle effects",
     Event.RENEW: "lifecycle effects",
     RecordEvent.REGISTER: "ledger import",
@@ -96,7 +106,8 @@ def missing_names(sections: Mapping[str, Iterable[str] | None]) -> list[str]:
     """One problem per needed name a section lacks, as 'section: the engine needs 'name' (who)'.
 
     `sections` maps a section of lifecycle.yaml to the names it declares; a section given as None
-    (absent or malformed, and reported as such elsewhere) is not checked."""
+    (absent or malformed, and reported as such elsewhere) or not given is not checked. The `grades`
+    section needs a label for every Grade."""
     problems: list[str] = []
     for section, needed in SECTIONS:
         declared = sections.get(section)
@@ -105,4 +116,9 @@ def missing_names(sections: Mapping[str, Iterable[str] | None]) -> list[str]:
         have = set(declared)
         problems.extend(f"{section}: the engine needs '{name}' ({NEEDED_BY[name]})"
                         for name in needed if name not in have)
+    grades = sections.get("grades")
+    if grades is not None:
+        have = set(grades)
+        problems.extend(f"grades: the engine needs '{name}' (its label: every read shows the grade beside the state)"
+                        for name in Grade if name not in have)
     return problems

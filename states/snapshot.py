@@ -20,4 +20,5 @@ class EnterpriseSnapshot:
     open_major_hazards: int = 0
     publicity_ends_on: date | None = None
     regrade_from: date | None = None  # the first day a revoked enterprise may be graded again
+    validity_ended_on: date | None = None  # the first day without a valid grade, recorded by `expire`
     flags: tuple[str, ...] = field(default_factory=tuple)

@@ -2,7 +2,12 @@
 
 `parse_lifecycle` takes the parsed YAML document and returns a LifecycleSpec, or raises
 DefinitionError listing every problem found (unknown keys, unknown states, roles, fields or guards,
-unreachable states, trap states, states with no path to a final state), each naming its key.
+unreachable states, trap states, states with no path to a final state, a transition both internal and
+with a destination, grades missing or unknown), each naming its key.
+
+A transition written `internal: true` (and no `dest`) keeps the state: the event is recorded and its
+effects apply, but the enterprise stays where it is (`expire` during a rectification case records the
+end of the grade's validity; the case goes on).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from states.errors import DefinitionError
 from states.guard import GUARDS
+from states.names import Grade
 
 FIELD_TYPES = ("text", "int", "date", "choice")
 SCOPES = ("all", "district", "enterprise", "none")
@@ -43,9 +49,17 @@ class FieldSpec:
 @dataclass(frozen=True)
 class TransitionSpec:
     sources: tuple[str, ...]
-    dest: str
+    dest: str | None  # None: an internal transition (`internal: true`), which keeps the state
     guards: tuple[str, ...] = ()
     sets: Mapping[str, str] = field(default_factory=dict)  # fields this transition fixes (e.g. the reason)
+
+    @property
+    def internal(self) -> bool:
+        return self.dest is None
+
+    def dest_from(self, source: str) -> str:
+        """Where the transition leads from `source` (an internal one stays there)."""
+        return source if self.dest is None else self.dest
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class LifecycleSpec:
     events: Mapping[str, EventSpec]
     actions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # non-event action -> roles
     record_events: Mapping[str, str] = field(default_factory=dict)  # audit-only event -> label
+    grades: Mapping[str, str] = field(default_factory=dict)  # grade (states.names.Grade) -> label
 
     def event_label(self, name: str) -> str:
         """The Chinese label of a lifecycle event or an audit-only record event."""
@@ -94,9 +109,20 @@ class LifecycleSpec:
         return tuple(n for n, s in self.states.items() if s.final)
 
     def destinations(self, event: str) -> tuple[str, ...]:
-        """The states an event can lead to, in the order its transitions are tried; () for an unknown event."""
+        """The states an event can move to, in the order its transitions are tried (an internal transition moves
+        nowhere); () for an unknown event."""
         spec = self.events.get(event)
-        return tuple(dict.fromkeys(t.dest for t in spec.transitions)) if spec else ()
+        return tuple(dict.fromkeys(t.dest for t in spec.transitions if t.dest is not None)) if spec else ()
+
+    def keeps_state(self, event: str, state: str) -> bool:
+        """Whether `event` fired in `state` leaves the enterprise there: every transition of it from `state`
+        is internal (and there is at least one)."""
+        spec = self.events.get(event)
+        routes = [t for t in spec.transitions if state in t.sources] if spec else []
+        return bool(routes) and all(t.internal for t in routes)
+
+    def grade_label(self, grade: str) -> str:
+        return self.grades.get(grade, grade)
 
 
 class _Problems:
@@ -142,8 +168,8 @@ def parse_lifecycle(
 ) -> LifecycleSpec:
     """Build the spec from a parsed document; `choice_lists` resolves fields' `choices_from`."""
     p = _Problems()
-    if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events", "actions", "record_events"),
-                  ("initial", "states", "roles", "events")):
+    if not p.keys("(top)", doc, ("initial", "states", "roles", "fields", "events", "actions", "record_events",
+                                 "grades"), ("initial", "states", "roles", "events")):
         raise DefinitionError(p.items, source)
     states = _states(p, doc.get("states"))
     initial = str(doc.get("initial"))
@@ -154,11 +180,12 @@ def parse_lifecycle(
     events = _events(p, doc.get("events"), states, roles, fields)
     actions = _actions(p, doc.get("actions"), roles)
     record_events = _record_events(p, doc.get("record_events"), events)
+    grades = _grades(p, doc.get("grades"))
     if states and initial in states:
         _check_graph(p, initial, states, events)
     if p.items:
         raise DefinitionError(p.items, source)
-    return LifecycleSpec(initial, states, roles, fields, events, actions, record_events)
+    return LifecycleSpec(initial, states, roles, fields, events, actions, record_events, grades)
 
 
 # --- the sections, each checked against those parsed before it ------------------------------------------
@@ -245,15 +272,28 @@ def _event(p: _Problems, key: str, name: str, body: Mapping[str, Any], states: M
     transitions: list[TransitionSpec] = []
     for i, t in enumerate(raw_transitions):
         tkey = f"{key}.transitions[{i}]"
-        if p.keys(tkey, t, ("source", "dest", "guards", "sets"), ("source", "dest")):
+        if p.keys(tkey, t, ("source", "dest", "internal", "guards", "sets"), ("source",)):
             transitions.append(_transition(p, tkey, t, states, fields))
     return EventSpec(name, str(body.get("label", name)), ev_roles, tuple(transitions), requires, allows,
                      str(body["via"]) if body.get("via") else None)
 
 
+def _dest(p: _Problems, tkey: str, t: Mapping[str, Any]) -> str | None:
+    """The transition's destination; None for an internal one (`internal: true`, no `dest`)."""
+    internal = t.get("internal", False)
+    if not isinstance(internal, bool):
+        p.add(f"{tkey}.internal", f"{internal!r} is not true or false")
+        internal = False
+    if internal and "dest" in t:
+        p.add(tkey, "an internal transition keeps the state: give `internal: true` or a `dest`, not both")
+    elif not internal and "dest" not in t:
+        p.add(tkey, "missing required key 'dest' (or `internal: true` for a transition that keeps the state)")
+    return None if internal else str(t.get("dest"))
+
+
 def _transition(p: _Problems, tkey: str, t: Mapping[str, Any], states: Mapping[str, StateSpec],
                 fields: Mapping[str, FieldSpec]) -> TransitionSpec:
-    sources, dest, guards = _names(t.get("source")), str(t.get("dest")), _names(t.get("guards"))
+    sources, dest, guards = _names(t.get("source")), _dest(p, tkey, t), _names(t.get("guards"))
     sets = {str(k): str(v) for k, v in p.mapping(f"{tkey}.sets", t.get("sets")).items()}
     for fname, value in sets.items():
         fspec = fields.get(fname)
@@ -261,7 +301,7 @@ def _transition(p: _Problems, tkey: str, t: Mapping[str, Any], states: Mapping[s
             p.add(f"{tkey}.sets", f"unknown field '{fname}'; known fields are {', '.join(fields)}")
         elif fspec.type == "choice" and value not in fspec.choices:
             p.add(f"{tkey}.sets.{fname}", f"'{value}' is not allowed; choose one of {', '.join(fspec.choices)}")
-    for s in (*sources, dest):
+    for s in (*sources, *([dest] if dest is not None else [])):
         if s not in states:
             p.add(tkey, f"unknown state '{s}'; known states are {', '.join(states)}")
     for s in sources:
@@ -281,6 +321,15 @@ def _actions(p: _Problems, raw: Any, roles: Mapping[str, RoleSpec]) -> dict[str,
             if r not in roles:
                 p.add(f"actions.{name}", f"unknown role '{r}'; known roles are {', '.join(roles)}")
     return actions
+
+
+def _grades(p: _Problems, raw: Any) -> dict[str, str]:
+    """The label of each grade the engine reads beside the state (states/grade.py); no other. (That every one is
+    labelled is checked with the other names the engine needs: states.names.missing_names.)"""
+    grades = {str(k): str(v) for k, v in p.mapping("grades", raw).items()}
+    for name in sorted(grades.keys() - set(Grade)):
+        p.add(f"grades.{name}", f"unknown grade; the engine knows {', '.join(Grade)}")
+    return grades
 
 
 def _record_events(p: _Problems, raw: Any, events: Mapping[str, EventSpec]) -> dict[str, str]:
@@ -319,7 +368,7 @@ def _edges(states: Mapping[str, StateSpec], events: Mapping[str, EventSpec]) -> 
     """state -> the known states some transition leads to from it."""
     edges: dict[str, set[str]] = {s: set() for s in states}
     for t in (t for ev in events.values() for t in ev.transitions):
-        if t.dest in states:
+        if t.dest is not None and t.dest in states:
             for s in t.sources:
                 if s in edges:
                     edges[s].add(t.dest)

@@ -38,7 +38,8 @@ EVENT = table(AuditEvent)
 ENTERPRISE = table(Enterprise)
 CHECKPOINT = table(AuditCheckpoint)
 CHECKPOINT_HEAD = table(AuditCheckpointHead)
-DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "regrade_from", "held_on"})
+DATE_FIELDS = frozenset({"graded_on", "valid_until", "publicity_ends_on", "revoked_on", "regrade_from",
+                         "validity_ended_on", "held_on"})
 
 
 @dataclass(frozen=True)

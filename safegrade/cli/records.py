@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
@@ -11,6 +12,9 @@ from rich.table import Table
 from safegrade.cli.app import app, emit, err, options, out
 from safegrade.errors import InvalidInput
 from safegrade.services import actors, enterprise
+
+if TYPE_CHECKING:
+    from safegrade.services.lifecycle import EventChoice
 
 ledger_app = typer.Typer(help="The districts' 台账 (ledgers of graded enterprises).", no_args_is_help=True)
 enterprise_app = typer.Typer(help="Graded enterprises (定级企业).", no_args_is_help=True)
@@ -24,10 +28,11 @@ SHOW_FIELDS = (
     ("统一社会信用代码", "credit_code"), ("企业名称", "name"), ("所属区", "district_name"),
     ("行业类别", "sector_label"),
     ("标准化等级", "level"), ("证书编号", "certificate_no"), ("定级日期", "graded_on"), ("有效期至", "valid_until"),
-    ("状态", "state_label"), ("版本", "version"), ("最近评估结果", "last_result"), ("待整改问题", "open_findings"),
+    ("状态", "state_label"), ("定级有效性", "grade_label"), ("有效期届满日", "validity_ended_on"), ("版本", "version"),
+    ("最近评估结果", "last_result"), ("待整改问题", "open_findings"),
     ("重大事故隐患", "open_major_hazards"), ("逾期未整改", "overdue_findings"), ("公示期至", "publicity_ends_on"),
     ("撤销事由", "revocation_reason_label"),
-    ("撤销日期", "revoked_on"), ("标记", "flags"), ("可执行事件", "allowed_events"),
+    ("撤销日期", "revoked_on"), ("标记", "flags"),
 )
 
 
@@ -159,14 +164,21 @@ def enterprise_show(ctx: typer.Context, code: str = typer.Argument(..., help="Cr
     if emit(opts, shown):
         return
     table = Table(show_header=False)
-    events = ", ".join(f"{context.rules.lifecycle.event_label(e)} {e}" for e in shown.allowed_events)
     for label, key in SHOW_FIELDS:
         value = getattr(shown, key, None)
-        table.add_row(label, events if key == "allowed_events" else ", ".join(value) if isinstance(value, list)
-                      else "" if value is None else str(value))
+        table.add_row(label, ", ".join(value) if isinstance(value, list) else "" if value is None else str(value))
     if isinstance(shown, enterprise.EnterpriseThen):
         out.print(f"as of {shown.as_of} (from the audit trail)")
     out.print(table)
+    _show_events(shown.events, shown.judgement)
+
+
+def _show_events(events: list[EventChoice], judgement: str) -> None:
+    """The events of the enterprise's state: those the actor could fire now first, then the others with why not."""
+    table = Table("事件", "event", "可执行", "说明", title=f"可执行事件（{judgement}）")
+    for e in sorted(events, key=lambda e: not e.available):
+        table.add_row(e.label, e.event, "是" if e.available else "否", e.reason or "")
+    out.print(table if events else "可执行事件：无（终态）", markup=False)
 
 
 @app.command("fire")

@@ -120,6 +120,8 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
 
     walked = _walk_two_months(demo)
     interviews = len(loop["interviewed"]) + walked.get("interviews", 0)  # held at rectification, then after escalation
+    verified_findings = loop["verified"] + walked.get("rectified", 0)  # and those rectified after their interview
+    closed_loops = loop["closed"] + walked.get("closed", 0)
     revoked = [e.credit_code for e in list_enterprises(as_(None), state=State.REVOKED)]
     status = campaign_status(as_(BUREAU), CAMPAIGN)
     _status_table(demo.console, status)
@@ -131,7 +133,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
             "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
             "campaign_interviews": status.total.interviews,
-            "findings_verified": loop["verified"], "closed_loops": loop["closed"],
+            "findings_verified": verified_findings, "closed_loops": closed_loops,
             "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
             "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
             "audit_ok": verified.ok,
@@ -253,12 +255,32 @@ def _walk_two_months(demo: _Demo) -> dict[str, Any]:
     demo.step("定时巡检 — two simulated months of the scheduler's daily run at 08:00")
     console.print(f"plan for the next week (`deadlines plan`): {_plan_line(as_, clock)}")
     walked = walk(console, as_, clock, clock.now().date() + timedelta(days=1), 61, officer_of=_officer, bureau=BUREAU,
-                  zone=demo.settings.zone)
+                  zone=demo.settings.zone, rectify=lambda code, officer: _rectify_after_interview(demo, code, officer))
     console.print(f"two months: {walked.get('reminders', 0)} reminders queued and {walked.get('sent', 0)} delivered "
                   f"(file channel: {demo.outbox}), {walked.get('escalations', 0)} escalations fired by the system, "
                   f"{walked.get('notices', 0)} overdue notices, {walked.get('interviews', 0)} interviews held after "
-                  f"escalation, {walked.get('revoked', 0)} grades revoked after publicity")
+                  f"escalation, {walked.get('rectified', 0)} findings rectified after them "
+                  f"({walked.get('closed', 0)} loops closed), {walked.get('revoked', 0)} grades revoked after "
+                  "publicity")
     return walked
+
+
+def _rectify_after_interview(demo: _Demo, code: str, officer: str) -> tuple[int, bool]:
+    """Five days after its interview the enterprise has rectified what was left open: its evidence is verified and
+    the loop closed (the interview's follow-up deadline is met). (findings verified, loop closed)"""
+    as_, user = demo.as_, f"企业{code[-6:]}"  # the enterprise's user, added when the loop began
+    verified = 0
+    for f in list_findings(as_(None), credit_code=code, status="open"):
+        demo.clock.advance(minutes=1)
+        proof = demo.workdir / "evidence" / f"{code}-{f.item}-约谈后整改报告.txt"
+        proof.write_text(f"{code} {f.item} 约谈后整改：措施、责任人、资金、时限与现场验收照片\n", encoding="utf-8")
+        submit_finding(as_(user), f.id, [proof], "约谈后整改完成")
+        verify_finding(as_(officer), f.id, "约谈后现场复核合格")
+        verified += 1
+    closing = show_enterprise(as_(None), code).state == State.RECTIFYING
+    if closing:
+        fire_event(as_(officer), code, Event.CLOSE, reason="约谈后问题全部整改验收，闭环")
+    return verified, closing
 
 
 def _ledgers_due(demo: _Demo, status: CampaignStatus) -> None:

@@ -19,7 +19,8 @@ from safegrade.domain.workday import add_working_days
 AUDIENCES = ("enterprise", "district", "bureau")
 AUDIENCE_LABELS = {"enterprise": "企业", "district": "区应急管理局", "bureau": "市应急管理局"}
 # the kinds the engine sets (each has its own rule for when it is met or no longer applies)
-KINDS = ("finding", "major_finding", "campaign_window", "ledger_submission", "interview", "publicity", "validity")
+KINDS = ("finding", "major_finding", "rectification_followup", "campaign_window", "ledger_submission", "interview",
+         "publicity", "validity")
 ESCALATION = "escalation"
 
 Problem = Callable[[str, str], None]  # (key, message)

@@ -9,6 +9,10 @@ Kinds and subjects (one row per pair):
   ledger_submission         ledger:<id>:<district>   set by `campaign open --ledger-due`;
                                                     met by `ledger reconcile --campaign`
   interview                 interview:<enterprise>   set on entering 约谈; met by hold_interview
+  rectification_followup    rectification_followup:<enterprise>
+                                                    set when 约谈 is held (or a revocation withdrawn) with findings
+                                                    overdue; met once none is left (the sweep judges it) or by
+                                                    close; paused while the last ones await verification
   publicity                 publicity:<enterprise>   set on entering 撤销公示; met by revoke, cancelled by withdrawal
   validity                  validity:<enterprise>    set by the ledger, renew and regrade; escalated by expire
 """
@@ -28,11 +32,11 @@ from sqlalchemy.orm import Session
 from safegrade.domain import timetable
 from safegrade.domain.workday import add_working_days
 from safegrade.errors import InvalidInput
-from safegrade.models import Deadline, Reminder, table
+from safegrade.models import Deadline, Finding, Reminder, table
 from safegrade.services.context import Context
 from states.names import Event, State
 
-DEADLINE, REMINDER = table(Deadline), table(Reminder)
+DEADLINE, REMINDER, FINDING = table(Deadline), table(Reminder), table(Finding)
 _working_days_after = lru_cache(maxsize=1024)(add_working_days)  # a batch's events share their day
 OPEN, PAUSED, MET, CANCELLED, LAPSED = "open", "paused", "met", "cancelled", "lapsed"
 STATUS_LABELS = {OPEN: "进行中", PAUSED: "待验收（暂停提醒）", MET: "已完成", CANCELLED: "已撤销",
@@ -150,12 +154,6 @@ def _close(session: Session, status: str, where: Any, note: str, ctx: Context) -
     return int(result.rowcount or 0)
 
 
-def meet(ctx: Context, session: Session, kind: str | Sequence[str], subject: str, note: str) -> int:
-    """The thing was done: no more reminders or escalation."""
-    kinds = [kind] if isinstance(kind, str) else list(kind)
-    return _close(session, MET, and_(DEADLINE.c.kind.in_(kinds), DEADLINE.c.subject == subject), note, ctx)
-
-
 def cancel(ctx: Context, session: Session, kind: str | Sequence[str], subject: str, note: str) -> int:
     """It no longer applies (withdrawn, the enterprise left the state it was about)."""
     kinds = [kind] if isinstance(kind, str) else list(kind)
@@ -168,6 +166,17 @@ def cancel_enterprise(ctx: Context, session: Session, enterprise_id: int, note: 
 
 
 FINDING_KINDS = ("finding", "major_finding")
+FOLLOWUP = "rectification_followup"
+
+
+def meet(ctx: Context, session: Session, kind: str | Sequence[str], subject: str, note: str) -> int:
+    """The thing was done: no more reminders or escalation. A finding met (verified) wakes its enterprise's
+    paused follow-up, which the sweep then judges again (met when no overdue finding is left)."""
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    met = _close(session, MET, and_(DEADLINE.c.kind.in_(kinds), DEADLINE.c.subject == subject), note, ctx)
+    if set(kinds) & set(FINDING_KINDS):
+        _resume(ctx, session, _followups_of(subject))
+    return met
 
 
 def pause(ctx: Context, session: Session, subject: str) -> None:
@@ -178,9 +187,21 @@ def pause(ctx: Context, session: Session, subject: str) -> None:
 
 
 def resume(ctx: Context, session: Session, subject: str) -> None:
-    """The evidence was rejected: the deadline runs again, and what fell due while paused is due now."""
-    for r in session.execute(select(DEADLINE).where(DEADLINE.c.kind.in_(FINDING_KINDS), DEADLINE.c.subject == subject,
-                                                     DEADLINE.c.status == PAUSED)).mappings():
+    """The evidence was rejected: the deadline runs again, and what fell due while paused is due now; so does
+    its enterprise's paused follow-up (the finding is overdue and open again)."""
+    _resume(ctx, session, and_(DEADLINE.c.kind.in_(FINDING_KINDS), DEADLINE.c.subject == subject))
+    _resume(ctx, session, _followups_of(subject))
+
+
+def _followups_of(finding_subject: str) -> Any:
+    """The follow-up deadline of the enterprise whose finding deadline has this subject."""
+    owner = select(DEADLINE.c.enterprise_id).where(DEADLINE.c.kind.in_(FINDING_KINDS),
+                                                   DEADLINE.c.subject == finding_subject).scalar_subquery()
+    return and_(DEADLINE.c.kind == FOLLOWUP, DEADLINE.c.enterprise_id == owner)
+
+
+def _resume(ctx: Context, session: Session, which: Any) -> None:
+    for r in session.execute(select(DEADLINE).where(which, DEADLINE.c.status == PAUSED)).mappings():
         kind = ctx.rules.deadlines.kind(r["kind"])
         nxt = timetable.next_on(kind, r["due_on"], r["done_through"], escalated=r["escalation"] is not None)
         session.execute(update(DEADLINE).where(DEADLINE.c.id == r["id"]).values(
@@ -224,7 +245,28 @@ def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[Move]) -> N
                                       district, eid))
         if "valid_until" in changes and dest not in ctx.rules.ended_states:
             specs.append(validity_spec(row))
+        specs.extend(_followup(ctx, session, move, today))
     set_deadlines(ctx, session, specs)
+
+
+def _followup(ctx: Context, session: Session, move: Move, today: date) -> list[DeadlineSpec]:
+    """The second step of escalation: back in 整改中 from 约谈 (the interview held) or from 撤销公示 (the revocation
+    withdrawn) with findings past their due date and not verified, the enterprise has
+    `rectification_followup_working_days` more from the interview's date (or today); leaving 整改中 by `close`
+    meets the follow-up."""
+    eid = move.row["id"]
+    subject = enterprise_subject(FOLLOWUP, eid)
+    if move.source == State.RECTIFYING and move.event == Event.CLOSE:
+        meet(ctx, session, FOLLOWUP, subject, f"{move.event} → {move.dest}")
+    if move.dest != State.RECTIFYING or move.source not in (State.INTERVIEW, State.REVOCATION_PENDING):
+        return []
+    since = move.data.get("held_on") or today
+    overdue = session.execute(select(FINDING.c.id).where(
+        FINDING.c.enterprise_id == eid, FINDING.c.status != "verified", FINDING.c.due_on < since).limit(1)).first()
+    if overdue is None:
+        return []
+    due = _working_days_after(since, ctx.rules.deadlines.rectification_followup_working_days)
+    return [DeadlineSpec(FOLLOWUP, subject, due, move.row["district"], eid)]
 
 
 def validity_spec(row: Mapping[str, Any]) -> DeadlineSpec:

@@ -6,8 +6,8 @@ plays them forward on copies."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, table
 from safegrade.notify import wording
 from safegrade.services.context import Context
-from safegrade.services.deadlines import CANCELLED, MET, PAUSED
+from safegrade.services.deadlines import CANCELLED, FOLLOWUP, MET, PAUSED
 from states.names import State
 
 ENTERPRISE, FINDING, CAMPAIGN, MEMBER = table(Enterprise), table(Finding), table(Campaign), table(CampaignMember)
@@ -28,6 +28,13 @@ class Facts:
     findings: dict[int, dict[str, Any]]
     campaigns: dict[int, dict[str, Any]]
     outstanding: dict[tuple[int, str], tuple[int, int]]  # (campaign, district) → (selected, still to assess)
+    # enterprise → (due date, status) of each finding not yet verified, for the enterprises with a follow-up
+    unverified: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
+
+    def overdue(self, enterprise_id: int, today: date) -> tuple[int, int]:
+        """The enterprise's findings past their due date on `today` and not verified: (open, awaiting checks)."""
+        late = [status for due_on, status in self.unverified.get(enterprise_id, []) if due_on < today]
+        return sum(s != "submitted" for s in late), sum(s == "submitted" for s in late)
 
 
 def _ids(rows: Sequence[Mapping[str, Any]], key: str) -> list[int]:
@@ -52,7 +59,15 @@ def gather(session: Session, rows: Sequence[Mapping[str, Any]], *, lock: bool = 
     campaigns = {r["id"]: dict(r) for r in session.execute(
         select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.ends_on)
         .where(CAMPAIGN.c.id.in_(bindparam("ids", expanding=True))), {"ids": c_ids}).mappings()} if c_ids else {}
-    return Facts(enterprises, findings, campaigns, outstanding(session, c_ids))
+    followed = sorted({r["enterprise_id"] for r in rows if r["kind"] == FOLLOWUP})
+    unverified: dict[int, list[tuple[date, str]]] = {e: [] for e in followed}
+    if followed:
+        for e_id, due_on, status in session.execute(
+                select(FINDING.c.enterprise_id, FINDING.c.due_on, FINDING.c.status)
+                .where(FINDING.c.enterprise_id.in_(bindparam("ids", expanding=True)), FINDING.c.status != "verified"),
+                {"ids": followed}):
+            unverified[e_id].append((due_on, status))
+    return Facts(enterprises, findings, campaigns, outstanding(session, c_ids), unverified)
 
 
 def outstanding(session: Session, campaign_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, int]]:
@@ -67,8 +82,9 @@ def outstanding(session: Session, campaign_ids: Sequence[int]) -> dict[tuple[int
     return {(c, d): (total, left) for c, d, total, left in rows}
 
 
-def judge(ctx: Context, d: Mapping[str, Any], facts: Facts) -> tuple[str, str] | None:
-    """None while the deadline still runs; else (status, why) once it is met or no longer applies."""
+def judge(ctx: Context, d: Mapping[str, Any], facts: Facts, today: date) -> tuple[str, str] | None:
+    """None while the deadline still runs on `today`; else (status, why) once it is met, no longer applies, or
+    is paused (a finding's or a follow-up's evidence awaiting checks)."""
     kind, e = d["kind"], facts.enterprises.get(d["enterprise_id"] or -1)
     if e is not None and e["state"] in ctx.rules.ended_states:
         return CANCELLED, f"企业{ctx.rules.state_label(e['state'])}"
@@ -89,7 +105,20 @@ def judge(ctx: Context, d: Mapping[str, Any], facts: Facts) -> tuple[str, str] |
         return CANCELLED, "已不在该公示期内"
     elif kind == "validity" and (e is None or e["valid_until"] != d["due_on"]):
         return CANCELLED, "定级有效期已变更"
+    elif kind == FOLLOWUP:
+        return _followup(facts, d, today)
     return None
+
+
+def _followup(facts: Facts, d: Mapping[str, Any], today: date) -> tuple[str, str] | None:
+    """A follow-up runs while a finding of the enterprise is overdue and open; it waits while the overdue ones
+    left await verification of their evidence; it is met once none is left."""
+    still_open, awaiting = facts.overdue(d["enterprise_id"], today)
+    if still_open:
+        return None
+    if awaiting:
+        return PAUSED, "逾期问题的整改材料待验收"
+    return MET, "逾期问题已全部整改验收"
 
 
 def subject(ctx: Context, d: Mapping[str, Any], facts: Facts) -> wording.Subject:
@@ -109,6 +138,8 @@ def subject(ctx: Context, d: Mapping[str, Any], facts: Facts) -> wording.Subject
         what = f"撤销公示（事由：{ctx.rules.revocation_reasons.get(e['revocation_reason'] or '', '—') if e else '—'}）"
     elif kind == "validity":
         what = f"安全生产标准化{e['level'] if e else ''}定级有效期届满"
+    elif kind == FOLLOWUP:
+        what = "约谈后逾期问题整改复查"
     else:
         what = "约谈"
     if e is None:

@@ -16,6 +16,8 @@ from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.lifecycle import EventChoice, judge_events
+from states import grade
 
 ENTERPRISE = table(Enterprise)
 FINDING = table(Finding)
@@ -24,7 +26,7 @@ FINDING = table(Finding)
 @dataclass(frozen=True, slots=True)
 class EnterpriseView:
     """An enterprise as listed: its tracked fields (models.TRACKED_FIELDS, the same order), state and version,
-    and the rules' labels of its state, district, sector and revocation reason."""
+    the rules' labels of its state, district, sector and revocation reason, and its grade beside the state."""
 
     credit_code: str
     name: str
@@ -46,6 +48,7 @@ class EnterpriseView:
     revocation_reason: str | None
     revoked_on: date | None
     regrade_from: date | None
+    validity_ended_on: date | None
     flags: list[str]
     state: str
     version: int
@@ -53,23 +56,33 @@ class EnterpriseView:
     district_name: str
     sector_label: str
     revocation_reason_label: str | None
+    grade: str  # valid | expired | revoked | excluded, beside the state (states/grade.py), on the day read
+    grade_label: str
 
 
 @dataclass(frozen=True, slots=True)
 class EnterpriseNow(EnterpriseView):
-    """One enterprise now: what may happen to it next, and its findings past their deadline."""
+    """One enterprise now: the events the acting actor could fire now (`allowed_events`; `events` judges every
+    event of its state, with why not), and its findings past their deadline."""
 
     allowed_events: list[str]
     overdue_findings: int
     earliest_overdue_due_on: date | None
+    judged_for: str | None  # the actor the events were judged for; None: the guards alone
+    judgement: str
+    events: list[EventChoice]
 
 
 @dataclass(frozen=True, slots=True)
 class EnterpriseThen(EnterpriseView):
-    """One enterprise as it stood at `as_of` (ISO text of the instant asked), rebuilt from its audit trail."""
+    """One enterprise as it stood at `as_of` (ISO text of the instant asked), rebuilt from its audit trail, with
+    the events the acting actor could have fired then."""
 
     as_of: str
     allowed_events: list[str]
+    judged_for: str | None
+    judgement: str
+    events: list[EventChoice]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +105,8 @@ class TimelineEvent:
     hash: str
 
 
-def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields of an EnterpriseView, in its order."""
+def _public(ctx: Context, fields: dict[str, Any], day: date | None = None) -> dict[str, Any]:
+    """The fields of an EnterpriseView, in its order; the grade as of `day` (default: today)."""
     out = {k: fields.get(k) for k in ("credit_code", "name", *TRACKED_FIELDS[2:], "state", "version")}
     out["state_label"] = ctx.rules.state_label(fields["state"])
     out["district_name"] = ctx.rules.district_name(fields["district"])
@@ -101,6 +114,9 @@ def _public(ctx: Context, fields: dict[str, Any]) -> dict[str, Any]:
     out["sector_label"] = sector.label if sector else fields["sector"]
     reason = fields.get("revocation_reason")
     out["revocation_reason_label"] = ctx.rules.revocation_reasons.get(reason, reason) if reason else None
+    out["grade"] = held = grade(fields["state"], fields.get("validity_ended_on"), fields.get("valid_until"),
+                                day or ctx.now().date())
+    out["grade_label"] = ctx.rules.lifecycle.grade_label(held)
     return out
 
 
@@ -146,27 +162,32 @@ def _row(session: Any, code: str) -> dict[str, Any]:
 
 
 def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -> EnterpriseNow | EnterpriseThen:
-    """The enterprise now (from its row) or at `as_of` (replayed from its audit trail)."""
+    """The enterprise now (from its row) or at `as_of` (replayed from its audit trail), with the events of its
+    state judged for the acting actor (services.lifecycle.judge_events)."""
     with ctx.store.read() as session:
         row = _row(session, code)
         if as_of is None:
-            today = ctx.now().date()
+            now = ctx.now()
             late = session.execute(
                 select(func.count(), func.min(FINDING.c.due_on)).where(
-                    FINDING.c.enterprise_id == row["id"], FINDING.c.status != "verified", FINDING.c.due_on < today)
+                    FINDING.c.enterprise_id == row["id"], FINDING.c.status != "verified",
+                    FINDING.c.due_on < now.date())
             ).one()
-            return EnterpriseNow(**_public(ctx, row),
-                                 allowed_events=list(ctx.rules.machine.allowed_events(row["state"])),
-                                 overdue_findings=late[0], earliest_overdue_due_on=late[1])
+            judged = judge_events(ctx, row, now)
+            return EnterpriseNow(**_public(ctx, row, now.date()), allowed_events=judged.available,
+                                 overdue_findings=late[0], earliest_overdue_due_on=late[1],
+                                 judged_for=judged.judged_for, judgement=judged.judgement, events=judged.events)
         events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = trail.replay(events)
     if fields is None:
         raise NotFound(f"{row['credit_code']} was not yet registered at {as_of.isoformat()} "
                        "(its first audit event is later)", code="not_yet_registered", field="as_of",
                        value=as_of.isoformat())
-    then = _public(ctx, trail.decode(fields))
-    return EnterpriseThen(**then, as_of=as_of.isoformat(),
-                          allowed_events=list(ctx.rules.machine.allowed_events(then["state"])))
+    then_at = as_of.astimezone(ctx.settings.zone)
+    then = _public(ctx, trail.decode(fields), then_at.date())
+    judged = judge_events(ctx, then, then_at)
+    return EnterpriseThen(**then, as_of=as_of.isoformat(), allowed_events=judged.available,
+                          judged_for=judged.judged_for, judgement=judged.judgement, events=judged.events)
 
 
 def timeline(ctx: Context, code: str) -> list[TimelineEvent]:

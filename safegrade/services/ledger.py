@@ -34,7 +34,8 @@ COMPARED = tuple(EnterpriseBase.model_fields)
 _CHUNK = 2_000
 # the values of a newly registered enterprise that no ledger column gives
 INITIAL: dict[str, Any] = {"open_findings": 0, "open_major_hazards": 0, "last_result": None, "publicity_ends_on": None,
-                           "revocation_reason": None, "revoked_on": None, "regrade_from": None}
+                           "revocation_reason": None, "revoked_on": None, "regrade_from": None,
+                           "validity_ended_on": None}
 FLAG_NOT_GONGMAO = "not_gongmao"
 FLAG_CHECK_OVERRIDE = "credit_code_check_override"
 

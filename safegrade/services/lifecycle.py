@@ -3,13 +3,18 @@
 `fire_event` (the CLI, the API) and `fire_many` (sweeps, in batches) share one path: the requests
 are checked against the enterprises as they stand, the machine says where each goes, and the
 updates and audit events are written together. A refusal writes nothing.
+
+`judge_events` asks the same questions before anything is fired — the event's use case (`via`), the
+actor's role, their scope, the guards on the enterprise as it stands — for every event of its state,
+so that a reader (`enterprise show`, the API, the web pages) offers only what would be accepted, and
+says for the rest why not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +25,7 @@ from safegrade.audit import trail
 from safegrade.domain.creditcode import normalize
 from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
-from safegrade.models import TRACKED_FIELDS, Enterprise, table
+from safegrade.models import TRACKED_FIELDS, Actor, Enterprise, table
 from safegrade.services import deadlines
 from safegrade.services.context import Context, scope_check
 from states import EnterpriseSnapshot, Outcome
@@ -30,7 +35,7 @@ ENTERPRISE = table(Enterprise)
 # what an event may change on the enterprise row besides state and version (a record event such as a
 # ledger amendment may also touch other tracked fields: see record_in)
 MUTABLE = ("open_findings", "open_major_hazards", "last_result", "publicity_ends_on", "revocation_reason",
-           "revoked_on", "regrade_from", "valid_until", "certificate_no")
+           "revoked_on", "regrade_from", "valid_until", "certificate_no", "validity_ended_on")
 _CHUNK = 500
 
 
@@ -61,6 +66,32 @@ class BatchResult:
     refused: list[tuple[FireRequest, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class EventChoice:
+    """One event of the enterprise's state, judged for the acting actor on the enterprise as it stands: available
+    (fireable now, once the fields it `needs` are given) or not, and why not in a short Chinese sentence."""
+
+    event: str
+    label: str
+    available: bool
+    needs: list[str]  # the fields it requires, given as its data when it is fired
+    refused_by: str | None  # via | role | scope | guard (the first that refuses); None when available
+    reason: str | None  # why not; for an available event that needs fields, which ones
+
+
+@dataclass(frozen=True, slots=True)
+class EventJudgement:
+    """Every event of an enterprise's state judged for one actor (or, with none, by the guards alone)."""
+
+    judged_for: str | None  # the actor's name; None: no actor, the guards alone were judged
+    judgement: str  # what was judged, in words
+    events: list[EventChoice]
+
+    @property
+    def available(self) -> list[str]:
+        return [c.event for c in self.events if c.available]
+
+
 def _years_later(day: date, years: int) -> date:
     """The same calendar day `years` later (29 February becomes 28 February)."""
     try:
@@ -75,6 +106,7 @@ def snapshot(row: Mapping[str, Any]) -> EnterpriseSnapshot:
         level=row["level"], graded_on=row["graded_on"], valid_until=row["valid_until"], version=row["version"],
         open_findings=row["open_findings"], open_major_hazards=row["open_major_hazards"],
         publicity_ends_on=row["publicity_ends_on"], regrade_from=row["regrade_from"], flags=tuple(row["flags"] or ()),
+        validity_ended_on=row.get("validity_ended_on"),  # (absent from a trail recorded before it was tracked)
     )
 
 
@@ -95,8 +127,12 @@ def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date)
     if outcome.event == Event.REGRADE:
         changes.update(revoked_on=None, regrade_from=None, revocation_reason=None, publicity_ends_on=None)
     if outcome.event in (Event.RENEW, Event.REGRADE):
-        changes.update(valid_until=data["valid_until"], certificate_no=data["certificate_no"])
-    return {k: v for k, v in changes.items() if row[k] != v}
+        changes.update(valid_until=data["valid_until"], certificate_no=data["certificate_no"], validity_ended_on=None)
+    elif (outcome.event == Event.EXPIRE or outcome.dest == State.EXPIRED) and row.get("validity_ended_on") is None:
+        # the first day without a valid grade: recorded by expire, whatever the case is doing, or by a case that
+        # ends after the validity's last day before the sweep recorded it
+        changes["validity_ended_on"] = row["valid_until"] + timedelta(days=1)
+    return {k: v for k, v in changes.items() if row.get(k) != v}
 
 
 def _check_request(ctx: Context, req: FireRequest, via_service: bool) -> dict[str, Any]:
@@ -299,6 +335,58 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
     if len(events) > 1 and trail.events_since_checkpoint(session) >= ctx.settings.audit.checkpoint_every_events:
         trail.checkpoint(session, now, actor.name)  # housekeeping of a large sweep, in its transaction
     return result
+
+
+def judge_events(ctx: Context, row: Mapping[str, Any], now: datetime) -> EventJudgement:
+    """Each event that has a transition from the enterprise's state, judged for the acting actor at `now`: its
+    use case (an event recorded `via` a command is not fired by hand), the actor's role, their scope, then the
+    guards on the enterprise as it stands (a guard that reads the event's data waits for it: such an event is
+    available, "needs fields X"). Without an actor only the use case and the guards are judged, and it says so.
+    `row` is the enterprise's row, or its fields replayed from the audit trail."""
+    actor = ctx.actor() if ctx.actor_name else None
+    snap = snapshot(row)
+    choices = [_choice(ctx, actor, row, snap, event, now) for event in ctx.rules.machine.allowed_events(row["state"])]
+    if actor is None:
+        return EventJudgement(None, "未指定操作人：只判断了守卫条件，未判断角色与管辖范围", choices)
+    role = ctx.rules.lifecycle.roles.get(actor.role)
+    return EventJudgement(actor.name, f"按操作人 {actor.name}（{role.label if role else actor.role}）的角色、"
+                                      "管辖范围与守卫条件判断", choices)
+
+
+def _choice(ctx: Context, actor: Actor | None, row: Mapping[str, Any], snap: EnterpriseSnapshot, event: str,
+            now: datetime) -> EventChoice:
+    lifecycle = ctx.rules.lifecycle
+    spec = ctx.rules.machine.event(event)
+    needs = list(spec.requires)
+
+    def refused(by: str, why: str) -> EventChoice:
+        return EventChoice(event, spec.label, False, needs, by, why)
+
+    if spec.via:
+        return refused("via", f"由 `{spec.via}` 录入（其数据由该命令推导），不能直接触发")
+    if actor is not None and actor.role not in spec.roles:
+        role = lifecycle.roles.get(actor.role)
+        allowed = "、".join(lifecycle.roles[r].label for r in spec.roles if r in lifecycle.roles)
+        return refused("role", f"角色不允许：{role.label if role else actor.role}不能{spec.label}（可由{allowed}发起）")
+    if actor is not None:
+        try:
+            scope_check(actor, ctx.rules, row["district"], row["credit_code"], f"record '{event}' there")
+        except Forbidden as exc:
+            return refused("scope", _out_of_scope(ctx, actor, row, exc.code))
+    failures = ctx.rules.machine.judge(snap, event, now)
+    if failures:
+        return refused("guard", "守卫条件不满足：" + "；".join(f"{guard}：{why}" for guard, why in failures))
+    fields = "、".join(f"{f}（{lifecycle.fields[f].label}）" for f in needs)
+    return EventChoice(event, spec.label, True, needs, None, f"需填写字段：{fields}" if needs else None)
+
+
+def _out_of_scope(ctx: Context, actor: Actor, row: Mapping[str, Any], code: str) -> str:
+    if code == "out_of_scope" and actor.district:
+        return (f"不在管辖范围：{actor.name}只管辖{ctx.rules.district_name(actor.district)}，"
+                f"该企业属{ctx.rules.district_name(row['district'])}")
+    if code == "out_of_scope":
+        return f"不在管辖范围：{actor.name}只代表企业{actor.enterprise_code}"
+    return f"只读权限：{actor.name}不能发起事件"
 
 
 def fire_event(ctx: Context, credit_code: str, event: str, *, reason: str, data: Mapping[str, Any] | None = None,

@@ -135,7 +135,7 @@ class _Simulation:
                                         escalated=d["escalation"] is not None)
             if not due:
                 continue
-            if judge(self.ctx, d, self.facts) is not None:
+            if judge(self.ctx, d, self.facts, day) is not None:
                 d["status"] = "closed"
                 continue
             about = subject(self.ctx, d, self.facts)
@@ -162,7 +162,9 @@ class _Simulation:
             return
         row = self.enterprises[d["enterprise_id"]]
         label = self.ctx.rules.lifecycle.events[esc.event].label
-        if row["state"] not in esc.from_states or row["id"] in fired:
+        # an escalation that keeps the state (expire during a case) does not compete with the day's move
+        moves = not self.ctx.rules.lifecycle.keeps_state(esc.event, row["state"])
+        if row["state"] not in esc.from_states or (moves and row["id"] in fired):
             why = (f"同日已因{fired[row['id']]}升级" if row["id"] in fired
                    else f"企业处于「{self.ctx.rules.state_label(row['state'])}」")
             self.items.append(_item(self.ctx, day, d, name, "escalation", "skipped", list(esc.notice),
@@ -179,7 +181,8 @@ class _Simulation:
         self.items.append(_item(self.ctx, day, d, name, "escalation", "event", list(esc.notice),
                                 f"{label}：{self.ctx.rules.state_label(row['state'])} → "
                                 f"{self.ctx.rules.state_label(outcome.dest)}"))
-        fired[row["id"]] = d["subject"]
+        if moves:
+            fired[row["id"]] = d["subject"]
         self._move(day, row, outcome.dest)
 
     def _move(self, day: date, row: dict[str, Any], dest: str) -> None:

@@ -156,7 +156,7 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
     for d in claimed:
         report.deadlines += 1
         kind = ctx.rules.deadlines.kind(d["kind"])
-        verdict = judge(ctx, d, facts)
+        verdict = judge(ctx, d, facts, today)
         if verdict is not None:
             status, why = verdict
             closed[d["id"]] = _Update(id=d["id"], seen=d["status"], status=status, next_on=None,
@@ -209,11 +209,30 @@ def _sweep_batch(ctx: Context, session: Session, claimed: list[dict[str, Any]], 
 
 def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], DeadlineKind, Action]], facts: Facts,
               report: SweepReport) -> dict[int, tuple[str, str]]:
-    """Fire the escalations that are due, at most one per enterprise in a batch; (state, note) per deadline."""
+    """Fire the escalations that are due, at most one move per enterprise in a batch (and, beside it, those that
+    keep the enterprise's state); (state, note) per deadline."""
     outcomes: dict[int, tuple[str, str]] = {}
-    chosen: dict[int, tuple[dict[str, Any], DeadlineKind]] = {}
+    taken = _choose(ctx, due, facts, report, outcomes)
+    _fire(ctx, session, taken, facts, report, outcomes)
     today = report.as_of
-    # the gravest escalation wins: the first by the rules' escalation_order fires, the rest skip
+    for d, _, _ in due:
+        if d["id"] in outcomes and outcomes[d["id"]][0] in ("noticed", "skipped"):
+            about = facts.enterprises.get(d["enterprise_id"] or -1)
+            report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation",
+                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1],
+                        code=about["credit_code"] if about else None,
+                        who=about["name"] if about else ctx.rules.district_name(d["district"]))
+    return outcomes
+
+
+def _choose(ctx: Context, due: list[tuple[dict[str, Any], DeadlineKind, Action]], facts: Facts, report: SweepReport,
+            outcomes: dict[int, tuple[str, str]]) -> list[tuple[dict[str, Any], DeadlineKind]]:
+    """The escalation events to fire, gravest first: of those that move an enterprise the first by the rules'
+    escalation_order wins and the rest skip; one whose event keeps the state (an internal transition: expire
+    during a case) is fired as well. Notices and escalations the state does not allow are settled here."""
+    chosen: dict[int, tuple[dict[str, Any], DeadlineKind]] = {}
+    alongside: list[tuple[dict[str, Any], DeadlineKind]] = []
+    today = report.as_of
     for d, kind, _ in sorted(due, key=lambda x: (ctx.rules.deadlines.rank(x[0]["kind"]), x[0]["id"])):
         esc = kind.escalate
         assert esc is not None
@@ -228,43 +247,47 @@ def _escalate(ctx: Context, session: Session, due: list[tuple[dict[str, Any], De
             outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，企业处于「{ctx.rules.state_label(e['state'])}」，"
                                             f"未自动{label}")
             report.skipped += 1
+        elif ctx.rules.lifecycle.keeps_state(esc.event, e["state"]):
+            alongside.append((d, kind))
         elif e["id"] in chosen:
             first = chosen[e["id"]][0]
             outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，同日已因{first['subject']}{label}")
             report.skipped += 1
         else:
             chosen[e["id"]] = (d, kind)
+    return [*chosen.values(), *alongside]
+
+
+def _fire(ctx: Context, session: Session, taken: list[tuple[dict[str, Any], DeadlineKind]], facts: Facts,
+          report: SweepReport, outcomes: dict[int, tuple[str, str]]) -> None:
+    """Fire the chosen escalations in one go (an enterprise's in the escalation order); record each outcome."""
+    today = report.as_of
+    rank = ctx.rules.deadlines.rank
     requests = []
-    for d, kind in chosen.values():
+    for d, kind in sorted(taken, key=lambda x: (facts.enterprises[x[0]["enterprise_id"]]["credit_code"],
+                                                rank(x[0]["kind"]))):
         assert kind.escalate is not None
         assert kind.escalate.event is not None
         e = facts.enterprises[d["enterprise_id"]]
         reason = f"{kind.label}{d['due_on']}已逾期（{d['subject']}），系统自动升级"
         requests.append(FireRequest(e["credit_code"], kind.escalate.event, reason, dict(kind.escalate.data)))
-    result = fire_in(ctx, session, sorted(requests, key=lambda r: r.credit_code))
-    fired = {f.credit_code: f for f in result.fired}
-    refused = {r.credit_code: why for r, why in result.refused}
-    for d, kind in chosen.values():
+    result = fire_in(ctx, session, requests)
+    fired = {(f.credit_code, f.event): f for f in result.fired}
+    refused = {(r.credit_code, r.event): why for r, why in result.refused}
+    for d, kind in taken:
         e = facts.enterprises[d["enterprise_id"]]
         assert kind.escalate is not None
         assert kind.escalate.event is not None
+        key = (e["credit_code"], kind.escalate.event)
         label = ctx.rules.lifecycle.events[kind.escalate.event].label
         overdue = (today - d["due_on"]).days
-        if e["credit_code"] in fired:
-            f = fired[e["credit_code"]]
+        if key in fired:
+            f = fired[key]
             outcomes[d["id"]] = ("fired", f"已逾期{overdue}天，系统已{label}：{ctx.rules.state_label(f.from_state)} → "
                                           f"{ctx.rules.state_label(f.to_state)}（审计 {f.hash[:16]}）")
             report.escalations += 1
             report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation", what=f.event,
                         who=e["name"], code=e["credit_code"], to_state=f.to_state, hash=f.hash)
         else:
-            outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，未能{label}：{refused.get(e['credit_code'], '?')}")
+            outcomes[d["id"]] = ("skipped", f"已逾期{overdue}天，未能{label}：{refused.get(key, '?')}")
             report.skipped += 1
-    for d, _, _ in due:
-        if d["id"] in outcomes and outcomes[d["id"]][0] in ("noticed", "skipped"):
-            about = facts.enterprises.get(d["enterprise_id"] or -1)
-            report.note(on=today, kind=d["kind"], subject=d["subject"], step="escalation",
-                        what=outcomes[d["id"]][0], note=outcomes[d["id"]][1],
-                        code=about["credit_code"] if about else None,
-                        who=about["name"] if about else ctx.rules.district_name(d["district"]))
-    return outcomes

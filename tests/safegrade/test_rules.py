@@ -28,7 +28,7 @@ from tests.factories import build_world, edit, plain, problems
 REAL = PROJECT_ROOT / "rules"
 KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
 GUARDS = ("result_is_poor, has_major_hazard, has_open_findings, all_findings_verified, publicity_over, "
-          "validity_ended, revocation_bar_over, new_validity_in_future")
+          "validity_ended, grade_expired, revocation_bar_over, new_validity_in_future")
 
 
 def write(directory: Path, name: str, text: str) -> None:
@@ -375,9 +375,10 @@ def test_cli_rules_check_reports_a_missing_name(rules_dir: Path, capsys: pytest.
 
 # --- derived from the rules: the ended states and the escalation order ---------------------------------
 
-# what services/sweep.py hard-coded before they were derived from the rules
-TODAYS_PRIORITY = ("major_finding", "validity", "finding", "interview", "publicity", "campaign_window",
-                   "ledger_submission")
+# what services/sweep.py hard-coded before they were derived from the rules, with the second step of escalation
+# (rectification_followup, issue 10) after a major hazard's revocation
+TODAYS_PRIORITY = ("major_finding", "rectification_followup", "validity", "finding", "interview", "publicity",
+                   "campaign_window", "ledger_submission")
 TODAYS_GONE = ("revoked", "excluded")
 
 
@@ -399,10 +400,12 @@ def test_ended_states_are_the_final_marks_and_where_revoke_leads(rules_dir: Path
 ORDER_BREAKAGES = [
     pytest.param(lambda d: d.pop("escalation_order"),
                  "deadlines.yaml: escalation_order: missing: list every kind once, gravest first (finding, "
-                 "major_finding, campaign_window, ledger_submission, interview, publicity, validity)", id="missing"),
+                 "major_finding, rectification_followup, campaign_window, ledger_submission, interview, publicity, "
+                 "validity)", id="missing"),
     pytest.param(lambda d: d.update(escalation_order="major_finding"),
                  "deadlines.yaml: escalation_order: 'major_finding': list every kind once, gravest first (finding, "
-                 "major_finding, campaign_window, ledger_submission, interview, publicity, validity)", id="not-a-list"),
+                 "major_finding, rectification_followup, campaign_window, ledger_submission, interview, publicity, "
+                 "validity)", id="not-a-list"),
     pytest.param(lambda d: d["escalation_order"].remove("publicity"),
                  "deadlines.yaml: escalation_order: leaves out publicity; list every kind once, gravest first",
                  id="left-out"),
@@ -410,7 +413,8 @@ ORDER_BREAKAGES = [
                  "deadlines.yaml: escalation_order: lists finding more than once", id="twice"),
     pytest.param(lambda d: d["escalation_order"].insert(0, "holiday"),
                  "deadlines.yaml: escalation_order: unknown kind 'holiday'; the kinds are finding, major_finding, "
-                 "campaign_window, ledger_submission, interview, publicity, validity", id="unknown"),
+                 "rectification_followup, campaign_window, ledger_submission, interview, publicity, validity",
+                 id="unknown"),
 ]
 
 
@@ -421,8 +425,8 @@ def test_each_mistake_in_the_escalation_order_is_reported(rules_dir: Path, break
     assert problems(rules_dir) == [expected]
 
 
-FINDING_FIRST = ("finding", "major_finding", "validity", "interview", "publicity", "campaign_window",
-                 "ledger_submission")
+FINDING_FIRST = ("finding", "major_finding", "rectification_followup", "validity", "interview", "publicity",
+                 "campaign_window", "ledger_submission")
 
 
 class TestTheSweepTakesItsPriorityFromTheRules:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -143,6 +143,53 @@ def test_0005_renames_sweep_run_to_job_run_keeping_its_rows(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
+def test_0007_adds_validity_ended_on_and_a_trail_recorded_before_it_still_verifies(store):
+    """A database one revision before 0007 with an enterprise that expired then (its trail knows no
+    validity_ended_on): upgraded, the column is empty, the trail still replays to the row, and the grade
+    reads expired from the state."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from safegrade.audit import trail
+    from safegrade.audit.chain import GENESIS
+    from safegrade.models import AuditEvent, Enterprise, table
+    from states import grade
+
+    cfg = store._alembic()
+    before = ScriptDirectory.from_config(cfg).get_revision("0007").down_revision
+    assert isinstance(before, str)
+    at, code = datetime(2023, 6, 1, tzinfo=UTC), "91120114MA00000017"
+    old = {"credit_code": code, "name": "天津市测试0001机械有限公司", "district": "120114", "sector": "machinery",
+           "in_gongmao": True, "level": "三级", "certificate_no": "津AQBJXⅢ202000001", "graded_on": "2020-03-01",
+           "valid_until": "2023-02-28", "address": "", "contact": "", "phone": "", "remarks": "", "open_findings": 0,
+           "open_major_hazards": 0, "last_result": None, "publicity_ends_on": None, "revocation_reason": None,
+           "revoked_on": None, "regrade_from": None, "flags": []}  # the tracked fields before 0007
+    actor = trail.Actor("boss", "bureau", "cli")
+    first = trail.new_event(enterprise_id=1, code=code, seq=1, event="register", from_state=None, to_state="graded",
+                            actor=actor, reason="台账导入", payload={"data": {}, "after": old}, at=at,
+                            rules_version="old", prev_hash=GENESIS)
+    second = trail.new_event(enterprise_id=1, code=code, seq=2, event="expire", from_state="graded",
+                             to_state="expired", actor=actor, reason="有效期届满", payload={"data": {}, "before": {},
+                             "after": {}}, at=at + timedelta(hours=1), rules_version="old", prev_hash=first["hash"])
+    row = {**old, "graded_on": date(2020, 3, 1), "valid_until": date(2023, 2, 28), "id": 1,
+           "state": "expired", "version": 2, "created_at": at, "updated_at": at + timedelta(hours=1)}
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, before)
+        conn.execute(insert(table(Enterprise)), [row])
+        conn.execute(insert(table(AuditEvent)), [first, second])
+    assert store.migrate() == (before, store.head_revision())
+    with store.read() as session:
+        upgraded = session.execute(select(table(Enterprise))).mappings().one()
+        report = trail.verify(session)
+    assert report.ok, report.breaks
+    assert upgraded["validity_ended_on"] is None
+    assert grade(upgraded["state"], upgraded["validity_ended_on"], upgraded["valid_until"], at.date()) == "expired"
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []
+
+
 def test_the_schema_check_reads_what_alembic_reads(store, tmp_path):
     """require_schema reads the version table and the scripts' heads without alembic: the same answers."""
     from safegrade.store import _head_from_files

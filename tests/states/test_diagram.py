@@ -60,6 +60,11 @@ def test_start_and_end_markers() -> None:
     "revocation_pending --> revoked: 公告撤销 revoke [publicity_over]",
     "expired --> excluded: 注销/不予评估 exclude",
     "graded --> graded: 延续定级 renew [new_validity_in_future]",
+    "rectifying --> rectifying: 有效期届满 expire (internal) [validity_ended]",
+    "revocation_pending --> revocation_pending: 延续定级 renew (internal) [new_validity_in_future]",
+    "rectifying --> expired: 整改闭环 close [all_findings_verified, grade_expired]",
+    "revocation_pending --> expired: 撤回撤销（异议成立） withdraw_revocation [grade_expired]",
+    "assessing --> expired: 录入评估结果 record_assessment [grade_expired]",
     "revoked --> graded: 重新定级（撤销满一年后） regrade [revocation_bar_over, new_validity_in_future]",
 ])
 def test_transitions_as_a_regulator_reads_them(line: str) -> None:
@@ -71,10 +76,22 @@ def test_every_transition_of_the_rules_is_drawn_once() -> None:
     for event in SPEC.events.values():
         for t in event.transitions:
             guard = f" [{', '.join(t.guards)}]" if t.guards else ""
-            expected += [f"    {s} --> {t.dest}: {event.label} {event.name}{guard}" for s in t.sources]
+            internal = " (internal)" if t.dest is None else ""
+            expected += [f"    {s} --> {t.dest or s}: {event.label} {event.name}{internal}{guard}" for s in t.sources]
     drawn = [line for line in LINES if " --> " in line and "[*]" not in line]
     assert drawn == expected
-    assert len(drawn) == 36
+    assert len(drawn) == 47  # 36, and issue 10's: 8 internal (expire, renew during a case), 3 case endings in expired
+
+
+def test_an_internal_transition_is_a_loop_marked_internal() -> None:
+    spec = parse_lifecycle({
+        "initial": "a",
+        "states": {"a": {"label": "甲"}, "b": {"label": "乙", "final": True}},
+        "roles": {"r": {"scope": "all"}},
+        "events": {"go": {"label": "前进", "roles": ["r"], "transitions": [{"source": "a", "dest": "b"}]},
+                   "note": {"label": "备注", "roles": ["r"], "transitions": [{"source": "a", "internal": True}]}},
+    })
+    assert "    a --> a: 备注 note (internal)" in mermaid(spec).splitlines()
 
 
 def test_small_hand_written_lifecycle() -> None:

@@ -40,7 +40,8 @@ def real_lifecycle() -> Lifecycle:
 
 def test_the_guards_are_the_ones_tested_here() -> None:
     assert set(GUARDS) == {"result_is_poor", "has_major_hazard", "has_open_findings", "all_findings_verified",
-                           "publicity_over", "validity_ended", "revocation_bar_over", "new_validity_in_future"}
+                           "publicity_over", "validity_ended", "grade_expired", "revocation_bar_over",
+                           "new_validity_in_future"}
     for name, guard in GUARDS.items():
         assert guard.name == name
 
@@ -114,6 +115,38 @@ def test_validity_ended_without_valid_until() -> None:
     ok, message = check("validity_ended", snap("graded"), at(2030, 1, 1))
     assert ok is False
     assert message
+
+
+def test_validity_ended_refuses_an_expiry_already_recorded() -> None:
+    """expire records the end once: during a case the state stays, so the guard is what refuses a second time."""
+    ok, message = check("validity_ended", snap("rectifying", valid_until=VALID_UNTIL,
+                                                validity_ended_on=date(2025, 3, 1)), at(2025, 6, 1))
+    assert ok is False
+    assert message == "the grade's validity already ended on 2025-03-01 (有效期届满, recorded)"
+
+
+# --- grade_expired: a case ending without a valid grade ends in expired ----------------------------------
+
+@pytest.mark.parametrize(("fields", "now", "holds"), [
+    pytest.param({"valid_until": VALID_UNTIL}, at(2025, 2, 28, 23, 59), False, id="on-valid-until"),
+    pytest.param({"valid_until": VALID_UNTIL}, at(2025, 3, 1, 0, 0), True, id="day-after-not-yet-recorded"),
+    pytest.param({"valid_until": VALID_UNTIL, "validity_ended_on": date(2025, 3, 1)}, at(2025, 6, 1), True,
+                 id="recorded"),
+    pytest.param({"valid_until": date(2028, 3, 1), "validity_ended_on": date(2025, 3, 1)}, at(2025, 6, 1), True,
+                 id="recorded-wins-over-dates"),
+    pytest.param({}, at(2030, 1, 1), False, id="no-dates"),
+])
+def test_grade_expired(fields: dict[str, Any], now: datetime, holds: bool) -> None:
+    ok, message = check("grade_expired", snap("rectifying", **fields), now)
+    assert ok is holds
+    if not holds and fields:
+        assert message == f"grade is valid until 2025-02-28; today is {now.date().isoformat()}"
+
+
+def test_the_guards_that_read_the_events_data_say_which_fields() -> None:
+    reads = {name: g.reads for name, g in GUARDS.items() if g.reads}
+    assert reads == {"result_is_poor": ("result",), "has_major_hazard": ("major_hazards",),
+                     "has_open_findings": ("findings",), "new_validity_in_future": ("valid_until",)}
 
 
 # --- new_validity_in_future: strictly after today --------------------------------------------------------
@@ -237,6 +270,11 @@ def test_every_refusal_is_a_non_empty_string(name: str) -> None:
     pytest.param("expired", "renew", {}, {"valid_until": date(2023, 7, 10), "certificate_no": "X1"},
                  "new_validity_in_future", "new valid_until 2023-07-10 is not after today 2023-07-10",
                  id="renew-not-in-future"),
+    pytest.param("rectifying", "close", {"open_findings": 1, "valid_until": date(2023, 6, 30)}, {},
+                 "all_findings_verified", "1 finding(s) not yet verified",
+                 id="close-after-validity-ended-with-open-findings-said-once"),
+    pytest.param("interview", "expire", {"valid_until": date(2023, 6, 30), "validity_ended_on": date(2023, 7, 1)}, {},
+                 "validity_ended", "already ended on 2023-07-01", id="expire-twice-during-a-case"),
 ])
 def test_guard_failed_names_guard_and_message(state: str, event: str, fields: dict[str, Any],
                                               data: dict[str, Any], guard: str, fragment: str) -> None:

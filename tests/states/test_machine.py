@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from states import EnterpriseSnapshot, EventNotAllowed, FieldError, Lifecycle, LifecycleSpec
+from states import EnterpriseSnapshot, EventNotAllowed, FieldError, GuardFailed, Lifecycle, LifecycleSpec
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2023, 7, 1, 9, 0, tzinfo=TZ)
@@ -43,11 +43,11 @@ FINAL = ("excluded",)  # revoked is left only by regrade, after the one-year bar
 # Which events a state allows, as rules/lifecycle.yaml lists them (guards may still refuse).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "graded": ("open_assessment", "summon", "propose_revocation", "exclude", "expire", "renew"),
-    "assessing": ("record_assessment", "propose_revocation", "exclude"),
-    "interview": ("hold_interview", "escalate", "propose_revocation", "exclude"),
-    "rectifying": ("summon", "close", "escalate", "propose_revocation", "exclude"),
+    "assessing": ("record_assessment", "propose_revocation", "exclude", "expire", "renew"),
+    "interview": ("hold_interview", "escalate", "propose_revocation", "exclude", "expire", "renew"),
+    "rectifying": ("summon", "close", "escalate", "propose_revocation", "exclude", "expire", "renew"),
     "closed": ("open_assessment", "summon", "propose_revocation", "exclude", "expire", "renew"),
-    "revocation_pending": ("withdraw_revocation", "revoke", "exclude"),
+    "revocation_pending": ("withdraw_revocation", "revoke", "exclude", "expire", "renew"),
     "revoked": ("regrade",),
     "excluded": (),
     "expired": ("propose_revocation", "exclude", "renew"),
@@ -60,6 +60,8 @@ INTERVIEW = {"attendees": "张三、李四", "record": "约谈记录", "held_on"
 RENEWAL = {"valid_until": "2026-06-30", "certificate_no": "津AQBJXⅢ202300001"}
 EXPIRED_ON = {"valid_until": date(2023, 6, 30)}
 PUBLICITY_OVER = {"publicity_ends_on": date(2023, 6, 30)}
+EXPIRY_RECORDED = {"valid_until": date(2023, 6, 30), "validity_ended_on": date(2023, 7, 1)}
+CASE_STATES = ("assessing", "interview", "rectifying", "revocation_pending")
 
 
 def _row(state: str, event: str, snap: dict[str, Any], data: dict[str, str], dest: str,
@@ -84,11 +86,17 @@ DESTINATIONS = [
          "closed", why="nothing-found"),
     _row("assessing", "record_assessment", {"open_findings": 5, "open_major_hazards": 2},
          {"result": "优", "findings": "0", "major_hazards": "0"}, "closed", why="data-wins-over-snapshot"),
+    _row("assessing", "record_assessment", EXPIRY_RECORDED, {"result": "优", "findings": "0", "major_hazards": "0"},
+         "expired", why="nothing-found-validity-ended"),
+    _row("assessing", "record_assessment", EXPIRED_ON, {"result": "良", "findings": "2", "major_hazards": "0"},
+         "rectifying", why="findings-validity-ended"),
     _row("graded", "summon", {}, {}, "interview"),
     _row("rectifying", "summon", {}, {}, "interview"),
     _row("closed", "summon", {}, {}, "interview"),
     _row("interview", "hold_interview", {}, INTERVIEW, "rectifying"),
     _row("rectifying", "close", {}, {}, "closed", why="all-verified"),
+    _row("rectifying", "close", EXPIRY_RECORDED, {}, "expired", why="all-verified-validity-ended"),
+    _row("rectifying", "close", EXPIRED_ON, {}, "expired", why="all-verified-validity-ended-not-yet-recorded"),
     _row("rectifying", "escalate", {"open_major_hazards": 1, "open_findings": 1}, {}, "revocation_pending",
          HAZARD_OVERDUE, "major-hazard"),
     _row("rectifying", "escalate", {"open_findings": 2}, {}, "interview", why="findings-only"),
@@ -99,13 +107,19 @@ DESTINATIONS = [
          "rectifying", why="findings-open"),
     _row("revocation_pending", "withdraw_revocation", {}, {"objection": "异议成立"}, "graded",
          why="nothing-open"),
+    _row("revocation_pending", "withdraw_revocation", EXPIRY_RECORDED, {"objection": "异议成立"}, "expired",
+         why="nothing-open-validity-ended"),
+    _row("revocation_pending", "withdraw_revocation", {**EXPIRY_RECORDED, "open_findings": 1},
+         {"objection": "异议成立"}, "rectifying", why="findings-open-validity-ended"),
     _row("revocation_pending", "revoke", PUBLICITY_OVER, {}, "revoked", why="publicity-over"),
     *(_row(s, "exclude", {}, {}, "excluded")
       for s in ("graded", "assessing", "interview", "rectifying", "closed", "revocation_pending", "expired")),
     _row("graded", "expire", EXPIRED_ON, {}, "expired"),
     _row("closed", "expire", EXPIRED_ON, {}, "expired"),
+    *(_row(s, "expire", EXPIRED_ON, {}, s, why="internal") for s in CASE_STATES),
     *(_row(s, "renew", {"valid_until": date(2023, 6, 30)}, RENEWAL, "graded")
       for s in ("expired", "graded", "closed")),
+    *(_row(s, "renew", EXPIRY_RECORDED, RENEWAL, s, why="internal") for s in CASE_STATES),
     _row("revoked", "regrade", {"regrade_from": date(2023, 7, 1)}, RENEWAL, "graded", why="bar-over"),
 ]
 
@@ -200,6 +214,53 @@ def test_unknown_state_is_not_called_final() -> None:
     with pytest.raises(EventNotAllowed) as info:
         LC.fire(snap("archived"), "summon", NOW, {})
     assert "final state" not in str(info.value)
+
+
+# --- internal transitions: the state is kept -----------------------------------------------------------
+
+@pytest.mark.parametrize("state", CASE_STATES)
+def test_expire_and_renew_during_a_case_keep_the_state(state: str) -> None:
+    assert SPEC.keeps_state("expire", state)
+    assert SPEC.keeps_state("renew", state)
+    assert LC.fire(snap(state, **EXPIRED_ON), "expire", NOW, {}).dest == state
+    with pytest.raises(GuardFailed, match="already ended on 2023-07-01"):  # recorded once
+        LC.fire(snap(state, **EXPIRY_RECORDED), "expire", NOW, {})
+
+
+@pytest.mark.parametrize("state", ["graded", "closed", "expired"])
+def test_outside_a_case_expire_and_renew_move(state: str) -> None:
+    assert not SPEC.keeps_state("renew", state)
+    assert not SPEC.keeps_state("expire", state)
+
+
+# --- judge: could an event be fired here now, once its fields are given ---------------------------------
+
+@pytest.mark.parametrize(("state", "event", "fields", "failures"), [
+    pytest.param("rectifying", "close", {"open_findings": 1}, ["all_findings_verified"], id="close-open-findings"),
+    pytest.param("rectifying", "close", {"open_findings": 1, **EXPIRY_RECORDED}, ["all_findings_verified"],
+                 id="close-open-findings-validity-ended-said-once"),
+    pytest.param("rectifying", "close", {}, [], id="close-all-verified"),
+    pytest.param("graded", "renew", {}, [], id="renew-waits-for-valid-until"),
+    pytest.param("rectifying", "renew", {}, [], id="internal-renew-waits-for-valid-until"),
+    pytest.param("graded", "expire", {}, ["validity_ended"], id="expire-too-early"),
+    pytest.param("rectifying", "expire", EXPIRY_RECORDED, ["validity_ended"], id="expire-twice"),
+    pytest.param("revocation_pending", "revoke", {}, ["publicity_over"], id="revoke-no-publicity"),
+    pytest.param("revocation_pending", "withdraw_revocation", {}, [], id="withdraw-always-somewhere"),
+    pytest.param("assessing", "record_assessment", {}, [], id="record-assessment-routes-wait-for-the-data"),
+    pytest.param("rectifying", "escalate", {"open_findings": 2}, [], id="escalate-unguarded-route"),
+])
+def test_judge_says_what_would_refuse_without_the_data(state: str, event: str, fields: dict[str, Any],
+                                                       failures: list[str]) -> None:
+    found = LC.judge(snap(state, **fields), event, NOW)
+    assert [g for g, _ in found] == failures
+    assert all(message for _, message in found)
+
+
+def test_judge_refuses_an_event_the_state_does_not_have() -> None:
+    with pytest.raises(EventNotAllowed):
+        LC.judge(snap("closed"), "revoke", NOW)
+    with pytest.raises(EventNotAllowed, match="unknown event"):
+        LC.judge(snap("closed"), "approve", NOW)
 
 
 # --- record_assessment: the rules choose the destination, in priority order -------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from states.names import NEEDED_BY, SECTIONS, Event, RecordEvent, State, missing_names
+from states.names import NEEDED_BY, SECTIONS, Event, Grade, RecordEvent, State, missing_names
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 EVERY_NAME = [*State, *Event, *RecordEvent]
@@ -52,7 +52,7 @@ def test_missing_names_one_problem_per_name_in_declaration_order() -> None:
     })
     assert found == [
         "states: the engine needs 'interview' (deadline sweep, deadlines plan, lifecycle deadlines, demo)",
-        "states: the engine needs 'expired' (ledger export)",
+        "states: the engine needs 'expired' (ledger export, lifecycle effects, grade)",
         "events: the engine needs 'revoke' (deadline sweep, campaign status, demo)",
         "record_events: the engine needs 'finding_rejected' (findings, loop report)",
     ]
@@ -64,3 +64,14 @@ def test_an_empty_section_lacks_every_name_and_an_unchecked_one_none() -> None:
     found = missing_names({"states": None, "events": None, "record_events": ()})
     assert found == [f"record_events: the engine needs '{r}' ({NEEDED_BY[r]})" for r in RecordEvent]
     assert missing_names({}) == []
+
+
+def test_every_grade_needs_its_label() -> None:
+    """The grades share three spellings with states, so they are checked apart: all four, in their order."""
+    assert [g.value for g in Grade] == ["valid", "expired", "revoked", "excluded"]
+    assert missing_names({"grades": ["valid", "revoked"]}) == [
+        "grades: the engine needs 'expired' (its label: every read shows the grade beside the state)",
+        "grades: the engine needs 'excluded' (its label: every read shows the grade beside the state)"]
+    assert missing_names({"grades": None}) == []
+    doc = yaml.safe_load((RULES_DIR / "lifecycle.yaml").read_text(encoding="utf-8"))
+    assert missing_names({"grades": doc["grades"]}) == []

@@ -114,7 +114,7 @@ DELETE = object()
 
 MISTAKES = [
     pytest.param(_set("stats", {}), "(top): unknown key(s) stats; allowed keys are initial, states, roles, fields, "
-                 "events, actions, record_events", id="unknown-top-level-key"),
+                 "events, actions, record_events, grades", id="unknown-top-level-key"),
     pytest.param(_set("events", DELETE), "(top): missing required key 'events'", id="missing-top-level-key"),
     pytest.param(_set("states/new/colour", "red"), "states.new: unknown key(s) colour; allowed keys are label, "
                  "label_en, final", id="unknown-state-key"),
@@ -141,7 +141,15 @@ MISTAKES = [
     pytest.param(_set("events/finish/colour", 1), "events.finish: unknown key(s) colour; allowed keys are label, "
                  "roles, requires, allows, transitions, via", id="unknown-event-key"),
     pytest.param(_set("events/finish/transitions/0/when", "x"), "events.finish.transitions[0]: unknown key(s) when; "
-                 "allowed keys are source, dest, guards, sets", id="unknown-transition-key"),
+                 "allowed keys are source, dest, internal, guards, sets", id="unknown-transition-key"),
+    pytest.param(_set("events/finish/transitions/1/internal", True), "events.finish.transitions[1]: an internal "
+                 "transition keeps the state: give `internal: true` or a `dest`, not both", id="internal-and-dest"),
+    pytest.param(_set("events/finish/transitions/1/dest", DELETE), "events.finish.transitions[1]: missing required "
+                 "key 'dest' (or `internal: true` for a transition that keeps the state)", id="no-dest-not-internal"),
+    pytest.param(_set("events/start/transitions/0/internal", "yes"), "events.start.transitions[0].internal: 'yes' "
+                 "is not true or false", id="internal-not-a-boolean"),
+    pytest.param(_set("grades", {"valid": "有效", "suspended": "暂停"}), "grades.suspended: unknown grade; the engine "
+                 "knows valid, expired, revoked, excluded", id="unknown-grade"),
     pytest.param(_set("events/finish/transitions", []), "events.finish.transitions: must be a non-empty list",
                  id="no-transitions"),
     pytest.param(_set("fields/result/choices", DELETE), "fields.result: a choice field needs 'choices' or "
@@ -275,6 +283,40 @@ def test_the_purity_check_catches_what_it_looks_for() -> None:
     imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     imported += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert {m.split(".")[0] for m in imported} & set(FORBIDDEN_IMPORTS) == {"sqlalchemy", "safegrade"}
+
+
+# --- internal transitions: the state is kept ------------------------------------------------------------
+
+def _with_internal_note(doc: dict[str, Any]) -> None:
+    doc["events"]["annotate"] = {"label": "备注", "roles": ["officer"], "requires": ["note"],
+                                 "transitions": [{"source": ["new", "open"], "internal": True}]}
+
+
+def test_an_internal_transition_keeps_the_state_and_adds_no_edge() -> None:
+    spec = parse_lifecycle(edited(_with_internal_note), LISTS)
+    (t,) = spec.events["annotate"].transitions
+    assert (t.internal, t.dest, t.dest_from("open")) == (True, None, "open")
+    assert spec.events["annotate"].sources == ("new", "open")
+    assert spec.destinations("annotate") == ()
+    assert spec.keeps_state("annotate", "open")
+    assert not spec.keeps_state("finish", "open")
+    assert not spec.keeps_state("annotate", "done")  # no transition from there at all
+
+
+def test_an_internal_transition_is_no_way_out_of_a_state() -> None:
+    """A state left only by internal transitions is a trap: they keep it there."""
+    def change(doc: dict[str, Any]) -> None:
+        _add_state(doc, "stuck")
+        _add_event(doc, "get_stuck", "open", "stuck")
+        doc["events"]["wait"] = {"roles": ["boss"], "transitions": [{"source": "stuck", "internal": True}]}
+
+    assert problems(edited(change)) == ["states: trap state(s) with no way out and not final: stuck"]
+
+
+def test_grades_are_labelled_in_the_rules() -> None:
+    spec = parse_lifecycle({**base(), "grades": {"valid": "有效", "expired": "有效期届满"}}, LISTS)
+    assert (spec.grade_label("valid"), spec.grade_label("expired"), spec.grade_label("revoked")) == (
+        "有效", "有效期届满", "revoked")
 
 
 def test_record_events_have_labels_and_may_not_shadow_lifecycle_events() -> None:

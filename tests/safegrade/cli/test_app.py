@@ -26,9 +26,13 @@ def test_init_is_repeatable(cli):
     assert cli("init")[0] == 0
     code, out, _ = cli("init")
     assert code == 0
+<<<<<<< HEAD
     head = _head_from_files()
     assert head is not None
     assert f"{head} → {head}" in out
+=======
+    assert "0007 → 0007" in out
+>>>>>>> lifecycle
 
 
 def test_fire_success_and_refusals(ready):
@@ -113,3 +117,23 @@ def test_actor_list_and_rights(ready):
     assert "may not add actors" in err
     code, out, _ = cli("--json", "actor", "list")
     assert {a["name"] for a in json.loads(out)} == {"boss", "wq", "system"}
+
+
+def test_enterprise_show_lists_what_the_actor_could_fire_and_why_not_the_rest(ready):
+    cli, wuqing, hexi = ready
+    cli("--actor", "wq", "--as-of", "2023-06-05", "fire", wuqing, "summon", "--reason", "约谈")
+    code, out, _ = cli("--actor", "wq", "--as-of", "2023-06-06", "enterprise", "show", wuqing)
+    assert code == 0
+    assert "定级有效性" in out
+    assert "按操作人 wq（区应急管理局）的角色、管辖范围与守卫条件判断" in out
+    lines = {line.split("│")[2].strip(): line for line in out.splitlines() if line.count("│") >= 5}
+    assert "需填写字段：attendees（参加人员）、record（约谈记录）" in lines["hold_interview"]
+    assert "有效期" in lines["expire"]
+    assert "否" in lines["expire"]
+    code, out, _ = cli("--json", "--actor", "wq", "--as-of", "2023-06-06", "enterprise", "show", hexi)
+    shown = json.loads(out)
+    assert shown["allowed_events"] == []
+    assert {e["event"]: e["refused_by"] for e in shown["events"]}["open_assessment"] == "via"  # before the scope
+    assert {e["refused_by"] for e in shown["events"] if e["event"] != "open_assessment"} == {"scope"}
+    code, out, _ = cli("--as-of", "2023-06-06", "enterprise", "show", wuqing)
+    assert "未指定操作人：只判断了守卫条件，未判断角色与管辖范围" in out

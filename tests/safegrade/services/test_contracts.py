@@ -33,6 +33,7 @@ from safegrade.services.deadlines import DeadlineRow
 from safegrade.services.enterprise import EnterpriseNow, EnterpriseThen, EnterpriseView, TimelineEvent
 from safegrade.services.finding import EvidenceFile, FindingRejected, FindingRow, FindingSubmitted, FindingVerified
 from safegrade.services.ledger import ExportedLedger, LedgerReceived, LedgerReconciliation
+from safegrade.services.lifecycle import EventChoice, EventJudgement
 from safegrade.services.plan import DeadlinePlan, PlanDay, PlanItem
 from safegrade.services.reminders import ReminderRow, RequeuedReminder
 from safegrade.services.reporting.circular import (
@@ -71,8 +72,10 @@ from safegrade.services.schema import DatabaseInit
 
 ENTERPRISE_KEYS = ("credit_code", "name", "district", "sector", "in_gongmao", "level", "certificate_no", "graded_on",
                    "valid_until", "address", "contact", "phone", "remarks", "open_findings", "open_major_hazards",
-                   "last_result", "publicity_ends_on", "revocation_reason", "revoked_on", "regrade_from", "flags",
-                   "state", "version", "state_label", "district_name", "sector_label", "revocation_reason_label")
+                   "last_result", "publicity_ends_on", "revocation_reason", "revoked_on", "regrade_from",
+                   "validity_ended_on", "flags", "state", "version", "state_label", "district_name", "sector_label",
+                   "revocation_reason_label", "grade", "grade_label")
+JUDGED_KEYS = ("judged_for", "judgement", "events")
 
 # the keys as `report circular --format json`, `campaign status --json` … printed them before the contracts
 STABLE_KEYS = {
@@ -110,8 +113,10 @@ STABLE_KEYS = {
                         "closed_on_time_rate", "flag_counts", "flags_total", "flags"),
     FlagKind: ("kind", "label"),
     EnterpriseView: ENTERPRISE_KEYS,
-    EnterpriseNow: (*ENTERPRISE_KEYS, "allowed_events", "overdue_findings", "earliest_overdue_due_on"),
-    EnterpriseThen: (*ENTERPRISE_KEYS, "as_of", "allowed_events"),
+    EnterpriseNow: (*ENTERPRISE_KEYS, "allowed_events", "overdue_findings", "earliest_overdue_due_on", *JUDGED_KEYS),
+    EnterpriseThen: (*ENTERPRISE_KEYS, "as_of", "allowed_events", *JUDGED_KEYS),
+    EventChoice: ("event", "label", "available", "needs", "refused_by", "reason"),
+    EventJudgement: JUDGED_KEYS,
     TimelineEvent: ("seq", "at", "event", "event_label", "from_state", "from_label", "to_state", "to_label", "actor",
                     "role", "source", "reason", "payload", "hash"),
     FindingRow: ("id", "enterprise_id", "assessment_id", "deduction_id", "element", "item", "content", "major",

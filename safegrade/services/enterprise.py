@@ -14,7 +14,7 @@ from safegrade.audit import trail
 from safegrade.domain.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
-from safegrade.services.asof import as_of
+from safegrade.services import asof
 from safegrade.services.context import Context
 from safegrade.services.lifecycle import EventChoice, judge_events
 from states import grade
@@ -137,7 +137,7 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
                                allowed=[d.name for d in ctx.rules.districts.values()])
         district_code = found.code
     with ctx.store.read() as session:
-        then = as_of(ctx, session)
+        then = asof.as_of(ctx, session)
         e, f = then.table(ENTERPRISE), then.table(FINDING)
         query = select(e).order_by(e.c.district, e.c.credit_code)
         if overdue:
@@ -150,33 +150,35 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
         rows = [dict(r) for r in session.execute(query).mappings()]
     if flag is not None:
         rows = [r for r in rows if flag in (r["flags"] or [])]
-    return [EnterpriseView(**_public(ctx, r)) for r in (rows[:limit] if limit else rows)]
+    return [EnterpriseView(**_public(ctx, r, then.day)) for r in (rows[:limit] if limit else rows)]
 
 
-def _row(session: Any, code: str) -> dict[str, Any]:
-    row = session.execute(select(ENTERPRISE).where(ENTERPRISE.c.credit_code == normalize(code))).mappings().first()
-    if row is None:
+def _row(session: Any, code: str, enterprise: Any = ENTERPRISE) -> dict[str, Any]:
+    found = session.execute(select(enterprise).where(enterprise.c.credit_code == normalize(code))).mappings().first()
+    if found is None:
         raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
                        value=code, hint="list_enterprises")
-    return dict(row)
+    return dict(found)
 
 
 def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -> EnterpriseNow | EnterpriseThen:
-    """The enterprise now (from its row) or at `as_of` (replayed from its audit trail), with the events of its
-    state judged for the acting actor (services.lifecycle.judge_events)."""
+    """The enterprise at the context's now (from its rows as they stood then) or at an explicit `as_of`
+    (replayed from its audit trail), with the events of its state judged for the acting actor
+    (services.lifecycle.judge_events)."""
     with ctx.store.read() as session:
-        row = _row(session, code)
         if as_of is None:
-            now = ctx.now()
+            then = asof.as_of(ctx, session)
+            e, f = then.table(ENTERPRISE), then.table(FINDING)
+            row = _row(session, code, e)
             late = session.execute(
-                select(func.count(), func.min(FINDING.c.due_on)).where(
-                    FINDING.c.enterprise_id == row["id"], FINDING.c.status != "verified",
-                    FINDING.c.due_on < now.date())
+                select(func.count(), func.min(f.c.due_on)).where(
+                    f.c.enterprise_id == row["id"], f.c.status != "verified", f.c.due_on < then.day)
             ).one()
-            judged = judge_events(ctx, row, now)
-            return EnterpriseNow(**_public(ctx, row, now.date()), allowed_events=judged.available,
+            judged = judge_events(ctx, row, then.at)
+            return EnterpriseNow(**_public(ctx, row, then.day), allowed_events=judged.available,
                                  overdue_findings=late[0], earliest_overdue_due_on=late[1],
                                  judged_for=judged.judged_for, judgement=judged.judgement, events=judged.events)
+        row = _row(session, code)
         events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = trail.replay(events)
     if fields is None:

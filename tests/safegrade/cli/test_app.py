@@ -26,13 +26,9 @@ def test_init_is_repeatable(cli):
     assert cli("init")[0] == 0
     code, out, _ = cli("init")
     assert code == 0
-<<<<<<< HEAD
     head = _head_from_files()
     assert head is not None
     assert f"{head} → {head}" in out
-=======
-    assert "0007 → 0007" in out
->>>>>>> lifecycle
 
 
 def test_fire_success_and_refusals(ready):

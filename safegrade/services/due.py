@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safegrade.models import Campaign, CampaignMember, Enterprise, Finding, table
 from safegrade.notify import wording
+from safegrade.services.asof import AsOf
 from safegrade.services.context import Context
 from safegrade.services.deadlines import CANCELLED, FOLLOWUP, MET, PAUSED
 from states.names import State
@@ -41,44 +42,47 @@ def _ids(rows: Sequence[Mapping[str, Any]], key: str) -> list[int]:
     return sorted({r[key] for r in rows if r[key] is not None})
 
 
-def gather(session: Session, rows: Sequence[Mapping[str, Any]], *, lock: bool = False) -> Facts:
+def gather(session: Session, rows: Sequence[Mapping[str, Any]], *, lock: bool = False,
+           then: AsOf | None = None) -> Facts:
     """What the deadlines of a batch are about, a few queries for the whole batch. With `lock` (the sweep),
     the enterprises are read FOR UPDATE, in id order: on PostgreSQL a second sweeper then waits for the first
-    to commit and judges the state it left (escalated already), instead of escalating again from it."""
+    to commit and judges the state it left (escalated already), instead of escalating again from it. With
+    `then` (a plan read as of an instant), the tables as they stood then."""
     e_ids, f_ids, c_ids = _ids(rows, "enterprise_id"), _ids(rows, "finding_id"), _ids(rows, "campaign_id")
-    query = (select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district,
-                    ENTERPRISE.c.state, ENTERPRISE.c.valid_until, ENTERPRISE.c.publicity_ends_on, ENTERPRISE.c.level,
-                    ENTERPRISE.c.revocation_reason, ENTERPRISE.c.contact)
-             .where(ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))))
+    e, f, c = (then.table(t) for t in (ENTERPRISE, FINDING, CAMPAIGN)) if then else (ENTERPRISE, FINDING, CAMPAIGN)
+    query = (select(e.c.id, e.c.credit_code, e.c.name, e.c.district, e.c.state, e.c.valid_until,
+                    e.c.publicity_ends_on, e.c.level, e.c.revocation_reason, e.c.contact)
+             .where(e.c.id.in_(bindparam("ids", expanding=True))))
     if lock:
-        query = query.order_by(ENTERPRISE.c.id).with_for_update()
+        query = query.order_by(e.c.id).with_for_update()
     enterprises = {r["id"]: dict(r) for r in session.execute(query, {"ids": e_ids}).mappings()} if e_ids else {}
     findings = {r["id"]: dict(r) for r in session.execute(
-        select(FINDING.c.id, FINDING.c.status, FINDING.c.item, FINDING.c.content, FINDING.c.major)
-        .where(FINDING.c.id.in_(bindparam("ids", expanding=True))), {"ids": f_ids}).mappings()} if f_ids else {}
+        select(f.c.id, f.c.status, f.c.item, f.c.content, f.c.major)
+        .where(f.c.id.in_(bindparam("ids", expanding=True))), {"ids": f_ids}).mappings()} if f_ids else {}
     campaigns = {r["id"]: dict(r) for r in session.execute(
-        select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.ends_on)
-        .where(CAMPAIGN.c.id.in_(bindparam("ids", expanding=True))), {"ids": c_ids}).mappings()} if c_ids else {}
+        select(c.c.id, c.c.name, c.c.ends_on)
+        .where(c.c.id.in_(bindparam("ids", expanding=True))), {"ids": c_ids}).mappings()} if c_ids else {}
     followed = sorted({r["enterprise_id"] for r in rows if r["kind"] == FOLLOWUP})
     unverified: dict[int, list[tuple[date, str]]] = {e: [] for e in followed}
     if followed:
         for e_id, due_on, status in session.execute(
-                select(FINDING.c.enterprise_id, FINDING.c.due_on, FINDING.c.status)
-                .where(FINDING.c.enterprise_id.in_(bindparam("ids", expanding=True)), FINDING.c.status != "verified"),
+                select(f.c.enterprise_id, f.c.due_on, f.c.status)
+                .where(f.c.enterprise_id.in_(bindparam("ids", expanding=True)), f.c.status != "verified"),
                 {"ids": followed}):
             unverified[e_id].append((due_on, status))
-    return Facts(enterprises, findings, campaigns, outstanding(session, c_ids), unverified)
+    return Facts(enterprises, findings, campaigns, outstanding(session, c_ids, then), unverified)
 
 
-def outstanding(session: Session, campaign_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, int]]:
+def outstanding(session: Session, campaign_ids: Sequence[int],
+                then: AsOf | None = None) -> dict[tuple[int, str], tuple[int, int]]:
     """Per (campaign, district): enterprises to assess (not excluded) and how many are not yet assessed."""
     if not campaign_ids:
         return {}
+    m = then.table(MEMBER) if then else MEMBER
     rows = session.execute(
-        select(MEMBER.c.campaign_id, MEMBER.c.district, func.count(),
-               func.count().filter(MEMBER.c.assessed_on.is_(None)))
-        .where(MEMBER.c.campaign_id.in_(bindparam("ids", expanding=True)), MEMBER.c.excluded_reason.is_(None))
-        .group_by(MEMBER.c.campaign_id, MEMBER.c.district), {"ids": list(campaign_ids)})
+        select(m.c.campaign_id, m.c.district, func.count(), func.count().filter(m.c.assessed_on.is_(None)))
+        .where(m.c.campaign_id.in_(bindparam("ids", expanding=True)), m.c.excluded_reason.is_(None))
+        .group_by(m.c.campaign_id, m.c.district), {"ids": list(campaign_ids)})
     return {(c, d): (total, left) for c, d, total, left in rows}
 
 

@@ -186,9 +186,9 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
                        "(its first audit event is later)", code="not_yet_registered", field="as_of",
                        value=as_of.isoformat())
     then_at = as_of.astimezone(ctx.settings.zone)
-    then = _public(ctx, trail.decode(fields), then_at.date())
-    judged = judge_events(ctx, then, then_at)
-    return EnterpriseThen(**then, as_of=as_of.isoformat(), allowed_events=judged.available,
+    fields_then = _public(ctx, trail.decode(fields), then_at.date())
+    judged = judge_events(ctx, fields_then, then_at)
+    return EnterpriseThen(**fields_then, as_of=as_of.isoformat(), allowed_events=judged.available,
                           judged_for=judged.judged_for, judgement=judged.judgement, events=judged.events)
 
 

@@ -17,6 +17,7 @@ from safegrade.domain import timetable
 from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
+from safegrade.services.asof import AsOf, as_of
 from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.due import gather, judge, outstanding, subject
@@ -75,16 +76,17 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
                            code="too_long", field="end", value=end, allowed=f"at most {MAX_DAYS} days after {start}",
                            others=["start"])
     with ctx.store.read() as session:
-        rows = [dict(r) for r in session.execute(select(DEADLINE).where(
-            DEADLINE.c.next_on <= end, DEADLINE.c.status == OPEN).order_by(DEADLINE.c.next_on, DEADLINE.c.id))
-            .mappings()]
-        paused = len(session.execute(select(DEADLINE.c.id).where(DEADLINE.c.status == PAUSED)).all())
-        facts = gather(session, rows)
+        then = as_of(ctx, session)  # the deadlines and what they are about as they stand at the context's now
+        d, e = then.table(DEADLINE), then.table(ENTERPRISE)
+        rows = [dict(r) for r in session.execute(select(d).where(
+            d.c.next_on <= end, d.c.status == OPEN).order_by(d.c.next_on, d.c.id)).mappings()]
+        paused = len(session.execute(select(d.c.id).where(d.c.status == PAUSED)).all())
+        facts = gather(session, rows, then=then)
         ids = sorted({r["enterprise_id"] for r in rows if r["enterprise_id"] is not None})
-        full = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(
-            ENTERPRISE.c.id.in_(bindparam("ids", expanding=True))), {"ids": ids}).mappings()} if ids else {}
+        full = {r["id"]: dict(r) for r in session.execute(select(e).where(
+            e.c.id.in_(bindparam("ids", expanding=True))), {"ids": ids}).mappings()} if ids else {}
         items = _Simulation(ctx, facts, full, rows, start).run(end)
-        items.extend(_progress(ctx, session, start, end))
+        items.extend(_progress(ctx, session, start, end, then))
     days: dict[date, list[dict[str, Any]]] = defaultdict(list)
     order = {"superseded": 0, "reminder": 0, "progress": 0, "event": 1, "skipped": 1, "notice": 1}
     for item in sorted(items, key=lambda i: (i["on"], order[i["what"]], i["kind"], i["subject"])):
@@ -205,11 +207,12 @@ class _Simulation:
                                    "id": 10**12 + len(self.deadlines)}  # set during the day's sweep: after it
 
 
-def _progress(ctx: Context, session: Any, start: date, end: date) -> list[dict[str, Any]]:
+def _progress(ctx: Context, session: Any, start: date, end: date, then: AsOf) -> list[dict[str, Any]]:
     """The weekly progress notes: the first day of each ISO week (or `start`) inside an open window."""
-    campaigns = [dict(r) for r in session.execute(select(CAMPAIGN).where(
-        CAMPAIGN.c.starts_on <= end, CAMPAIGN.c.ends_on >= start)).mappings()]
-    counts = outstanding(session, [c["id"] for c in campaigns])
+    ct = then.table(CAMPAIGN)
+    campaigns = [dict(r) for r in session.execute(select(ct).where(ct.c.starts_on <= end, ct.c.ends_on >= start))
+                 .mappings()]
+    counts = outstanding(session, [c["id"] for c in campaigns], then)
     out = []
     for c in campaigns:
         day, seen = max(start, c["starts_on"]), set()

@@ -68,3 +68,29 @@ def test_plan_refuses_a_backward_or_overlong_stretch(make_ctx):
         plan_deadlines(make_ctx("boss"), date(2023, 9, 1), date(2023, 8, 1))
     with pytest.raises(InvalidInput, match="more than"):
         plan_deadlines(make_ctx("boss"), date(2023, 1, 1), date(2025, 1, 1))
+
+
+def test_a_plan_as_of_a_past_day_plans_the_deadlines_as_they_stood_then(make_ctx, world, tmp_path, clock):
+    """Asked as of 07-20, the plan still reminds about the finding that was verified on 07-25: that is what the
+    sweep of 07-20 would have foreseen. Asked now, the verified finding is planned no more."""
+    from safegrade.clock import FixedClock
+    from safegrade.services.finding import list_findings, submit_finding, verify_finding
+
+    assess(make_ctx, tmp_path, clock, world.wuqing[0], DEDUCTIONS, on="2023-07-10")
+    clock.set(at("2023-07-24 09:00"))
+    finding = list_findings(make_ctx("boss"))[0].id
+    evidence = tmp_path / "report.txt"
+    evidence.write_text("整改报告", encoding="utf-8")
+    submit_finding(make_ctx("wq"), finding, [evidence])
+    clock.set(at("2023-07-25 09:00"))
+    verify_finding(make_ctx("boss"), finding)
+
+    def subjects(ctx):
+        plan = plan_deadlines(ctx, date(2023, 7, 26), date(2023, 8, 31))
+        return {i.subject for d in plan.days for i in d.items if i.what == "reminder"}
+
+    now = make_ctx("boss")
+    then = make_ctx("boss")
+    then.clock = FixedClock(at("2023-07-20 08:00"))
+    assert f"finding:{finding}" in subjects(then)
+    assert f"finding:{finding}" not in subjects(now)

@@ -7,6 +7,10 @@ counted twice); the findings' loop is aggregated in SQL per district; the flags 
 safegrade.services.reporting.oversight's. A finding counts as closed on time when it was verified on or
 before its due date (in the deployment's time zone); as overdue when it is not verified and its
 due date has passed.
+
+The report answers as of the context's now (services.asof), from one read transaction: the campaign's
+status (services.campaign.status_in), the findings as they stood then and "today" the day of that instant,
+the flags as of then (oversight.flags_in).
 """
 
 from __future__ import annotations
@@ -19,14 +23,10 @@ from typing import Any
 from sqlalchemy import case, func, literal, select
 
 from safegrade.models import Assessment, CampaignMember, Finding, UTCDateTime, table
-from safegrade.services.campaign import (
-    CampaignWindow,
-    DistrictStatus,
-    StatusTotal,
-    campaign_status,
-    find_campaign,
-)
+from safegrade.services.asof import AsOf, as_of
+from safegrade.services.campaign import CampaignWindow, DistrictStatus, StatusTotal, status_in
 from safegrade.services.context import Context
+from safegrade.services.reporting.opened import campaign_as_of
 from safegrade.services.reporting.oversight import KINDS, counts, flags_in
 
 MEMBER, ASSESSMENT, FINDING = table(CampaignMember), table(Assessment), table(Finding)
@@ -81,12 +81,12 @@ class DistrictReport:
 
 def district_report(ctx: Context, campaign_name: str) -> DistrictReport:
     """The per-district oversight figures of a campaign, with every flag."""
-    now = ctx.now()
-    status = campaign_status(ctx, campaign_name)
     with ctx.store.read() as session:
-        campaign = find_campaign(session, campaign_name)
-        flags = flags_in(ctx, session, campaign)
-        loops = _loops(ctx, session, campaign.id, now.date())
+        then = as_of(ctx, session)
+        campaign = campaign_as_of(session, then, campaign_name)
+        status = status_in(ctx, session, campaign)
+        flags = flags_in(ctx, session, campaign, then)
+        loops = _loops(ctx, session, then, campaign.id)
     per_kind = counts(flags, [d.district for d in status.districts])
     districts = [_district(d.district, d.district_name, d, d.district_late, loops.get(d.district, {}),
                            per_kind.get(d.district, {}), flags) for d in status.districts]
@@ -98,7 +98,7 @@ def district_report(ctx: Context, campaign_name: str) -> DistrictReport:
     return DistrictReport(
         title="各区运行质量评估工作监督报告",
         campaign=CampaignWindow(name=campaign.name, starts_on=campaign.starts_on, ends_on=campaign.ends_on),
-        as_of=now.date(), generated_at=now, kinds=[FlagKind(kind=k, label=v) for k, v in KINDS.items()],
+        as_of=then.day, generated_at=then.at, kinds=[FlagKind(kind=k, label=v) for k, v in KINDS.items()],
         districts=districts, total=total, flags=flags, late_districts=status.late_districts)
 
 
@@ -125,27 +125,28 @@ def _district(code: str, name: str, s: DistrictStatus | StatusTotal, district_la
     )
 
 
-def _loops(ctx: Context, session: Any, campaign_id: int, today: date) -> dict[str, dict[str, int]]:
-    """Per district: the campaign's findings, verified, verified on time, overdue and not verified —
-    one grouped query; 'on time' compares each verification with the end of its due date, the due
-    dates' ends computed once per distinct due date."""
-    joined = (FINDING.join(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
-              .join(MEMBER, (MEMBER.c.campaign_id == ASSESSMENT.c.campaign_id)
-                    & (MEMBER.c.enterprise_id == ASSESSMENT.c.enterprise_id)))
-    where = ASSESSMENT.c.campaign_id == campaign_id
-    dues = session.execute(select(FINDING.c.due_on).distinct().select_from(joined).where(where)).scalars().all()
+def _loops(ctx: Context, session: Any, then: AsOf, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Per district: the campaign's findings, verified, verified on time, overdue and not verified (as
+    they stood at `then.at`) — one grouped query; 'on time' compares each verification with the end of its
+    due date, the due dates' ends computed once per distinct due date."""
+    finding, assessment, member = then.table(FINDING), then.table(ASSESSMENT), then.table(MEMBER)
+    joined = (finding.join(assessment, assessment.c.id == finding.c.assessment_id)
+              .join(member, (member.c.campaign_id == assessment.c.campaign_id)
+                    & (member.c.enterprise_id == assessment.c.enterprise_id)))
+    where = assessment.c.campaign_id == campaign_id
+    dues = session.execute(select(finding.c.due_on).distinct().select_from(joined).where(where)).scalars().all()
     if not dues:
         return {}
     zone = ctx.settings.zone
-    ends = [(FINDING.c.due_on == d, literal(datetime.combine(d + timedelta(days=1), time(), zone), UTCDateTime()))
+    ends = [(finding.c.due_on == d, literal(datetime.combine(d + timedelta(days=1), time(), zone), UTCDateTime()))
             for d in dues]
     end_of_due = case(*ends)
-    verified = FINDING.c.status == "verified"
+    verified = finding.c.status == "verified"
     rows = session.execute(
-        select(MEMBER.c.district, func.count(),
+        select(member.c.district, func.count(),
                func.sum(case((verified, 1), else_=0)),
-               func.sum(case((verified & (FINDING.c.verified_at < end_of_due), 1), else_=0)),
-               func.sum(case((~verified & (FINDING.c.due_on < today), 1), else_=0)))
-        .select_from(joined).where(where).group_by(MEMBER.c.district))
+               func.sum(case((verified & (finding.c.verified_at < end_of_due), 1), else_=0)),
+               func.sum(case((~verified & (finding.c.due_on < then.day), 1), else_=0)))
+        .select_from(joined).where(where).group_by(member.c.district))
     return {d: {"findings": n, "verified": int(v or 0), "on_time": int(t or 0), "overdue": int(o or 0)}
             for d, n, v, t, o in rows}

@@ -12,6 +12,10 @@ Days to close count from the assessment date (when the finding was registered) t
 date; days overdue count past the due date up to the verification, or up to today while not verified.
 In a campaign's report the findings are those of its assessments, and reminders and escalations
 those since the campaign was opened.
+
+The report answers as of the context's now (services.asof): the enterprise, its findings, deadlines and
+reminders as they stood then, the evidence submitted and the audit events recorded up to then, "today"
+the day of that instant. A campaign opened (or an enterprise registered) after it is not known.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from safegrade.models import (
     Reminder,
     table,
 )
-from safegrade.services.campaign import CampaignRecord, CampaignWindow, find_campaign
+from safegrade.services.asof import AsOf, as_of
+from safegrade.services.campaign import CampaignRecord, CampaignWindow
 from safegrade.services.context import Context
 from safegrade.services.reporting.loop_findings import (
     DeadlineRecord,
@@ -51,6 +56,7 @@ from safegrade.services.reporting.loop_findings import (
     reminder_record,
 )
 from safegrade.services.reporting.loop_trail import ChainCheck, EventRef, Trail, instant, load_trails, verification
+from safegrade.services.reporting.opened import campaign_as_of
 
 ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
 CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)
@@ -190,23 +196,23 @@ def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str |
                                allowed="a campaign's report" if campaign is None
                                else [d.name for d in ctx.rules.districts.values()])
         code = found.code
-    now = ctx.now()
     with ctx.store.read() as session:
-        camp = find_campaign(session, campaign) if campaign is not None else None
-        ids = _targets(session, credit_code, camp, code)
+        then = as_of(ctx, session)
+        camp = campaign_as_of(session, then, campaign) if campaign is not None else None
+        ids = _targets(session, then, credit_code, camp, code)
         if not ids:
             raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}",
                            code="no_member", field="district", value=district)
         enterprises: list[EnterpriseLoop] = []
         for i in range(0, len(ids), CHUNK):
-            enterprises.extend(_batch(ctx, session, ids[i:i + CHUNK], camp, now.date()))
+            enterprises.extend(_batch(ctx, session, then, ids[i:i + CHUNK], camp))
     broken = [BrokenChain(credit_code=e.credit_code, name=e.name, **asdict(e.chain.first_break))
               for e in enterprises if not e.chain.ok and e.chain.first_break is not None]
     return LoopReport(
         title="整改闭环核查报告", scope="campaign" if camp else "enterprise",
         campaign=_campaign_info(camp), credit_code=enterprises[0].credit_code if not camp else None,
         district=code, district_name=ctx.rules.district_name(code) if code else None,
-        as_of=now.date(), generated_at=now, chain_ok=not broken, broken=broken,
+        as_of=then.day, generated_at=then.at, chain_ok=not broken, broken=broken,
         enterprises=enterprises, totals=_totals(enterprises),
     )
 
@@ -217,39 +223,42 @@ def _campaign_info(camp: CampaignRecord | None) -> CampaignWindow | None:
     return CampaignWindow(name=camp.name, starts_on=camp.starts_on, ends_on=camp.ends_on)
 
 
-def _targets(session: Session, credit_code: str | None, camp: CampaignRecord | None,
+def _targets(session: Session, then: AsOf, credit_code: str | None, camp: CampaignRecord | None,
              district: str | None) -> list[int]:
     """Enterprise ids to report on, in district and credit-code order."""
+    enterprise, member = then.table(ENTERPRISE), then.table(MEMBER)
     if camp is not None:
-        query = (select(MEMBER.c.enterprise_id).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
-                 .where(MEMBER.c.campaign_id == camp.id).order_by(MEMBER.c.district, ENTERPRISE.c.credit_code))
+        query = (select(member.c.enterprise_id).join(enterprise, enterprise.c.id == member.c.enterprise_id)
+                 .where(member.c.campaign_id == camp.id).order_by(member.c.district, enterprise.c.credit_code))
         if district is not None:
-            query = query.where(MEMBER.c.district == district)
+            query = query.where(member.c.district == district)
         return [r[0] for r in session.execute(query)]
     code = normalize(credit_code or "")
-    found = session.execute(select(ENTERPRISE.c.id).where(ENTERPRISE.c.credit_code == code)).scalar()
+    found = session.execute(select(enterprise.c.id).where(enterprise.c.credit_code == code)).scalar()
     if found is None:
-        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
-                       value=code, hint="list_enterprises")
+        raise NotFound(f"no enterprise with credit code {code}" + (f" on {then.day}" if then.past else ""),
+                       code="unknown_enterprise", field="credit_code", value=code, hint="list_enterprises")
     return [found]
 
 
-def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: CampaignRecord | None,
-           today: date) -> list[EnterpriseLoop]:
+def _batch(ctx: Context, session: Session, then: AsOf, ids: Sequence[int],
+           camp: CampaignRecord | None) -> list[EnterpriseLoop]:
     """The report's records of one batch of enterprises: a fixed number of queries for the batch."""
-    rows = {r["id"]: dict(r) for r in session.execute(select(ENTERPRISE).where(ENTERPRISE.c.id.in_(ids))).mappings()}
-    trails = load_trails(session, list(rows.values()))
+    enterprise, finding, evidence_t = then.table(ENTERPRISE), then.table(FINDING), then.table(EVIDENCE)
+    deadline, reminder = then.table(DEADLINE), then.table(REMINDER)
+    rows = {r["id"]: dict(r) for r in session.execute(select(enterprise).where(enterprise.c.id.in_(ids))).mappings()}
+    trails = load_trails(session, list(rows.values()), then)
     since: datetime | None = camp.created_at if camp else None
-    findings = _findings(session, ids, camp)
-    of_findings = select(FINDING.c.id).where(FINDING.c.enterprise_id.in_(ids))
-    evidence = _by(session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(of_findings))
-                                   .order_by(EVIDENCE.c.id)).mappings(), "finding_id")
-    deadlines = [dict(r) for r in session.execute(select(DEADLINE).where(or_(
-        DEADLINE.c.enterprise_id.in_(ids), DEADLINE.c.finding_id.in_(of_findings))).order_by(DEADLINE.c.id)).mappings()]
-    reminders = [dict(r) for r in session.execute(select(REMINDER).where(or_(
-        REMINDER.c.enterprise_id.in_(ids),
-        REMINDER.c.deadline_id.in_(select(DEADLINE.c.id).where(DEADLINE.c.finding_id.in_(of_findings)))))
-        .order_by(REMINDER.c.due_on, REMINDER.c.id)).mappings()]
+    findings = _findings(session, then, ids, camp)
+    of_findings = select(finding.c.id).where(finding.c.enterprise_id.in_(ids))
+    evidence = _by(session.execute(select(evidence_t).where(evidence_t.c.finding_id.in_(of_findings))
+                                   .order_by(evidence_t.c.id)).mappings(), "finding_id")
+    deadlines = [dict(r) for r in session.execute(select(deadline).where(or_(
+        deadline.c.enterprise_id.in_(ids), deadline.c.finding_id.in_(of_findings))).order_by(deadline.c.id)).mappings()]
+    reminders = [dict(r) for r in session.execute(select(reminder).where(or_(
+        reminder.c.enterprise_id.in_(ids),
+        reminder.c.deadline_id.in_(select(deadline.c.id).where(deadline.c.finding_id.in_(of_findings)))))
+        .order_by(reminder.c.due_on, reminder.c.id)).mappings()]
     out = []
     for ent_id in ids:
         row = rows[ent_id]
@@ -259,7 +268,7 @@ def _batch(ctx: Context, session: Session, ids: Sequence[int], camp: CampaignRec
         ent_reminders = [r for r in reminders if (r["enterprise_id"] == ent_id or r["deadline_id"] in dl_ids)
                          and (r["subject"] in mine or since is None or r["queued_at"] >= since)]
         out.append(_enterprise(ctx, row, trails[ent_id], findings.get(ent_id, []), evidence, ent_deadlines,
-                               ent_reminders, since, today))
+                               ent_reminders, since, then.day))
     return out
 
 
@@ -270,15 +279,17 @@ def _by(rows: Any, key: str) -> dict[Any, list[dict[str, Any]]]:
     return out
 
 
-def _findings(session: Session, ids: Sequence[int], camp: CampaignRecord | None) -> dict[int, list[dict[str, Any]]]:
+def _findings(session: Session, then: AsOf, ids: Sequence[int],
+              camp: CampaignRecord | None) -> dict[int, list[dict[str, Any]]]:
     """The findings of these enterprises (of the campaign's assessments, for a campaign), with the
     assessment date and campaign name."""
-    query = (select(FINDING, ASSESSMENT.c.assessed_on, CAMPAIGN.c.name.label("campaign"))
-             .outerjoin(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
-             .outerjoin(CAMPAIGN, CAMPAIGN.c.id == ASSESSMENT.c.campaign_id)
-             .where(FINDING.c.enterprise_id.in_(ids)).order_by(FINDING.c.enterprise_id, FINDING.c.id))
+    finding, assessment, campaign = then.table(FINDING), then.table(ASSESSMENT), then.table(CAMPAIGN)
+    query = (select(finding, assessment.c.assessed_on, campaign.c.name.label("campaign"))
+             .outerjoin(assessment, assessment.c.id == finding.c.assessment_id)
+             .outerjoin(campaign, campaign.c.id == assessment.c.campaign_id)
+             .where(finding.c.enterprise_id.in_(ids)).order_by(finding.c.enterprise_id, finding.c.id))
     if camp is not None:
-        query = query.where(ASSESSMENT.c.campaign_id == camp.id)
+        query = query.where(assessment.c.campaign_id == camp.id)
     return _by(session.execute(query).mappings(), "enterprise_id")
 
 

@@ -4,7 +4,9 @@ never one per enterprise or per row).
 
 The chain is verified as `safegrade audit verify` does for one enterprise: the links and hashes
 (auditchain.verify_chain, against the enterprise's version so a removed tail shows), the row against
-the replayed trail, and the heads that checkpoints recorded for it.
+the replayed trail, and the heads that checkpoints recorded for it. Read as of an instant (services.asof),
+the chain is its events up to then, checked against the enterprise's row as it stood then and the
+checkpoints taken by then.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from safegrade.audit import trail
 from safegrade.audit.chain import Break, ChainEvent, rewritten, utc_text, verify_chain
+from safegrade.services.asof import AsOf
 from states.names import Event, RecordEvent
 
 EVENT, CHECKPOINT, CHECKPOINT_HEAD = trail.EVENT, trail.CHECKPOINT, trail.CHECKPOINT_HEAD
@@ -37,9 +40,8 @@ BREAK_LABELS = {
     "projection": "企业记录与审计链不符（绕过系统修改）",
 }
 
-_COLUMNS = (EVENT.c.enterprise_id, EVENT.c.seq, EVENT.c.event, EVENT.c.from_state, EVENT.c.to_state, EVENT.c.actor,
-            EVENT.c.role, EVENT.c.source, EVENT.c.reason, EVENT.c.payload, EVENT.c.occurred_at,
-            EVENT.c.rules_version, EVENT.c.prev_hash, EVENT.c.hash, EVENT.c.id)
+_COLUMNS = ("enterprise_id", "seq", "event", "from_state", "to_state", "actor", "role", "source", "reason", "payload",
+            "occurred_at", "rules_version", "prev_hash", "hash", "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,15 +142,17 @@ def event_ref(e: ChainEvent, at: datetime | None = None) -> EventRef:
                     at=at if at is not None else instant(e))
 
 
-def load_trails(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, Trail]:
-    """The verified chains of these enterprises (full enterprise rows), keyed by enterprise id."""
+def load_trails(session: Session, rows: Sequence[Mapping[str, Any]], then: AsOf) -> dict[int, Trail]:
+    """The verified chains of these enterprises (full enterprise rows, as they stood at `then.at`), keyed
+    by enterprise id: their events up to `then.at`."""
     codes = {r["id"]: r["credit_code"] for r in rows}
     events: dict[int, list[ChainEvent]] = {i: [] for i in codes}
-    for r in session.execute(select(*_COLUMNS).where(EVENT.c.enterprise_id.in_(list(codes)))
-                             .order_by(EVENT.c.enterprise_id, EVENT.c.seq)):
+    event = then.table(EVENT)
+    for r in session.execute(select(*(event.c[c] for c in _COLUMNS)).where(event.c.enterprise_id.in_(list(codes)))
+                             .order_by(event.c.enterprise_id, event.c.seq)):
         events[r[0]].append(ChainEvent(codes[r[0]], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
                                        utc_text(r[10]), r[11], r[12], r[13], r[14]))
-    rewrites = _checkpoint_breaks(session, codes)
+    rewrites = _checkpoint_breaks(session, codes, then)
     return {r["id"]: Trail(r["credit_code"], events[r["id"]],
                            _chain_breaks(r, events[r["id"]]) + rewrites.get(r["id"], [])) for r in rows}
 
@@ -173,17 +177,19 @@ def _projection(row: Mapping[str, Any], events: list[ChainEvent]) -> Break | Non
                  + "; ".join(differences[:5]))
 
 
-def _checkpoint_breaks(session: Session, codes: Mapping[int, str]) -> dict[int, list[Break]]:
-    """Heads recorded by checkpoints for these enterprises that are no longer in their chains."""
+def _checkpoint_breaks(session: Session, codes: Mapping[int, str], then: AsOf) -> dict[int, list[Break]]:
+    """Heads recorded by checkpoints (taken by `then.at`) for these enterprises that are no longer in their
+    chains."""
     out: dict[int, list[Break]] = {}
+    event, checkpoint = then.table(EVENT), then.table(CHECKPOINT)
     query = (
         select(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id, CHECKPOINT_HEAD.c.seq,
-               CHECKPOINT.c.taken_at, EVENT.c.hash)
-        .join(CHECKPOINT, CHECKPOINT.c.id == CHECKPOINT_HEAD.c.checkpoint_id)
-        .outerjoin(EVENT, (EVENT.c.enterprise_id == CHECKPOINT_HEAD.c.enterprise_id)
-                   & (EVENT.c.seq == CHECKPOINT_HEAD.c.seq))
+               checkpoint.c.taken_at, event.c.hash)
+        .join(checkpoint, checkpoint.c.id == CHECKPOINT_HEAD.c.checkpoint_id)
+        .outerjoin(event, (event.c.enterprise_id == CHECKPOINT_HEAD.c.enterprise_id)
+                   & (event.c.seq == CHECKPOINT_HEAD.c.seq))
         .where(CHECKPOINT_HEAD.c.enterprise_id.in_(list(codes)),
-               (EVENT.c.hash.is_(None)) | (EVENT.c.hash != CHECKPOINT_HEAD.c.hash))
+               (event.c.hash.is_(None)) | (event.c.hash != CHECKPOINT_HEAD.c.hash))
         .order_by(CHECKPOINT_HEAD.c.enterprise_id, CHECKPOINT_HEAD.c.checkpoint_id))
     for cp_id, ent_id, seq, taken_at, now in session.execute(query):
         out.setdefault(ent_id, []).append(rewritten(codes[ent_id], seq, cp_id, utc_text(taken_at), now is None))

@@ -16,6 +16,9 @@ Kinds (stable keys; labels in Chinese):
 
 The checks (safegrade.services.reporting.oversight_checks) run over the whole campaign in a fixed number of
 queries; the audit events of every flag are then looked up together, 500 enterprises a query.
+
+Flags answer as of the context's now (services.asof): the records as they stood then and the audit events
+recorded up to then; a flag that depends on something recorded later is not raised for an earlier date.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safegrade.models import AuditEvent, Enterprise, table
-from safegrade.services.campaign import CampaignRecord, find_campaign
+from safegrade.services.asof import AsOf, as_of
+from safegrade.services.campaign import CampaignRecord
 from safegrade.services.context import Context
 from safegrade.services.reporting import oversight_checks as checks
+from safegrade.services.reporting.opened import campaign_as_of
 from safegrade.services.reporting.oversight_checks import Pending, Scope, Selector
 
 EVENT, ENTERPRISE = table(AuditEvent), table(Enterprise)
@@ -54,23 +59,29 @@ def oversight_flags(ctx: Context, campaign_name: str) -> list[dict[str, Any]]:
     """Every data-quality flag of the campaign: district, kind, label, enterprises, detail, and the
     audit events behind it; ordered by district, kind (in KINDS order) and enterprise."""
     with ctx.store.read() as session:
-        return flags_in(ctx, session, find_campaign(session, campaign_name))
+        then = as_of(ctx, session)
+        return flags_in(ctx, session, campaign_as_of(session, then, campaign_name), then)
 
 
 def flag_counts_by_district(ctx: Context, campaign_name: str) -> dict[str, dict[str, int]]:
     """district code → kind → number of flags, for every district with members in the campaign and
     every kind (0 where none was raised)."""
     with ctx.store.read() as session:
-        return flag_counts_in(ctx, session, find_campaign(session, campaign_name))
+        then = as_of(ctx, session)
+        return flag_counts_in(ctx, session, campaign_as_of(session, then, campaign_name), then)
 
 
-def flag_counts_in(ctx: Context, session: Session, campaign: CampaignRecord) -> dict[str, dict[str, int]]:
+def flag_counts_in(ctx: Context, session: Session, campaign: CampaignRecord,
+                   then: AsOf | None = None) -> dict[str, dict[str, int]]:
     """`flag_counts_by_district` inside the caller's read transaction (a report that takes all its
-    figures from one snapshot); `campaign` is the campaign's row (services.campaign.find_campaign)."""
-    districts = session.execute(select(checks.MEMBER.c.district).distinct()
-                                .where(checks.MEMBER.c.campaign_id == campaign.id)).scalars().all()
+    figures from one snapshot); `campaign` is the campaign's row (services.campaign.find_campaign);
+    `then`: the caller's instant (services.asof; default: the context's now, read in this session)."""
+    scope = checks.load_scope(session, campaign, then or as_of(ctx, session))
+    member = scope.then.table(checks.MEMBER)
+    districts = session.execute(select(member.c.district).distinct()
+                                .where(member.c.campaign_id == campaign.id)).scalars().all()
     # counting needs neither the audit events behind each flag nor its wording
-    return counts(({"district": p.district, "kind": p.kind} for p in _pending(ctx, session, campaign)), districts)
+    return counts(({"district": p.district, "kind": p.kind} for p in _pending(ctx, session, scope)), districts)
 
 
 def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -80,19 +91,20 @@ def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict
     return out
 
 
-def flags_in(ctx: Context, session: Session, campaign: CampaignRecord) -> list[dict[str, Any]]:
-    """`oversight_flags` inside the caller's read transaction, for the campaign's row."""
-    scope = checks.load_scope(session, campaign)
-    pending = _pending(ctx, session, campaign, scope)
-    refs = _resolve(ctx, session, pending)
+def flags_in(ctx: Context, session: Session, campaign: CampaignRecord,
+             then: AsOf | None = None) -> list[dict[str, Any]]:
+    """`oversight_flags` inside the caller's read transaction, for the campaign's row; `then`: the
+    caller's instant (services.asof; default: the context's now, read in this session)."""
+    scope = checks.load_scope(session, campaign, then or as_of(ctx, session))
+    pending = _pending(ctx, session, scope)
+    refs = _resolve(ctx, session, scope.then, pending)
     order = {k: i for i, k in enumerate(KINDS)}
     pending.sort(key=lambda p: (p.district, order[p.kind], [e["credit_code"] for e in p.enterprises], p.detail))
     return [_public(ctx, scope, p, refs) for p in pending]
 
 
-def _pending(ctx: Context, session: Session, campaign: CampaignRecord, scope: Scope | None = None) -> list[Pending]:
+def _pending(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
     """Every flag raised, before its audit events are looked up."""
-    scope = scope or checks.load_scope(session, campaign)
     return [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
             *checks.reused_evidence(session, scope),
             *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
@@ -110,8 +122,9 @@ def _public(ctx: Context, scope: Scope, p: Pending, refs: Mapping[Selector, list
             "detail": p.detail, "events": events, "events_missing": not events, **p.extra}
 
 
-def _resolve(ctx: Context, session: Session, pending: list[Pending]) -> dict[Selector, list[dict[str, Any]]]:
-    """The audit events each selector names, read once per batch of enterprises."""
+def _resolve(ctx: Context, session: Session, then: AsOf,
+             pending: list[Pending]) -> dict[Selector, list[dict[str, Any]]]:
+    """The audit events each selector names (recorded up to `then.at`), read once per batch of enterprises."""
     selectors: dict[int, list[Selector]] = defaultdict(list)
     for p in pending:
         for s in p.selectors:
@@ -120,15 +133,16 @@ def _resolve(ctx: Context, session: Session, pending: list[Pending]) -> dict[Sel
     ids = sorted(selectors)
     zone = ctx.settings.zone
     out: dict[Selector, list[dict[str, Any]]] = {}
+    event, enterprise = then.table(EVENT), then.table(ENTERPRISE)
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i:i + CHUNK]
         events: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for r in session.execute(
-                select(EVENT.c.id, EVENT.c.enterprise_id, ENTERPRISE.c.credit_code, EVENT.c.seq, EVENT.c.hash,
-                       EVENT.c.event, EVENT.c.actor, EVENT.c.occurred_at, EVENT.c.payload)
-                .join(ENTERPRISE, ENTERPRISE.c.id == EVENT.c.enterprise_id)
-                .where(EVENT.c.enterprise_id.in_(chunk), EVENT.c.event.in_(names))
-                .order_by(EVENT.c.enterprise_id, EVENT.c.seq)).mappings():
+                select(event.c.id, event.c.enterprise_id, enterprise.c.credit_code, event.c.seq, event.c.hash,
+                       event.c.event, event.c.actor, event.c.occurred_at, event.c.payload)
+                .join(enterprise, enterprise.c.id == event.c.enterprise_id)
+                .where(event.c.enterprise_id.in_(chunk), event.c.event.in_(names))
+                .order_by(event.c.enterprise_id, event.c.seq)).mappings():
             events[r["enterprise_id"]].append({**r, "data": _data(r["payload"])})
         for eid in chunk:
             for s in selectors[eid]:

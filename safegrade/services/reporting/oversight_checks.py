@@ -6,6 +6,10 @@ audit events behind it, which safegrade.services.reporting.oversight looks up to
 Legacy or tampered data can hold what the services refuse today (a verifier who submitted, a score
 that the deductions do not give, a deduction without its content): the checks read the tables and
 the audit trail as they are, and trust neither the services nor each other.
+
+Every check reads as of the scope's instant (services.asof): each table as it stood then and the audit
+events up to then, so a flag that depends on something recorded later (evidence submitted, a
+verification, a later campaign's finding) is not raised as of an earlier date.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from functools import lru_cache
 from typing import Any
 
 import chinese_calendar
-from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import FromClause, Table, distinct, func, select
+from sqlalchemy.orm import Session
 
 from safegrade.domain.scoring import Deduction as Scored
 from safegrade.domain.scoring import score
@@ -37,6 +41,7 @@ from safegrade.models import (
     Finding,
     table,
 )
+from safegrade.services.asof import AsOf
 from safegrade.services.campaign import CampaignRecord
 from safegrade.services.context import Context
 from states.names import Event, RecordEvent
@@ -76,6 +81,7 @@ class Pending:
 @dataclass
 class Scope:
     campaign: CampaignRecord
+    then: AsOf  # the instant the checks answer for
     members: dict[int, dict[str, str]]  # enterprise id -> district, credit_code, name
     assessments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> the campaign's assessment row
 
@@ -83,17 +89,23 @@ class Scope:
         m = self.members[enterprise_id]
         return {"credit_code": m["credit_code"], "name": m["name"]}
 
+    def t(self, *tables: Table) -> list[FromClause]:
+        """The tables as they stood at the scope's instant."""
+        return [self.then.table(t) for t in tables]
 
-def load_scope(session: Session, campaign: CampaignRecord) -> Scope:
-    scope = Scope(campaign, {})
+
+def load_scope(session: Session, campaign: CampaignRecord, then: AsOf) -> Scope:
+    """The campaign's members and assessments as they stood at `then.at`."""
+    scope = Scope(campaign, then, {})
+    member, enterprise, assessment = scope.t(MEMBER, ENTERPRISE, ASSESSMENT)
     for eid, district, code, name in session.execute(
-            select(MEMBER.c.enterprise_id, MEMBER.c.district, ENTERPRISE.c.credit_code, ENTERPRISE.c.name)
-            .join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id).where(MEMBER.c.campaign_id == campaign.id)):
+            select(member.c.enterprise_id, member.c.district, enterprise.c.credit_code, enterprise.c.name)
+            .join(enterprise, enterprise.c.id == member.c.enterprise_id).where(member.c.campaign_id == campaign.id)):
         scope.members[eid] = {"district": district, "credit_code": code, "name": name}
-    for r in session.execute(select(ASSESSMENT.c.id, ASSESSMENT.c.enterprise_id, ASSESSMENT.c.assessed_on,
-                                    ASSESSMENT.c.score, ASSESSMENT.c.result, ASSESSMENT.c.not_applicable,
-                                    ASSESSMENT.c.rules_version)
-                             .where(ASSESSMENT.c.campaign_id == campaign.id)).mappings():
+    for r in session.execute(select(assessment.c.id, assessment.c.enterprise_id, assessment.c.assessed_on,
+                                    assessment.c.score, assessment.c.result, assessment.c.not_applicable,
+                                    assessment.c.rules_version)
+                             .where(assessment.c.campaign_id == campaign.id)).mappings():
         if r["enterprise_id"] in scope.members:
             scope.assessments[r["id"]] = dict(r)
     return scope
@@ -141,10 +153,11 @@ def dates(scope: Scope) -> list[Pending]:
 
 def _deductions(session: Session, scope: Scope) -> Iterator[tuple[int, list[tuple[str, float, str]]]]:
     """Each of the campaign's assessments with its deductions (item, points, content), streamed once."""
-    query = (select(DEDUCTION.c.assessment_id, DEDUCTION.c.item, DEDUCTION.c.points, DEDUCTION.c.content)
-             .join(ASSESSMENT, ASSESSMENT.c.id == DEDUCTION.c.assessment_id)
-             .where(ASSESSMENT.c.campaign_id == scope.campaign.id)
-             .order_by(DEDUCTION.c.assessment_id, DEDUCTION.c.id).execution_options(yield_per=20_000))
+    deduction, assessment = scope.t(DEDUCTION, ASSESSMENT)
+    query = (select(deduction.c.assessment_id, deduction.c.item, deduction.c.points, deduction.c.content)
+             .join(assessment, assessment.c.id == deduction.c.assessment_id)
+             .where(assessment.c.campaign_id == scope.campaign.id)
+             .order_by(deduction.c.assessment_id, deduction.c.id).execution_options(yield_per=20_000))
     seen: set[int] = set()
     current: int | None = None
     rows: list[tuple[str, float, str]] = []
@@ -229,23 +242,25 @@ def _copied(scope: Scope, group: list[int]) -> list[Pending]:
 # --- evidence and verification ------------------------------------------------------------------------
 
 def _campaign_findings(scope: Scope) -> Any:
-    return select(FINDING.c.id).join(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id).where(
-        ASSESSMENT.c.campaign_id == scope.campaign.id)
+    finding, assessment = scope.t(FINDING, ASSESSMENT)
+    return select(finding.c.id).join(assessment, assessment.c.id == finding.c.assessment_id).where(
+        assessment.c.campaign_id == scope.campaign.id)
 
 
 def shared_evidence(session: Session, scope: Scope) -> list[Pending]:
     """A file (by SHA-256) of the campaign's evidence that was also submitted for another enterprise."""
-    mine = select(EVIDENCE.c.sha256).where(EVIDENCE.c.finding_id.in_(_campaign_findings(scope)))
-    shared = (select(EVIDENCE.c.sha256).join(FINDING, FINDING.c.id == EVIDENCE.c.finding_id)
-              .where(EVIDENCE.c.sha256.in_(mine)).group_by(EVIDENCE.c.sha256)
-              .having(func.count(distinct(FINDING.c.enterprise_id)) > 1))
+    evidence, finding, enterprise = scope.t(EVIDENCE, FINDING, ENTERPRISE)
+    mine = select(evidence.c.sha256).where(evidence.c.finding_id.in_(_campaign_findings(scope)))
+    shared = (select(evidence.c.sha256).join(finding, finding.c.id == evidence.c.finding_id)
+              .where(evidence.c.sha256.in_(mine)).group_by(evidence.c.sha256)
+              .having(func.count(distinct(finding.c.enterprise_id)) > 1))
     uses: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in session.execute(
-            select(EVIDENCE.c.sha256, EVIDENCE.c.file_name, EVIDENCE.c.finding_id, FINDING.c.enterprise_id,
-                   ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district)
-            .join(FINDING, FINDING.c.id == EVIDENCE.c.finding_id)
-            .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id)
-            .where(EVIDENCE.c.sha256.in_(shared)).order_by(EVIDENCE.c.sha256, ENTERPRISE.c.credit_code)).mappings():
+            select(evidence.c.sha256, evidence.c.file_name, evidence.c.finding_id, finding.c.enterprise_id,
+                   enterprise.c.credit_code, enterprise.c.name, enterprise.c.district)
+            .join(finding, finding.c.id == evidence.c.finding_id)
+            .join(enterprise, enterprise.c.id == finding.c.enterprise_id)
+            .where(evidence.c.sha256.in_(shared)).order_by(evidence.c.sha256, enterprise.c.credit_code)).mappings():
         uses[r["sha256"]].append(dict(r))
     out = []
     for sha, rows in uses.items():
@@ -269,19 +284,20 @@ def reused_evidence(session: Session, scope: Scope) -> list[Pending]:
     same file at different enterprises is `shared_evidence`'s; a finding resubmitted with one of its own
     files is one finding (and a resubmission of nothing but files sent back is refused)."""
     campaign_findings = set(session.execute(_campaign_findings(scope)).scalars())
-    mine = select(EVIDENCE.c.sha256).where(EVIDENCE.c.finding_id.in_(_campaign_findings(scope)))
-    reused = (select(EVIDENCE.c.sha256, FINDING.c.enterprise_id).join(FINDING, FINDING.c.id == EVIDENCE.c.finding_id)
-              .where(EVIDENCE.c.sha256.in_(mine)).group_by(EVIDENCE.c.sha256, FINDING.c.enterprise_id)
-              .having(func.count(distinct(EVIDENCE.c.finding_id)) > 1)).subquery()
+    evidence, finding, assessment, campaign = scope.t(EVIDENCE, FINDING, ASSESSMENT, CAMPAIGN)
+    mine = select(evidence.c.sha256).where(evidence.c.finding_id.in_(_campaign_findings(scope)))
+    reused = (select(evidence.c.sha256, finding.c.enterprise_id).join(finding, finding.c.id == evidence.c.finding_id)
+              .where(evidence.c.sha256.in_(mine)).group_by(evidence.c.sha256, finding.c.enterprise_id)
+              .having(func.count(distinct(evidence.c.finding_id)) > 1)).subquery()
     uses: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in session.execute(
-            select(EVIDENCE.c.sha256, EVIDENCE.c.file_name, EVIDENCE.c.finding_id, FINDING.c.enterprise_id,
-                   FINDING.c.item, CAMPAIGN.c.name.label("campaign"))
-            .join(FINDING, FINDING.c.id == EVIDENCE.c.finding_id)
-            .join(reused, (reused.c.sha256 == EVIDENCE.c.sha256) & (reused.c.enterprise_id == FINDING.c.enterprise_id))
-            .outerjoin(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
-            .outerjoin(CAMPAIGN, CAMPAIGN.c.id == ASSESSMENT.c.campaign_id)
-            .order_by(FINDING.c.enterprise_id, EVIDENCE.c.sha256, EVIDENCE.c.finding_id, EVIDENCE.c.id)).mappings():
+            select(evidence.c.sha256, evidence.c.file_name, evidence.c.finding_id, finding.c.enterprise_id,
+                   finding.c.item, campaign.c.name.label("campaign"))
+            .join(finding, finding.c.id == evidence.c.finding_id)
+            .join(reused, (reused.c.sha256 == evidence.c.sha256) & (reused.c.enterprise_id == finding.c.enterprise_id))
+            .outerjoin(assessment, assessment.c.id == finding.c.assessment_id)
+            .outerjoin(campaign, campaign.c.id == assessment.c.campaign_id)
+            .order_by(finding.c.enterprise_id, evidence.c.sha256, evidence.c.finding_id, evidence.c.id)).mappings():
         uses[(r["enterprise_id"], r["sha256"])].append(dict(r))
     out = []
     for (eid, sha), rows in uses.items():
@@ -302,11 +318,12 @@ def reused_evidence(session: Session, scope: Scope) -> list[Pending]:
 def _finding_events(session: Session, scope: Scope) -> dict[int, list[tuple[str, str, str]]]:
     """(event, actor, role) of the finding events in the members' chains, per finding id."""
     out: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    audit, member = scope.t(EVENT, MEMBER)
     for event, actor, role, payload in session.execute(
-            select(EVENT.c.event, EVENT.c.actor, EVENT.c.role, EVENT.c.payload)
-            .join(MEMBER, MEMBER.c.enterprise_id == EVENT.c.enterprise_id)
-            .where(MEMBER.c.campaign_id == scope.campaign.id,
-                   EVENT.c.event.in_((RecordEvent.FINDING_SUBMITTED, RecordEvent.FINDING_VERIFIED)))
+            select(audit.c.event, audit.c.actor, audit.c.role, audit.c.payload)
+            .join(member, member.c.enterprise_id == audit.c.enterprise_id)
+            .where(member.c.campaign_id == scope.campaign.id,
+                   audit.c.event.in_((RecordEvent.FINDING_SUBMITTED, RecordEvent.FINDING_VERIFIED)))
             .execution_options(yield_per=20_000)):
         try:
             finding = json.loads(payload).get("data", {}).get("finding")
@@ -320,17 +337,19 @@ def _finding_events(session: Session, scope: Scope) -> dict[int, list[tuple[str,
 def verifiers(session: Session, scope: Scope) -> list[Pending]:
     """A finding verified by someone who also submitted its evidence, or by an enterprise user (or one
     belonging to the enterprise) — by the finding row, the evidence rows and the audit events."""
-    actors = {n: (r, c) for n, r, c in session.execute(select(ACTOR.c.name, ACTOR.c.role, ACTOR.c.enterprise_code))}
+    actor, evidence, finding_t = scope.t(ACTOR, EVIDENCE, FINDING)
+    actors = {n: (r, c) for n, r, c in session.execute(select(actor.c.name, actor.c.role, actor.c.enterprise_code))}
     submitted_by: dict[int, set[str]] = defaultdict(set)
     for finding, who in session.execute(
-            select(EVIDENCE.c.finding_id, EVIDENCE.c.submitted_by).distinct()
-            .where(EVIDENCE.c.finding_id.in_(_campaign_findings(scope)))):
+            select(evidence.c.finding_id, evidence.c.submitted_by).distinct()
+            .where(evidence.c.finding_id.in_(_campaign_findings(scope)))):
         submitted_by[finding].add(who)
     trail = _finding_events(session, scope)
     out = []
     for row in session.execute(
-            select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.item, FINDING.c.submitted_by, FINDING.c.verified_by)
-            .where(FINDING.c.id.in_(_campaign_findings(scope)))).mappings():
+            select(finding_t.c.id, finding_t.c.enterprise_id, finding_t.c.item, finding_t.c.submitted_by,
+                   finding_t.c.verified_by)
+            .where(finding_t.c.id.in_(_campaign_findings(scope)))).mappings():
         f = dict(row)
         events = trail.get(f["id"], [])
         verifying = {f["verified_by"]} - {None} | {a for e, a, _ in events if e == RecordEvent.FINDING_VERIFIED}
@@ -365,20 +384,21 @@ def repeats(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
     """A finding of this campaign whose element (or item) was found at the same enterprise in an
     earlier campaign, linked to the earlier finding(s): same item first, else same element."""
     camp = scope.campaign
-    earlier, before, prior = aliased(FINDING), aliased(ASSESSMENT), aliased(CAMPAIGN)
+    found, assessment, campaign = scope.t(FINDING, ASSESSMENT, CAMPAIGN)
+    earlier, before, prior = found.alias("earlier"), assessment.alias("before"), campaign.alias("prior")
     rows = session.execute(
-        select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.item, FINDING.c.element, FINDING.c.assessment_id,
+        select(found.c.id, found.c.enterprise_id, found.c.item, found.c.element, found.c.assessment_id,
                earlier.c.id.label("earlier_id"), earlier.c.item.label("earlier_item"),
                earlier.c.status.label("earlier_status"), earlier.c.content.label("earlier_content"),
                before.c.id.label("earlier_assessment"), before.c.assessed_on.label("earlier_on"),
                prior.c.name.label("earlier_campaign"))
-        .join(ASSESSMENT, ASSESSMENT.c.id == FINDING.c.assessment_id)
-        .join(earlier, (earlier.c.enterprise_id == FINDING.c.enterprise_id) & (earlier.c.element == FINDING.c.element))
+        .join(assessment, assessment.c.id == found.c.assessment_id)
+        .join(earlier, (earlier.c.enterprise_id == found.c.enterprise_id) & (earlier.c.element == found.c.element))
         .join(before, before.c.id == earlier.c.assessment_id).join(prior, prior.c.id == before.c.campaign_id)
-        .where(ASSESSMENT.c.campaign_id == camp.id,
+        .where(assessment.c.campaign_id == camp.id,
                (prior.c.starts_on < camp.starts_on) | ((prior.c.starts_on == camp.starts_on)
                                                           & (prior.c.id < camp.id)))
-        .order_by(FINDING.c.id, earlier.c.id)).mappings().all()
+        .order_by(found.c.id, earlier.c.id)).mappings().all()
     grouped: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
         grouped[r["id"]].append(r)

@@ -91,6 +91,24 @@ def test_districts_report_in_each_format(looped, tmp_path):
     assert shown["flags"] == []
 
 
+def test_reports_as_of_a_past_date_show_the_loop_as_it_stood_then(looped):
+    """--as-of between the submission (07-11) and the verification (07-12): submitted, not verified."""
+    cli, code = looped
+    status, out, err = cli("--json", "--as-of", "2023-07-11T12:00", "report", "loop", code)
+    assert status == 0, err
+    shown = json.loads(out)
+    assert shown["as_of"] == "2023-07-11"
+    assert [f["status"] for f in shown["enterprises"][0]["findings"]] == ["submitted", "open"]
+    assert (shown["totals"]["verified"], shown["totals"]["submitted"]) == (0, 1)
+    status, out, err = cli("--json", "--as-of", "2023-07-11T12:00", "report", "districts", CAMPAIGN)
+    assert status == 0, err
+    wuqing = next(d for d in json.loads(out)["districts"] if d["district_name"] == "武清区")
+    assert (wuqing["findings"], wuqing["verified"]) == (2, 0)
+    status, _, err = cli("--as-of", "2023-05-31", "report", "loop", "--campaign", CAMPAIGN)
+    assert status == 1
+    assert f"campaign '{CAMPAIGN}' was not yet opened on 2023-05-31" in err
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["report", "loop", "--out", "x.html"], "give either one enterprise's credit code or --campaign NAME"),
     (["report", "loop", "91350100M000100Y43"], "no enterprise with credit code 91350100M000100Y43"),

@@ -10,7 +10,7 @@ rows (Deadline, Reminder) are written with Core inserts that follow its semantic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from sqlalchemy import insert, select, update
 
+from safegrade.clock import FixedClock
 from safegrade.models import Deadline, Finding, Reminder, table
 from safegrade.services.actors import add_actor
 from safegrade.services.assessment import import_assessments
@@ -61,6 +62,12 @@ def evidence_file(tmp_path: Path, name: str, content: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(content)
     return path
+
+
+def past(ctx: Any, when: str) -> Any:
+    """The context asked as of `when` ('YYYY-MM-DD HH:MM', what `--as-of` gives a command), on the same
+    database and with the same actor."""
+    return replace(ctx, clock=FixedClock(at(when)))
 
 
 def put_deadline(ctx: Any, kind: str, subject: str, **values: Any) -> None:

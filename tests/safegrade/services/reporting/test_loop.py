@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from safegrade.models import Finding, table
 from safegrade.reports import loop as reports
 from safegrade.services.enterprise import timeline
 from safegrade.services.reporting.loop import LoopReport, loop_report
+from tests.conftest import at
 from tests.factories import plain
-from tests.safegrade.services.reporting.loop_world import CAMPAIGN, build_loop, enterprise_id, put_deadline
+from tests.safegrade.services.reporting.loop_world import CAMPAIGN, build_loop, enterprise_id, past, put_deadline
 
 
 def render_loop_html(report: dict[str, Any]) -> str:
@@ -263,3 +264,56 @@ def test_bad_requests_are_refused(make_ctx, loop):
         plain(loop_report(make_ctx(), campaign=CAMPAIGN, district="塘沽"))
     with pytest.raises(NotFound, match="has no member in 和平区"):
         plain(loop_report(make_ctx(), campaign=CAMPAIGN, district="和平"))
+
+
+def test_as_of_a_past_date_the_report_shows_the_loop_as_it_stood_then(make_ctx, tmp_path, clock, db_url):
+    """As of 08-21 noon the second finding's evidence is in (10:00) but not verified (08-22): it is
+    submitted, not verified, still overdue, the enterprise not yet closed; as of 08-12 (before the
+    escalation of 08-14) no escalation fired and only the reminders queued by then are listed."""
+    lw = build_loop(make_ctx, tmp_path, clock, url=db_url)
+    ctx = past(make_ctx(url=db_url), "2023-08-21 12:00")
+    report = plain(loop_report(ctx, lw.code))
+    assert (report["as_of"], report["generated_at"]) == (date(2023, 8, 21), at("2023-08-21 12:00"))
+    events = [x for x in trail_of(ctx, lw.code) if datetime.fromisoformat(x["at"]) <= at("2023-08-21 12:00")]
+    (e,) = report["enterprises"]
+    assert report["chain_ok"]
+    assert (e["chain"]["events"], e["chain"]["head_hash"]) == (len(events), events[-1]["hash"])
+    assert e["state"] == events[-1]["to_state"] != "closed"
+    assert e["version"] == len(events)
+    first, second = e["findings"]
+    assert (first["status"], first["days_to_close"]) == ("verified", 4)
+    assert (second["status"], second["verification"], second["verified_by"], second["verified_at"]) == \
+        ("submitted", None, None, None)
+    assert (second["days_to_close"], second["overdue_days"], second["closed_late"]) == (None, 14, False)
+    assert [x["file"] for x in second["evidence"]] == ["平台截图.png"]
+    assert len(second["submissions"]) == 1
+    assert (second["deadline"]["status"], second["deadline"]["escalation"]) == ("paused", "fired")  # in review
+    assert len(second["reminders"]) == 7
+    assert len(e["escalations"]) == 1
+    assert (first["problems"], second["problems"]) == ([], [])
+    assert {k: e["summary"][k] for k in ("verified", "submitted", "open", "overdue", "closed_late",
+                                         "evidence_files", "escalations", "max_days_to_close")} == {
+        "verified": 1, "submitted": 1, "open": 0, "overdue": 1, "closed_late": 0, "evidence_files": 4,
+        "escalations": 1, "max_days_to_close": 4}
+
+    (e,) = plain(loop_report(past(ctx, "2023-08-12 09:00"), lw.code))["enterprises"]
+    _, second = e["findings"]
+    assert (second["status"], second["submissions"], second["evidence"], second["overdue_days"]) == \
+        ("open", [], [], 5)
+    assert (second["deadline"]["status"], second["deadline"]["escalation"]) == ("open", None)
+    assert [(r["step"], r["audience"], r["status"]) for r in second["reminders"]] == [
+        ("-3", "enterprise", "sent"), ("0", "enterprise", "sent"), ("0", "district", "sent"),
+        ("+3", "enterprise", "sent"), ("+3", "district", "failed")]
+    assert (e["escalations"], e["other_escalations"], e["chain"]["ok"]) == ([], [], True)
+    assert [e["summary"][k] for k in ("escalations", "reminders", "verified", "evidence_files")] == [0, 5, 1, 3]
+
+
+def test_as_of_a_date_before_the_campaign_or_the_enterprise_they_are_not_known(make_ctx, tmp_path, clock, db_url):
+    lw = build_loop(make_ctx, tmp_path, clock, url=db_url)
+    ctx = past(make_ctx(url=db_url), "2023-05-31 12:00")
+    with pytest.raises(NotFound) as refused:
+        loop_report(ctx, campaign=CAMPAIGN)
+    assert refused.value.code == "unknown_campaign"
+    with pytest.raises(NotFound) as refused:
+        loop_report(ctx, lw.code)
+    assert refused.value.code == "unknown_enterprise"

@@ -3,19 +3,20 @@ audit events behind it (id, credit code, seq, hash) as the trail holds them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pytest
 
 from safegrade.services.auditing import verify_audit
-from safegrade.services.campaign import open_campaign
+from safegrade.services.campaign import find_campaign, open_campaign
 from safegrade.services.enterprise import timeline
 from safegrade.services.finding import list_findings, reject_finding, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
-from safegrade.services.reporting.oversight import KINDS, flag_counts_by_district, oversight_flags
+from safegrade.services.reporting.oversight import KINDS, flag_counts_by_district, flag_counts_in, oversight_flags
 from tests.conftest import at
 from tests.factories import plain
-from tests.safegrade.services.reporting.loop_world import evidence_file
+from tests.safegrade.services.reporting.loop_world import evidence_file, past
 from tests.safegrade.services.reporting.oversight_world import (
     CAMPAIGN,
     append_event,
@@ -30,6 +31,7 @@ from tests.safegrade.services.reporting.oversight_world import (
 WUQING, HEXI = "120114", "120103"
 SELF = {"item": "ZP01", "points": 5, "content": "2022年度未开展标准化自评，无自评报告"}
 PLATFORM = {"item": "ZN01", "points": 4, "content": "未建立安全生产信息化管理平台"}
+MAJOR = {"item": "ZD01", "points": 5, "content": "粉尘涉爆除尘系统未按规定设置泄爆装置"}
 
 
 @pytest.fixture
@@ -336,3 +338,60 @@ def test_repeat_problems_link_the_earlier_finding(ctxs, tmp_path, clock):
     assert raised(ctx, "copied_deductions", later) == []
     assert raised(ctx, "repeat_problem") == []  # nothing came before the first campaign
     assert flag_counts_by_district(ctx, later) == {WUQING: {**dict.fromkeys(KINDS, 0), "repeat_problem": 3}}
+
+
+def test_as_of_an_earlier_date_a_flag_resting_on_later_records_is_not_raised(ctxs, o, clock):
+    """Evidence is only ever inserted: as of the day before a file was used again (for another finding of
+    the enterprise, or at another enterprise), neither reused_evidence nor shared_evidence is raised, in the
+    flags nor in the counts the circular reads (flag_counts_in in the caller's session); a verification
+    recorded later raises verified_by_enterprise only from then on. Each flag names only the audit events
+    recorded by the date asked."""
+    w = o.w
+    assess(ctxs, o, [simple(w[0], [SELF, PLATFORM], "2023-09-05"), simple(w[1], [SELF, MAJOR], "2023-09-05")])
+    ctx, wq = ctxs(), ctxs("wq")
+    photo = evidence_file(o.tmp, "整改照片.jpg", b"\xff\xd8 one photo for everything")
+    (first, second), (other, _) = findings_of(ctx, w[0]), findings_of(ctx, w[1])
+    plain(submit_finding(wq, first, [photo]))  # 11-01 10:00
+    clock.set(at("2023-11-02 10:00"))
+    plain(submit_finding(wq, second, [photo]))
+    clock.set(at("2023-11-03 10:00"))
+    plain(submit_finding(wq, other, [photo]))
+    clock.set(at("2023-11-04 10:00"))
+    append_event(ctx, w[1], "finding_verified", o.user(w[1]), "enterprise", {"finding": other, "item": "ZP01"},
+                 clock.now())
+    clock.set(at("2023-11-05 10:00"))
+
+    def kinds(when):
+        then = past(ctxs(), when)
+        with then.store.read() as session:
+            counted = flag_counts_in(then, session, find_campaign(session, CAMPAIGN))
+        flags = oversight_flags(then, CAMPAIGN)
+        assert {k: n for k, n in counted[WUQING].items() if n} == Counter(f["kind"] for f in flags)
+        return {f["kind"]: f for f in flags}
+
+    assert kinds("2023-11-01 12:00") == {}
+    assert list(kinds("2023-11-02 12:00")) == ["reused_evidence"]
+    flags = kinds("2023-11-03 12:00")
+    assert list(flags) == ["shared_evidence", "reused_evidence"]
+    assert refs(flags["shared_evidence"]) == [submitted_ref(ctx, w[0], first), submitted_ref(ctx, w[0], second),
+                                              submitted_ref(ctx, w[1], other)]
+    assert "verified_by_enterprise" in kinds("2023-11-04 12:00")
+    assert list(kinds("2023-11-05 12:00")) == list(Counter(f["kind"] for f in raised(ctx)))
+
+
+def test_as_of_an_earlier_date_the_flags_name_only_the_events_recorded_by_then(ctxs, o, clock):
+    """A reused file's flag lists the submissions recorded by the date asked, not a later third one."""
+    w = o.w
+    assess(ctxs, o, [simple(w[0], [SELF, PLATFORM, MAJOR], "2023-09-05")])
+    ctx, wq = ctxs(), ctxs("wq")
+    photo = evidence_file(o.tmp, "整改照片.jpg", b"\xff\xd8 one photo for three findings")
+    ids = sorted(findings_of(ctx, w[0]))
+    for n, finding in enumerate(ids):
+        clock.set(at(f"2023-11-0{n + 2} 10:00"))
+        plain(submit_finding(wq, finding, [photo]))
+    (then,) = oversight_flags(past(ctxs(), "2023-11-03 12:00"), CAMPAIGN)
+    assert (then["kind"], then["findings"]) == ("reused_evidence", ids[:2])
+    assert refs(then) == [submitted_ref(ctx, w[0], f) for f in ids[:2]]
+    (now,) = raised(ctx, "reused_evidence")
+    assert now["findings"] == ids
+    assert refs(now) == [submitted_ref(ctx, w[0], f) for f in ids]

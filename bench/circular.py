@@ -101,6 +101,7 @@ def build(world: World, sizes: Sizes, seed: int) -> dict[str, Any]:
             for x in (rng.random() for _ in ids)]
     _insert(world, CampaignMember, [{
         "campaign_id": 1, "enterprise_id": e, "district": d, "due_on": ENDS_ON, "selected_at": opened,
+        "updated_at": opened,
         "excluded_reason": "deregistered" if f == "excluded" else None,
         "assessed_on": None if f in ("excluded", "outstanding") else
         (date(2023, 9, 5) if f == "late" else STARTS_ON + timedelta(days=rng.randrange(90))),
@@ -128,7 +129,7 @@ def build(world: World, sizes: Sizes, seed: int) -> dict[str, Any]:
         findings.append({"enterprise_id": e, "assessment_id": assessment_of[e], "deduction_id": k + 1,
                          "element": item.element, "item": item.code, "content": "现场检查发现", "major": item.veto,
                          "due_on": date(2023, 8, 7), "status": "open", "rejections": int(rng.random() < 0.05),
-                         "created_at": opened})
+                         "created_at": opened, "updated_at": opened})
     deductions += [{"assessment_id": assessment_of[e], "element": (it := rng.choice(quiet)).element, "item": it.code,
                     "points": 1.0, "content": "资料审查发现", "rectify": False}
                    for e in rng.sample(assessed, len(assessed) // 10)]

@@ -146,7 +146,7 @@ def add_findings(base: Base, per_enterprise: int, *, with_due: bool) -> None:
             findings.append({"id": fid, "enterprise_id": eid, "assessment_id": None, "deduction_id": None,
                              "element": items[item].element, "item": item, "content": f"bench finding {fid}",
                              "major": False, "due_on": due_on, "status": "open", "rejections": 0,
-                             "created_at": now})
+                             "created_at": now, "updated_at": now})
             deadlines.append({"kind": "finding", "subject": f"finding:{fid}", "district": district,
                               "enterprise_id": eid, "campaign_id": None, "finding_id": fid, "due_on": due_on,
                               "status": "open", "done_through": watched,

@@ -140,7 +140,7 @@ def setup(template: Path, outdir: Path, n: int, per: int, profile_n: int) -> dic
     for a in inputs:
         results[score(rules().assessment, a.deductions, a.not_applicable).result] += 1
     return {
-        "enterprises": len(codes), "selected": opened["selected"], "skipped": opened["skipped"], "states": states,
+        "enterprises": len(codes), "selected": opened.selected, "skipped": opened.skipped, "states": states,
         "assessments": len(inputs), "deductions": sum(len(a.deductions) for a in inputs),
         "rectify": sum(d.rectify for a in inputs for d in a.deductions),
         "with_veto": sum(any(rules().assessment.items[d.item].veto for d in a.deductions) for a in inputs),

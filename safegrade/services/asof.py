@@ -9,7 +9,9 @@ Where a read's figures come from:
   chain gives the row; the migration that introduced versions rebuilt them from the chains);
 - the tables whose rows are only ever inserted are read up to the instant by their own date: campaign
   (created_at), assessment (recorded_at) and its deductions, evidence (submitted_at), actor (created_at),
-  job_run (as_of: the slot it covered), audit_event (occurred_at), audit_checkpoint (taken_at).
+  job_run (as_of: the slot it covered), audit_event (occurred_at), audit_checkpoint (taken_at); the rows
+  that belong to one of those (deduction to its assessment, audit_checkpoint_head to its checkpoint) are read
+  with it.
 
 When nothing was recorded after the instant (the common case: reading now), the tables are read as they
 are, so a read of today costs what it always did. A read of a past instant costs a scan of the versions.
@@ -32,6 +34,7 @@ from safegrade.models import (
     Actor,
     Assessment,
     AuditCheckpoint,
+    AuditCheckpointHead,
     AuditEvent,
     Campaign,
     Deduction,
@@ -42,12 +45,18 @@ from safegrade.models import (
 from safegrade.services.context import Context
 
 ASSESSMENT, DEDUCTION = table(Assessment), table(Deduction)
+CHECKPOINT, CHECKPOINT_HEAD = table(AuditCheckpoint), table(AuditCheckpointHead)
 # the tables only ever inserted into, with the column that dates each row
 DATED: dict[str, Column[Any]] = {
     t.name: t.c[c] for t, c in (
         (table(Campaign), "created_at"), (ASSESSMENT, "recorded_at"), (table(Evidence), "submitted_at"),
         (table(Actor), "created_at"), (table(JobRun), "as_of"), (table(AuditEvent), "occurred_at"),
-        (table(AuditCheckpoint), "taken_at"))
+        (CHECKPOINT, "taken_at"))
+}
+# the rows inserted with a dated row and belonging to it: (the column naming it, its dated table)
+OWNED: dict[str, tuple[Column[Any], Table]] = {
+    DEDUCTION.name: (DEDUCTION.c.assessment_id, ASSESSMENT),
+    CHECKPOINT_HEAD.name: (CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT),
 }
 # what moves when anything is recorded: a row dated after the instant in any of these means the past
 _WATCHED: tuple[Column[Any], ...] = (*(v.c.updated_at for v in VERSION_TABLES.values()), *DATED.values())
@@ -83,9 +92,11 @@ class AsOf:
         dated = DATED.get(t.name)
         if dated is not None:
             return select(t).where(dated <= self.at).subquery(f"{t.name}_asof")
-        if t.name == DEDUCTION.name:
-            recorded = select(ASSESSMENT.c.id).where(ASSESSMENT.c.recorded_at <= self.at)
-            return select(t).where(t.c.assessment_id.in_(recorded)).subquery(f"{t.name}_asof")
+        owned = OWNED.get(t.name)
+        if owned is not None:
+            owner_id, owner = owned
+            recorded = select(owner.c.id).where(DATED[owner.name] <= self.at)
+            return select(t).where(owner_id.in_(recorded)).subquery(f"{t.name}_asof")
         raise ValueError(f"table {t.name!r} has no versions and no date: it cannot be read as of an instant")
 
     def until(self, column: Column[Any]) -> Any:

@@ -11,16 +11,18 @@ import pytest
 from sqlalchemy import func, select, text
 
 from safegrade.audit import trail
+from safegrade.audit.trail import CHECKPOINT, CHECKPOINT_HEAD
 from safegrade.clock import FixedClock
-from safegrade.models import VERSION_TABLES, VERSIONED, metadata, table
+from safegrade.models import VERSION_TABLES, VERSIONED, metadata
 from safegrade.services.asof import DATED, AsOf, as_of, recorded_after
+from safegrade.services.auditing import checkpoint_audit
 from safegrade.services.campaign import exclude_member
 from safegrade.services.finding import reject_finding, submit_finding, verify_finding
 from safegrade.services.lifecycle import fire_event
 from safegrade.services.reminders import send_reminders
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
-from tests.factories import DEDUCTIONS, MAJOR, assess, campaign_world
+from tests.factories import DEDUCTIONS, MAJOR, assess, build_world, campaign_world
 
 
 def _history(make_ctx, tmp_path, clock, url=None):
@@ -170,10 +172,11 @@ def test_anything_recorded_later_makes_the_instant_past(make_ctx, tmp_path, cloc
 
 
 def test_a_table_without_versions_or_date_is_refused():
-    from safegrade.models import AuditCheckpointHead
+    from sqlalchemy import Column, Integer, MetaData, Table
 
-    with pytest.raises(ValueError, match="audit_checkpoint_head"):
-        AsOf(at=at("2023-06-01"), past=True).table(table(AuditCheckpointHead))
+    unknown = Table("scratch", MetaData(), Column("id", Integer, primary_key=True))
+    with pytest.raises(ValueError, match="scratch"):
+        AsOf(at=at("2023-06-01"), past=True).table(unknown)
 
 
 def test_a_context_fixed_in_the_past_reads_the_past(make_ctx, tmp_path, clock):
@@ -227,3 +230,26 @@ def test_upgrading_rebuilds_the_enterprise_history_from_its_chain(tmp_path):
         conn.execute(text("update enterprise set state = 'rectifying', updated_at = '2023-06-03 01:00:00.000000'"))
         assert conn.execute(select(v.c.state).order_by(v.c.version_id.desc())).scalars().first() == "rectifying"
     store.engine.dispose()
+
+
+def test_checkpoint_heads_are_read_with_their_checkpoint_up_to_the_instant(make_ctx, tmp_path, clock, db_url):
+    """The heads a checkpoint recorded belong to it: read as of an instant, only those of the checkpoints taken
+    by then (they were refused before: "audit_checkpoint_head has no versions and no date")."""
+    world = build_world(make_ctx, tmp_path, per_district=1, url=db_url)
+    first = checkpoint_audit(make_ctx("boss", url=db_url))
+    assert first is not None
+    between = clock.advance(hours=1)
+    clock.advance(hours=1)
+    fire_event(make_ctx("wq", url=db_url), world.wuqing[0], "summon", reason="日常检查发现问题")
+    second = checkpoint_audit(make_ctx("boss", url=db_url))
+    assert second is not None
+    for instant, checkpoints in ((between, [first.id]), (clock.now(), [first.id, second.id]),
+                                 (between - timedelta(hours=2), [])):
+        ctx = make_ctx(url=db_url)
+        ctx.clock = FixedClock(instant)  # the context reads as of `instant`
+        with ctx.store.read() as session:
+            then = as_of(ctx, session)
+            heads, taken = then.table(CHECKPOINT_HEAD), then.table(CHECKPOINT)
+            assert sorted(session.execute(select(heads.c.checkpoint_id).distinct()).scalars()) == checkpoints
+            assert sorted(session.execute(select(taken.c.id)).scalars()) == checkpoints
+            assert then.past == (instant < clock.now())

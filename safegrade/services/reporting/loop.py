@@ -236,7 +236,7 @@ def _targets(session: Session, then: AsOf, credit_code: str | None, camp: Campai
     code = normalize(credit_code or "")
     found = session.execute(select(enterprise.c.id).where(enterprise.c.credit_code == code)).scalar()
     if found is None:
-        raise NotFound(f"no enterprise with credit code {code}" + (f" on {then.day}" if then.past else ""),
+        raise NotFound(f"no enterprise with credit code {code}",
                        code="unknown_enterprise", field="credit_code", value=code, hint="list_enterprises")
     return [found]
 

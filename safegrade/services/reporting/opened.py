@@ -11,9 +11,10 @@ from safegrade.services.campaign import CampaignRecord, find_campaign
 
 
 def campaign_as_of(session: Session, then: AsOf, name: str) -> CampaignRecord:
-    """The campaign's row, if it had been opened by `then.at`; else NotFound (unknown_campaign)."""
+    """The campaign's row, if it had been opened by `then.at`; else the refusal a database that recorded nothing
+    after `then.at` gives (NotFound, unknown_campaign): a read as of an instant says nothing of what came later."""
     camp = find_campaign(session, name)
     if camp.created_at > then.at:
-        raise NotFound(f"campaign {name!r} was not yet opened on {then.day} (opened {camp.created_at.date()})",
-                       code="unknown_campaign", field="campaign", value=name, hint="list_campaigns")
+        raise NotFound(f"no campaign named {name!r}", code="unknown_campaign", field="campaign", value=name,
+                       hint="list_campaigns")
     return camp

@@ -106,7 +106,7 @@ def test_reports_as_of_a_past_date_show_the_loop_as_it_stood_then(looped):
     assert (wuqing["findings"], wuqing["verified"]) == (2, 0)
     status, _, err = cli("--as-of", "2023-05-31", "report", "loop", "--campaign", CAMPAIGN)
     assert status == 1
-    assert f"campaign '{CAMPAIGN}' was not yet opened on 2023-05-31" in err
+    assert f"no campaign named '{CAMPAIGN}'" in err  # as a database that recorded nothing later would say
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, func, insert, select, text, type_coerce
+from sqlalchemy import FromClause, String, func, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from safegrade.audit.chain import (
@@ -141,12 +141,14 @@ def decode(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (date.fromisoformat(v) if k in DATE_FIELDS and isinstance(v, str) else v) for k, v in fields.items()}
 
 
-def _chains(session: Session, codes: Mapping[int, str] | None = None,
-            batch: int = 20_000) -> Iterator[tuple[int, list[ChainEvent]]]:
-    """Every chain, streamed in (enterprise, seq) order."""
+def _chains(session: Session, codes: Mapping[int, str] | None = None, batch: int = 20_000,
+            until: datetime | None = None) -> Iterator[tuple[int, list[ChainEvent]]]:
+    """Every chain (its events up to `until` if given), streamed in (enterprise, seq) order."""
     if codes is None:
         codes = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
     query = select(EVENT.c.enterprise_id, *_COLUMNS).order_by(EVENT.c.enterprise_id, EVENT.c.seq)
+    if until is not None:
+        query = query.where(EVENT.c.occurred_at <= until)
     current_id: int | None = None
     events: list[ChainEvent] = []
     for r in session.execute(query.execution_options(yield_per=batch)):
@@ -216,7 +218,8 @@ def _compare(row: Mapping[str, Any], replayed: Mapping[str, Any], last: ChainEve
     return None
 
 
-def _checkpoints(session: Session, codes: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+def _checkpoints(session: Session, codes: Mapping[int, str] | None = None,
+                 until: datetime | None = None) -> list[dict[str, Any]]:
     if codes is None:
         codes = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
     heads: dict[int, list[tuple[str, int, str]]] = {}
@@ -226,7 +229,10 @@ def _checkpoints(session: Session, codes: Mapping[int, str] | None = None) -> li
     ):
         heads.setdefault(cp_id, []).append((codes.get(ent_id, f"#{ent_id}"), seq, digest))
     out = []
-    for r in session.execute(select(CHECKPOINT).order_by(CHECKPOINT.c.id)).mappings():
+    query = select(CHECKPOINT).order_by(CHECKPOINT.c.id)
+    if until is not None:
+        query = query.where(CHECKPOINT.c.taken_at <= until)
+    for r in session.execute(query).mappings():
         out.append({**r, "taken_at": utc_text(r["taken_at"]), "head_list": heads.get(r["id"], [])})
     return out
 
@@ -277,16 +283,22 @@ def checkpoint(session: Session, at: datetime, actor: str) -> dict[str, Any] | N
     return record | {"id": cp_id}
 
 
-def export(session: Session, path: Path, at: datetime, rules_version: str) -> tuple[int, int]:
-    """Write the whole trail as JSON Lines that `safegrade.audit.chain` verifies alone."""
+def export(session: Session, path: Path, at: datetime, rules_version: str, *, until: datetime | None = None,
+           enterprises: FromClause = ENTERPRISE) -> tuple[int, int]:
+    """Write the trail as JSON Lines that `safegrade.audit.chain` verifies alone: every event, or with `until`
+    those that occurred up to it, the checkpoints taken up to it, and each chain's head from `enterprises`
+    (the enterprise table as it stood at `until`). The header line says up to when (`events_up_to`)."""
     events = chains = 0
     tmp = path.with_name(path.name + ".part")
+    header: dict[str, Any] = {"type": "header", "format": FORMAT, "exported_at": utc_text(at),
+                              "rules_version": rules_version}
+    if until is not None:
+        header["events_up_to"] = utc_text(until)
     with tmp.open("w", encoding="utf-8") as out:
-        out.write(canonical_json({"type": "header", "format": FORMAT, "exported_at": utc_text(at),
-                                  "rules_version": rules_version}) + "\n")
+        out.write(canonical_json(header) + "\n")
         rows = {r["id"]: r for r in session.execute(
-            select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code, ENTERPRISE.c.version, ENTERPRISE.c.state)).mappings()}
-        for enterprise_id, chain_events in _chains(session):
+            select(enterprises.c.id, enterprises.c.credit_code, enterprises.c.version, enterprises.c.state)).mappings()}
+        for enterprise_id, chain_events in _chains(session, until=until):
             chains += 1
             for e in chain_events:
                 events += 1
@@ -299,7 +311,7 @@ def export(session: Session, path: Path, at: datetime, rules_version: str) -> tu
             if row is not None:
                 out.write(canonical_json({"type": "head", "enterprise": row["credit_code"], "seq": row["version"],
                                           "state": row["state"]}) + "\n")
-        for cp in _checkpoints(session):
+        for cp in _checkpoints(session, until=until):
             cp = {k: v for k, v in cp.items()}
             cp["head_list"] = [list(h) for h in cp["head_list"]]
             out.write(canonical_json({"type": "checkpoint", **cp}) + "\n")

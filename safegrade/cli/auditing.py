@@ -55,7 +55,8 @@ def audit_verify(
 
 @audit_app.command("export")
 def audit_export(ctx: typer.Context, file: Path = typer.Argument(..., help="Output file (JSON Lines).")) -> None:
-    """Write the whole trail for an outside reviewer (verify with `python -m safegrade.audit.chain FILE`)."""
+    """Write the trail up to now (or --as-of) for an outside reviewer (verify with `python -m safegrade.audit.chain
+    FILE`); its header line says up to when."""
     opts = options(ctx)
     done = auditing.export_audit(opts.context(), file)
     if not emit(opts, done):

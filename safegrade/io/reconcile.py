@@ -7,8 +7,9 @@ the registered enterprises (list_enterprises' dicts) and returns one Discrepancy
 with a sentence in Chinese a regulator can act on. Pure: no database, no clock (`today` is given).
 
 Kinds, and what raises them:
-- missing: a registered enterprise of a compared district, still valid (not revoked or excluded,
-  有效期至 on or after today), and on no ledger row of its registered district.
+- missing: a registered enterprise of a compared district holding a valid grade today (the caller's
+  `valid`: services.valid.valid_grade, the filter of the exported 台账), and on no ledger row of its
+  registered district.
 - extra: a ledger row whose credit code is not registered.
 - changed: a registered enterprise listed with other values (企业名称, 行业类别, 标准化等级, 证书编号,
   定级日期, 有效期至, 区), each difference as '字段: 数据库值 → 台账值'; also one revoked on record but
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,9 +74,11 @@ class Discrepancy:
 
 
 def reconcile(records: Sequence[LedgerRecord], registered: Sequence[Mapping[str, Any]], rules: Rules, *,
-              today: date, districts: Collection[str] | None = None) -> list[Discrepancy]:
+              today: date, valid: Callable[[Mapping[str, Any], date], bool],
+              districts: Collection[str] | None = None) -> list[Discrepancy]:
     """Every discrepancy between the ledger rows and the registered enterprises, for `districts`
-    (codes; default: the districts of the records), sorted by district, kind, credit code."""
+    (codes; default: the districts of the records), sorted by district, kind, credit code. `valid(e, today)`
+    says which registered enterprises a ledger must list."""
     scope = set(districts) if districts is not None else {r.district for r in records}
     db = {str(e["credit_code"]): e for e in registered}
     rows_of: dict[str, list[LedgerRecord]] = defaultdict(list)
@@ -86,7 +89,7 @@ def reconcile(records: Sequence[LedgerRecord], registered: Sequence[Mapping[str,
         if r.district in scope:
             found.extend(_row_discrepancies(r, db.get(r.credit_code), rows_of[r.credit_code], rules, today))
     for code, e in db.items():
-        if str(e["district"]) in scope and _valid(e, today):
+        if str(e["district"]) in scope and valid(e, today):
             listed = [r for r in rows_of.get(code, ()) if r.district == e["district"]]
             if not listed:
                 found.append(_missing(e, rows_of.get(code, ()), rules))
@@ -167,12 +170,6 @@ def _missing(e: Mapping[str, Any], listed_elsewhere: Iterable[LedgerRecord], rul
         detail += f"；其行业类别 {_shown(rules, 'sector', e.get('sector'))} 不属于工贸行业，应公告撤销而非仅从台账删去"
     code = str(e["credit_code"])
     return Discrepancy("missing", code, str(e.get("name") or ""), str(e["district"]), "database", detail, None)
-
-
-def _valid(e: Mapping[str, Any], today: date) -> bool:
-    """Still a valid grade on record: not revoked or excluded, and 有效期至 today or later."""
-    until = as_date(e.get("valid_until"))
-    return e.get("state") not in (REVOKED, EXCLUDED) and until is not None and until >= today
 
 
 def _same(field: str, recorded: object, listed: object) -> bool:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from safegrade.errors import InvalidInput
-from safegrade.models import Actor, ActorBase
+from safegrade.models import Actor, ActorBase, table
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 
 SYSTEM_ACTOR = "system"
@@ -95,12 +96,14 @@ def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None
 
 
 def list_actors(ctx: Context) -> list[ActorRow]:
+    """The actors added up to the context's now, by name."""
     with ctx.store.read() as session:
-        actors = session.execute(select(Actor).order_by(Actor.name)).scalars().all()
-    return [ActorRow(name=a.name, role=a.role, role_label=ctx.rules.lifecycle.roles[a.role].label
-                     if a.role in ctx.rules.lifecycle.roles else a.role,
-                     district=ctx.rules.district_name(a.district) if a.district else "",
-                     enterprise_code=a.enterprise_code or "", created_by=a.created_by) for a in actors]
+        a = as_of(ctx, session).table(table(Actor))
+        actors = [dict(r) for r in session.execute(select(a).order_by(a.c.name)).mappings()]
+    roles = ctx.rules.lifecycle.roles
+    return [ActorRow(name=r["name"], role=r["role"], role_label=roles[r["role"]].label if r["role"] in roles
+                     else r["role"], district=ctx.rules.district_name(r["district"]) if r["district"] else "",
+                     enterprise_code=r["enterprise_code"] or "", created_by=r["created_by"]) for r in actors]
 
 
 def ensure_system_actor(ctx: Context) -> bool:

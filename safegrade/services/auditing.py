@@ -10,6 +10,7 @@ from safegrade.audit import trail
 from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
 from safegrade.output import require_folder
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 
 # Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
@@ -37,9 +38,14 @@ def verify_export(path: Path) -> Report:
 
 
 def export_audit(ctx: Context, path: Path) -> AuditExport:
+    """The audit trail as it stood at the context's now (the events and checkpoints recorded up to then, each
+    chain's head as it was), as JSON Lines whose header line says up to when (`events_up_to`). `audit verify`
+    checks the whole trail whatever the date."""
     require_folder(path, "path")
     with ctx.store.read() as session:
-        events, chains = trail.export(session, path, ctx.now(), ctx.rules.version)
+        then = as_of(ctx, session)
+        events, chains = trail.export(session, path, then.at, ctx.rules.version, until=then.at,
+                                      enterprises=then.table(trail.ENTERPRISE))
     return AuditExport(file=str(path), events=events, chains=chains)
 
 

@@ -33,6 +33,7 @@ from safegrade.domain import timetable
 from safegrade.domain.workday import add_working_days
 from safegrade.errors import InvalidInput
 from safegrade.models import Deadline, Finding, Reminder, table
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 from states.names import Event, State
 
@@ -278,26 +279,28 @@ def validity_spec(row: Mapping[str, Any]) -> DeadlineSpec:
 
 def list_deadlines(ctx: Context, *, kind: str | None = None, status: str | None = None, due_by: date | None = None,
                    enterprise_id: int | None = None, limit: int = 1000) -> list[DeadlineRow]:
-    """Deadlines with their state of play, soonest first."""
-    query = select(DEADLINE).order_by(DEADLINE.c.due_on, DEADLINE.c.id).limit(limit)
-    if kind:
-        if kind not in timetable.KINDS:
-            raise InvalidInput(f"{{kind}}: {kind!r}; choose one of {', '.join(timetable.KINDS)}", code="unknown_choice",
-                               field="kind", value=kind, allowed=list(timetable.KINDS))
-        query = query.where(DEADLINE.c.kind == kind)
-    if status:
-        if status not in STATUS_LABELS:
-            raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
-                               code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
-        query = query.where(DEADLINE.c.status == status)
-    if due_by:
-        query = query.where(DEADLINE.c.due_on <= due_by)
-    if enterprise_id is not None:
-        query = query.where(DEADLINE.c.enterprise_id == enterprise_id)
+    """Deadlines as they stood at the context's now, with their state of play then (days left counted from
+    that day), soonest first."""
+    if kind and kind not in timetable.KINDS:
+        raise InvalidInput(f"{{kind}}: {kind!r}; choose one of {', '.join(timetable.KINDS)}", code="unknown_choice",
+                           field="kind", value=kind, allowed=list(timetable.KINDS))
+    if status and status not in STATUS_LABELS:
+        raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
+                           code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
     with ctx.store.read() as session:
+        then = as_of(ctx, session)
+        d = then.table(DEADLINE)
+        query = select(d).order_by(d.c.due_on, d.c.id).limit(limit)
+        if kind:
+            query = query.where(d.c.kind == kind)
+        if status:
+            query = query.where(d.c.status == status)
+        if due_by:
+            query = query.where(d.c.due_on <= due_by)
+        if enterprise_id is not None:
+            query = query.where(d.c.enterprise_id == enterprise_id)
         rows = [dict(r) for r in session.execute(query).mappings()]
-    today = ctx.now().date()
     return [DeadlineRow(**r, label=ctx.rules.deadlines.kind(r["kind"]).label,
                         status_label=STATUS_LABELS.get(r["status"], r["status"]),
-                        district_name=ctx.rules.district_name(r["district"]), days_left=(r["due_on"] - today).days)
+                        district_name=ctx.rules.district_name(r["district"]), days_left=(r["due_on"] - then.day).days)
             for r in rows]

@@ -193,10 +193,16 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
 
 
 def timeline(ctx: Context, code: str) -> list[TimelineEvent]:
-    """Every audit event of one enterprise, oldest first, with Chinese labels."""
+    """The audit events of one enterprise recorded up to the context's now, oldest first, with Chinese
+    labels; an enterprise registered later is not known then."""
     with ctx.store.read() as session:
-        row = _row(session, code)
-        events = trail.chain(session, row["id"], row["credit_code"])
+        then = as_of(ctx, session)
+        e = then.table(ENTERPRISE)
+        found = session.execute(select(e.c.id, e.c.credit_code).where(e.c.credit_code == normalize(code))).first()
+        if found is None:
+            raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
+                           value=code, hint="list_enterprises")
+        events = trail.chain(session, found[0], found[1], until=then.at)
     label = ctx.rules.state_label
 
     def local(utc: str) -> str:

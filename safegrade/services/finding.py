@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import AuditEvent, Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
 from states.names import RecordEvent
@@ -278,33 +279,41 @@ def reject_finding(ctx: Context, finding_id: int, reason: str) -> FindingRejecte
 
 def list_findings(ctx: Context, *, credit_code: str | None = None, status: str | None = None,
                   overdue: bool = False, district: str | None = None) -> list[FindingRow]:
-    """Findings with their deadline and how many days overdue they are today (derived, never stored)."""
-    today = ctx.now().date()
-    query = (select(FINDING, ENTERPRISE.c.credit_code, ENTERPRISE.c.name, ENTERPRISE.c.district)
-             .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id).order_by(FINDING.c.due_on, FINDING.c.id))
-    if credit_code:
-        query = query.where(ENTERPRISE.c.credit_code == credit_code.strip().upper())
-    if status:
-        if status not in STATUS_LABELS:
-            raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
-                               code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
-        query = query.where(FINDING.c.status == status)
+    """Findings as they stood at the context's now, with their enterprise and evidence then, their deadline
+    and how many days overdue they were that day (derived, never stored)."""
+    if status and status not in STATUS_LABELS:
+        raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
+                           code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
+    district_code = None
     if district:
         found = ctx.rules.district(district)
         if found is None:
             raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
                                field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
-        query = query.where(ENTERPRISE.c.district == found.code)
-    if overdue:
-        query = query.where(FINDING.c.status != VERIFIED, FINDING.c.due_on < today)
+        district_code = found.code
     with ctx.store.read() as session:
+        then = as_of(ctx, session)
+        today = then.day
+        f, e, ev = then.table(FINDING), then.table(ENTERPRISE), then.table(EVIDENCE)
+        query = (select(f, e.c.credit_code, e.c.name, e.c.district)
+                 .join(e, e.c.id == f.c.enterprise_id).order_by(f.c.due_on, f.c.id))
+        if credit_code:
+            query = query.where(e.c.credit_code == credit_code.strip().upper())
+        if status:
+            query = query.where(f.c.status == status)
+        if district_code is not None:
+            query = query.where(e.c.district == district_code)
+        if overdue:
+            query = query.where(f.c.status != VERIFIED, f.c.due_on < today)
         rows = [dict(r) for r in session.execute(query).mappings()]
         evidence: dict[int, list[EvidenceFile]] = {}
         ids = [r["id"] for r in rows]
         for i in range(0, len(ids), 500):
-            for e in session.execute(select(EVIDENCE).where(EVIDENCE.c.finding_id.in_(ids[i:i + 500]))).mappings():
-                evidence.setdefault(e["finding_id"], []).append(
-                    EvidenceFile(file=e["file_name"], sha256=e["sha256"]))
+            for x in session.execute(select(ev).where(ev.c.finding_id.in_(ids[i:i + 500])).order_by(ev.c.id)
+                                     ).mappings():
+                evidence.setdefault(x["finding_id"], []).append(
+                    EvidenceFile(file=x["file_name"], sha256=x["sha256"]))
+
     def overdue_days(r: dict[str, Any]) -> int:
         return (today - r["due_on"]).days if r["status"] != VERIFIED and today > r["due_on"] else 0
 

@@ -9,7 +9,7 @@ and after. Every problem is listed as file:row, column, value and reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,11 @@ from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.output import jsonable, require_folder
 from safegrade.services import deadlines
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import record_in
-from states.names import Event, RecordEvent, State
+from safegrade.services.valid import valid_grade
+from states.names import Event, RecordEvent
 
 ENTERPRISE = table(Enterprise)
 COMPARED = tuple(EnterpriseBase.model_fields)
@@ -238,22 +240,41 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
                   {"file": name, "row": rec.row}, {**rec.fields(), "flags": _flags(rec)})
 
 
+def _enterprises_then(ctx: Context, district: str | None) -> tuple[list[dict[str, Any]], date]:
+    """The enterprises (of one district, or all) as they stood at the context's now, by district and credit
+    code, and that day."""
+    code = None
+    if district is not None:
+        found = ctx.rules.district(district)
+        if found is None:
+            raise InvalidInput(f"{{district}}: unknown district {district!r}; known: "
+                               f"{', '.join(d.name for d in ctx.rules.districts.values())}",
+                               code="unknown_district", field="district", value=district,
+                               allowed=[d.name for d in ctx.rules.districts.values()])
+        code = found.code
+    with ctx.store.read() as session:
+        then = as_of(ctx, session)
+        e = then.table(ENTERPRISE)
+        query = select(e).order_by(e.c.district, e.c.credit_code)
+        if code is not None:
+            query = query.where(e.c.district == code)
+        return [dict(r) for r in session.execute(query).mappings()], then.day
+
+
 def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
                   include_all: bool = False) -> ExportedLedger:
-    """The 台账 of valid graded enterprises (or of every registered one), one sheet per district and 汇总."""
+    """The 台账 of the enterprises holding a valid grade at the context's now (services.valid.valid_grade on
+    the rows as they stood then), or of every one registered then; one sheet per district and 汇总."""
     from safegrade.io.ledger_export import write_ledger_xlsx
-    from safegrade.services.enterprise import list_enterprises
 
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook", code="wrong_file_type", field="path",
                            value=str(path), allowed=[".xlsx"])
     require_folder(path, "path")
-    today = ctx.now().date()
-    final = set(ctx.rules.lifecycle.final_states) | {State.EXPIRED}
-    rows = [asdict(e) for e in list_enterprises(ctx, district=district)
-            if include_all or (e.state not in final and e.valid_until >= today)]
-    sheets = write_ledger_xlsx(path, rows, ctx.rules, title=f"工贸行业安全生产标准化定级企业台账（{today}）")
-    return ExportedLedger(file=str(path), enterprises=len(rows), sheets=sheets, as_of=today)
+    registered, day = _enterprises_then(ctx, district)
+    rows = [r for r in registered if include_all or valid_grade(r, day)]
+    sheets = write_ledger_xlsx(path, rows, ctx.rules, title=f"工贸行业安全生产标准化定级企业台账（{day}）")
+    return ExportedLedger(file=str(path), enterprises=len(rows), sheets=sheets, as_of=day)
 
 
 def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | None = None,
@@ -263,7 +284,6 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
     With `campaign`, the ledgers are that campaign's submissions: each district in them (or `district`)
     has met its ledger deadline today, on time or late."""
     from safegrade.io.reconcile import PROPOSE_REVOCATION, discrepancies_table, reconcile
-    from safegrade.services.enterprise import list_enterprises
     from safegrade.services.lifecycle import FireRequest, fire_many
 
     records: list[LedgerRecord] = []
@@ -279,8 +299,8 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
             raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
                                field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
         scope = [found_district.code]
-    enterprises = [asdict(e) for e in list_enterprises(ctx)]  # io.reconcile reads the fields by name
-    items = reconcile(records, enterprises, ctx.rules, today=ctx.now().date(), districts=scope)
+    enterprises, day = _enterprises_then(ctx, None)  # as they stood at the context's now
+    items = reconcile(records, enterprises, ctx.rules, today=day, districts=scope, valid=valid_grade)
     submitted: list[LedgerReceived] = []
     proposed: list[str] = []
     refused: list[str] = []

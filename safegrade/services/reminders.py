@@ -42,6 +42,7 @@ from safegrade.notify.channels import (
     deliver,
     route,
 )
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 from safegrade.settings import RetrySettings
 
@@ -235,25 +236,28 @@ def step_label(step: str) -> str:
 
 def list_reminders(ctx: Context, *, failed: bool = False, status: str | None = None, subject: str | None = None,
                    enterprise: str | None = None, limit: int = 500) -> list[ReminderRow]:
-    """Outbox messages, by due date. `failed`: failed ones and those failing (pending after an attempt)."""
+    """Outbox messages as they stood at the context's now, with their enterprise then, by due date.
+    `failed`: failed ones and those failing (pending after an attempt)."""
     if limit < 1:
         raise InvalidInput(f"{{limit}}: {limit} is not a number of messages; give 1 or more", code="out_of_range",
                            field="limit", value=limit, allowed="1 or more")
-    r = REMINDER.c
-    query = (select(REMINDER, ENTERPRISE.c.credit_code, ENTERPRISE.c.name.label("enterprise_name"))
-             .outerjoin(ENTERPRISE, ENTERPRISE.c.id == r.enterprise_id).order_by(r.due_on, r.id).limit(limit))
-    if status is not None:
-        if status not in STATUS_LABELS:
-            raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
-                               code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
-        query = query.where(r.status == status)
-    if failed:
-        query = query.where(or_(r.status == FAILED, and_(r.status == PENDING, r.attempts > 0)))
-    if subject:
-        query = query.where(r.subject == subject.strip())
-    if enterprise:
-        query = query.where(ENTERPRISE.c.credit_code == enterprise.strip().upper())
+    if status is not None and status not in STATUS_LABELS:
+        raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
+                           code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
     with ctx.store.read() as session:
+        then = as_of(ctx, session)
+        m, e = then.table(REMINDER), then.table(ENTERPRISE)
+        r = m.c
+        query = (select(m, e.c.credit_code, e.c.name.label("enterprise_name"))
+                 .outerjoin(e, e.c.id == r.enterprise_id).order_by(r.due_on, r.id).limit(limit))
+        if status is not None:
+            query = query.where(r.status == status)
+        if failed:
+            query = query.where(or_(r.status == FAILED, and_(r.status == PENDING, r.attempts > 0)))
+        if subject:
+            query = query.where(r.subject == subject.strip())
+        if enterprise:
+            query = query.where(e.c.credit_code == enterprise.strip().upper())
         rows = [dict(row) for row in session.execute(query).mappings()]
     zone = ctx.settings.zone
     for row in rows:

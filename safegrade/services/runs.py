@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from safegrade.models import JobRun, table
+from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 
 JOB_RUN = table(JobRun)
@@ -47,9 +48,10 @@ def last_run(ctx: Context, job: str) -> datetime | None:
 
 
 def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[JobRunRecord]:
-    """The latest runs first, of one job or of all."""
-    query = select(JOB_RUN).order_by(JOB_RUN.c.id.desc()).limit(limit)
-    if job:
-        query = query.where(JOB_RUN.c.job == job)
+    """The latest runs first, of one job or of all: those that covered an instant up to the context's now."""
     with ctx.store.read() as session:
+        runs = as_of(ctx, session).table(JOB_RUN)
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if job:
+            query = query.where(runs.c.job == job)
         return [JobRunRecord(**r) for r in session.execute(query).mappings()]

@@ -42,10 +42,12 @@ def test_the_flow_body_runs_without_a_server(make_ctx, tmp_path, monkeypatch, sq
     assert scheduled_now() is None
 
 
-def test_the_flow_records_its_run_like_every_job(make_ctx, tmp_path, monkeypatch, sqlite_url):
+def test_the_flow_records_its_run_like_every_job(make_ctx, tmp_path, monkeypatch, sqlite_url, clock):
     build_world(make_ctx, tmp_path)
     monkeypatch.setenv("SAFEGRADE_DB_URL", sqlite_url)
     audit_nightly.fn(as_of=at("2023-06-02 02:30"))
+    assert plain(list_runs(make_ctx(), job="nightly_audit")) == []  # the run covers a later instant than the clock's
+    clock.set(at("2023-06-03 09:00"))  # listed from the day it covered on
     (run,) = plain(list_runs(make_ctx(), job="nightly_audit"))
     assert (run["as_of"], run["source"], run["error"]) == (at("2023-06-02 02:30"), "flow", None)
     assert run["counts"]["events"] == 6

@@ -40,9 +40,15 @@ def test_plan_then_check_at_a_simulated_time(ready, tmp_path):
     assert "0 reminder(s) queued, 0 escalation(s) fired" in out
     code, out, _ = cli("--json", "--as-of", "2023-08-14", "deadlines", "list", "--kind", "finding")
     (row,) = json.loads(out)
+    assert row["escalation"] is None  # as of 2023-08-14 00:00 the 08:00 run had not yet escalated it
+    code, out, _ = cli("--json", "--as-of", "2023-08-14 09:00", "deadlines", "list", "--kind", "finding")
+    (row,) = json.loads(out)
     assert row["escalation"] == "fired"
     assert row["due_on"] == "2023-08-07"
     code, out, _ = cli("--as-of", "2023-08-14", "deadlines", "runs")
+    assert code == 0
+    assert "deadline_sweep" not in out  # the runs covered 08:00 and 09:00
+    code, out, _ = cli("--as-of", "2023-08-14 09:00", "deadlines", "runs")
     assert code == 0
     assert "deadline_sweep" in out
     assert "cli" in out

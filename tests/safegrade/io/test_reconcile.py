@@ -18,6 +18,7 @@ from safegrade.domain.creditcode import make
 from safegrade.io.ledger import LedgerRecord
 from safegrade.io.reconcile import KIND_LABELS, TABLE_COLUMNS, Discrepancy, discrepancies_table, reconcile
 from safegrade.rules import Rules
+from safegrade.services.valid import valid_grade
 
 TODAY = date(2023, 12, 15)
 WUQING, HEXI, BEICHEN = "120114", "120103", "120113"
@@ -42,7 +43,7 @@ def registered(rec: LedgerRecord, state: str = "graded", **changes: Any) -> dict
 
 
 def run(records: list[LedgerRecord], db: list[dict[str, Any]], rules: Rules, **kw: Any) -> list[Discrepancy]:
-    return reconcile(records, db, rules, today=kw.pop("today", TODAY), **kw)
+    return reconcile(records, db, rules, today=kw.pop("today", TODAY), valid=valid_grade, **kw)
 
 
 def kinds(found: list[Discrepancy]) -> list[tuple[str, str]]:
@@ -78,16 +79,20 @@ def test_missing_valid_enterprise(rules: Rules) -> None:
                                  "有效期至 2025-02-28）", None)]
 
 
-@pytest.mark.parametrize(("state", "valid_until", "raised"), [
-    ("graded", TODAY, True),                        # valid on its last day
-    ("revocation_pending", TODAY, True),            # still valid until revoked
-    ("graded", TODAY - timedelta(days=1), False),   # expired: not owed in the ledger
-    ("revoked", date(2025, 2, 28), False),
-    ("excluded", date(2025, 2, 28), False),
+@pytest.mark.parametrize(("state", "valid_until", "publicity_ends_on", "raised"), [
+    ("graded", TODAY, None, True),                        # valid on its last day
+    ("revocation_pending", TODAY, TODAY, True),           # still valid during the publicity
+    ("revocation_pending", date(2025, 2, 28), TODAY - timedelta(days=1), False),  # publicity over: not owed
+    ("graded", TODAY - timedelta(days=1), None, False),   # validity passed: not owed in the ledger
+    ("expired", date(2025, 2, 28), None, False),
+    ("revoked", date(2025, 2, 28), None, False),
+    ("excluded", date(2025, 2, 28), None, False),
 ])
-def test_missing_only_when_still_valid(rules: Rules, state: str, valid_until: date, raised: bool) -> None:
+def test_missing_only_when_still_valid(rules: Rules, state: str, valid_until: date, publicity_ends_on: date | None,
+                                       raised: bool) -> None:
     listed, absent = record(1), record(2, valid_until=valid_until)
-    found = run([listed], [registered(listed), registered(absent, state)], rules)
+    found = run([listed], [registered(listed), registered(absent, state, publicity_ends_on=publicity_ends_on)],
+                rules)
     assert kinds(found) == ([("missing", absent.credit_code)] if raised else [])
 
 

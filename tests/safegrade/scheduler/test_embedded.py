@@ -460,6 +460,7 @@ def test_the_nightly_audit_job_checkpoints_verifies_and_is_recorded(make_ctx, tm
     assert result["chains"] == 6
     ctx = make_ctx(url=db_url)
     assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")
+    clock.set(at("2023-06-02 02:30"))  # `deadlines runs` as of the slot covered: listed from then on
     runs = plain(job_runs.list_runs(ctx, job="nightly_audit"))
     assert runs[0]["source"] == "scheduler"
     assert runs[0]["counts"]["events"] == 6
@@ -471,4 +472,5 @@ def test_the_nightly_audit_job_checkpoints_verifies_and_is_recorded(make_ctx, tm
     assert not outcome.ok
     assert "AuditBroken" in (outcome.error or "")
     assert job_runs.last_run(ctx, "nightly_audit") == at("2023-06-02 02:30")  # a failed run covered nothing
+    clock.set(at("2023-06-03 02:30"))
     assert "AuditBroken" in plain(job_runs.list_runs(ctx, job="nightly_audit"))[0]["error"]

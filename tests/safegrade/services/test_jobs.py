@@ -33,16 +33,23 @@ from tests.factories import build_world, plain
 SLOT = at("2023-08-14 08:00")
 
 
+def runs_as_of(make_ctx, clock, instant, **kw):
+    """`deadlines runs` read as of `instant`: the runs that covered an instant up to it."""
+    clock.set(instant)
+    return plain(list_runs(make_ctx(), **kw))
+
+
 @pytest.fixture
 def wall() -> TestClock:
     """The wall clock of these runs: three years after the instants they cover."""
     return TestClock(at("2026-12-03 10:00"))
 
 
-def test_a_run_as_of_a_slot_in_2023_is_timed_by_the_wall_clock(make_ctx, tmp_path, sqlite_url, wall):
+def test_a_run_as_of_a_slot_in_2023_is_timed_by_the_wall_clock(make_ctx, tmp_path, sqlite_url, wall, clock):
     build_world(make_ctx, tmp_path)
     result = run_job(job_named("deadline_sweep"), settings_for(sqlite_url, tmp_path), SLOT, "scheduler", wall=wall)
-    (run,) = plain(list_runs(make_ctx(), job="deadline_sweep"))
+    assert runs_as_of(make_ctx, clock, SLOT - timedelta(seconds=1), job="deadline_sweep") == []  # not run yet then
+    (run,) = runs_as_of(make_ctx, clock, SLOT, job="deadline_sweep")
     assert (run["as_of"], run["started_at"], run["finished_at"]) == (SLOT, wall.now(), wall.now())
     assert run["finished_at"] >= run["started_at"] > run["as_of"]
     assert run["source"] == "scheduler"
@@ -50,7 +57,7 @@ def test_a_run_as_of_a_slot_in_2023_is_timed_by_the_wall_clock(make_ctx, tmp_pat
     assert last_run(make_ctx(), "deadline_sweep") == SLOT  # catch-up still reads the slot
 
 
-def test_started_and_finished_bracket_the_work_on_the_wall_clock(make_ctx, sqlite_url, tmp_path, wall):
+def test_started_and_finished_bracket_the_work_on_the_wall_clock(make_ctx, sqlite_url, tmp_path, wall, clock):
     make_ctx()  # the schema
     started = wall.now()
 
@@ -62,13 +69,13 @@ def test_started_and_finished_bracket_the_work_on_the_wall_clock(make_ctx, sqlit
         assert ctx.now() == SLOT
         assert wall_clock(ctx) is wall
         assert recorded("probe", ctx, "cli", work) == {"done": 3, "log": ["not a count"]}
-    (run,) = plain(list_runs(make_ctx(), job="probe"))
+    (run,) = runs_as_of(make_ctx, clock, SLOT, job="probe")
     assert (run["as_of"], run["started_at"], run["finished_at"]) == (SLOT, started, started + timedelta(seconds=90))
     assert run["counts"] == {"done": 3}
     assert run["error"] is None
 
 
-def test_a_failed_run_is_recorded_with_its_error_and_when_it_gave_up(make_ctx, sqlite_url, tmp_path, wall):
+def test_a_failed_run_is_recorded_with_its_error_and_when_it_gave_up(make_ctx, sqlite_url, tmp_path, wall, clock):
     make_ctx()
     started = wall.now()
 
@@ -79,14 +86,14 @@ def test_a_failed_run_is_recorded_with_its_error_and_when_it_gave_up(make_ctx, s
     with system_context(settings_for(sqlite_url, tmp_path), SLOT, wall=wall) as ctx, \
             pytest.raises(RuntimeError, match="disk full"):
         recorded("probe", ctx, "cli", work)
-    (run,) = plain(list_runs(make_ctx(), job="probe"))
+    (run,) = runs_as_of(make_ctx, clock, SLOT, job="probe")
     assert (run["started_at"], run["finished_at"]) == (started, started + timedelta(seconds=5))
     assert run["error"].startswith("RuntimeError: disk full")
     assert run["counts"] == {}
     assert last_run(make_ctx(), "probe") is None
 
 
-def test_without_a_slot_the_run_is_as_of_the_wall_clocks_now(make_ctx, sqlite_url, tmp_path, wall):
+def test_without_a_slot_the_run_is_as_of_the_wall_clocks_now(make_ctx, sqlite_url, tmp_path, wall, clock):
     make_ctx()
     with system_context(settings_for(sqlite_url, tmp_path), None, wall=wall) as ctx:
         assert ctx.clock is wall
@@ -94,18 +101,18 @@ def test_without_a_slot_the_run_is_as_of_the_wall_clocks_now(make_ctx, sqlite_ur
         assert wall_clock(ctx) is wall
         assert (ctx.actor_name, ctx.source) == ("system", "flow")
         recorded("probe", ctx, "cli", lambda: {})
-    (run,) = plain(list_runs(make_ctx(), job="probe"))
+    (run,) = runs_as_of(make_ctx, clock, wall.now(), job="probe")
     assert run["as_of"] == run["started_at"] == run["finished_at"] == wall.now()
 
 
-def test_the_system_clock_is_the_default_wall_clock(make_ctx, sqlite_url, tmp_path):
+def test_the_system_clock_is_the_default_wall_clock(make_ctx, sqlite_url, tmp_path, clock):
     make_ctx()
     with system_context(settings_for(sqlite_url, tmp_path), SLOT) as ctx:
         assert isinstance(ctx.clock, SlotClock)
         assert isinstance(wall_clock(ctx), SystemClock)
         before = wall_clock(ctx).now()
         recorded("probe", ctx, "cli", lambda: {})
-    (run,) = plain(list_runs(make_ctx(), job="probe"))
+    (run,) = runs_as_of(make_ctx, clock, SLOT, job="probe")
     assert run["as_of"] == SLOT
     assert before <= run["started_at"] <= run["finished_at"]
 
@@ -118,10 +125,10 @@ def test_a_context_on_the_callers_store_leaves_its_engine_alone(make_ctx, sqlite
         assert session.connection() is not None
 
 
-def test_the_daily_run_records_each_job_and_itself(make_ctx, tmp_path, sqlite_url, wall):
+def test_the_daily_run_records_each_job_and_itself(make_ctx, tmp_path, sqlite_url, wall, clock):
     build_world(make_ctx, tmp_path)
     result = run_job(job_named("daily"), settings_for(sqlite_url, tmp_path), SLOT, wall=wall)
-    runs = plain(list_runs(make_ctx()))
+    runs = runs_as_of(make_ctx, clock, SLOT)
     assert [r["job"] for r in reversed(runs)] == ["deadline_sweep", "campaign_progress", "send_reminders", "daily"]
     assert {r["as_of"] for r in runs} == {SLOT}
     assert {r["started_at"] for r in runs} == {wall.now()}

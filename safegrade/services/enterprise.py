@@ -196,7 +196,7 @@ def timeline(ctx: Context, code: str) -> list[TimelineEvent]:
     """The audit events of one enterprise recorded up to the context's now, oldest first, with Chinese
     labels; an enterprise registered later is not known then."""
     with ctx.store.read() as session:
-        then = as_of(ctx, session)
+        then = asof.as_of(ctx, session)
         e = then.table(ENTERPRISE)
         found = session.execute(select(e.c.id, e.c.credit_code).where(e.c.credit_code == normalize(code))).first()
         if found is None:

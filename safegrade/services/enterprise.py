@@ -182,9 +182,10 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
         events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = trail.replay(events)
     if fields is None:
-        raise NotFound(f"{row['credit_code']} was not yet registered at {as_of.isoformat()} "
-                       "(its first audit event is later)", code="not_yet_registered", field="as_of",
-                       value=as_of.isoformat())
+        # refused as a database that recorded nothing later would refuse it: a read as of an instant says
+        # nothing of what came after it
+        raise NotFound(f"no enterprise with credit code {row['credit_code']}", code="unknown_enterprise",
+                       field="credit_code", value=row["credit_code"], hint="list_enterprises")
     then_at = as_of.astimezone(ctx.settings.zone)
     fields_then = _public(ctx, trail.decode(fields), then_at.date())
     judged = judge_events(ctx, fields_then, then_at)

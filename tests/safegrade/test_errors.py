@@ -43,7 +43,7 @@ from safegrade.services.plan import plan_deadlines
 from safegrade.services.reminders import send_reminders
 from safegrade.services.reporting.loop import loop_report
 from safegrade.settings import PROJECT_ROOT, find_config
-from tests.factories import World, build_world, row, write_ledger
+from tests.factories import World, build_world, credit_code, row, write_ledger
 
 CLI_WORDS = re.compile(r"--[a-z]|safegrade ")
 UNKNOWN = "91350100M000100Y43"  # a valid credit code nobody registered
@@ -141,7 +141,7 @@ CASES = {
         InvalidInput, "unknown_state", "state", "asleep", lambda allowed: "graded" in allowed),
     "enterprises: one shown before it was registered": Case(
         lambda ctx, w, _tmp: show_enterprise(ctx("boss"), w.wuqing[0], as_of=parse_instant("2001-01-01", "UTC")),
-        NotFound, "not_yet_registered", "as_of", "2001-01-01T00:00:00+00:00"),
+        NotFound, "unknown_enterprise", "credit_code", credit_code(1)),  # as if nothing later was recorded
     "actors: an unknown role": Case(
         lambda ctx, _w, _tmp: add_actor(ctx("boss"), "someone", "mayor"),
         InvalidInput, "unknown_role", "role", "mayor", lambda allowed: "bureau" in allowed),

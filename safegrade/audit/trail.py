@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import FromClause, String, func, insert, select, text, type_coerce
+from sqlalchemy import FromClause, String, func, insert, select, text, true, type_coerce
 from sqlalchemy.orm import Session
 
 from safegrade.audit.chain import (
@@ -161,20 +161,23 @@ def _chains(session: Session, codes: Mapping[int, str] | None = None, batch: int
         yield current_id, events  # type: ignore[misc]
 
 
-def verify(session: Session) -> Report:
-    """Recompute every chain, compare each with its enterprise row, and check the checkpoints.
+def verify(session: Session, *, until: datetime | None = None, enterprises: FromClause = ENTERPRISE) -> Report:
+    """Recompute every chain, compare each with its enterprise row, and check the checkpoints; with `until`,
+    the trail as it stood then: the events and checkpoints recorded up to it, compared with `enterprises`
+    (the enterprise rows as they stood then, which the caller reads from their versions).
 
     Chains and rows are streamed side by side in enterprise order, so memory does not grow with the
-    trail; the heads recorded by checkpoints are compared with today's chains by one join.
+    trail; the heads recorded by checkpoints are compared with the chains by one join.
     """
     report = Report()
-    columns = [ENTERPRISE.c.id, ENTERPRISE.c.credit_code, *(ENTERPRISE.c[f] for f in _PROJECTED)]
+    e = enterprises
+    columns = [e.c.id, e.c.credit_code, *(e.c[f] for f in _PROJECTED)]
     names = ("id", "credit_code", *_PROJECTED)
-    codes = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
+    codes = {r[0]: r[1] for r in session.execute(select(e.c.id, e.c.credit_code))}
     rows = (dict(zip(names, r, strict=True)) for r in session.execute(
-        select(*columns).order_by(ENTERPRISE.c.id).execution_options(yield_per=20_000)))
+        select(*columns).order_by(e.c.id).execution_options(yield_per=20_000)))
     row = next(rows, None)
-    for enterprise_id, events in _chains(session, codes):
+    for enterprise_id, events in _chains(session, codes, until=until):
         while row is not None and row["id"] < enterprise_id:
             report.breaks.append(Break(row["credit_code"], 1, "missing", "the enterprise has no audit events at all"))
             row = next(rows, None)
@@ -190,7 +193,7 @@ def verify(session: Session) -> Report:
             report.breaks.append(broken)
     for left in ([row] if row is not None else []) + list(rows):
         report.breaks.append(Break(left["credit_code"], 1, "missing", "the enterprise has no audit events at all"))
-    checkpoints = _checkpoints(session, codes)
+    checkpoints = _checkpoints(session, codes, until)
     report.checkpoints = len(checkpoints)
     report.breaks.extend(verify_checkpoints(checkpoints, None))
     taken = {cp["id"]: cp["taken_at"] for cp in checkpoints}
@@ -200,6 +203,8 @@ def verify(session: Session) -> Report:
         .outerjoin(EVENT, (EVENT.c.enterprise_id == CHECKPOINT_HEAD.c.enterprise_id)
                    & (EVENT.c.seq == CHECKPOINT_HEAD.c.seq))
         .where((EVENT.c.hash.is_(None)) | (EVENT.c.hash != CHECKPOINT_HEAD.c.hash))
+        .where(CHECKPOINT_HEAD.c.checkpoint_id.in_(select(CHECKPOINT.c.id).where(
+            CHECKPOINT.c.taken_at <= until)) if until is not None else true())
         .order_by(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id)
     ):
         report.breaks.append(rewritten(codes.get(ent_id, f"#{ent_id}"), seq, cp_id, taken.get(cp_id, "?"), now is None))

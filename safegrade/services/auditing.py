@@ -26,8 +26,13 @@ class AuditExport:
 
 
 def verify_audit(ctx: Context) -> Report:
+    """Every chain, head, projection and checkpoint, as the trail stood at the context's now (the whole trail
+    when nothing was recorded after it)."""
     with ctx.store.read() as session:
-        return trail.verify(session)
+        then = as_of(ctx, session)
+        if not then.past:
+            return trail.verify(session)
+        return trail.verify(session, until=then.at, enterprises=then.table(trail.ENTERPRISE))
 
 
 def verify_export(path: Path) -> Report:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, func, insert, or_, select
+from sqlalchemy import ColumnElement, FromClause, Integer, Select, cast, exists, func, insert, null, or_, select
 from sqlalchemy.orm import Session
 
 from safegrade.domain.creditcode import normalize
@@ -289,25 +289,36 @@ def campaign_status(ctx: Context, name: str) -> CampaignStatus:
         return status_in(ctx, session, find_campaign(session, name, then), then)
 
 
-def case_spans(then: AsOf, campaign: CampaignRecord) -> FromClause:
+def case_spans(session: Session, then: AsOf, campaign: CampaignRecord, among: Sequence[int] | None = None
+               ) -> FromClause:
     """Each member's case in the campaign: (enterprise_id, opened, closed), the seq of the campaign's
     open_assessment in the enterprise's audit chain and of the next open_assessment after it (another
-    campaign's; NULL while there is none). The events strictly between the two belong to the campaign.
+    campaign's; NULL while there is none). The events strictly between the two belong to the campaign
+    (`in_case`). `among`: only these enterprises' cases.
 
     The campaign's own open_assessment is the member's first one at or after the campaign's creation:
     open_campaign records the campaign and fires them in one transaction, and an enterprise being assessed
-    cannot be opened again before that. Events are read as of `then`."""
-    member, event = then.table(MEMBER), then.table(EVENT)
-    opens = (select(event.c.enterprise_id, event.c.seq)
-             .where(event.c.event == Event.OPEN_ASSESSMENT, event.c.occurred_at >= campaign.created_at,
-                    event.c.enterprise_id.in_(select(member.c.enterprise_id)
-                                              .where(member.c.campaign_id == campaign.id)))
-             .cte("case_opens"))
-    first = (select(opens.c.enterprise_id, func.min(opens.c.seq).label("opened"))
-             .group_by(opens.c.enterprise_id).subquery("first_open"))
-    later = opens.alias("later_open")
-    following = (select(first.c.enterprise_id, func.min(later.c.seq).label("closed"))
-                 .join(later, (later.c.enterprise_id == first.c.enterprise_id) & (later.c.seq > first.c.opened))
+    cannot be opened again before that. Events and campaigns are read as of `then`; while no campaign was
+    opened after this one, no case has ended (and the next openings are not looked for)."""
+    member, event, campaigns = then.table(MEMBER), then.table(EVENT), then.table(CAMPAIGN)
+    members = select(member.c.enterprise_id).where(member.c.campaign_id == campaign.id)
+    if among is not None:
+        members = members.where(member.c.enterprise_id.in_(among))
+    opens = select(event.c.enterprise_id, event.c.seq).where(
+        event.c.event == Event.OPEN_ASSESSMENT, event.c.occurred_at >= campaign.created_at,
+        event.c.enterprise_id.in_(members))
+    later = session.execute(select(exists().where(campaigns.c.created_at >= campaign.created_at,
+                                                  campaigns.c.id != campaign.id))).scalar()
+    if not later:
+        found = opens.subquery("case_opens")
+        return (select(found.c.enterprise_id, func.min(found.c.seq).label("opened"),
+                       cast(null(), Integer).label("closed")).group_by(found.c.enterprise_id).subquery("case_span"))
+    cte = opens.cte("case_opens")
+    first = (select(cte.c.enterprise_id, func.min(cte.c.seq).label("opened"))
+             .group_by(cte.c.enterprise_id).subquery("first_open"))
+    after = cte.alias("later_open")
+    following = (select(first.c.enterprise_id, func.min(after.c.seq).label("closed"))
+                 .join(after, (after.c.enterprise_id == first.c.enterprise_id) & (after.c.seq > first.c.opened))
                  .group_by(first.c.enterprise_id).subquery("next_open"))
     return (select(first.c.enterprise_id, first.c.opened, following.c.closed)
             .outerjoin(following, following.c.enterprise_id == first.c.enterprise_id).subquery("case_span"))
@@ -319,9 +330,14 @@ def in_case(event: FromClause, span: FromClause) -> ColumnElement[bool]:
             & or_(span.c.closed.is_(None), event.c.seq < span.c.closed))
 
 
-def _acts(then: AsOf, campaign: CampaignRecord) -> Select[Any]:
+def seq_in_case(seq: int, opened: int, closed: int | None) -> bool:
+    """`in_case` for one event of a chain whose span is known (opened, closed)."""
+    return opened < seq and (closed is None or seq < closed)
+
+
+def _acts(session: Session, then: AsOf, campaign: CampaignRecord) -> Select[Any]:
     """Interviews held (家次: each one counts) and revocations in the members' cases, per district."""
-    member, event, span = then.table(MEMBER), then.table(EVENT), case_spans(then, campaign)
+    member, event, span = then.table(MEMBER), then.table(EVENT), case_spans(session, then, campaign)
     return (select(member.c.district, event.c.event, func.count())
             .select_from(span.join(member, (member.c.enterprise_id == span.c.enterprise_id)
                                    & (member.c.campaign_id == campaign.id))
@@ -346,7 +362,7 @@ def status_in(ctx: Context, session: Session, campaign: CampaignRecord, then: As
                    & (assessment.c.enterprise_id == member.c.enterprise_id))
         .where(member.c.campaign_id == campaign.id)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
-    for district, event, count in session.execute(_acts(then, campaign)):
+    for district, event, count in session.execute(_acts(session, then, campaign)):
         per[district]["interviews" if event == Event.HOLD_INTERVIEW else "revocations"] += count
     for district, excluded, assessed_on, late, result in rows:
         c = per[district]

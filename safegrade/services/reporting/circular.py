@@ -36,7 +36,14 @@ from sqlalchemy.orm import Session
 
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
 from safegrade.services.asof import AsOf, as_of
-from safegrade.services.campaign import CampaignRecord, DistrictStatus, case_spans, find_campaign, in_case, status_in
+from safegrade.services.campaign import (
+    CampaignRecord,
+    DistrictStatus,
+    case_spans,
+    find_campaign,
+    seq_in_case,
+    status_in,
+)
 from safegrade.services.context import Context
 from safegrade.services.reporting.oversight import flag_counts_in
 from states.names import Event
@@ -401,29 +408,33 @@ def _period_end(session: Session, then: AsOf, campaign: CampaignRecord) -> datet
 def _other_revocations(ctx: Context, session: Session, then: AsOf, campaign: CampaignRecord
                        ) -> list[OtherRevocation]:
     """The revocations of the campaign's period that are in none of its members' cases, in order."""
-    event, enterprise, span = then.table(EVENT), then.table(ENTERPRISE), case_spans(then, campaign)
+    event, enterprise = then.table(EVENT), then.table(ENTERPRISE)
     query = (select(event.c.enterprise_id, event.c.seq, event.c.occurred_at, enterprise.c.credit_code,
                     enterprise.c.name, enterprise.c.district)
-             .select_from(event.join(enterprise, enterprise.c.id == event.c.enterprise_id)
-                          .outerjoin(span, in_case(event, span)))
-             .where(event.c.event == Event.REVOKE, event.c.occurred_at >= campaign.created_at,
-                    span.c.enterprise_id.is_(None))
+             .join(enterprise, enterprise.c.id == event.c.enterprise_id)
+             .where(event.c.event == Event.REVOKE, event.c.occurred_at >= campaign.created_at)
              .order_by(event.c.occurred_at, enterprise.c.credit_code))
     ended = _period_end(session, then, campaign)
     if ended is not None:
         query = query.where(event.c.occurred_at < ended)
     revoked = session.execute(query).all()
+    ids = sorted({r.enterprise_id for r in revoked})
+    spans: dict[int, tuple[int, int | None]] = {}
+    for i in range(0, len(ids), 500):
+        span = case_spans(session, then, campaign, among=ids[i:i + 500])
+        spans.update((e, (opened, closed)) for e, opened, closed in session.execute(select(span)))
+    revoked = [r for r in revoked if r.enterprise_id not in spans or not seq_in_case(r.seq, *spans[r.enterprise_id])]
     reasons = _reasons_when_revoked(session, then, {(r.enterprise_id, r.seq) for r in revoked})
     zone = then.at.tzinfo
-    out = []
-    for r in revoked:
-        reason = reasons.get((r.enterprise_id, r.seq))
-        out.append(OtherRevocation(
-            credit_code=r.credit_code, name=r.name, district=r.district,
-            district_name=ctx.rules.district_name(r.district), reason=reason,
-            reason_label=ctx.rules.revocation_reasons.get(reason, reason) if reason else "—",
-            revoked_on=r.occurred_at.astimezone(zone).date()))
-    return out
+    return [OtherRevocation(
+        credit_code=r.credit_code, name=r.name, district=r.district, district_name=ctx.rules.district_name(r.district),
+        reason=reasons.get((r.enterprise_id, r.seq)),
+        reason_label=_reason_label(ctx, reasons.get((r.enterprise_id, r.seq))),
+        revoked_on=r.occurred_at.astimezone(zone).date()) for r in revoked]
+
+
+def _reason_label(ctx: Context, reason: str | None) -> str:
+    return ctx.rules.revocation_reasons.get(reason, reason) if reason else "—"
 
 
 def _reasons_when_revoked(session: Session, then: AsOf, revocations: set[tuple[int, int]]

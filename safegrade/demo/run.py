@@ -47,6 +47,7 @@ from states.names import Event, State
 
 BUREAU = "市局张建强"
 CAMPAIGN = "2023年定级企业运行质量评估"
+CIRCULAR_DAY = "2023-09-18"  # the day the bureau's 2023 circular was dated (成文日期)
 
 
 def _officer(district_name: str) -> str:
@@ -125,6 +126,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     revoked = [e.credit_code for e in list_enterprises(as_(None), state=State.REVOKED)]
     status = campaign_status(as_(BUREAU), CAMPAIGN)
     _status_table(demo.console, status)
+    then = _status_as_of(demo, CIRCULAR_DAY, status)
 
     _ledgers_due(demo, status)
     caught_up = _catch_up(demo)
@@ -133,6 +135,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
             "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
             "campaign_interviews": status.total.interviews,
+            "campaign_interviews_as_of_circular": then.total.interviews,
             "findings_verified": verified_findings, "closed_loops": closed_loops,
             "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
             "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
@@ -281,6 +284,18 @@ def _rectify_after_interview(demo: _Demo, code: str, officer: str) -> tuple[int,
     if closing:
         fire_event(as_(officer), code, Event.CLOSE, reason="约谈后问题全部整改验收，闭环")
     return verified, closing
+
+
+def _status_as_of(demo: _Demo, day: str, now: CampaignStatus) -> CampaignStatus:
+    """One read as of a past date, as `--as-of` makes it: the same service on a context whose now is then."""
+    ctx = open_context(demo.settings, as_of=parse_instant(day, demo.settings.zone), actor=BUREAU, store=demo.store,
+                       rules=demo.rules, check_schema=False)
+    then = campaign_status(ctx, CAMPAIGN)
+    demo.console.print(
+        f"as of {then.as_of} (`--as-of {day}`, the circular's date): {then.total.assessed} assessed, "
+        f"{then.total.interviews} 家次 interviewed, {then.total.revocations} revoked — what the database held then "
+        f"(today: {now.total.assessed} assessed, {now.total.interviews} 家次, {now.total.revocations} revoked)")
+    return then
 
 
 def _ledgers_due(demo: _Demo, status: CampaignStatus) -> None:

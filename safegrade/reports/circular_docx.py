@@ -124,6 +124,7 @@ def _write(doc: DocxDocument, d: Document, figures: CircularFigures) -> None:
             else:
                 _paragraph(doc, block)
     _ending(doc, d)
+    _others(doc, d)
 
 
 def _ending(doc: DocxDocument, d: Document) -> None:
@@ -139,6 +140,18 @@ def _ending(doc: DocxDocument, d: Document) -> None:
         ending.append(p)
     for p in [doc.paragraphs[len(doc.paragraphs) - len(ending) - 1], *ending[:-1]]:
         p.paragraph_format.keep_with_next = True
+
+
+def _others(doc: DocxDocument, d: Document) -> None:
+    """其他撤销, after the signature on a page of its own: not part of the circular's text."""
+    if not d.others:
+        return
+    doc.add_page_break()  # type: ignore[no-untyped-call]  # python-docx has no annotations there
+    for block in d.others:
+        if isinstance(block, Table):
+            _table(doc, block)
+        elif isinstance(block, str):
+            _paragraph(doc, block)
 
 
 def render_docx(figures: CircularFigures) -> bytes:

@@ -2,8 +2,10 @@
 
 The layout follows the bureau's 2023 circular: title, addressees (各区应急管理局：), an opening paragraph,
 numbered sections 一、工作情况 · 二、评估情况 · 三、存在问题 · 四、工作要求, the ledger request, the issuer
-and the date. Every number in it comes from the figures (safegrade.services.reporting.circular); the fixed
-sentences are the bureau's own. Pure: figures in, a Document out.
+and the date (the day the figures are as of). After them, apart from the text, the other revocations of
+the campaign's period (其他撤销: not counted in it), for the bureau to choose what to publish. Every number
+in it comes from the figures (safegrade.services.reporting.circular); the fixed sentences are the
+bureau's own. Pure: figures in, a Document out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the figures' contract: only its types (reports/ stays free of the database)
-    from safegrade.services.reporting.circular import CircularFigures, DistrictFailings, DistrictRow
+    from safegrade.services.reporting.circular import CircularFigures, DistrictFailings, DistrictRow, OtherRevocation
 
 NUMERALS = "一二三四五六七八九十"
 TOP_PROBLEMS = 3  # problem types written out one by one; the others are listed together after them
@@ -58,6 +60,8 @@ class Document:
     issuer: str
     dated: str
     notes: tuple[str, ...] = field(default=())
+    # 其他撤销: after the signature, not part of the text (the bureau chooses what to publish of it)
+    others: tuple[Block, ...] = field(default=())
 
 
 def result_bars(f: CircularFigures) -> list[tuple[str, dict[str, int]]]:
@@ -117,7 +121,22 @@ def compose(f: CircularFigures) -> Document:
                    f"{f.issuer}，台账格式见附件。",)
         attachment = "工贸行业安全生产标准化定级企业台账"
     return Document(title, f"{f.addressees}：", opening, sections, closing, attachment, f.issuer,
-                    cn_date(f.as_of))
+                    cn_date(f.as_of), others=_others(f.other_revocations, f.as_of,
+                                                     sum(isinstance(b, Table) for s in sections for b in s.blocks)))
+
+
+OTHERS_HEADER = ("区", "企业名称", "统一社会信用代码", "撤销事由", "撤销日期")
+
+
+def _others(others: Sequence[OtherRevocation], as_of: date, tables: int) -> tuple[Block, ...]:
+    """其他撤销: the revocations of the campaign's period outside its enterprises' assessment and
+    rectification, listed (not counted) for the bureau to choose what to publish."""
+    if not others:
+        return ()
+    rows = tuple((o.district_name, o.name, o.credit_code, o.reason_label, cn_date(o.revoked_on)) for o in others)
+    return (f"其他撤销：此次评估启动后至{cn_date(as_of)}，另有{len(others)}家企业被公告撤销安全生产标准化等级"
+            "（不属于此次评估企业的评估、整改情况，未计入上述统计），由市局选择是否通报。",
+            Table(tables + 1, "其他撤销", OTHERS_HEADER, rows))
 
 
 def _work(f: CircularFigures) -> tuple[Block, ...]:

@@ -11,13 +11,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, FromClause, Integer, Select, cast, exists, func, insert, null, or_, select
 from sqlalchemy.orm import Session
 
 from safegrade.domain.creditcode import normalize
 from safegrade.errors import InputErrors, InvalidInput, NotFound, Problem
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
 from safegrade.services import deadlines
+from safegrade.services.asof import AsOf, as_of
 from safegrade.services.context import Context, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
 from states.names import Event
@@ -131,8 +132,10 @@ def _record(row: Any) -> CampaignRecord:
                           created_at=row["created_at"])
 
 
-def find_campaign(session: Session, name: str) -> CampaignRecord:
-    row = session.execute(select(CAMPAIGN).where(CAMPAIGN.c.name == name)).mappings().first()
+def find_campaign(session: Session, name: str, then: AsOf | None = None) -> CampaignRecord:
+    """The campaign named `name`; with `then`, only if it had been opened by then.at (a read as of that instant)."""
+    campaigns = CAMPAIGN if then is None else then.table(CAMPAIGN)
+    row = session.execute(select(campaigns).where(campaigns.c.name == name)).mappings().first()
     if row is None:
         raise NotFound(f"no campaign named {name!r}", code="unknown_campaign", field="campaign", value=name,
                        hint="list_campaigns")
@@ -279,30 +282,87 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
 
 
 def campaign_status(ctx: Context, name: str) -> CampaignStatus:
-    """Per district: selected, excluded, assessed, outstanding, late, and results; with totals."""
+    """Per district: selected, excluded, assessed, outstanding, late, and results; with totals; as of the
+    context's now (a campaign opened later is unknown then)."""
     with ctx.store.read() as session:
-        return status_in(ctx, session, find_campaign(session, name))
+        then = as_of(ctx, session)
+        return status_in(ctx, session, find_campaign(session, name, then), then)
 
 
-def status_in(ctx: Context, session: Session, campaign: CampaignRecord) -> CampaignStatus:
-    """`campaign_status` inside the caller's read transaction (a report reads one snapshot)."""
-    today = ctx.now().date()
+def case_spans(session: Session, then: AsOf, campaign: CampaignRecord, among: Sequence[int] | None = None
+               ) -> FromClause:
+    """Each member's case in the campaign: (enterprise_id, opened, closed), the seq of the campaign's
+    open_assessment in the enterprise's audit chain and of the next open_assessment after it (another
+    campaign's; NULL while there is none). The events strictly between the two belong to the campaign
+    (`in_case`). `among`: only these enterprises' cases.
+
+    The campaign's own open_assessment is the member's first one at or after the campaign's creation:
+    open_campaign records the campaign and fires them in one transaction, and an enterprise being assessed
+    cannot be opened again before that. Events and campaigns are read as of `then`; while no campaign was
+    opened after this one, no case has ended (and the next openings are not looked for)."""
+    member, event, campaigns = then.table(MEMBER), then.table(EVENT), then.table(CAMPAIGN)
+    members = select(member.c.enterprise_id).where(member.c.campaign_id == campaign.id)
+    if among is not None:
+        members = members.where(member.c.enterprise_id.in_(among))
+    opens = select(event.c.enterprise_id, event.c.seq).where(
+        event.c.event == Event.OPEN_ASSESSMENT, event.c.occurred_at >= campaign.created_at,
+        event.c.enterprise_id.in_(members))
+    later = session.execute(select(exists().where(campaigns.c.created_at >= campaign.created_at,
+                                                  campaigns.c.id != campaign.id))).scalar()
+    if not later:
+        found = opens.subquery("case_opens")
+        return (select(found.c.enterprise_id, func.min(found.c.seq).label("opened"),
+                       cast(null(), Integer).label("closed")).group_by(found.c.enterprise_id).subquery("case_span"))
+    cte = opens.cte("case_opens")
+    first = (select(cte.c.enterprise_id, func.min(cte.c.seq).label("opened"))
+             .group_by(cte.c.enterprise_id).subquery("first_open"))
+    after = cte.alias("later_open")
+    following = (select(first.c.enterprise_id, func.min(after.c.seq).label("closed"))
+                 .join(after, (after.c.enterprise_id == first.c.enterprise_id) & (after.c.seq > first.c.opened))
+                 .group_by(first.c.enterprise_id).subquery("next_open"))
+    return (select(first.c.enterprise_id, first.c.opened, following.c.closed)
+            .outerjoin(following, following.c.enterprise_id == first.c.enterprise_id).subquery("case_span"))
+
+
+def in_case(event: FromClause, span: FromClause) -> ColumnElement[bool]:
+    """The join condition of an event (a row of audit_event) with the case span it falls in."""
+    return ((event.c.enterprise_id == span.c.enterprise_id) & (event.c.seq > span.c.opened)
+            & or_(span.c.closed.is_(None), event.c.seq < span.c.closed))
+
+
+def seq_in_case(seq: int, opened: int, closed: int | None) -> bool:
+    """`in_case` for one event of a chain whose span is known (opened, closed)."""
+    return opened < seq and (closed is None or seq < closed)
+
+
+def _acts(session: Session, then: AsOf, campaign: CampaignRecord) -> Select[Any]:
+    """Interviews held (家次: each one counts) and revocations in the members' cases, per district."""
+    member, event, span = then.table(MEMBER), then.table(EVENT), case_spans(session, then, campaign)
+    return (select(member.c.district, event.c.event, func.count())
+            .select_from(span.join(member, (member.c.enterprise_id == span.c.enterprise_id)
+                                   & (member.c.campaign_id == campaign.id))
+                         .join(event, in_case(event, span)))
+            .where(event.c.event.in_((Event.HOLD_INTERVIEW, Event.REVOKE)))
+            .group_by(member.c.district, event.c.event))
+
+
+def status_in(ctx: Context, session: Session, campaign: CampaignRecord, then: AsOf | None = None
+              ) -> CampaignStatus:
+    """`campaign_status` inside the caller's read transaction (a report reads one snapshot), as of `then`
+    (the context's now when not given). Interviews and revocations are those of the members' cases in the
+    campaign (case_spans): from the campaign's opening in each chain to the next campaign's, up to then."""
+    then = then or as_of(ctx, session)
+    today = then.day
     name = campaign.name
+    member, assessment = then.table(MEMBER), then.table(ASSESSMENT)
     rows = session.execute(
-        select(MEMBER.c.district, MEMBER.c.excluded_reason, MEMBER.c.assessed_on, MEMBER.c.late,
-               ASSESSMENT.c.result)
-        .outerjoin(ASSESSMENT, (ASSESSMENT.c.campaign_id == MEMBER.c.campaign_id)
-                   & (ASSESSMENT.c.enterprise_id == MEMBER.c.enterprise_id))
-        .where(MEMBER.c.campaign_id == campaign.id)).all()
-    # interviews (家次: each one held counts) and revocations of the members since the campaign opened
-    acts = session.execute(
-        select(MEMBER.c.district, EVENT.c.event, func.count())
-        .join(EVENT, EVENT.c.enterprise_id == MEMBER.c.enterprise_id)
-        .where(MEMBER.c.campaign_id == campaign.id, EVENT.c.event.in_((Event.HOLD_INTERVIEW, Event.REVOKE)),
-               EVENT.c.occurred_at >= campaign.created_at)
-        .group_by(MEMBER.c.district, EVENT.c.event)).all()
+        select(member.c.district, member.c.excluded_reason, member.c.assessed_on, member.c.late,
+               assessment.c.result)
+        .outerjoin(assessment, (assessment.c.campaign_id == member.c.campaign_id)
+                   & (assessment.c.enterprise_id == member.c.enterprise_id))
+        .where(member.c.campaign_id == campaign.id)).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
-    for district, event, count in acts:
+    for district, event, count in session.execute(_acts(session, then, campaign)):
         per[district]["interviews" if event == Event.HOLD_INTERVIEW else "revocations"] += count
     for district, excluded, assessed_on, late, result in rows:
         c = per[district]
@@ -339,8 +399,11 @@ def status_in(ctx: Context, session: Session, campaign: CampaignRecord) -> Campa
 
 
 def list_campaigns(ctx: Context) -> list[CampaignRecord]:
+    """The campaigns opened by the context's now, by window."""
     with ctx.store.read() as session:
-        return [_record(r) for r in session.execute(select(CAMPAIGN).order_by(CAMPAIGN.c.starts_on)).mappings()]
+        campaigns = as_of(ctx, session).table(CAMPAIGN)
+        return [_record(r) for r in session.execute(
+            select(campaigns).order_by(campaigns.c.starts_on, campaigns.c.id)).mappings()]
 
 
 def members(session: Session, campaign_id: int, codes: Sequence[str]) -> dict[str, dict[str, Any]]:

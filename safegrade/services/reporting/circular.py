@@ -5,6 +5,14 @@ SQL (grouped per district, per element, per item), so the cost follows the numbe
 items, not of enterprises and findings. The per-district counts of selection, exclusion, assessment,
 lateness, interviews (家次) and revocations are `campaign_status`'s, run inside this same transaction.
 
+Every figure is as of the context's now (safegrade.services.asof): the rows as they stood then and the
+events recorded up to then; the circular is dated that day. Interviews and revocations are those of the
+members' cases in the campaign (services.campaign.case_spans: in each member's audit chain, from the
+campaign's open_assessment to the next campaign's); the other revocations of the campaign's period
+(from its opening to the opening of the next campaign whose window starts after its window ends, up to
+now) are listed apart (`other_revocations`: a non-工贸 enterprise revoked under 工作要求 4, a non-member),
+so that the bureau chooses what to publish of them.
+
 The figures are a contract (`CircularFigures`, frozen dataclasses of plain data: dates, ints, floats,
 strings) whose field names are stable keys, in a stable order: the json format prints them as they are
 (safegrade.output.jsonable turns a contract into the dict of its fields), and the md, html and docx
@@ -18,7 +26,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -26,12 +34,22 @@ from typing import Any
 from sqlalchemy import Integer, Text, case, cast, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from safegrade.models import Assessment, CampaignMember, Deduction, Finding, table
-from safegrade.services.campaign import DistrictStatus, find_campaign, status_in
+from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Deduction, Enterprise, Finding, table
+from safegrade.services.asof import AsOf, as_of
+from safegrade.services.campaign import (
+    CampaignRecord,
+    DistrictStatus,
+    case_spans,
+    find_campaign,
+    seq_in_case,
+    status_in,
+)
 from safegrade.services.context import Context
 from safegrade.services.reporting.oversight import flag_counts_in
+from states.names import Event
 
 MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
+CAMPAIGN, ENTERPRISE, EVENT = table(Campaign), table(Enterprise), table(AuditEvent)
 BLANK = " \t\r\n\u3000"  # what a deduction's content may hold and still say nothing (full-width space too)
 DECIMALS = 1  # percentages to one decimal
 
@@ -133,6 +151,20 @@ class DistrictFailings:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherRevocation:
+    """A revocation of the campaign's period outside its members' cases (其他撤销): not counted in the
+    circular's figures, listed for the bureau to choose whether to publish it."""
+
+    credit_code: str
+    name: str
+    district: str
+    district_name: str
+    reason: str | None  # the revocation_reason the enterprise carried when it was revoked
+    reason_label: str
+    revoked_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class CircularDeadlines:
     ledger_due_on: date | None
     finding_working_days: int
@@ -171,6 +203,7 @@ class CircularFigures:
     late_districts: list[str]
     district_failings: list[DistrictFailings]
     deadlines: CircularDeadlines
+    other_revocations: list[OtherRevocation]  # 其他撤销: listed apart, not counted (added last: the keys' order holds)
 
 
 ROUNDING = Rounding(method="largest_remainder", decimals=DECIMALS, base="assessed",
@@ -201,13 +234,16 @@ def circular_figures(ctx: Context, campaign_name: str) -> CircularFigures:
     """Every figure of the campaign's circular (see the module docstring); NotFound for an unknown campaign."""
     rules = ctx.rules
     with ctx.store.read() as session:
-        campaign = find_campaign(session, campaign_name)
-        status = status_in(ctx, session, campaign)
-        methods = _methods(session, campaign.id)
-        printed = _materials(session, campaign.id)
-        findings = _findings(session, campaign.id)
-        deductions = _deductions(session, campaign.id)
-        elements, items = _problems(session, campaign.id)
+        then = as_of(ctx, session)
+        campaign = find_campaign(session, campaign_name, then)
+        status = status_in(ctx, session, campaign, then)
+        methods = _methods(session, then, campaign.id)
+        printed = _materials(session, then, campaign.id)
+        findings = _findings(session, then, campaign.id)
+        deductions = _deductions(session, then, campaign.id)
+        elements, items = _problems(session, then, campaign.id)
+        others = _other_revocations(ctx, session, then, campaign)
+        # reads the context's now itself (services.reporting.oversight reads as of it)
         flags = flag_counts_in(ctx, session, campaign)
     results = tuple(r for r, _ in rules.assessment.thresholds)
     total = status.total
@@ -220,7 +256,7 @@ def circular_figures(ctx: Context, campaign_name: str) -> CircularFigures:
     return CircularFigures(
         campaign=CampaignHeading(name=campaign.name, starts_on=campaign.starts_on, ends_on=campaign.ends_on,
                                  ledger_due_on=campaign.ledger_due_on),
-        as_of=status.as_of,
+        as_of=then.day,  # the day the circular is dated: the day it answers for
         issuer=issuer, addressees=addressees,
         selected=total.selected, excluded=total.excluded, assessed=total.assessed,
         outstanding=total.outstanding, late_assessments=total.late,
@@ -244,6 +280,7 @@ def circular_figures(ctx: Context, campaign_name: str) -> CircularFigures:
                                     finding_working_days=rules.deadlines.finding_working_days,
                                     major_finding_working_days=rules.deadlines.major_finding_working_days,
                                     publicity_working_days=rules.deadlines.publicity_working_days),
+        other_revocations=others,
     )
 
 
@@ -278,77 +315,155 @@ def _every_kind(found: Mapping[str, int], known: Sequence[str]) -> dict[str, int
     return {k: found.get(k, 0) for k in (*known, *sorted(k for k in found if k not in known))}
 
 
-def _assessed(campaign_id: int) -> Any:
-    """The campaign's assessments joined to their members (for the district responsible)."""
-    return (ASSESSMENT.join(MEMBER, (MEMBER.c.campaign_id == ASSESSMENT.c.campaign_id)
-                            & (MEMBER.c.enterprise_id == ASSESSMENT.c.enterprise_id)), ASSESSMENT.c.campaign_id
-            == campaign_id)
+def _assessed(then: AsOf, campaign_id: int) -> tuple[Any, Any, Any, Any]:
+    """The campaign's assessments joined to their members (for the district responsible), as of `then`:
+    (the join, the condition, the assessment table and the member table it reads)."""
+    assessment, member = then.table(ASSESSMENT), then.table(MEMBER)
+    joined = assessment.join(member, (member.c.campaign_id == assessment.c.campaign_id)
+                             & (member.c.enterprise_id == assessment.c.enterprise_id))
+    return joined, assessment.c.campaign_id == campaign_id, assessment, member
 
 
-def _methods(session: Session, campaign_id: int) -> Counter[str]:
+def _methods(session: Session, then: AsOf, campaign_id: int) -> Counter[str]:
     """Assessments per method. Grouped on the JSON text of the list: a handful of distinct lists."""
-    text = cast(ASSESSMENT.c.methods, Text)
+    assessment = then.table(ASSESSMENT)
+    text = cast(assessment.c.methods, Text)
     out: Counter[str] = Counter()
-    for listed, n in session.execute(select(text, func.count()).where(ASSESSMENT.c.campaign_id == campaign_id)
+    for listed, n in session.execute(select(text, func.count()).where(assessment.c.campaign_id == campaign_id)
                                      .group_by(text)):
         for method in set(json.loads(listed) if listed else []):
             out[method] += n
     return out
 
 
-def _materials(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+def _materials(session: Session, then: AsOf, campaign_id: int) -> dict[str, dict[str, int]]:
     """Printed materials per district and kind, summed in SQL over the JSON objects' members
     (json_each on SQLite, json_each_text on PostgreSQL: both decode the keys, as stored escaped)."""
+    joined, where, assessment, member = _assessed(then, campaign_id)
     each = func.json_each if session.get_bind().dialect.name == "sqlite" else func.json_each_text
-    material = each(ASSESSMENT.c.materials).table_valued("key", "value").alias("material")
-    joined, where = _assessed(campaign_id)
+    material = each(assessment.c.materials).table_valued("key", "value").alias("material")
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for district, kind, copies in session.execute(
-            select(MEMBER.c.district, material.c.key, func.sum(cast(material.c.value, Integer)))
-            .select_from(joined.join(material, true())).where(where).group_by(MEMBER.c.district, material.c.key)):
+            select(member.c.district, material.c.key, func.sum(cast(material.c.value, Integer)))
+            .select_from(joined.join(material, true())).where(where).group_by(member.c.district, material.c.key)):
         out[district][kind] = int(copies or 0)
     return out
 
 
-def _findings(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+def _findings(session: Session, then: AsOf, campaign_id: int) -> dict[str, dict[str, int]]:
     """Per district: findings, major hazards and the enterprises with one, findings whose evidence was rejected."""
-    joined, where = _assessed(campaign_id)
+    joined, where, assessment, member = _assessed(then, campaign_id)
+    finding = then.table(FINDING)
     rows = session.execute(
-        select(MEMBER.c.district, func.count(FINDING.c.id),
-               func.coalesce(func.sum(case((FINDING.c.major, 1), else_=0)), 0),
-               func.count(distinct(case((FINDING.c.major, FINDING.c.enterprise_id)))),
-               func.coalesce(func.sum(case((FINDING.c.rejections > 0, 1), else_=0)), 0))
-        .select_from(joined.join(FINDING, FINDING.c.assessment_id == ASSESSMENT.c.id)).where(where)
-        .group_by(MEMBER.c.district))
+        select(member.c.district, func.count(finding.c.id),
+               func.coalesce(func.sum(case((finding.c.major, 1), else_=0)), 0),
+               func.count(distinct(case((finding.c.major, finding.c.enterprise_id)))),
+               func.coalesce(func.sum(case((finding.c.rejections > 0, 1), else_=0)), 0))
+        .select_from(joined.join(finding, finding.c.assessment_id == assessment.c.id)).where(where)
+        .group_by(member.c.district))
     return {d: {"findings": n, "major_hazards": int(major), "major_hazard_enterprises": with_major,
                 "rejected_findings": int(rejected)} for d, n, major, with_major, rejected in rows}
 
 
-def _deductions(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+def _deductions(session: Session, then: AsOf, campaign_id: int) -> dict[str, dict[str, int]]:
     """Per district: deductions, and those without content (legacy rows: the importer refuses them)."""
-    joined, where = _assessed(campaign_id)
-    blank = or_(DEDUCTION.c.content.is_(None), func.trim(DEDUCTION.c.content, BLANK) == "")
+    joined, where, assessment, member = _assessed(then, campaign_id)
+    deduction = then.table(DEDUCTION)
+    blank = or_(deduction.c.content.is_(None), func.trim(deduction.c.content, BLANK) == "")
     rows = session.execute(
-        select(MEMBER.c.district, func.count(DEDUCTION.c.id), func.coalesce(func.sum(case((blank, 1), else_=0)), 0))
-        .select_from(joined.join(DEDUCTION, DEDUCTION.c.assessment_id == ASSESSMENT.c.id)).where(where)
-        .group_by(MEMBER.c.district))
+        select(member.c.district, func.count(deduction.c.id), func.coalesce(func.sum(case((blank, 1), else_=0)), 0))
+        .select_from(joined.join(deduction, deduction.c.assessment_id == assessment.c.id)).where(where)
+        .group_by(member.c.district))
     return {d: {"deductions": n, "deductions_without_content": int(empty)} for d, n, empty in rows}
 
 
-def _problems(session: Session, campaign_id: int) -> tuple[dict[str, tuple[int, int]], dict[str, list[Any]]]:
+def _problems(session: Session, then: AsOf, campaign_id: int
+              ) -> tuple[dict[str, tuple[int, int]], dict[str, list[Any]]]:
     """Enterprises (and deductions) per element, and enterprises per item within each element.
     One assessment per enterprise and campaign: distinct assessments are distinct enterprises."""
-    where = ASSESSMENT.c.campaign_id == campaign_id
-    joined = DEDUCTION.join(ASSESSMENT, ASSESSMENT.c.id == DEDUCTION.c.assessment_id)
+    assessment, deduction = then.table(ASSESSMENT), then.table(DEDUCTION)
+    where = assessment.c.campaign_id == campaign_id
+    joined = deduction.join(assessment, assessment.c.id == deduction.c.assessment_id)
     elements = {e: (n, k) for e, n, k in session.execute(
-        select(DEDUCTION.c.element, func.count(distinct(DEDUCTION.c.assessment_id)), func.count())
-        .select_from(joined).where(where).group_by(DEDUCTION.c.element))}
+        select(deduction.c.element, func.count(distinct(deduction.c.assessment_id)), func.count())
+        .select_from(joined).where(where).group_by(deduction.c.element))}
     items: dict[str, list[Any]] = defaultdict(list)
     for element, item, n in session.execute(
-            select(DEDUCTION.c.element, DEDUCTION.c.item, func.count(distinct(DEDUCTION.c.assessment_id)))
-            .select_from(joined).where(where).group_by(DEDUCTION.c.element, DEDUCTION.c.item)):
+            select(deduction.c.element, deduction.c.item, func.count(distinct(deduction.c.assessment_id)))
+            .select_from(joined).where(where).group_by(deduction.c.element, deduction.c.item)):
         items[element].append((item, n))
     return elements, items
+
+
+def _period_end(session: Session, then: AsOf, campaign: CampaignRecord) -> datetime | None:
+    """When the campaign's period ends: the opening of the next campaign whose window starts after this
+    one's ends (campaigns whose windows overlap, e.g. one per district, share their period)."""
+    campaigns = then.table(CAMPAIGN)
+    ended: datetime | None = session.execute(
+        select(func.min(campaigns.c.created_at))
+        .where(campaigns.c.starts_on > campaign.ends_on, campaigns.c.created_at > campaign.created_at)).scalar()
+    return ended
+
+
+def _other_revocations(ctx: Context, session: Session, then: AsOf, campaign: CampaignRecord
+                       ) -> list[OtherRevocation]:
+    """The revocations of the campaign's period that are in none of its members' cases, in order."""
+    event, enterprise = then.table(EVENT), then.table(ENTERPRISE)
+    query = (select(event.c.enterprise_id, event.c.seq, event.c.occurred_at, enterprise.c.credit_code,
+                    enterprise.c.name, enterprise.c.district)
+             .join(enterprise, enterprise.c.id == event.c.enterprise_id)
+             .where(event.c.event == Event.REVOKE, event.c.occurred_at >= campaign.created_at)
+             .order_by(event.c.occurred_at, enterprise.c.credit_code))
+    ended = _period_end(session, then, campaign)
+    if ended is not None:
+        query = query.where(event.c.occurred_at < ended)
+    revoked = session.execute(query).all()
+    ids = sorted({r.enterprise_id for r in revoked})
+    spans: dict[int, tuple[int, int | None]] = {}
+    for i in range(0, len(ids), 500):
+        span = case_spans(session, then, campaign, among=ids[i:i + 500])
+        spans.update((e, (opened, closed)) for e, opened, closed in session.execute(select(span)))
+    revoked = [r for r in revoked if r.enterprise_id not in spans or not seq_in_case(r.seq, *spans[r.enterprise_id])]
+    reasons = _reasons_when_revoked(session, then, {(r.enterprise_id, r.seq) for r in revoked})
+    zone = then.at.tzinfo
+    return [OtherRevocation(
+        credit_code=r.credit_code, name=r.name, district=r.district, district_name=ctx.rules.district_name(r.district),
+        reason=reasons.get((r.enterprise_id, r.seq)),
+        reason_label=_reason_label(ctx, reasons.get((r.enterprise_id, r.seq))),
+        revoked_on=r.occurred_at.astimezone(zone).date()) for r in revoked]
+
+
+def _reason_label(ctx: Context, reason: str | None) -> str:
+    return ctx.rules.revocation_reasons.get(reason, reason) if reason else "—"
+
+
+def _reasons_when_revoked(session: Session, then: AsOf, revocations: set[tuple[int, int]]
+                          ) -> dict[tuple[int, int], str | None]:
+    """The revocation_reason each enterprise carried at each of these revocations (enterprise id, seq),
+    replayed from its audit chain (a payload that is not JSON was tampered with: `audit verify` says so)."""
+    event = then.table(EVENT)
+    ids = sorted({e for e, _ in revocations})
+    out: dict[tuple[int, int], str | None] = {}
+    for i in range(0, len(ids), 500):
+        reason: str | None = None
+        current = None
+        for enterprise_id, seq, payload in session.execute(
+                select(event.c.enterprise_id, event.c.seq, event.c.payload)
+                .where(event.c.enterprise_id.in_(ids[i:i + 500])).order_by(event.c.enterprise_id, event.c.seq)):
+            if enterprise_id != current:
+                reason, current = None, enterprise_id
+            reason = _after(payload).get("revocation_reason", reason)
+            if (enterprise_id, seq) in revocations:
+                out[enterprise_id, seq] = reason
+    return out
+
+
+def _after(payload: str) -> dict[str, Any]:
+    try:
+        after = json.loads(payload).get("after", {})
+    except (ValueError, AttributeError):
+        return {}
+    return after if isinstance(after, dict) else {}
 
 
 def _top_problems(ctx: Context, elements: Mapping[str, tuple[int, int]], items: Mapping[str, list[Any]]

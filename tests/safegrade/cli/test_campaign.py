@@ -38,6 +38,26 @@ def test_a_campaign_from_the_command_line(ready, tmp_path):
     assert "武清区" in out
 
 
+def test_status_and_list_as_of_a_past_date(opened):
+    """`--as-of` before the assessment was recorded (2023-07-10 16:00): 截至 that day, nothing assessed;
+    before the campaign was opened: no such campaign, and an empty list."""
+    cli, _ = opened
+    code, out, err = cli("--as-of", "2023-07-05", "campaign", "status", CAMPAIGN)
+    assert code == 0, err
+    assert "截至 2023-07-05" in out
+    code, out, _ = cli("--json", "--as-of", "2023-07-05", "campaign", "status", CAMPAIGN)
+    assert (json.loads(out)["total"]["assessed"], json.loads(out)["total"]["outstanding"]) == (0, 2)
+    code, out, _ = cli("--json", "--as-of", "2023-07-11", "campaign", "status", CAMPAIGN)
+    assert json.loads(out)["total"]["assessed"] == 1
+    code, out, err = cli("--as-of", "2023-05-31", "campaign", "status", CAMPAIGN)
+    assert code == 1
+    assert f"no campaign named '{CAMPAIGN}'" in err
+    code, out, _ = cli("--json", "--as-of", "2023-05-31", "campaign", "list")
+    assert json.loads(out) == []
+    code, out, _ = cli("--json", "--as-of", "2023-06-02", "campaign", "list")
+    assert [c["name"] for c in json.loads(out)] == [CAMPAIGN]
+
+
 def test_the_finding_loop_from_the_command_line(ready, tmp_path):
     cli, wuqing, _ = ready
     cli("--actor", "boss", "--as-of", "2023-06-01", "campaign", "open", CAMPAIGN, "--start", "2023-06-01",

@@ -178,8 +178,6 @@ def test_as_of_a_past_date_the_loops_and_flags_are_those_of_then(ctxs):
     assert [f["kind"] for f in report["flags"]] == ["assessed_outside_window"]
 
 
-@pytest.mark.xfail(strict=False, reason="the campaign's own counts are services.campaign.status_in's, which "
-                   "another change of issue 10 reads as of the context's now (campaign branch)")
 @pytest.mark.usefixtures("season")
 def test_as_of_a_past_date_completion_interviews_and_revocations_are_those_of_then(ctxs):
     """As of 07-15: 武清 has assessed two of three (the third came on 09-05), held no interview yet (07-20);

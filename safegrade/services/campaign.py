@@ -19,7 +19,7 @@ from safegrade.errors import InputErrors, InvalidInput, NotFound, Problem
 from safegrade.models import Assessment, AuditEvent, Campaign, CampaignMember, Enterprise, table
 from safegrade.services import deadlines
 from safegrade.services.asof import AsOf, as_of
-from safegrade.services.context import Context, scope_check
+from safegrade.services.context import Context, district_code, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
 from states.names import Event
 
@@ -231,14 +231,7 @@ def _chosen_from_file(ctx: Context, name: str, codes_file: Path, rows: Mapping[s
 def _chosen_in(ctx: Context, district: str | None, rows: Mapping[str, dict[str, Any]], eligible: set[str],
                skipped: Counter[str]) -> list[dict[str, Any]]:
     """The eligible enterprises of `district` (or all); the others are counted by state in `skipped`."""
-    code = None
-    if district is not None:
-        found = ctx.rules.district(district)
-        if found is None:
-            raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
-                               field="district", value=district,
-                               allowed=[d.name for d in ctx.rules.districts.values()])
-        code = found.code
+    code = district_code(ctx.rules, district)
     chosen = []
     for row in rows.values():
         if code is not None and row["district"] != code:

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from safegrade.audit.trail import Actor as AuditActor
 from safegrade.clock import Clock, FixedClock, SystemClock
-from safegrade.errors import Forbidden, NotFound
+from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import Actor
 from safegrade.rules import Rules, load_rules
 from safegrade.settings import Settings
@@ -83,6 +83,18 @@ def open_context(
     if clock is None:
         clock = FixedClock(as_of, settings.zone) if as_of is not None else SystemClock(settings.zone)
     return Context(settings, rules, store, clock, actor, source)
+
+
+def district_code(rules: Rules, district: str | None) -> str | None:
+    """The code of a district given by name or code (None for none); an unknown one is refused with the known."""
+    if district is None:
+        return None
+    found = rules.district(district)
+    if found is None:
+        names = [d.name for d in rules.districts.values()]
+        raise InvalidInput(f"{{district}}: unknown district {district!r}; known: {', '.join(names)}",
+                           code="unknown_district", field="district", value=district, allowed=names)
+    return found.code
 
 
 def scope_check(actor: Actor, rules: Rules, district: str, credit_code: str, what: str) -> None:

@@ -15,7 +15,7 @@ from safegrade.domain.creditcode import normalize
 from safegrade.errors import InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
 from safegrade.services import asof
-from safegrade.services.context import Context
+from safegrade.services.context import Context, district_code
 from safegrade.services.lifecycle import EventChoice, judge_events
 from states import grade
 
@@ -127,15 +127,7 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
     if state is not None and state not in ctx.rules.lifecycle.states:
         raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
                            code="unknown_state", field="state", value=state, allowed=list(ctx.rules.lifecycle.states))
-    district_code = None
-    if district is not None:
-        found = ctx.rules.district(district)
-        if found is None:
-            raise InvalidInput(f"{{district}}: unknown district {district!r}; known: "
-                               f"{', '.join(d.name for d in ctx.rules.districts.values())}",
-                               code="unknown_district", field="district", value=district,
-                               allowed=[d.name for d in ctx.rules.districts.values()])
-        district_code = found.code
+    code = district_code(ctx.rules, district)
     with ctx.store.read() as session:
         then = asof.as_of(ctx, session)
         e, f = then.table(ENTERPRISE), then.table(FINDING)
@@ -145,8 +137,8 @@ def list_enterprises(ctx: Context, *, state: str | None = None, district: str | 
                                                                             f.c.due_on < then.day)))
         if state is not None:
             query = query.where(e.c.state == state)
-        if district_code is not None:
-            query = query.where(e.c.district == district_code)
+        if code is not None:
+            query = query.where(e.c.district == code)
         rows = [dict(r) for r in session.execute(query).mappings()]
     if flag is not None:
         rows = [r for r in rows if flag in (r["flags"] or [])]

@@ -26,7 +26,7 @@ from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import AuditEvent, Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
 from safegrade.services.asof import as_of
-from safegrade.services.context import Context, scope_check
+from safegrade.services.context import Context, district_code, scope_check
 from safegrade.services.lifecycle import record_in
 from states.names import RecordEvent
 
@@ -284,13 +284,7 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
     if status and status not in STATUS_LABELS:
         raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
                            code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
-    district_code = None
-    if district:
-        found = ctx.rules.district(district)
-        if found is None:
-            raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
-                               field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
-        district_code = found.code
+    code = district_code(ctx.rules, district or None)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         today = then.day
@@ -301,8 +295,8 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
             query = query.where(e.c.credit_code == credit_code.strip().upper())
         if status:
             query = query.where(f.c.status == status)
-        if district_code is not None:
-            query = query.where(e.c.district == district_code)
+        if code is not None:
+            query = query.where(e.c.district == code)
         if overdue:
             query = query.where(f.c.status != VERIFIED, f.c.due_on < today)
         rows = [dict(r) for r in session.execute(query).mappings()]

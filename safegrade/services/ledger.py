@@ -26,7 +26,7 @@ from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.output import jsonable, require_folder
 from safegrade.services import deadlines
 from safegrade.services.asof import as_of
-from safegrade.services.context import Context, scope_check
+from safegrade.services.context import Context, district_code, scope_check
 from safegrade.services.lifecycle import record_in
 from safegrade.services.valid import valid_grade
 from states.names import Event, RecordEvent
@@ -243,15 +243,7 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
 def _enterprises_then(ctx: Context, district: str | None) -> tuple[list[dict[str, Any]], date]:
     """The enterprises (of one district, or all) as they stood at the context's now, by district and credit
     code, and that day."""
-    code = None
-    if district is not None:
-        found = ctx.rules.district(district)
-        if found is None:
-            raise InvalidInput(f"{{district}}: unknown district {district!r}; known: "
-                               f"{', '.join(d.name for d in ctx.rules.districts.values())}",
-                               code="unknown_district", field="district", value=district,
-                               allowed=[d.name for d in ctx.rules.districts.values()])
-        code = found.code
+    code = district_code(ctx.rules, district)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         e = then.table(ENTERPRISE)

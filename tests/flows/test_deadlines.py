@@ -50,9 +50,10 @@ def _runs(make_ctx):
         return [dict(r) for r in session.execute(select(table(JobRun)).order_by(table(JobRun).c.id)).mappings()]
 
 
-def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, config, tmp_path):
+def test_run_daily_sweeps_queues_sends_and_records_each_job(make_ctx, overdue, config, tmp_path, clock):
     settings = load_settings(config, env={})
     result = run_daily(settings, at("2023-08-14 08:00"), source="scheduler")
+    clock.set(at("2023-08-14 08:00"))  # read as of the run
     assert result["deadline_sweep"]["escalations"] == 1
     assert result["send_reminders"]["sent"] == result["deadline_sweep"]["reminders"] + result["campaign_progress"][
         "queued"] > 0
@@ -98,11 +99,12 @@ def test_the_sweep_flow_body_runs_without_a_server(make_ctx, config):
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
-def test_daily_end_to_end_as_prefect_flow_runs(make_ctx, overdue, config):
+def test_daily_end_to_end_as_prefect_flow_runs(make_ctx, overdue, config, clock):
     """One real run: the daily flow and its three subflows through a Prefect API (the test harness's)."""
     from prefect.client.orchestration import get_client
 
     result = daily(config=str(config), as_of=at("2023-08-14 08:00"))
+    clock.set(at("2023-08-14 08:00"))  # read as of the run
     assert result["deadline_sweep"]["escalations"] == 1
     assert result["send_reminders"]["sent"] > 0
     assert plain(show_enterprise(make_ctx(), overdue.wuqing[0]))["state"] == "interview"

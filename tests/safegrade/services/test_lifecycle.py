@@ -244,7 +244,7 @@ def test_enterprise_show_as_of_rebuilds_the_past(make_ctx, world, clock):
     past = plain(show_enterprise(wq, code, as_of=at("2023-07-02")))
     assert (past["state"], past["version"], past["open_findings"]) == ("rectifying", 3, 2)
     assert plain(show_enterprise(wq, code, as_of=at("2023-06-01 09:00")))["state"] == "graded"
-    with pytest.raises(NotFound, match="not yet registered"):
+    with pytest.raises(NotFound, match="no enterprise with credit code"):
         plain(show_enterprise(wq, code, as_of=at("2020-01-01")))
 
 

@@ -243,8 +243,7 @@ def circular_figures(ctx: Context, campaign_name: str) -> CircularFigures:
         deductions = _deductions(session, then, campaign.id)
         elements, items = _problems(session, then, campaign.id)
         others = _other_revocations(ctx, session, then, campaign)
-        # reads the context's now itself (services.reporting.oversight reads as of it)
-        flags = flag_counts_in(ctx, session, campaign)
+        flags = flag_counts_in(ctx, session, campaign, then)
     results = tuple(r for r, _ in rules.assessment.thresholds)
     total = status.total
     counts = [total.results[r] for r in results]

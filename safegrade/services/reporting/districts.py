@@ -24,9 +24,8 @@ from sqlalchemy import case, func, literal, select
 
 from safegrade.models import Assessment, CampaignMember, Finding, UTCDateTime, table
 from safegrade.services.asof import AsOf, as_of
-from safegrade.services.campaign import CampaignWindow, DistrictStatus, StatusTotal, status_in
+from safegrade.services.campaign import CampaignWindow, DistrictStatus, StatusTotal, find_campaign, status_in
 from safegrade.services.context import Context
-from safegrade.services.reporting.opened import campaign_as_of
 from safegrade.services.reporting.oversight import KINDS, counts, flags_in
 
 MEMBER, ASSESSMENT, FINDING = table(CampaignMember), table(Assessment), table(Finding)
@@ -83,8 +82,8 @@ def district_report(ctx: Context, campaign_name: str) -> DistrictReport:
     """The per-district oversight figures of a campaign, with every flag."""
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        campaign = campaign_as_of(session, then, campaign_name)
-        status = status_in(ctx, session, campaign)
+        campaign = find_campaign(session, campaign_name, then)
+        status = status_in(ctx, session, campaign, then)
         flags = flags_in(ctx, session, campaign, then)
         loops = _loops(ctx, session, then, campaign.id)
     per_kind = counts(flags, [d.district for d in status.districts])

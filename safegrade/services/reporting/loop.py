@@ -43,7 +43,7 @@ from safegrade.models import (
     table,
 )
 from safegrade.services.asof import AsOf, as_of
-from safegrade.services.campaign import CampaignRecord, CampaignWindow
+from safegrade.services.campaign import CampaignRecord, CampaignWindow, find_campaign
 from safegrade.services.context import Context
 from safegrade.services.reporting.loop_findings import (
     DeadlineRecord,
@@ -56,7 +56,6 @@ from safegrade.services.reporting.loop_findings import (
     reminder_record,
 )
 from safegrade.services.reporting.loop_trail import ChainCheck, EventRef, Trail, instant, load_trails, verification
-from safegrade.services.reporting.opened import campaign_as_of
 
 ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
 CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)
@@ -198,7 +197,7 @@ def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str |
         code = found.code
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        camp = campaign_as_of(session, then, campaign) if campaign is not None else None
+        camp = find_campaign(session, campaign, then) if campaign is not None else None
         ids = _targets(session, then, credit_code, camp, code)
         if not ids:
             raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}",

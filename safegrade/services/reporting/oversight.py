@@ -33,10 +33,9 @@ from sqlalchemy.orm import Session
 
 from safegrade.models import AuditEvent, Enterprise, table
 from safegrade.services.asof import AsOf, as_of
-from safegrade.services.campaign import CampaignRecord
+from safegrade.services.campaign import CampaignRecord, find_campaign
 from safegrade.services.context import Context
 from safegrade.services.reporting import oversight_checks as checks
-from safegrade.services.reporting.opened import campaign_as_of
 from safegrade.services.reporting.oversight_checks import Pending, Scope, Selector
 
 EVENT, ENTERPRISE = table(AuditEvent), table(Enterprise)
@@ -60,7 +59,7 @@ def oversight_flags(ctx: Context, campaign_name: str) -> list[dict[str, Any]]:
     audit events behind it; ordered by district, kind (in KINDS order) and enterprise."""
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        return flags_in(ctx, session, campaign_as_of(session, then, campaign_name), then)
+        return flags_in(ctx, session, find_campaign(session, campaign_name, then), then)
 
 
 def flag_counts_by_district(ctx: Context, campaign_name: str) -> dict[str, dict[str, int]]:
@@ -68,7 +67,7 @@ def flag_counts_by_district(ctx: Context, campaign_name: str) -> dict[str, dict[
     every kind (0 where none was raised)."""
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        return flag_counts_in(ctx, session, campaign_as_of(session, then, campaign_name), then)
+        return flag_counts_in(ctx, session, find_campaign(session, campaign_name, then), then)
 
 
 def flag_counts_in(ctx: Context, session: Session, campaign: CampaignRecord,

@@ -136,7 +136,7 @@ def test_the_oversight_flags_are_counted_per_district(built, monkeypatch):
     import safegrade.services.reporting.circular as circular
 
     _, make, _ = built("sqlite")
-    monkeypatch.setattr(circular, "flag_counts_in", lambda _ctx, _session, _campaign: {
+    monkeypatch.setattr(circular, "flag_counts_in", lambda _ctx, _session, _campaign, _then: {
         "120114": {"assessed_on_rest_day": 2, "shared_evidence": 1, "deduction_without_content": 5},
         "120103": {"copied_deductions": 0}})
     figures = asdict(circular_figures(make("rev"), CAMPAIGN))

@@ -177,6 +177,19 @@ class InvalidInput(SafegradeError):
     default_code = "invalid_input"
 
 
+class Unauthenticated(SafegradeError):
+    """Who is asking is not proven: no session or token, a wrong password, an expired session or token.
+    The message never says which part of a sign-in was wrong."""
+
+    default_code = "unauthenticated"
+
+
+class Locked(SafegradeError):
+    """Too many failed sign-ins: the account or the client address is locked until `value` (an instant)."""
+
+    default_code = "locked"
+
+
 class Problem(str):
     """One bad cell or line of an input: file, row, column ('': the line has no columns), the value
     shown, the reason, and a hint. It is its own line of text, 'file:row, column C, value 'v': reason',

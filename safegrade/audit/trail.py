@@ -48,7 +48,15 @@ class Actor:
 
     name: str
     role: str
-    source: str  # cli | api | flow
+    source: str  # cli | api | web | flow
+    # how the actor was known, recorded in the event's payload under "by" (hashed with it): the session or
+    # token of a signed-in user ("session:12", "token:3"), the OS user who ran the CLI; None: not recorded
+    via: str | None = None
+    os_user: str | None = None
+
+    def by(self) -> dict[str, str]:
+        """The payload's "by" entry: empty when neither is known (flows, older events)."""
+        return {k: v for k, v in (("via", self.via), ("os_user", self.os_user)) if v}
 
 
 def new_event(
@@ -67,7 +75,8 @@ def new_event(
     prev_hash: str,
 ) -> dict[str, Any]:
     """The row of one audit event (for a Core insert), its hash computed over the stored text."""
-    text = canonical_json(payload)
+    by = actor.by()
+    text = canonical_json({**payload, "by": by} if by else payload)
     digest = event_hash(code, event, from_state, to_state, actor.name, actor.role, actor.source, reason, text,
                         utc_text(at), rules_version, prev_hash)
     return {

@@ -155,7 +155,20 @@ class Options:
         from safegrade.services.context import open_context
 
         return open_context(self.settings(), as_of=self.as_of_instant(), actor=self.actor, source="cli",
-                            check_schema=check_schema)
+                            check_schema=check_schema, os_user=os_user())
+
+
+def os_user() -> str:
+    """Who runs the console, as the operating system knows them; recorded beside `--actor` in every
+    audit event the CLI writes (the console's `--actor` is a declaration, the OS account is not)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers): the numeric uid
+        import os
+
+        return f"uid:{os.getuid()}"
 
 
 def options(ctx: typer.Context) -> Options:

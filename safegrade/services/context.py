@@ -16,7 +16,7 @@ from safegrade.rules import Rules, load_rules
 from safegrade.settings import Settings
 from safegrade.store import Store, make_engine
 
-SOURCES = ("cli", "api", "flow")
+SOURCES = ("cli", "api", "web", "flow")
 
 
 @dataclass
@@ -28,6 +28,12 @@ class Context:
     actor_name: str | None = None
     source: str = "cli"
     _actor: Actor | None = field(default=None, repr=False)
+    # how the actor is known: "session:ID" or "token:ID" for a signed-in user of the API or the pages
+    via: str | None = None
+    # the operating-system user who runs the CLI (the console's declaration `--actor` stands beside it)
+    os_user: str | None = None
+    # the client's address at the API or the pages (lockout, the security log); None at the console
+    client: str | None = None
 
     def now(self) -> datetime:
         """The (possibly simulated) current instant in the deployment's time zone."""
@@ -59,7 +65,7 @@ class Context:
 
     def audit_actor(self) -> AuditActor:
         a = self.actor()
-        return AuditActor(a.name, a.role, self.source)
+        return AuditActor(a.name, a.role, self.source, self.via, self.os_user)
 
 
 def open_context(
@@ -72,6 +78,9 @@ def open_context(
     store: Store | None = None,
     rules: Rules | None = None,
     check_schema: bool = True,
+    via: str | None = None,
+    os_user: str | None = None,
+    client: str | None = None,
 ) -> Context:
     """Load the rules, open the database and fix the clock; refuse an outdated schema early."""
     if source not in SOURCES:
@@ -82,7 +91,7 @@ def open_context(
         store.require_schema()
     if clock is None:
         clock = FixedClock(as_of, settings.zone) if as_of is not None else SystemClock(settings.zone)
-    return Context(settings, rules, store, clock, actor, source)
+    return Context(settings, rules, store, clock, actor, source, via=via, os_user=os_user, client=client)
 
 
 def district_code(rules: Rules, district: str | None) -> str | None:

@@ -1,7 +1,7 @@
 """Run every benchmark and write BENCHMARKS.md (`make bench`).
 
     .venv/bin/python bench/run.py [--quick] [--out FILE]
-        [--only single,batched,verify,import,assess,circular,sweep,startup,dated]
+        [--only single,batched,verify,import,assess,circular,sweep,startup,dated,api]
 
 Each figure is printed beside the limit it is compared with, measured in the same run on the same
 machine, and beside the target from the issue. Nothing here asserts on time.
@@ -29,7 +29,17 @@ _BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
 sys.path.insert(0, str(_BENCH_DIR.parent))
 
-from bench import assessments, circular, dated_rows, ledger_import, startup, sweep, transitions, verify  # noqa: E402
+from bench import (  # noqa: E402
+    api_load,
+    assessments,
+    circular,
+    dated_rows,
+    ledger_import,
+    startup,
+    sweep,
+    transitions,
+    verify,
+)
 from bench.common import (  # noqa: E402
     ROOT,
     Section,
@@ -70,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for checking the bench itself")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default BENCHMARKS.md; "
                                                                "with --quick, stdout)")
-    parser.add_argument("--only", default="single,batched,verify,import,assess,circular,sweep,startup,dated")
+    parser.add_argument("--only", default="single,batched,verify,import,assess,circular,sweep,startup,dated,api")
     args = parser.parse_args(argv)
     quick = args.quick
     baseline = rss_mb()[0]
@@ -83,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     s_sizes = sweep.Sizes.quick() if quick else sweep.Sizes()
     dr_sizes = dated_rows.Sizes.quick() if quick else dated_rows.Sizes()
     st_sizes = startup.Sizes.quick() if quick else startup.Sizes()
+    api_sizes = api_load.Sizes.quick() if quick else api_load.Sizes()
     plan: dict[str, Callable[[], Section]] = {
         "single": lambda: transitions.single(t_sizes),
         "batched": lambda: transitions.batched(t_sizes),
@@ -93,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": lambda: sweep.run(s_sizes),
         "startup": lambda: startup.run(st_sizes),
         "dated": lambda: dated_rows.run(dr_sizes),
+        "api": lambda: api_load.run(api_sizes),
     }
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - plan.keys()

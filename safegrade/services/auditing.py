@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import FromClause, Select, select
 
 from safegrade.audit import trail
 from safegrade.audit.chain import Report, verify_lines
@@ -12,6 +15,7 @@ from safegrade.errors import InvalidInput
 from safegrade.output import require_folder
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.scope import READ_AUDIT, Scope
 
 # Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
 __all__ = ["AuditCheckpointTaken", "AuditExport", "Report", "checkpoint_audit", "export_audit", "verify_audit",
@@ -25,14 +29,26 @@ class AuditExport:
     chains: int
 
 
+def _scoped(scope: Scope, enterprises: FromClause) -> tuple[FromClause, Select[Any] | None]:
+    """The enterprise rows in the reader's scope, and the select of their ids (None: every enterprise)."""
+    condition = scope.where(enterprises)
+    if condition is None:
+        return enterprises, None
+    rows = select(enterprises).where(condition).subquery("in_scope")
+    return rows, select(rows.c.id)
+
+
 def verify_audit(ctx: Context) -> Report:
     """Every chain, head, projection and checkpoint, as the trail stood at the context's now (the whole trail
-    when nothing was recorded after it)."""
+    when nothing was recorded after it). A district officer verifies the chains of its district (and the
+    checkpoints' own chain, and their heads of those chains)."""
+    scope = ctx.reader(READ_AUDIT)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        if not then.past:
+        if not then.past and scope.everything:
             return trail.verify(session)
-        return trail.verify(session, until=then.at, enterprises=then.table(trail.ENTERPRISE))
+        enterprises, only = _scoped(scope, then.table(trail.ENTERPRISE))
+        return trail.verify(session, until=then.at if then.past else None, enterprises=enterprises, only=only)
 
 
 def verify_export(path: Path) -> Report:
@@ -45,12 +61,17 @@ def verify_export(path: Path) -> Report:
 def export_audit(ctx: Context, path: Path) -> AuditExport:
     """The audit trail as it stood at the context's now (the events and checkpoints recorded up to then, each
     chain's head as it was), as JSON Lines whose header line says up to when (`events_up_to`). `audit verify`
-    checks the whole trail whatever the date."""
+    checks the whole trail whatever the date. A district officer exports the chains of its district (without the
+    checkpoints, which name every chain's head; the header's `scope` says so)."""
+    scope = ctx.reader(READ_AUDIT)
     require_folder(path, "path")
     with ctx.store.read() as session:
         then = as_of(ctx, session)
+        enterprises, only = _scoped(scope, then.table(trail.ENTERPRISE))
         events, chains = trail.export(session, path, then.at, ctx.rules.version, until=then.at,
-                                      enterprises=then.table(trail.ENTERPRISE))
+                                      enterprises=enterprises, only=only,
+                                      scope=None if only is None else f"district:{scope.district}"
+                                      if scope.kind == "district" else f"enterprise:{scope.enterprise_code}")
     return AuditExport(file=str(path), events=events, chains=chains)
 
 

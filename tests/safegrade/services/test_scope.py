@@ -14,8 +14,8 @@ NotFound with the code and the message of a missing one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 
 from safegrade.clock import FixedClock, TestClock
 from safegrade.errors import Forbidden, NotFound, SafegradeError
+from safegrade.io import ledger_export
 from safegrade.models import AuditEvent, Enterprise, Finding, Reminder, table
 from safegrade.rules import Rules
-from safegrade.io import ledger_export
 from safegrade.services.actors import add_actor, list_actors
 from safegrade.services.auditing import export_audit, verify_audit
 from safegrade.services.campaign import campaign_status, exclude_member, list_campaigns
@@ -444,7 +444,7 @@ def _evidence(town: Town) -> list[Path]:
 WRITES: dict[str, tuple[str, Callable[[Town, Context], Any], Callable[[Town, Context], Any]]] = {
     "fire (district officer, another district)": (
         "wq", lambda t, c: fire_event(c, t.world.hexi[0], "summon", reason="x"),
-        lambda t, c: fire_event(c, MISSING, "summon", reason="x")),
+        lambda _, c: fire_event(c, MISSING, "summon", reason="x")),
     "finding submit (enterprise, another enterprise)": (
         "e1", lambda t, c: submit_finding(c, _finding_of(t, t.codes["E2"]), _evidence(t)),
         lambda t, c: submit_finding(c, 999_999, _evidence(t))),
@@ -453,13 +453,13 @@ WRITES: dict[str, tuple[str, Callable[[Town, Context], Any], Callable[[Town, Con
         lambda t, c: submit_finding(c, 999_999, _evidence(t))),
     "finding verify (district officer, another district)": (
         "wq", lambda t, c: verify_finding(c, _finding_of(t, t.codes["E2"])),
-        lambda t, c: verify_finding(c, 999_999)),
+        lambda _, c: verify_finding(c, 999_999)),
     "campaign exclude (district officer, another district)": (
         "wq", lambda t, c: exclude_member(c, CAMPAIGN, t.world.hexi[1], "deregistered"),
-        lambda t, c: exclude_member(c, CAMPAIGN, MISSING, "deregistered")),
+        lambda _, c: exclude_member(c, CAMPAIGN, MISSING, "deregistered")),
     "reminders retry (district officer, another district)": (
         "hx", lambda t, c: retry_reminder(c, _reminder_of(t, WUQING)),
-        lambda t, c: retry_reminder(c, 999_999)),
+        lambda _, c: retry_reminder(c, 999_999)),
 }
 
 

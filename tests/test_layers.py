@@ -5,7 +5,8 @@
 - states/ imports nothing of ours;
 - safegrade/reports/ imports no database (they render the services' figures; they may name the services'
   contract types under `if TYPE_CHECKING:`, which loads nothing at run time);
-- safegrade/cli/ and flows/ stand on safegrade.services plus a short allow-list.
+- safegrade/cli/, safegrade/api/ and flows/ stand on safegrade.services (and safegrade.auth, the use cases
+  of accounts and sign-in) plus a short allow-list.
 
 Each failure names the module and the import.
 """
@@ -24,7 +25,7 @@ OURS = ("safegrade", "flows", "states")
 
 # What a front door (safegrade/cli/, flows/) may import of ours besides safegrade.services.
 FRONT_DOOR_ALLOWED = (
-    "safegrade.auth",  # accounts, sign-in, tokens: use cases beside safegrade.services
+    "safegrade.auth",  # accounts, sign-in, sessions, tokens: use cases like the services'
     "safegrade.settings",
     "safegrade.errors",
     "safegrade.clock",
@@ -37,6 +38,11 @@ CLI_ALSO_ALLOWED = (
     "safegrade.demo",  # `demo` runs the scripted demo, itself a client of the services
     "safegrade.rules",  # `rules check` and `diagram` read rule files, no database
     "states",  # `diagram` draws the lifecycle; states/ is pure
+    "safegrade.api",  # `web` serves the API's app
+)
+API_ALSO_ALLOWED = (
+    "safegrade.api",  # its own modules
+    "states.errors",  # the lifecycle's refusals, answered as problems
 )
 FLOWS_ALSO_ALLOWED = ("flows",)  # its own modules
 
@@ -108,6 +114,8 @@ def judge(module: str, name: str, *, typing: bool = False) -> str | None:
         return "reports/ render the services' figures and touch no database"
     if under(module, ("safegrade.cli",)):
         return front_door(name, "safegrade/cli/", CLI_ALSO_ALLOWED)
+    if under(module, ("safegrade.api",)):
+        return front_door(name, "safegrade/api/", API_ALSO_ALLOWED)
     if under(module, ("flows",)):
         return front_door(name, "flows/", FLOWS_ALSO_ALLOWED)
     return None
@@ -204,6 +212,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "safegrade.auth": (ROOT, "safegrade.audit", "safegrade.services"),  # use cases that stand on the services
     "safegrade.reports": (ROOT, "safegrade.io"),
     "safegrade.scheduler": (ROOT, "safegrade.services"),
+    "safegrade.api": (ROOT, "states", "safegrade.services", "safegrade.auth", "safegrade.reports"),
     "safegrade.demo": (ROOT, "states", "safegrade.domain", "safegrade.io", "safegrade.reports", "safegrade.services"),
 }
 FOLDERS = tuple(sorted((f for f in MAY_IMPORT if f != ROOT), key=len, reverse=True))

@@ -39,6 +39,15 @@ class Context:
         """The (possibly simulated) current instant in the deployment's time zone."""
         return self.clock.now().astimezone(self.settings.zone)
 
+    def acting(self, *, actor: str | None, source: str, via: str | None = None, client: str | None = None,
+               clock: Clock | None = None) -> Context:
+        """This context for one request of a front door: the same settings, rules and store (opened once per
+        process), another actor, door, client and (for a read "as of") clock."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}")
+        return Context(self.settings, self.rules, self.store, clock or self.clock, actor, source, via=via,
+                       client=client)
+
     def actor(self) -> Actor:
         """The acting user, who must exist in the actor table; refused without one."""
         if self._actor is None:

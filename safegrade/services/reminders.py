@@ -34,16 +34,16 @@ from sqlalchemy import and_, case, or_, select, update
 from safegrade.errors import Conflict, Forbidden, InvalidInput, NotFound, spoken
 from safegrade.models import Account, Actor, Enterprise, Reminder, table
 from safegrade.notify.channels import (
-    Person,
-    PersonChannel,
-    person_channels_from_settings,
-    personal,
     Channel,
     DeliveryError,
     EnterpriseInfo,
     Message,
+    Person,
+    PersonChannel,
     channels_from_settings,
     deliver,
+    person_channels_from_settings,
+    personal,
     route,
 )
 from safegrade.services.asof import as_of

@@ -74,7 +74,7 @@ def test_a_disabled_account_is_not_reached(people_ctx, tmp_path):
     assert not (tmp_path / "mail").exists()
 
 
-def test_people_alone_deliver_a_message_no_group_channel_serves(people_ctx, tmp_path):
+def test_people_alone_deliver_a_message_no_group_channel_serves(people_ctx):
     world, ctx, _ = people_ctx
     ctx.settings = ctx.settings.model_copy(update={"notifications": ctx.settings.notifications.model_copy(
         update={"channels": []})})

@@ -211,7 +211,8 @@ def run(sizes: Sizes) -> Section:
         best = max(r["fire"].values(), key=lambda x: x["rate"])
         ratio = best["rate"] / r["in_process_rate"]
         summary.append([f"11. API event rate, {backend} (best of 1/8/32 clients: {best['concurrency']})",
-                        fmt_rate(best["rate"]), f"{fmt_rate(r['in_process_rate'])} fire_event in-process, same database",
+                        fmt_rate(best["rate"]),
+                        f"{fmt_rate(r['in_process_rate'])} fire_event in-process, same database",
                         "≥ 50% of in-process", f"{ratio:.0%} — {'met' if ratio >= 0.5 else 'NOT met'}"])
     body = [
         f"`safegrade web --workers {sizes.workers}` (uvicorn) on a database of {sizes.enterprises:,} synthetic "

@@ -60,6 +60,18 @@ class ChannelSettings(BaseModel):
     districts: tuple[str, ...] = ()  # district codes or names (checked against the rules); empty: every district
 
 
+class PersonChannelSettings(BaseModel):
+    """A channel to people rather than to a group: its URL names the recipient as `{to}`, filled, for each
+    account of the reminder's audience (the enterprise's own accounts, the district's officers, the bureau),
+    from that account's `contact` (`safegrade actor contacts`): its email, phone or DingTalk/WeCom user id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    url: str  # an Apprise URL with {to}, e.g. mailtos://user:pass@smtp.example.org?to={to}
+    contact: Literal["email", "phone", "im_user"]
+    audiences: tuple[Literal["enterprise", "district", "bureau"], ...] = ("enterprise", "district", "bureau")
+
+
 class RetrySettings(BaseModel):
     """How the reminder outbox retries: attempt n waits backoff_seconds·backoff_factor^(n-1); a claimed
     message is leased for lease_seconds, after which another sender may take it over."""
@@ -77,6 +89,7 @@ class NotificationSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     channels: list[str | ChannelSettings] = Field(default_factory=list)
+    people: list[PersonChannelSettings] = Field(default_factory=list)
     retry: RetrySettings = Field(default_factory=RetrySettings)
 
     @field_validator("channels", mode="before")
@@ -85,6 +98,14 @@ class NotificationSettings(BaseModel):
         from safegrade.notify.channels import check_channels  # apprise is imported only when a URL needs it
 
         return check_channels(value, "notifications.channels")
+
+    @field_validator("people")
+    @classmethod
+    def _checked_people(cls, value: list[PersonChannelSettings]) -> list[PersonChannelSettings]:
+        from safegrade.notify.channels import check_person_channels
+
+        check_person_channels([(p.name, p.url, p.contact) for p in value], "notifications.people")
+        return value
 
 
 class LockoutSettings(BaseModel):

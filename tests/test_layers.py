@@ -213,7 +213,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "safegrade.reports": (ROOT, "safegrade.io"),
     "safegrade.scheduler": (ROOT, "safegrade.services"),
     "safegrade.api": (ROOT, "states", "safegrade.services", "safegrade.auth", "safegrade.reports"),
-    "safegrade.demo": (ROOT, "states", "safegrade.domain", "safegrade.io", "safegrade.reports", "safegrade.services"),
+    "safegrade.demo": (ROOT, "states", "safegrade.domain", "safegrade.io", "safegrade.reports", "safegrade.services",
+                       "safegrade.auth"),
 }
 FOLDERS = tuple(sorted((f for f in MAY_IMPORT if f != ROOT), key=len, reverse=True))
 

@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from safegrade.auth import add_account, set_one_time_password
 from safegrade.clock import TestClock, parse_instant
 from safegrade.demo.synthetic import bad_rows, synthetic_rows, write_csv, write_xlsx
 from safegrade.demo.walk import walk
@@ -22,7 +23,7 @@ from safegrade.domain.scoring import Deduction
 from safegrade.errors import DOMAIN_ERRORS, InputErrors
 from safegrade.io.assessment import AssessmentInput, assessments_to_yaml, write_assessments_xlsx
 from safegrade.rules import Rules, load_rules
-from safegrade.services.actors import add_actor
+from safegrade.services.actors import add_actor, list_actors
 from safegrade.services.assessment import import_assessments
 from safegrade.services.auditing import Report, checkpoint_audit, export_audit, verify_audit, verify_export
 from safegrade.services.campaign import (
@@ -131,6 +132,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
     _ledgers_due(demo, status)
     caught_up = _catch_up(demo)
     verified = _audit(demo, revoked)
+    accounts = _accounts(demo)
     _finish(demo, revoked[0] if revoked else codes[0])
     return {"enterprises": len(codes), "selected": len(selected), "assessed": len(assessed),
             "campaign_assessed": status.total.assessed, "campaign_excluded": status.total.excluded,
@@ -139,7 +141,7 @@ def run_demo(settings: Settings, workdir: Path, *, enterprises: int = 100, seed:
             "findings_verified": verified_findings, "closed_loops": closed_loops,
             "interviews": interviews, "revoked": len(revoked), "escalations": walked.get("escalations", 0),
             "reminders_sent": walked.get("sent", 0), "expired": caught_up["escalations"], "events": verified.events,
-            "audit_ok": verified.ok,
+            "audit_ok": verified.ok, "accounts": len(accounts),
             **{f"result_{k}": v for k, v in results.items()}}
 
 
@@ -338,6 +340,44 @@ def _audit(demo: _Demo, revoked: list[str]) -> Report:
                            f"{show_enterprise(as_(None), revoked[0]).state_label}), rebuilt from "
                            f"{len(timeline(as_(None), revoked[0]))} audit events")
     return verified
+
+
+REVIEWER = "审核员王敏"
+
+
+def _accounts(demo: _Demo) -> list[tuple[str, str, str]]:
+    """One account per role with a one-time password (changed at the first sign-in): the bureau's, the officer
+    of the district of an enterprise that rectified findings, that enterprise's user, a reviewer; and how to
+    start the server on the demo's database. (role label, account, one-time password) of each."""
+    demo.step("账号 — one account per role, to sign in to the HTTP API (`safegrade web`)")
+    boss = demo.as_(BUREAU)
+    company = next(a for a in list_actors(boss) if a.role == "enterprise")
+    code = company.enterprise_code
+    district = show_enterprise(boss, code).district_name
+    add_account(boss, REVIEWER, "reviewer")
+    officer = _officer(district)
+    roles = demo.rules.lifecycle.roles
+    made = []
+    table = Table("角色", "账号", "一次性密码（首次登录须修改）", title="演示账号")
+    for name, role in ((BUREAU, "bureau"), (officer, "district"), (company.name, "enterprise"),
+                       (REVIEWER, "reviewer")):
+        password = set_one_time_password(boss, name).password
+        made.append((roles[role].label, name, password))
+        table.add_row(roles[role].label, name, password)
+    demo.console.print(table)
+    db = demo.db.resolve()
+    demo.console.print(
+        f"{company.name} is the account of enterprise {code}; {officer} acts in {district}.\n"
+        "Start the server on the demo's database (the signing secret comes from the environment):\n"
+        f"  export SAFEGRADE_WEB_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
+        f"  .venv/bin/safegrade --db sqlite:///{db} web --port 8000\n"
+        "then http://127.0.0.1:8000/api/v1/openapi.json describes the API; sign in with\n"
+        f"  curl -c jar -H 'Content-Type: application/json' -d '{{\"name\": \"{BUREAU}\", \"password\": "
+        f"\"{made[0][2]}\"}}' http://127.0.0.1:8000/api/v1/auth/sign-in\n"
+        f"(then POST /api/v1/auth/password to change the one-time password), or give a program a personal token:\n"
+        f"  .venv/bin/safegrade --db sqlite:///{db} --actor {BUREAU} actor token {BUREAU} --expires 90d",
+        markup=False, soft_wrap=True)
+    return made
 
 
 def _finish(demo: _Demo, example: str) -> None:

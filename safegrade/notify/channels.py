@@ -77,6 +77,7 @@ class Message:
     at: datetime
     district_name: str | None = None
     enterprise: EnterpriseInfo | None = None
+    recipient: str | None = None  # the account a personal copy is for (its key ends with ":to:<account>")
 
     def record(self) -> dict[str, Any]:
         """The message as the file channel writes it."""
@@ -84,7 +85,8 @@ class Message:
         return {"key": self.key, "title": self.title, "body": self.body, "audience": self.audience,
                 "district": self.district, "district_name": self.district_name, "at": self.at.isoformat(),
                 "enterprise": None if e is None else {"name": e.name, "credit_code": e.credit_code,
-                                                      "contact": e.contact, "phone": e.phone}}
+                                                      "contact": e.contact, "phone": e.phone},
+                **({"recipient": self.recipient} if self.recipient else {})}
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,95 @@ class Channel:
 def route(channels: Iterable[Channel], message: Message) -> list[Channel]:
     """The channels that serve the message's audience and district, in configuration order."""
     return [c for c in channels if c.serves(message)]
+
+
+# --- channels to people ----------------------------------------------------------------------------------
+
+CONTACTS = ("email", "phone", "im_user")
+_SAMPLE_CONTACT = {"email": "someone@example.org", "phone": "13800000000", "im_user": "user01"}
+
+
+@dataclass(frozen=True)
+class PersonChannel:
+    """A configured channel to people: an Apprise URL with `{to}`, the contact that fills it, its audiences."""
+
+    name: str
+    url: str  # as configured, with {to}
+    contact: str
+    audiences: frozenset[str] = frozenset(AUDIENCES)
+    base_dir: Path = Path(".")  # a file channel's folder is taken from here
+
+    def to(self, account: str, address: str) -> Channel:
+        """This channel for one account: named '<account>:<channel>' (what `delivered_to` records)."""
+        return Channel(f"{account}:{self.name}",
+                       _resolved(self.url.replace("{to}", quote(address, safe="@+")), self.base_dir), self.audiences)
+
+
+@dataclass(frozen=True)
+class Person:
+    """An account a reminder can reach: its name, role, scope and contacts."""
+
+    name: str
+    role: str
+    district: str | None
+    enterprise_code: str | None
+    contacts: Mapping[str, str]
+
+
+def personal(message: Message, people: Iterable[Person], channels: Iterable[PersonChannel]
+             ) -> list[tuple[Channel, Message]]:
+    """Each (channel, copy of `message`) that reaches one of `people`: the accounts of the message's audience —
+    an enterprise message the accounts of that enterprise, a district message the district's officers, a bureau
+    message the bureau's accounts — through each person channel whose contact the account has. Each copy has its
+    own key (`<key>:to:<account>`), so an idempotent channel keeps one per person."""
+    code = message.enterprise.credit_code if message.enterprise is not None else None
+    found = []
+    for person in people:
+        if person.role != message.audience:
+            continue
+        if message.audience == "enterprise" and (code is None or person.enterprise_code != code):
+            continue
+        if message.audience == "district" and person.district != message.district:
+            continue
+        for channel in channels:
+            address = person.contacts.get(channel.contact)
+            if address and message.audience in channel.audiences:
+                copy = Message(key=f"{message.key}:to:{person.name}", title=message.title, body=message.body,
+                               audience=message.audience, district=message.district, at=message.at,
+                               district_name=message.district_name, enterprise=message.enterprise,
+                               recipient=person.name)
+                found.append((channel.to(person.name, address), copy))
+    return found
+
+
+def check_person_channels(items: Sequence[tuple[str, str, str]], key: str = "notifications.people") -> None:
+    """Each person channel: a unique name, an Apprise URL that names the recipient as {to} and parses with a
+    sample recipient; ValueError naming every bad key."""
+    problems: list[str] = []
+    names: set[str] = set()
+    for i, (name, url, contact) in enumerate(items):
+        here = f"{key}[{i}]"
+        if not name.strip() or ":" in name:
+            problems.append(f"{here}.name: a non-empty name without ':'")
+        if name in names:
+            problems.append(f"{here}.name: {name!r} is used twice; give each channel its own name")
+        names.add(name)
+        if "{to}" not in url:
+            problems.append(f"{here}.url: must name the recipient as {{to}}, e.g. "
+                            "mailtos://user:pass@smtp.example.org?to={to}")
+            continue
+        try:
+            check_url(url.replace("{to}", quote(_SAMPLE_CONTACT.get(contact, "x"), safe="@+")))
+        except ValueError as exc:
+            problems.append(f"{here}.url: {exc}")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def person_channels_from_settings(settings: Settings) -> list[PersonChannel]:
+    """The configured channels to people, file folders made absolute like the other channels'."""
+    return [PersonChannel(p.name, p.url, p.contact, frozenset(p.audiences), settings.base_dir)
+            for p in settings.notifications.people]
 
 
 # --- credentials ---------------------------------------------------------------------------------------

@@ -32,14 +32,18 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select, update
 
 from safegrade.errors import Conflict, InvalidInput, spoken
-from safegrade.models import Enterprise, Reminder, table
+from safegrade.models import Account, Actor, Enterprise, Reminder, table
 from safegrade.notify.channels import (
     Channel,
     DeliveryError,
     EnterpriseInfo,
     Message,
+    Person,
+    PersonChannel,
     channels_from_settings,
     deliver,
+    person_channels_from_settings,
+    personal,
     route,
 )
 from safegrade.services.asof import as_of
@@ -107,6 +111,8 @@ def send_reminders(ctx: Context, *, limit: int | None = None) -> dict[str, int]:
         raise InvalidInput(f"{{limit}}: {limit} is not a number of messages; give 1 or more", code="out_of_range",
                            field="limit", value=limit, allowed="1 or more")
     channels = channels_from_settings(ctx.settings, ctx.rules)
+    to_people = person_channels_from_settings(ctx.settings)
+    people = _people(ctx) if to_people else []
     retry = ctx.settings.notifications.retry
     counts = dict.fromkeys(OUTCOMES, 0)
     while limit is None or counts["claimed"] < limit:
@@ -117,7 +123,7 @@ def send_reminders(ctx: Context, *, limit: int | None = None) -> dict[str, int]:
         counts["claimed"] += len(batch)
         counts["reclaimed"] += sum(row["last_error"] == RECLAIMED for row in batch)
         for row in batch:
-            counts[_send_one(ctx, row, lease_until, channels, retry)] += 1
+            counts[_send_one(ctx, row, lease_until, channels, retry, (people, to_people))] += 1
     return counts
 
 
@@ -148,6 +154,19 @@ def _claim(ctx: Context, size: int, lease_seconds: int) -> tuple[list[dict[str, 
     return rows, lease_until
 
 
+def _people(ctx: Context) -> list[Person]:
+    """The accounts a reminder can reach in person: enabled, of a role that is an audience, with a contact."""
+    a, c = table(Actor).c, table(Account).c
+    query = (select(a.name, a.role, a.district, a.enterprise_code, c.email, c.phone, c.im_user)
+             .join(table(Account), c.actor_id == a.id)
+             .where(c.disabled.is_(False), a.role.in_(("enterprise", "district", "bureau")))
+             .order_by(a.name))
+    with ctx.store.read() as session:
+        rows = session.execute(query).mappings().all()
+    return [Person(r["name"], r["role"], r["district"], r["enterprise_code"],
+                   {k: r[k] for k in ("email", "phone", "im_user") if r[k]}) for r in rows]
+
+
 def message_of(ctx: Context, row: dict[str, Any]) -> Message:
     """The message of an outbox row. Its key is the row's natural identity (subject, due date, step,
     audience), which stays the same if the database is rebuilt, unlike its id."""
@@ -159,25 +178,26 @@ def message_of(ctx: Context, row: dict[str, Any]) -> Message:
 
 
 def _send_one(ctx: Context, row: dict[str, Any], lease_until: datetime, channels: list[Channel],
-              retry: RetrySettings) -> str:
-    """Deliver one claimed message to its channels and record the outcome; the outcome's name."""
+              retry: RetrySettings, to_people: tuple[list[Person], list[PersonChannel]] = ([], [])) -> str:
+    """Deliver one claimed message to its channels, and a copy to each account of its audience that a channel to
+    people reaches; record the outcome; the outcome's name."""
     renewed = _keep_lease(ctx, row["id"], lease_until, retry.lease_seconds)
     if renewed is None:
         return "lost"
     lease_until = renewed
     message = message_of(ctx, row)
-    routed = route(channels, message)
+    routed = [(channel, message) for channel in route(channels, message)] + personal(message, *to_people)
     delivered = list(row["delivered_to"] or [])
     errors = []
     if not routed:
         errors.append(f"no channel serves audience {message.audience} ({_audience_label(ctx, message.audience)}) "
                       f"in district {message.district_name or '(none)'} ({message.district or '-'}); "
                       f"add one to notifications.channels, {spoken().hint('retry_reminders')}")
-    for channel in routed:
+    for channel, copy in routed:
         if channel.name in delivered:
             continue
         try:
-            deliver(channel, message)
+            deliver(channel, copy)
             delivered.append(channel.name)
         except DeliveryError as exc:
             errors.append(str(exc))

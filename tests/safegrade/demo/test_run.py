@@ -43,6 +43,7 @@ def test_demo_runs_and_its_figures_match_the_database(tmp_path):
     assert "08:00 巡检" in text
     assert "escalate→interview" in text
     assert "days late" in text
+    _one_time_passwords_sign_in(tmp_path / "demo" / "demo.db", text, summary)
     delivered = [line for f in (tmp_path / "demo" / "outbox").glob("*.jsonl")
                  for line in f.read_text("utf-8").splitlines()]
     assert len(delivered) >= summary["reminders_sent"]
@@ -75,3 +76,23 @@ def test_demo_starts_afresh_each_time(tmp_path):
     first = run_demo(settings, tmp_path / "demo", enterprises=30, seed=1, console=Console(file=io.StringIO()))
     second = run_demo(settings, tmp_path / "demo", enterprises=30, seed=1, console=Console(file=io.StringIO()))
     assert first == second
+
+
+def _one_time_passwords_sign_in(db, text, summary):
+    """The demo's four accounts (one per role) sign in with the one-time passwords it printed, each then
+    asked to change it; the printed command starts the server on the demo's database."""
+    import re
+
+    from safegrade.auth import list_accounts, sign_in
+    from safegrade.services.context import open_context
+
+    assert summary["accounts"] == 4
+    assert f"safegrade --db sqlite:///{db.resolve()} web --port 8000" in text
+    ctx = open_context(settings_for(f"sqlite:///{db}", db.parent))
+    printed = dict(re.findall(r"│ \S+\s+│ (\S+)\s+│ (\S+)\s+│", text))
+    accounts = {a.name: a for a in list_accounts(ctx) if a.has_password}
+    assert {accounts[n].role for n in printed if n in accounts} == {"bureau", "district", "enterprise", "reviewer"}
+    for name, password in printed.items():
+        if name in accounts:
+            assert sign_in(ctx, name, password).must_change_password is True
+    ctx.store.engine.dispose()

@@ -39,7 +39,7 @@ class SecurityLogReport:
 
 def _reader(ctx: Context) -> None:
     if not console(ctx):
-        ctx.require("read_security_log", "read the security log")
+        ctx.require("read_security_log", "read the security log", read=True)
 
 
 def list_security_events(ctx: Context, *, actor: str | None = None, kind: str | None = None,

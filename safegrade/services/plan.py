@@ -14,7 +14,6 @@ from pydantic import Field
 from sqlalchemy import bindparam, select
 
 from safegrade.domain import timetable
-from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.asof import AsOf, as_of
@@ -195,9 +194,10 @@ class _Simulation:
         rules = self.ctx.rules.deadlines
         new: list[tuple[str, date]] = []
         if dest == State.INTERVIEW and source != State.INTERVIEW:
-            new.append(("interview", add_working_days(day, rules.interview_working_days)))
+            new.append(("interview", self.ctx.rules.calendar.add_working_days(day, rules.interview_working_days)))
         if dest == State.REVOCATION_PENDING and source != State.REVOCATION_PENDING:
-            row["publicity_ends_on"] = seen["publicity_ends_on"] = add_working_days(day, rules.publicity_working_days)
+            row["publicity_ends_on"] = seen["publicity_ends_on"] = self.ctx.rules.calendar.add_working_days(
+                day, rules.publicity_working_days)
             new.append(("publicity", row["publicity_ends_on"]))
         for kind, due in new:
             key = enterprise_subject(kind, row["id"])

@@ -17,6 +17,7 @@ from safegrade.domain import timetable
 from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.asof import AsOf, as_of
+from safegrade.services.calendar import RecountChange, change_of, recount_preview
 from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.due import gather, judge, outstanding, subject
@@ -64,6 +65,9 @@ class DeadlinePlan:
     escalations: int  # lifecycle events
     paused: int  # deadlines paused, awaiting the verification of evidence
     assumes: str
+    # deadlines counted Monday–Friday that the rules' holiday schedule now moves: `deadlines recount` would
+    # make these changes, and the days above are planned on the recounted dates
+    recount: list[RecountChange]
 
 
 def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
@@ -79,6 +83,8 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
         d, e = then.table(DEADLINE), then.table(ENTERPRISE)
         rows = [dict(r) for r in session.execute(select(d).where(
             d.c.next_on <= end, d.c.status == OPEN).order_by(d.c.next_on, d.c.id)).mappings()]
+        recount = recount_preview(ctx, session, d)
+        rows = _recounted_rows(rows, recount, end)
         paused = len(session.execute(select(d.c.id).where(d.c.status == PAUSED)).all())
         facts = gather(session, rows, then=then)
         ids = sorted({r["enterprise_id"] for r in rows if r["enterprise_id"] is not None})
@@ -95,7 +101,19 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
         days=[PlanDay(date=day, items=[PlanItem(**i) for i in its]) for day, its in sorted(days.items())],
         reminders=sum(len(i["audiences"]) for i in items if i["what"] in ("reminder", "progress")),
         escalations=sum(1 for i in items if i["what"] == "event"), paused=paused,
-        assumes="nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)")
+        assumes="nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)"
+                + ("; the deadlines listed under recount recounted first (deadlines recount)" if recount else ""),
+        recount=[change_of(ctx, r, new) for r, new in recount])
+
+
+def _recounted_rows(rows: list[dict[str, Any]], recount: list[tuple[dict[str, Any], dict[str, Any]]],
+                    end: date) -> list[dict[str, Any]]:
+    """The open deadlines due for an action by `end`, with the recount's dates where it would move them."""
+    by_id = {r["id"]: r for r in rows}
+    for row, new in recount:
+        by_id[row["id"]] = {**by_id.get(row["id"], row), **new}
+    due = [r for r in by_id.values() if r["status"] == OPEN and r["next_on"] is not None and r["next_on"] <= end]
+    return sorted(due, key=lambda r: (r["next_on"], r["id"]))
 
 
 def _item(ctx: Context, on: date, d: dict[str, Any], who: str, step: str, what: str, audiences: list[str],

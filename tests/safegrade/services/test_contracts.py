@@ -29,6 +29,16 @@ from safegrade.services.campaign import (
     OpenedCampaign,
     StatusTotal,
 )
+from safegrade.services.calendar import (
+    CalendarCheck,
+    CalendarDay,
+    CalendarMonth,
+    CalendarYear,
+    CoveredYears,
+    DeadlineRecount,
+    RecountChange,
+    UncoveredDeadline,
+)
 from safegrade.services.deadlines import DeadlineRow
 from safegrade.services.enterprise import EnterpriseNow, EnterpriseThen, EnterpriseView, TimelineEvent
 from safegrade.services.finding import EvidenceFile, FindingRejected, FindingRow, FindingSubmitted, FindingVerified
@@ -175,8 +185,20 @@ STABLE_KEYS = {
     EscalationRecord: ("id", "enterprise", "seq", "hash", "event", "at", "event_label", "from_state", "from_label",
                        "to_state", "to_label", "actor", "role", "source", "reason", "automatic", "deadline",
                        "deadline_label"),
-    DeadlinePlan: ("from", "to", "days", "reminders", "escalations", "paused", "assumes"),
+    DeadlinePlan: ("from", "to", "days", "reminders", "escalations", "paused", "assumes", "recount"),
     PlanDay: ("date", "items"),
+    CalendarDay: ("date", "weekday", "working", "kind", "kind_label", "name"),
+    CalendarMonth: ("month", "working_days", "days"),
+    CalendarYear: ("year", "month", "covered_by", "source", "weekday_fallback", "working_days", "holidays",
+                   "makeup_days", "months"),
+    CoveredYears: ("covered_by", "years"),
+    UncoveredDeadline: ("id", "kind", "label", "subject", "district_name", "due_on", "status", "status_label",
+                        "counted_from", "working_days", "fallback_years", "note"),
+    CalendarCheck: ("covered", "weekday_fallback", "uncovered_years", "deadlines", "to_recount"),
+    RecountChange: ("id", "kind", "label", "subject", "credit_code", "district_name", "counted_from", "working_days",
+                    "due_on_before", "due_on_after", "next_on_before", "next_on_after", "fallback_years_before",
+                    "fallback_years_after", "audit"),
+    DeadlineRecount: ("dry_run", "checked", "changed", "still_fallback", "changes"),
     PlanItem: ("on", "kind", "label", "subject", "who", "district_name", "due_on", "step", "what", "audiences",
                "detail"),
     ReminderRecord: ("id", "subject", "finding_id", "kind", "kind_label", "due_on", "step", "step_label", "audience",
@@ -257,7 +279,7 @@ def test_a_key_that_is_a_python_keyword_is_the_same_for_jsonable_and_pydantic():
                     district_name="武清区", due_on=date(2023, 7, 27), step="-7", what="reminder",
                     audiences=["enterprise"], detail="")
     plan = DeadlinePlan(from_=date(2023, 7, 20), to=date(2023, 7, 26), days=[PlanDay(date=item.on, items=[item])],
-                        reminders=1, escalations=0, paused=0, assumes="nothing is done by hand")
+                        reminders=1, escalations=0, paused=0, assumes="nothing is done by hand", recount=[])
     plain = jsonable(plan)
     assert list(plain)[:2] == ["from", "to"]
     assert plain["days"][0]["items"][0]["due_on"] == "2023-07-27"
@@ -291,6 +313,7 @@ ALLOWED = {
     "safegrade.services.deadlines.dialect_insert",  # a SQLAlchemy insert construct, not a result
     "safegrade.services.due.reminder_row",  # the parameters of one outbox insert, not a result
     "safegrade.services.lifecycle.effects",  # field → new value: the change set of one transition
+    "safegrade.services.calendar.recount_preview",  # (row, new values) inside the plan's or the recount's read
     # not converted yet: delivery and progress counts, which the jobs (services/jobs.py) record as
     # job_run.counts and `deadlines check` prints as they are; convert them with the jobs' results
     "safegrade.services.reminders.send_reminders",

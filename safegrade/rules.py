@@ -178,6 +178,9 @@ def _read(directory: Path, name: str, c: _Collector) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         c.add(name, "(file)", f"not valid YAML: {exc}".replace("\n", " "))
         return {}
+    except ValueError as exc:  # a timestamp YAML recognises that is no date (2027-02-30)
+        c.add(name, "(file)", f"not valid YAML: a date that does not exist ({exc})")
+        return {}
     return c.mapping(name, "(top)", doc)
 
 

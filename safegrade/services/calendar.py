@@ -274,8 +274,8 @@ def _credit_codes(session: Session, ids: Sequence[int | None]) -> dict[int, str]
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    return dict(session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code)
-                                .where(ENTERPRISE.c.id.in_(wanted))).tuples().all())
+    return {i: code for i, code in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code)
+                                                   .where(ENTERPRISE.c.id.in_(wanted)))}
 
 
 def _apply(ctx: Context, session: Session, row: Mapping[str, Any], new: Mapping[str, Any],

@@ -72,6 +72,6 @@ def calendar_check(ctx: typer.Context) -> None:
             table.add_row(str(d.id), d.label, d.subject, d.district_name, str(d.due_on), d.status_label, counted,
                           d.note)
         out.print(table)
-    years = "、".join(map(str, checked.uncovered_years)) or "无"
-    out.print(f"{len(checked.deadlines)} 项期限涉及无节假日安排的年份（{years}）；"
+    missing = "、".join(map(str, checked.uncovered_years)) or "无"
+    out.print(f"{len(checked.deadlines)} 项期限涉及无节假日安排的年份（{missing}）；"
               f"其中 {checked.to_recount} 项现可重算：safegrade deadlines recount", markup=False)

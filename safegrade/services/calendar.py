@@ -194,7 +194,9 @@ def check_calendar(ctx: Context) -> CalendarCheck:
         d = as_of(ctx, session).table(DEADLINE)
         rows = [dict(r) for r in session.execute(select(d).where(d.c.status.in_(LIVE)).order_by(d.c.due_on, d.c.id))
                 .mappings()]
-    out, years, to_recount = [], set(), 0
+    out: list[UncoveredDeadline] = []
+    years: set[int] = set()
+    to_recount = 0
     for r in rows:
         uncovered = cal.uncovered(r["due_on"], r["due_on"])
         if not uncovered and not r["fallback_years"]:
@@ -240,7 +242,7 @@ def recount_preview(ctx: Context, session: Session, deadline: Any) -> list[tuple
     deadline table as it stands at the reader's instant."""
     rows = session.execute(select(deadline).where(deadline.c.status.in_(LIVE), deadline.c.fallback_years.is_not(None))
                            .order_by(deadline.c.due_on, deadline.c.id)).mappings()
-    return [(dict(r), new) for r in rows if (new := _recounted(ctx, r)) is not None]
+    return [(dict(r), new) for r in rows if (new := _recounted(ctx, dict(r))) is not None]
 
 
 def change_of(ctx: Context, row: Mapping[str, Any], new: Mapping[str, Any], credit_code: str | None = None,

@@ -42,12 +42,16 @@ def test_the_schedule_in_the_rules_is_the_packages_where_both_exist(real: Rules,
 
 def test_each_year_says_where_its_schedule_comes_from(real: Rules) -> None:
     cal = real.calendar
-    assert cal.source(2026) == real.calendar.schedules[2026].source and cal.from_rules(2026)
-    assert cal.source(2024) == PACKAGE_SOURCE and not cal.from_rules(2024)
-    assert cal.source(2027) is None and not cal.covers(2027)
+    assert cal.source(2026) == real.calendar.schedules[2026].source
+    assert cal.from_rules(2026)
+    assert cal.source(2024) == PACKAGE_SOURCE
+    assert not cal.from_rules(2024)
+    assert cal.source(2027) is None
+    assert not cal.covers(2027)
     covered = cal.covered()
     assert covered["rules/holidays.yaml"] == [2025, 2026]
-    assert covered[PACKAGE_SOURCE][0] == 2004 and covered[PACKAGE_SOURCE][-1] == 2024
+    assert covered[PACKAGE_SOURCE][0] == 2004
+    assert covered[PACKAGE_SOURCE][-1] == 2024
     assert cal.uncovered(date(2026, 12, 21), date(2027, 1, 18)) == (2027,)
     assert cal.uncovered(date(2026, 1, 1), date(2026, 12, 31)) == ()
 
@@ -56,7 +60,8 @@ def test_a_make_up_saturday_is_a_working_day(real: Rules) -> None:
     cal = real.calendar
     saturday = date(2026, 2, 28)  # 春节 make-up working day (调休上班)
     assert saturday.weekday() == 5
-    assert cal.is_working_day(saturday) and cal.makeup_name(saturday) == "春节"
+    assert cal.is_working_day(saturday)
+    assert cal.makeup_name(saturday) == "春节"
     assert not cal.is_working_day(date(2026, 2, 21))  # a Saturday inside the holiday
     # a deadline of 5 working days from the holiday's Saturday falls due on the make-up Saturday
     assert cal.add_working_days(date(2026, 2, 21), 5) == saturday
@@ -68,7 +73,8 @@ def test_a_year_given_in_a_test_rules_folder_is_counted_with_it(tmp_path: Path) 
     """The made-up 2027 schedule of the test rules folder (a fixture, not the State Council's)."""
     assert "TEST FIXTURE" in MADE_UP_2027
     cal = load_rules(rules_with_2027(tmp_path)).calendar
-    assert cal.from_rules(2027) and "TEST FIXTURE" in (cal.source(2027) or "")
+    assert cal.from_rules(2027)
+    assert "TEST FIXTURE" in (cal.source(2027) or "")
     assert not cal.is_working_day(date(2027, 1, 1))  # 元旦, a Friday
     assert cal.is_working_day(date(2027, 2, 20))  # the made-up make-up Saturday
     # 20 working days from Monday 2026-12-21: Monday–Friday gives 2027-01-18, the schedule one day later
@@ -85,8 +91,10 @@ def write(text: str) -> Callable[[Path], None]:
 
 BAD = [
     pytest.param(write("  2027:\n    source: x\n    holidays:\n      - {name: 元旦, date: 2028-01-01}\n"),
-                 ["holidays.yaml: years.2027.holidays[0]: 2028-01-01–2028-01-01 is not inside 2027"], id="outside-year"),
-    pytest.param(write("  2027:\n    source: x\n    holidays:\n      - {name: 春节, from: 2027-02-14, to: 2027-02-06}\n"),
+                 ["holidays.yaml: years.2027.holidays[0]: 2028-01-01–2028-01-01 is not inside 2027"],
+                 id="outside-year"),
+    pytest.param(write("  2027:\n    source: x\n    holidays:\n"
+                       "      - {name: 春节, from: 2027-02-14, to: 2027-02-06}\n"),
                  ["holidays.yaml: years.2027.holidays[0].to: 2027-02-06 is before from 2027-02-14"], id="range-order"),
     pytest.param(write("  2027:\n    source: x\n    holidays:\n      - {name: 春节, from: 2027-02-06, to: 2027-02-14}\n"
                        "    workdays:\n      - {name: 春节, date: 2027-02-13}\n"),

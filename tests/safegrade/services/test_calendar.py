@@ -86,7 +86,8 @@ def test_a_year_without_a_schedule_is_refused_for_counting_and_nothing_is_record
     with pytest.raises(InvalidInput) as caught:
         assess(ctxs.maker(), tmp_path, clock, codes[0], DEDUCTIONS, on="2026-12-21")
     assert caught.value.code == "no_holiday_schedule"
-    assert "2027" in str(caught.value) and "rules/holidays.yaml" in str(caught.value)
+    assert "2027" in str(caught.value)
+    assert "rules/holidays.yaml" in str(caught.value)
     assert count(ctxs, FINDING) == 0
     assert state(ctxs, codes[0]) == "assessing"
 
@@ -102,7 +103,8 @@ def test_a_january_finding_moves_past_the_holiday_in_one_audited_idempotent_reco
     assert [(x.subject, x.fallback_years) for x in checked.deadlines if x.fallback_years] == [(d["subject"], "2027")]
     # the grades' validity ends in 2028: a date given as such, listed, not counted in working days
     assert {x.kind for x in checked.deadlines if not x.fallback_years} == {"validity"}
-    assert checked.uncovered_years == [2027, 2028] and checked.to_recount == 0
+    assert checked.uncovered_years == [2027, 2028]
+    assert checked.to_recount == 0
 
     assert sweep(ctxs, clock, "2027-01-11", fallback=True).reminders  # the "-7" reminder of 2027-01-18, queued
     queued = count(ctxs, REMINDER)
@@ -114,7 +116,8 @@ def test_a_january_finding_moves_past_the_holiday_in_one_audited_idempotent_reco
     assert [(c.subject, c.due_on_before, c.due_on_after, c.fallback_years_after) for c in plan.recount] == [
         (d["subject"], date(2027, 1, 18), date(2027, 1, 19), None)]
     planned = [(i.on, i.step) for day in plan.days for i in day.items if i.subject == d["subject"]]
-    assert (date(2027, 1, 16), "-3") in planned and (date(2027, 1, 19), "0") in planned
+    assert (date(2027, 1, 16), "-3") in planned
+    assert (date(2027, 1, 19), "0") in planned
     assert finding_deadline(ctxs)["due_on"] == date(2027, 1, 18)  # the plan changed nothing
 
     with pytest.raises(Forbidden):
@@ -136,7 +139,8 @@ def test_a_january_finding_moves_past_the_holiday_in_one_audited_idempotent_reco
         superseded = session.execute(select(REMINDER.c.status).where(REMINDER.c.due_on == date(2027, 1, 18))).scalars()
         assert set(superseded) == {"superseded"}  # queued for the old date, never sent
     events = [e for e in timeline(new(), codes[0]) if e.event == "deadline_recounted"]
-    assert len(events) == 1 and events[0].actor == "boss"
+    assert len(events) == 1
+    assert events[0].actor == "boss"
     assert "2027-01-18 → 2027-01-19" in events[0].reason
     assert verify_audit(new()).ok
 
@@ -173,10 +177,12 @@ def test_calendar_show_marks_holidays_make_up_days_and_the_source(rules_2027, ct
     feb = show_calendar(ctxs.make(), 2026, 2)
     kinds = {d.date: d.kind for d in feb.months[0].days}
     assert kinds[date(2026, 2, 14)] == kinds[date(2026, 2, 28)] == "makeup"
-    assert kinds[date(2026, 2, 16)] == "holiday" and kinds[date(2026, 2, 7)] == "weekend"
+    assert kinds[date(2026, 2, 16)] == "holiday"
+    assert kinds[date(2026, 2, 7)] == "weekend"
     assert (feb.covered_by, feb.working_days, feb.makeup_days) == ("rules/holidays.yaml", 16, 2)
     assert show_calendar(ctxs.make(), 2027).weekday_fallback
     year = show_calendar(ctxs.make(rules=rules_2027), 2027)
-    assert not year.weekday_fallback and "TEST FIXTURE" in (year.source or "")
+    assert not year.weekday_fallback
+    assert "TEST FIXTURE" in (year.source or "")
     with pytest.raises(InvalidInput):
         show_calendar(ctxs.make(), 2027, 13)

@@ -21,14 +21,6 @@ from safegrade.models import TRACKED_FIELDS
 from safegrade.output import field_key, jsonable
 from safegrade.services.actors import ActorRow, AddedActor
 from safegrade.services.auditing import AuditExport
-from safegrade.services.campaign import (
-    CampaignRecord,
-    CampaignStatus,
-    DistrictStatus,
-    ExcludedMember,
-    OpenedCampaign,
-    StatusTotal,
-)
 from safegrade.services.calendar import (
     CalendarCheck,
     CalendarDay,
@@ -38,6 +30,14 @@ from safegrade.services.calendar import (
     DeadlineRecount,
     RecountChange,
     UncoveredDeadline,
+)
+from safegrade.services.campaign import (
+    CampaignRecord,
+    CampaignStatus,
+    DistrictStatus,
+    ExcludedMember,
+    OpenedCampaign,
+    StatusTotal,
 )
 from safegrade.services.deadlines import DeadlineRow
 from safegrade.services.enterprise import EnterpriseNow, EnterpriseThen, EnterpriseView, TimelineEvent

@@ -108,6 +108,16 @@ def working_days_between(a: date, b: date) -> int:
 PACKAGE_SOURCE = f"chinesecalendar {chinese_calendar.__version__}"
 
 
+def _chinese(name: str | None) -> str | None:
+    """The package's holiday name (English, its enum's value) in Chinese (春节), as the rules write it."""
+    if name is None:
+        return None
+    try:
+        return str(chinese_calendar.Holiday(name).chinese)
+    except ValueError:
+        return name
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per loaded rules; its counts are cached on it
 class WorkCalendar:
     """Working days from the rules' schedules where they give a year, the package's elsewhere, and
@@ -133,13 +143,13 @@ class WorkCalendar:
         """The holiday `d` belongs to (its name as the source gives it), or None."""
         if d.year in self.schedules:
             return self.schedules[d.year].holidays.get(d)
-        return chinese_calendar.holidays.get(d) if self.covers(d.year) else None
+        return _chinese(chinese_calendar.holidays.get(d)) if self.covers(d.year) else None
 
     def makeup_name(self, d: date) -> str | None:
         """The holiday whose make-up working day (调休上班) `d` is, or None."""
         if d.year in self.schedules:
             return self.schedules[d.year].workdays.get(d)
-        return chinese_calendar.workdays.get(d) if self.covers(d.year) and d.weekday() >= 5 else None
+        return _chinese(chinese_calendar.workdays.get(d)) if self.covers(d.year) and d.weekday() >= 5 else None
 
     def is_working_day(self, d: date) -> bool:
         if isinstance(d, datetime):

@@ -23,6 +23,7 @@ from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import show_enterprise, timeline
 from safegrade.services.ledger import import_ledger
 from safegrade.services.plan import plan_deadlines
+from safegrade.services.reporting.oversight import oversight_flags
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
 from tests.factories import CAMPAIGN, DEDUCTIONS, assess, plain, row, write_ledger
@@ -106,6 +107,11 @@ def test_a_january_finding_moves_past_the_holiday_in_one_audited_idempotent_reco
     assert checked.uncovered_years == [2027, 2028]
     assert checked.to_recount == 0
 
+    flagged = [f for f in oversight_flags(ctxs.make(), CAMPAIGN) if f["kind"] == "counted_on_weekday_fallback"]
+    assert [f["enterprises"][0]["credit_code"] for f in flagged] == [codes[0]]
+    assert "2027-01-18" in flagged[0]["detail"]
+    assert flagged[0]["events"]  # the record_assessment that set it
+
     assert sweep(ctxs, clock, "2027-01-11", fallback=True).reminders  # the "-7" reminder of 2027-01-18, queued
     queued = count(ctxs, REMINDER)
 
@@ -143,6 +149,8 @@ def test_a_january_finding_moves_past_the_holiday_in_one_audited_idempotent_reco
     assert events[0].actor == "boss"
     assert "2027-01-18 → 2027-01-19" in events[0].reason
     assert verify_audit(new()).ok
+
+    assert [f for f in oversight_flags(new(), CAMPAIGN) if f["kind"] == "counted_on_weekday_fallback"] == []
 
     again = recount_deadlines(new("boss"))
     assert (again.changed, again.checked) == (0, 0)

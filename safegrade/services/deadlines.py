@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from safegrade.domain import timetable
+from safegrade.domain.workday import PACKAGE_SOURCE
 from safegrade.errors import InvalidInput
 from safegrade.models import Deadline, Finding, Reminder, table
 from safegrade.services.asof import as_of
@@ -87,7 +88,7 @@ def _fallback_mark(ctx: Context, s: DeadlineSpec) -> str | None:
         year = years[0]
         raise InvalidInput(
             f"{s.subject}: counting its due date needs the holiday schedule of {year}, which neither "
-            f"rules/holidays.yaml nor {ctx.rules.calendar.source(year - 1) or 'chinesecalendar'} covers; add the "
+            f"rules/holidays.yaml nor {PACKAGE_SOURCE} covers; add the "
             f"{year} schedule to rules/holidays.yaml (or allow calendar.weekday_fallback in config.yaml)",
             code="no_holiday_schedule", field="due_on", value=s.due_on.isoformat(),
             allowed=f"dates counted in years with a schedule: {_covered_text(ctx)}")

@@ -48,9 +48,9 @@ def calendar_show(
         out.print(f"{year}年：无国务院节假日安排（rules/holidays.yaml 与 chinesecalendar 均未覆盖），以上按周一至周五"
                   "计算，并非官方日历 — no holiday schedule: Monday–Friday shown", markup=False)
     else:
+        source = shown.covered_by if shown.source == shown.covered_by else f"{shown.covered_by}：{shown.source}"
         out.print(f"{year}年：工作日 {shown.working_days} 天，节假日 {shown.holidays} 天，"
-                  f"调休上班 {shown.makeup_days} 天；依据 {shown.covered_by}：{shown.source}", markup=False)
-
+                  f"调休上班 {shown.makeup_days} 天；依据 {source}", markup=False)
 
 @calendar_app.command("check")
 def calendar_check(ctx: typer.Context) -> None:

@@ -32,6 +32,7 @@ OPTIONS: dict[str, str | None] = {
     "kind": "--kind",
     "ledger_due_on": "--ledger-due",
     "limit": "--limit",
+    "month": "--month",
     "name": "NAME",
     "out": "--out",
     "path": "FILE",
@@ -43,6 +44,7 @@ OPTIONS: dict[str, str | None] = {
     "starts_on": "--start",
     "state": "--state",
     "status": "--status",
+    "year": "YEAR",
 }
 
 # hint → what the command line tells the user to run

@@ -90,7 +90,7 @@ def _fallback_mark(ctx: Context, s: DeadlineSpec) -> str | None:
             f"{s.subject}: counting its due date needs the holiday schedule of {year}, which neither "
             f"rules/holidays.yaml nor {PACKAGE_SOURCE} covers; add the "
             f"{year} schedule to rules/holidays.yaml (or allow calendar.weekday_fallback in config.yaml)",
-            code="no_holiday_schedule", field="due_on", value=s.due_on.isoformat(),
+            code="no_holiday_schedule", value=s.due_on.isoformat(),
             allowed=f"dates counted in years with a schedule: {_covered_text(ctx)}")
     return ",".join(map(str, years))
 

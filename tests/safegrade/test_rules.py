@@ -315,8 +315,12 @@ def test_cli_rules_check_reports_every_problem(rules_dir: Path, capsys: pytest.C
 def test_cli_rules_check_ok(real: Rules, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", "--rules-dir", str(REAL)]) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == (f"{REAL}: OK (version {real.version}): 9 states, 13 events, "
-                                    "16 districts, 8 sectors")
+    assert captured.out.strip().splitlines() == [
+        f"{REAL}: OK (version {real.version}): 9 states, 13 events, 16 districts, 8 sectors",
+        "holiday schedule (节假日安排) from rules/holidays.yaml: 2025, 2026",
+        "holiday schedule (节假日安排) from chinesecalendar 1.11.0: 2004–2024",
+        "other years: no schedule — deadlines counted in them are refused unless config.yaml allows "
+        "calendar.weekday_fallback (Monday–Friday)"]
     assert captured.err == ""
 
 
@@ -331,6 +335,7 @@ def test_cli_rules_check_json_ok(real: Rules, capsys: pytest.CaptureFixture[str]
     assert json.loads(capsys.readouterr().out) == {
         "ok": True, "rules_dir": str(REAL), "version": real.version,
         "states": 9, "events": 13, "districts": 16, "sectors": 8,
+        "holidays": {"rules/holidays.yaml": [2025, 2026], "chinesecalendar 1.11.0": list(range(2004, 2025))},
     }
 
 

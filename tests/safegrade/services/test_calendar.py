@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from safegrade.errors import Forbidden, InvalidInput
+from safegrade.errors import DOMAIN_ERRORS, Forbidden, InvalidInput
 from safegrade.models import Deadline, Finding, Reminder, table
 from safegrade.rules import Rules
 from safegrade.services.actors import add_actor, ensure_system_actor
@@ -22,6 +22,7 @@ from safegrade.services.calendar import check_calendar, recount_deadlines, show_
 from safegrade.services.campaign import open_campaign
 from safegrade.services.enterprise import show_enterprise, timeline
 from safegrade.services.ledger import import_ledger
+from safegrade.services.lifecycle import fire_event
 from safegrade.services.plan import plan_deadlines
 from safegrade.services.reporting.oversight import oversight_flags
 from safegrade.services.sweep import sweep_deadlines
@@ -194,3 +195,26 @@ def test_calendar_show_marks_holidays_make_up_days_and_the_source(rules_2027, ct
     assert "TEST FIXTURE" in (year.source or "")
     with pytest.raises(InvalidInput):
         show_calendar(ctxs.make(), 2027, 13)
+
+
+def test_a_publicity_period_recounted_moves_the_enterprises_tracked_date(ctxs, codes, clock, rules_2027):
+    """A revocation proposed on Monday 2026-12-28: 5 working days end on 2027-01-04 Monday–Friday (New Year's
+    Day counted), on 2027-01-05 by the schedule; the enterprise's publicity_ends_on follows, replayed by its
+    audit chain, and revoke waits for the new date."""
+    clock.set(at("2026-12-28 10:00"))
+    fire_event(ctxs.make("wq", fallback=True), codes[1], "propose_revocation", reason="群众举报：企业已迁址",
+               data={"revocation_reason": "relocated", "revocation_source": "complaint"})
+    assert plain(show_enterprise(ctxs.make(), codes[1]))["publicity_ends_on"] == date(2027, 1, 4)
+    clock.set(at("2027-01-04 09:00"))
+    new = ctxs.maker(rules=rules_2027)
+    done = recount_deadlines(new("boss"))
+    assert [(c.kind, c.due_on_before, c.due_on_after) for c in done.changes] == [
+        ("publicity", date(2027, 1, 4), date(2027, 1, 5))]
+    assert plain(show_enterprise(new(), codes[1]))["publicity_ends_on"] == date(2027, 1, 5)
+    assert verify_audit(new()).ok
+    clock.set(at("2027-01-05 09:00"))
+    with pytest.raises(DOMAIN_ERRORS, match="2027-01-05"):
+        fire_event(new("wq"), codes[1], "revoke", reason="公示期满无异议")
+    clock.set(at("2027-01-06 09:00"))
+    fire_event(new("wq"), codes[1], "revoke", reason="公示期满无异议")
+    assert state(ctxs, codes[1]) == "revoked"

@@ -298,6 +298,12 @@ class Deadline(SQLModel, table=True):
     closed_note: str | None = None  # why it stopped: met on …, cancelled because …
     created_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)
+    # the working-day count behind due_on (from this day, this many working days), to recount it when a year's
+    # holiday schedule arrives; None: a date given as such (a grade's validity, a campaign's window)
+    counted_from: date | None = None
+    working_days: int | None = None
+    # the years its dates were counted in Monday–Friday because no schedule covered them ("2027"); None: none
+    fallback_years: str | None = Field(default=None, max_length=64)
 
 
 class Reminder(SQLModel, table=True):

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from safegrade.domain.holidays import parse_holidays
 from safegrade.domain.timetable import KINDS, DeadlineKind, parse_kinds
+from safegrade.domain.workday import WorkCalendar
 from safegrade.errors import RulesError
 from states import DefinitionError, Lifecycle, LifecycleError, LifecycleSpec, parse_lifecycle
 from states.names import Event, missing_names
@@ -26,6 +28,8 @@ if TYPE_CHECKING:  # scoring builds on this module's problem collector
     from safegrade.domain.scoring import AssessmentRules
 
 RULE_FILES = ("lifecycle.yaml", "sectors.yaml", "districts.yaml", "triggers.yaml", "deadlines.yaml", "assessment.yaml")
+# files a rules directory may hold: holidays.yaml, the State Council's schedules the bureau adds (none: the package's)
+OPTIONAL_FILES = ("holidays.yaml",)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Rules:
     assessment: AssessmentRules
     version: str
     path: Path
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # working days: holidays.yaml, then the package
 
     @cached_property
     def machine(self) -> Lifecycle:
@@ -131,7 +136,7 @@ class Rules:
 
 def rules_version(directory: Path) -> str:
     digest = hashlib.sha256()
-    for name in RULE_FILES:
+    for name in (*RULE_FILES, *OPTIONAL_FILES):
         path = directory / name
         digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")
@@ -173,6 +178,9 @@ def _read(directory: Path, name: str, c: _Collector) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         c.add(name, "(file)", f"not valid YAML: {exc}".replace("\n", " "))
         return {}
+    except ValueError as exc:  # a timestamp YAML recognises that is no date (2027-02-30)
+        c.add(name, "(file)", f"not valid YAML: a date that does not exist ({exc})")
+        return {}
     return c.mapping(name, "(top)", doc)
 
 
@@ -203,8 +211,8 @@ def load_rules(directory: Path) -> Rules:
     c = _Collector()
     if not directory.is_dir():
         raise RulesError([f"{directory}: not a directory; point rules_dir in config.yaml at the rules"])
-    for extra in sorted(p.name for p in directory.glob("*.y*ml") if p.name not in RULE_FILES):
-        c.add(extra, "(file)", f"unknown rules file; known files are {', '.join(RULE_FILES)}")
+    for extra in sorted(p.name for p in directory.glob("*.y*ml") if p.name not in (*RULE_FILES, *OPTIONAL_FILES)):
+        c.add(extra, "(file)", f"unknown rules file; known files are {', '.join((*RULE_FILES, *OPTIONAL_FILES))}")
     districts = _districts(c, directory)
     sectors = _sectors(c, directory)
     triggers = _read(directory, "triggers.yaml", c)
@@ -214,12 +222,21 @@ def load_rules(directory: Path) -> Rules:
     _deadline_days(c, dl)
     lifecycle = _lifecycle(c, directory, lists)
     exclusions = _exclusions(c, triggers.get("campaign_exclusions"), lifecycle)
-    deadlines = _deadlines(c, dl, lifecycle)
+    calendar = _calendar(c, directory)
+    deadlines = _deadlines(c, dl, lifecycle, calendar)
     assessment = _assessment(c, directory / "assessment.yaml")
     if c.problems or lifecycle is None or assessment is None:
         raise RulesError(c.problems or ["lifecycle.yaml: (top): could not be read"])
     return Rules(lifecycle, districts, sectors, lists["revocation_reasons"], lists["revocation_sources"],
-                 exclusions, deadlines, assessment, rules_version(directory), directory)
+                 exclusions, deadlines, assessment, rules_version(directory), directory, calendar)
+
+
+def _calendar(c: _Collector, directory: Path) -> WorkCalendar:
+    """holidays.yaml, if the bureau wrote one: the years it gives, checked; the package covers the rest."""
+    if not (directory / "holidays.yaml").is_file():
+        return WorkCalendar()
+    doc = _read(directory, "holidays.yaml", c)
+    return WorkCalendar(parse_holidays(doc, lambda key, message: c.add("holidays.yaml", key, message)))
 
 
 def _districts(c: _Collector, directory: Path) -> dict[str, District]:
@@ -296,11 +313,12 @@ def _keys(section: Any) -> tuple[str, ...] | None:
     return tuple(map(str, section)) if isinstance(section, Mapping) else None
 
 
-def _deadlines(c: _Collector, dl: dict[str, Any], lifecycle: LifecycleSpec | None) -> Deadlines:
+def _deadlines(c: _Collector, dl: dict[str, Any], lifecycle: LifecycleSpec | None,
+               calendar: WorkCalendar) -> Deadlines:
     """deadlines.yaml: the day counts (checked above), the kinds and their escalation order."""
     if not dl:
         return Deadlines()
-    kinds = _deadline_kinds(c, dl.get("kinds"), lifecycle)
+    kinds = _deadline_kinds(c, dl.get("kinds"), lifecycle, calendar)
     order = _escalation_order(c, dl.get("escalation_order"))
     if any(p.startswith("deadlines.yaml") for p in c.problems):
         return Deadlines()
@@ -359,7 +377,8 @@ def _exclusions(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) -> dic
     return out
 
 
-def _deadline_kinds(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) -> dict[str, DeadlineKind]:
+def _deadline_kinds(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None,
+                    calendar: WorkCalendar) -> dict[str, DeadlineKind]:
     """deadlines.yaml's kinds, each escalation's event checked against the lifecycle: the system actor
     must be allowed to fire it, from the states named, with the data given."""
 
@@ -385,4 +404,4 @@ def _deadline_kinds(c: _Collector, raw: Any, lifecycle: LifecycleSpec | None) ->
         except LifecycleError as exc:
             problem(key.replace(".event", ".data"), str(exc))
 
-    return parse_kinds(raw, problem, check_event)
+    return parse_kinds(raw, problem, check_event, calendar)

@@ -173,6 +173,16 @@ class WebSettings(BaseModel):
         return self.base_url.startswith("https://")
 
 
+class CalendarSettings(BaseModel):
+    """Working days (safegrade.domain.workday): a year that neither rules/holidays.yaml nor the chinesecalendar
+    package covers is refused for deadline counting, unless `weekday_fallback` lets the engine count it
+    Monday–Friday; each deadline counted so is marked, listed by `calendar check` and recounted by
+    `deadlines recount` once the year's schedule is in the rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weekday_fallback: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SAFEGRADE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -187,6 +197,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     base_dir: Path = Path(".")  # the config file's folder: relative paths are taken from here
 
     _tz = field_validator("timezone")(_zone)

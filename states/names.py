@@ -64,6 +64,7 @@ class RecordEvent(StrEnum):
     FINDING_SUBMITTED = "finding_submitted"
     FINDING_VERIFIED = "finding_verified"
     FINDING_REJECTED = "finding_rejected"
+    DEADLINE_RECOUNTED = "deadline_recounted"
 
 
 # which part of the engine needs each name: said in the problem when lifecycle.yaml lacks it
@@ -92,6 +93,7 @@ NEEDED_BY: Mapping[str, str] = {
     RecordEvent.FINDING_SUBMITTED: "findings, oversight, loop report",
     RecordEvent.FINDING_VERIFIED: "findings, oversight, loop report",
     RecordEvent.FINDING_REJECTED: "findings, loop report",
+    RecordEvent.DEADLINE_RECOUNTED: "deadline recount (a new holiday schedule)",
 }
 
 # (lifecycle.yaml section, the names the engine needs there)

@@ -54,6 +54,7 @@ COMMANDS: dict[str, Lazy] = {
     "audit": Lazy("safegrade.cli.auditing", "The hash-chained audit trail."),
     "campaign": Lazy("safegrade.cli.campaign", "Assessment campaigns (运行质量评估)."),
     "deadlines": Lazy("safegrade.cli.deadlines", "Deadlines, reminders and escalation (期限、提醒、逾期升级)."),
+    "calendar": Lazy("safegrade.cli.calendar", "工作日历：国务院节假日安排与调休 (the working-day calendar)."),
     "finding": Lazy("safegrade.cli.finding", "Findings and their rectification loop (整改闭环)."),
     "ledger": Lazy("safegrade.cli.records", "The districts' 台账 (ledgers of graded enterprises)."),
     "enterprise": Lazy("safegrade.cli.records", "Graded enterprises (定级企业)."),

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from safegrade.cli.app import app, emit, options, out, parse_date
+from safegrade.services.calendar import DeadlineRecount, RecountChange, recount_deadlines
 from safegrade.services.deadlines import STATUS_LABELS, list_deadlines
 from safegrade.services.jobs import progress_job, send_job, sweep_job, system_context
 from safegrade.services.plan import AUDIENCE_LABELS, plan_deadlines
@@ -59,6 +60,9 @@ def deadlines_plan(
     plan = plan_deadlines(opts.context(), parse_date(from_, "--from"), parse_date(to, "--to"))
     if emit(opts, plan):
         return
+    if plan.recount:
+        out.print(_recount_table(plan.recount, "按新的节假日安排重算（deadlines recount 将作此变更，"
+                                               "以下按重算后的日期排程）"))
     for day in plan.days:
         table = Table("期限", "对象", "事项", "节点", "动作", "通知", "说明", title=f"{day.date}")
         for i in day.items:
@@ -107,3 +111,31 @@ def deadlines_runs(ctx: typer.Context, job: str | None = typer.Option(None, "--j
                       f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else "",
                       ", ".join(f"{k} {v}" for k, v in r.counts.items() if v), (r.error or "").split("\n")[0])
     out.print(table)
+
+
+def _recount_table(changes: list[RecountChange], title: str) -> Table:
+    table = Table("#", "期限", "事项", "企业", "区", "计算", "到期日", "下次动作", "周一至周五兜底", "审计",
+                  title=title)
+    for c in changes:
+        table.add_row(str(c.id), c.label, c.subject, c.credit_code or "", c.district_name,
+                      f"{c.counted_from} 起 {c.working_days} 个工作日" if c.counted_from else "指定日期",
+                      f"{c.due_on_before} → {c.due_on_after}", f"{c.next_on_before or '—'} → {c.next_on_after or '—'}",
+                      f"{c.fallback_years_before or '—'} → {c.fallback_years_after or '—'}", (c.audit or "")[:12])
+    return table
+
+
+@deadlines_app.command("recount")
+def deadlines_recount(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="只显示将作的变更，不写入 (show, change nothing)."),
+) -> None:
+    """按 rules/holidays.yaml 中新的节假日安排，重算按周一至周五计算的期限；一次完成，逐项审计前后变化
+    (recount the deadlines counted Monday–Friday; one audited step)."""
+    opts = options(ctx)
+    done: DeadlineRecount = recount_deadlines(opts.context(), dry_run=dry_run)
+    if emit(opts, done):
+        return
+    if done.changes:
+        out.print(_recount_table(done.changes, "将重算的期限（未写入）" if dry_run else "已重算的期限"))
+    out.print(f"{done.checked} 项按周一至周五计算的期限，{'将' if dry_run else '已'}重算 {done.changed} 项；"
+              f"仍无节假日安排的 {done.still_fallback} 项", markup=False)

@@ -36,6 +36,7 @@ OPTIONS: dict[str, str | None] = {
     "label": "--label",
     "ledger_due_on": "--ledger-due",
     "limit": "--limit",
+    "month": "--month",
     "name": "NAME",
     "out": "--out",
     "path": "FILE",
@@ -49,6 +50,7 @@ OPTIONS: dict[str, str | None] = {
     "state": "--state",
     "status": "--status",
     "token_id": "ID",
+    "year": "YEAR",
 }
 
 # hint → what the command line tells the user to run

@@ -42,10 +42,28 @@ def rules_check(
         raise
     summary = {"ok": True, "rules_dir": str(path), "version": rules.version,
                "states": len(rules.lifecycle.states), "events": len(rules.lifecycle.events),
-               "districts": len(rules.districts), "sectors": len(rules.sectors)}
+               "districts": len(rules.districts), "sectors": len(rules.sectors),
+               "holidays": rules.calendar.covered()}  # the years each source of the holiday schedule covers
     if not emit(opts, summary):
         out.print(f"{path}: OK (version {rules.version}): {summary['states']} states, {summary['events']} events, "
                   f"{summary['districts']} districts, {summary['sectors']} sectors", markup=False)
+        for source, years in rules.calendar.covered().items():
+            out.print(f"holiday schedule (节假日安排) from {source}: {_years_text(years)}", markup=False)
+        out.print("other years: no schedule — deadlines counted in them are refused unless config.yaml allows "
+                  "calendar.weekday_fallback (Monday–Friday)", markup=False)
+
+
+def _years_text(years: list[int]) -> str:
+    """2004–2024, or 2025, 2026: consecutive years as a range."""
+    if not years:
+        return "none"
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and runs[-1][-1] == y - 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
 @app.command("diagram")

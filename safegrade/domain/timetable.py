@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from safegrade.domain.workday import add_working_days
+from safegrade.domain.workday import WorkCalendar, add_working_days
 
 AUDIENCES = ("enterprise", "district", "bureau")
 AUDIENCE_LABELS = {"enterprise": "企业", "district": "区应急管理局", "bureau": "市应急管理局"}
@@ -34,10 +34,14 @@ class Escalation:
     data: Mapping[str, str] = field(default_factory=dict)
     from_states: tuple[str, ...] = ()
     notice: tuple[str, ...] = ()
+    # the rules' working days (rules/holidays.yaml, then the package); None: the package's alone
+    calendar: WorkCalendar | None = field(default=None, compare=False, repr=False)
 
     def on(self, due_on: date) -> date:
         """The day the escalation is due."""
         if self.after_working_days is not None:
+            if self.calendar is not None:
+                return self.calendar.add_working_days(due_on, self.after_working_days)
             return add_working_days(due_on, self.after_working_days)
         return due_on + timedelta(days=self.after_days or 0)
 
@@ -130,7 +134,7 @@ def _audiences(value: Any, key: str, problem: Problem) -> tuple[str, ...]:
 
 
 def _escalation(raw: Any, key: str, problem: Problem, check_event: Callable[[str, str, Mapping[str, str],
-                tuple[str, ...]], None]) -> Escalation | None:
+                tuple[str, ...]], None], calendar: WorkCalendar | None = None) -> Escalation | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
@@ -157,13 +161,15 @@ def _escalation(raw: Any, key: str, problem: Problem, check_event: Callable[[str
         after_days=_count(raw.get("after_days"), f"{key}.after_days", problem) if "after_days" in raw else None,
         after_working_days=(_count(raw.get("after_working_days"), f"{key}.after_working_days", problem)
                             if "after_working_days" in raw else None),
-        event=event, data=data, from_states=from_states, notice=notice)
+        event=event, data=data, from_states=from_states, notice=notice, calendar=calendar)
 
 
 def parse_kinds(raw: Any, problem: Problem,
-                check_event: Callable[[str, str, Mapping[str, str], tuple[str, ...]], None]) -> dict[str, DeadlineKind]:
+                check_event: Callable[[str, str, Mapping[str, str], tuple[str, ...]], None],
+                calendar: WorkCalendar | None = None) -> dict[str, DeadlineKind]:
     """deadlines.yaml `kinds`; every problem goes to `problem(key, message)`. `check_event(key, event, data,
-    from_states)` checks an escalation's event against the lifecycle (it reports through `problem` too)."""
+    from_states)` checks an escalation's event against the lifecycle (it reports through `problem` too).
+    `calendar`: the working days an escalation counts in (the rules'; None: the package's)."""
     if not isinstance(raw, Mapping):
         problem("kinds", f"must be a mapping of the deadline kinds {', '.join(KINDS)}")
         return {}
@@ -185,7 +191,7 @@ def parse_kinds(raw: Any, problem: Problem,
         if not isinstance(before_raw, list):
             problem(f"{key}.before", "must be a list of days before the due date, e.g. [7, 3, 1, 0]")
         remind = _audiences(body.get("remind"), f"{key}.remind", problem)
-        escalate = _escalation(body.get("escalate"), f"{key}.escalate", problem, check_event)
+        escalate = _escalation(body.get("escalate"), f"{key}.escalate", problem, check_event, calendar)
         todo = {str(k): str(v) for k, v in (body.get("todo") or {}).items()}
         needed = set(remind) | set(escalate.notice if escalate else ())
         missing = sorted(needed - set(todo))

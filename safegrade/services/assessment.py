@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from safegrade.domain.scoring import Score, score
-from safegrade.domain.workday import add_working_days
 from safegrade.errors import InputErrors, in_order
 from safegrade.io.assessment import AssessmentInput, read_assessments
 from safegrade.io.cells import RowProblem
@@ -145,8 +143,6 @@ def _by_campaign(inputs: list[AssessmentInput]) -> dict[str, list[AssessmentInpu
     return groups
 
 
-_due_on = lru_cache(maxsize=4096)(add_working_days)  # a few distinct dates, many findings
-
 _MEMBER_DONE = update(MEMBER).where(MEMBER.c.id == bindparam("_id")).values(
     assessed_on=bindparam("assessed_on"), late=bindparam("late"), updated_at=bindparam("updated_at"))
 
@@ -188,18 +184,26 @@ def _record(ctx: Context, session: Session, plan: Sequence[Planned], report: Ass
         days = ctx.rules.deadlines.major_finding_working_days if item.veto else ctx.rules.deadlines.finding_working_days
         findings.append({"enterprise_id": plan[n][1]["enterprise_id"], "assessment_id": assessment_of[n],
                          "deduction_id": deduction_id, "element": item.element, "item": d.item, "content": d.content,
-                         "major": item.veto, "due_on": _due_on(a.assessed_on, days), "status": "open",
+                         "major": item.veto, "due_on": ctx.rules.calendar.add_working_days(a.assessed_on, days),
+                         "status": "open",
                          "created_at": now, "updated_at": now})
         report.major_hazards += item.veto
         report.findings += not item.veto
     if findings:
         session.execute(insert(FINDING), findings)
+        assessed_on = {aid: a.assessed_on for aid, (a, _, _, _) in zip(assessment_of, plan, strict=True)}
+
+        def days_of(major: bool) -> int:
+            return ctx.rules.deadlines.major_finding_working_days if major else ctx.rules.deadlines.finding_working_days
+
         district_of = {member["enterprise_id"]: member["district"] for _, member, _, _ in plan}
         deadlines.set_deadlines(ctx, session, [
             deadlines.DeadlineSpec("major_finding" if major else "finding", deadlines.finding_subject(fid), due_on,
-                                   district_of[eid], eid, finding_id=fid)
-            for fid, eid, major, due_on in session.execute(
-                select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.major, FINDING.c.due_on)
+                                   district_of[eid], eid, finding_id=fid, counted_from=assessed_on[aid],
+                                   working_days=days_of(major))
+            for fid, eid, major, due_on, aid in session.execute(
+                select(FINDING.c.id, FINDING.c.enterprise_id, FINDING.c.major, FINDING.c.due_on,
+                       FINDING.c.assessment_id)
                 .where(FINDING.c.assessment_id.in_(bindparam("ids", expanding=True))), {"ids": assessment_of})],
             new=True)
     session.execute(_MEMBER_DONE, [{"_id": member["id"], "assessed_on": a.assessed_on, "updated_at": now,

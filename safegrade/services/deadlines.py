@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from safegrade.domain import timetable
-from safegrade.domain.workday import add_working_days
+from safegrade.domain.workday import PACKAGE_SOURCE
 from safegrade.errors import InvalidInput
 from safegrade.models import Deadline, Enterprise, Finding, Reminder, table
 from safegrade.services.asof import as_of
@@ -39,7 +39,6 @@ from safegrade.services.scope import READ_ENTERPRISES
 from states.names import Event, State
 
 DEADLINE, REMINDER, FINDING, ENTERPRISE = table(Deadline), table(Reminder), table(Finding), table(Enterprise)
-_working_days_after = lru_cache(maxsize=1024)(add_working_days)  # a batch's events share their day
 OPEN, PAUSED, MET, CANCELLED, LAPSED = "open", "paused", "met", "cancelled", "lapsed"
 STATUS_LABELS = {OPEN: "进行中", PAUSED: "待验收（暂停提醒）", MET: "已完成", CANCELLED: "已撤销",
                  LAPSED: "已逾期（提醒已发完）"}
@@ -58,6 +57,49 @@ class DeadlineSpec:
     enterprise_id: int | None = None
     campaign_id: int | None = None
     finding_id: int | None = None
+    counted_from: date | None = None  # due_on is `working_days` working days after this day (recounted with them)
+    working_days: int | None = None
+
+
+def counted(ctx: Context, start: date, n: int) -> tuple[date, date, int]:
+    """(due date, counted from, working days): n working days after `start` with the rules' calendar, in the
+    form a DeadlineSpec records (spec = DeadlineSpec(kind, subject, *counted(ctx, start, n), …))."""
+    return ctx.rules.calendar.add_working_days(start, n), start, n
+
+
+def fallback_years(ctx: Context, kind: str, due_on: date, counted_from: date | None) -> tuple[int, ...]:
+    """The years a deadline's dates are counted in without a holiday schedule: the working days from
+    `counted_from` to its due date, and those from its due date to its escalation if that counts working days."""
+    calendar = ctx.rules.calendar
+    years: set[int] = set()
+    if counted_from is not None:
+        years.update(calendar.uncovered(counted_from, due_on))
+    escalate = ctx.rules.deadlines.kind(kind).escalate
+    if escalate is not None and escalate.after_working_days is not None:
+        years.update(calendar.uncovered(due_on, escalate.on(due_on)))
+    return tuple(sorted(years))
+
+
+def _fallback_mark(ctx: Context, s: DeadlineSpec) -> str | None:
+    """The mark of a deadline counted Monday–Friday somewhere, or None; refused unless config allows it."""
+    years = fallback_years(ctx, s.kind, s.due_on, s.counted_from)
+    if not years:
+        return None
+    if not ctx.settings.calendar.weekday_fallback:
+        year = years[0]
+        raise InvalidInput(
+            f"{s.subject}: counting its due date needs the holiday schedule of {year}, which neither "
+            f"rules/holidays.yaml nor {PACKAGE_SOURCE} covers; add the "
+            f"{year} schedule to rules/holidays.yaml (or allow calendar.weekday_fallback in config.yaml)",
+            code="no_holiday_schedule", value=s.due_on.isoformat(),
+            allowed=f"dates counted in years with a schedule: {_covered_text(ctx)}")
+    return ",".join(map(str, years))
+
+
+def _covered_text(ctx: Context) -> str:
+    covered = ctx.rules.calendar.covered()
+    years = sorted({y for ys in covered.values() for y in ys})
+    return f"{years[0]}–{years[-1]}" if years else "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +124,9 @@ class DeadlineRow:
     closed_note: str | None
     created_at: datetime
     updated_at: datetime
+    counted_from: date | None
+    working_days: int | None
+    fallback_years: str | None
     label: str
     status_label: str
     district_name: str
@@ -129,7 +174,9 @@ def set_deadlines(ctx: Context, session: Session, specs: Iterable[DeadlineSpec],
                                                escalated=False)
         rows.append({"kind": s.kind, "subject": s.subject, "district": s.district, "enterprise_id": s.enterprise_id,
                      "campaign_id": s.campaign_id, "finding_id": s.finding_id, "due_on": s.due_on, "status": OPEN,
-                     "done_through": watched_from, "next_on": first_day[key], "created_at": now, "updated_at": now})
+                     "done_through": watched_from, "next_on": first_day[key], "created_at": now, "updated_at": now,
+                     "counted_from": s.counted_from, "working_days": s.working_days,
+                     "fallback_years": _fallback_mark(ctx, s)})
     if new:
         session.execute(DEADLINE.insert(), rows)
         return
@@ -142,7 +189,8 @@ def _upsert(dialect: str) -> Any:
     built once per dialect (building it costs more than running it)."""
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DEADLINE)
     fresh = stmt.excluded
-    moved = {c: fresh[c] for c in ("due_on", "status", "done_through", "next_on", "updated_at")}
+    moved = {c: fresh[c] for c in ("due_on", "status", "done_through", "next_on", "updated_at", "counted_from",
+                                   "working_days", "fallback_years")}
     return stmt.on_conflict_do_update(
         index_elements=["kind", "subject"],
         set_={**moved, "escalation": None, "escalated_on": None, "escalation_note": None, "closed_note": None},
@@ -240,11 +288,16 @@ def follow_lifecycle(ctx: Context, session: Session, moves: Sequence[Move]) -> N
         if dest in ctx.rules.ended_states and source != dest:
             cancel_enterprise(ctx, session, eid, f"企业{ctx.rules.state_label(dest)}，不再提醒")
         if dest == State.INTERVIEW and source != State.INTERVIEW:
-            due = data.get("interview_on") or _working_days_after(today, ctx.rules.deadlines.interview_working_days)
-            specs.append(DeadlineSpec("interview", enterprise_subject("interview", eid), due, district, eid))
+            subject = enterprise_subject("interview", eid)
+            specs.append(DeadlineSpec("interview", subject, data["interview_on"], district, eid)
+                         if data.get("interview_on") else
+                         _counted_spec(ctx, "interview", subject, today, ctx.rules.deadlines.interview_working_days,
+                                       district, eid))
         if dest == State.REVOCATION_PENDING and source != State.REVOCATION_PENDING and row.get("publicity_ends_on"):
+            counting = ctx.rules.deadlines.publicity_working_days
             specs.append(DeadlineSpec("publicity", enterprise_subject("publicity", eid), row["publicity_ends_on"],
-                                      district, eid))
+                                      district, eid, counted_from=today if "publicity_ends_on" in changes else None,
+                                      working_days=counting if "publicity_ends_on" in changes else None))
         if "valid_until" in changes and dest not in ctx.rules.ended_states:
             specs.append(validity_spec(row))
         specs.extend(_followup(ctx, session, move, today))
@@ -267,8 +320,14 @@ def _followup(ctx: Context, session: Session, move: Move, today: date) -> list[D
         FINDING.c.enterprise_id == eid, FINDING.c.status != "verified", FINDING.c.due_on < since).limit(1)).first()
     if overdue is None:
         return []
-    due = _working_days_after(since, ctx.rules.deadlines.rectification_followup_working_days)
-    return [DeadlineSpec(FOLLOWUP, subject, due, move.row["district"], eid)]
+    return [_counted_spec(ctx, FOLLOWUP, subject, since, ctx.rules.deadlines.rectification_followup_working_days,
+                          move.row["district"], eid)]
+
+
+def _counted_spec(ctx: Context, kind: str, subject: str, start: date, n: int, district: str,
+                  enterprise_id: int) -> DeadlineSpec:
+    due, start, n = counted(ctx, start, n)
+    return DeadlineSpec(kind, subject, due, district, enterprise_id, counted_from=start, working_days=n)
 
 
 def validity_spec(row: Mapping[str, Any]) -> DeadlineSpec:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from safegrade.audit import trail
 from safegrade.domain.creditcode import normalize
-from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Actor, Enterprise, table
 from safegrade.services import deadlines
@@ -118,7 +117,8 @@ def effects(ctx: Context, outcome: Outcome, row: Mapping[str, Any], today: date)
         changes.update(open_findings=data["findings"], open_major_hazards=data["major_hazards"],
                        last_result=data["result"])
     if outcome.dest == State.REVOCATION_PENDING and outcome.source != State.REVOCATION_PENDING:
-        changes["publicity_ends_on"] = add_working_days(today, ctx.rules.deadlines.publicity_working_days)
+        changes["publicity_ends_on"] = ctx.rules.calendar.add_working_days(today,
+                                                                      ctx.rules.deadlines.publicity_working_days)
         changes["revocation_reason"] = data.get("revocation_reason") or outcome.sets.get("revocation_reason")
     if outcome.event == Event.WITHDRAW_REVOCATION:
         changes.update(publicity_ends_on=None, revocation_reason=None)

@@ -14,10 +14,10 @@ from pydantic import Field
 from sqlalchemy import bindparam, select
 
 from safegrade.domain import timetable
-from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, InvalidInput
 from safegrade.models import Campaign, Enterprise, table
 from safegrade.services.asof import AsOf, as_of
+from safegrade.services.calendar import RecountChange, change_of, recount_preview
 from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.due import gather, judge, outstanding, subject
@@ -66,6 +66,9 @@ class DeadlinePlan:
     escalations: int  # lifecycle events
     paused: int  # deadlines paused, awaiting the verification of evidence
     assumes: str
+    # deadlines counted Monday–Friday that the rules' holiday schedule now moves: `deadlines recount` would
+    # make these changes, and the days above are planned on the recounted dates
+    recount: list[RecountChange]
 
 
 def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
@@ -84,6 +87,8 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
         mine = [] if owned is None else [owned]  # a district officer plans its district's deadlines
         rows = [dict(r) for r in session.execute(select(d).where(
             d.c.next_on <= end, d.c.status == OPEN, *mine).order_by(d.c.next_on, d.c.id)).mappings()]
+        recount = recount_preview(ctx, session, d, mine)
+        rows = _recounted_rows(rows, recount, end)
         paused = len(session.execute(select(d.c.id).where(d.c.status == PAUSED, *mine)).all())
         facts = gather(session, rows, then=then)
         ids = sorted({r["enterprise_id"] for r in rows if r["enterprise_id"] is not None})
@@ -100,7 +105,19 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
         days=[PlanDay(date=day, items=[PlanItem(**i) for i in its]) for day, its in sorted(days.items())],
         reminders=sum(len(i["audiences"]) for i in items if i["what"] in ("reminder", "progress")),
         escalations=sum(1 for i in items if i["what"] == "event"), paused=paused,
-        assumes="nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)")
+        assumes="nothing is done by hand meanwhile (no evidence submitted, no event fired by a user)"
+                + ("; the deadlines listed under recount recounted first (deadlines recount)" if recount else ""),
+        recount=[change_of(ctx, r, new) for r, new in recount])
+
+
+def _recounted_rows(rows: list[dict[str, Any]], recount: list[tuple[dict[str, Any], dict[str, Any]]],
+                    end: date) -> list[dict[str, Any]]:
+    """The open deadlines due for an action by `end`, with the recount's dates where it would move them."""
+    by_id = {r["id"]: r for r in rows}
+    for row, new in recount:
+        by_id[row["id"]] = {**by_id.get(row["id"], row), **new}
+    due = [r for r in by_id.values() if r["status"] == OPEN and r["next_on"] is not None and r["next_on"] <= end]
+    return sorted(due, key=lambda r: (r["next_on"], r["id"]))
 
 
 def _item(ctx: Context, on: date, d: dict[str, Any], who: str, step: str, what: str, audiences: list[str],
@@ -199,9 +216,10 @@ class _Simulation:
         rules = self.ctx.rules.deadlines
         new: list[tuple[str, date]] = []
         if dest == State.INTERVIEW and source != State.INTERVIEW:
-            new.append(("interview", add_working_days(day, rules.interview_working_days)))
+            new.append(("interview", self.ctx.rules.calendar.add_working_days(day, rules.interview_working_days)))
         if dest == State.REVOCATION_PENDING and source != State.REVOCATION_PENDING:
-            row["publicity_ends_on"] = seen["publicity_ends_on"] = add_working_days(day, rules.publicity_working_days)
+            row["publicity_ends_on"] = seen["publicity_ends_on"] = self.ctx.rules.calendar.add_working_days(
+                day, rules.publicity_working_days)
             new.append(("publicity", row["publicity_ends_on"]))
         for kind, due in new:
             key = enterprise_subject(kind, row["id"])

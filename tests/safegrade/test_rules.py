@@ -27,6 +27,7 @@ from tests.factories import build_world, edit, plain, problems
 
 REAL = PROJECT_ROOT / "rules"
 KNOWN_FILES = "lifecycle.yaml, sectors.yaml, districts.yaml, triggers.yaml, deadlines.yaml, assessment.yaml"
+ALL_FILES = f"{KNOWN_FILES}, holidays.yaml"  # holidays.yaml may be there (the years it gives), need not
 GUARDS = ("result_is_poor, has_major_hazard, has_open_findings, all_findings_verified, publicity_over, "
           "validity_ended, grade_expired, revocation_bar_over, new_validity_in_future")
 
@@ -71,11 +72,11 @@ def _edit(name: str, change: Callable[[dict[str, Any]], None]) -> Callable[[Path
 
 BREAKAGES = [
     pytest.param(_rename("lifecycle.yaml", "lifecycle.yml"), [
-        f"lifecycle.yml: (file): unknown rules file; known files are {KNOWN_FILES}",
+        f"lifecycle.yml: (file): unknown rules file; known files are {ALL_FILES}",
         f"lifecycle.yaml: (file): missing; a rules directory holds {KNOWN_FILES}",
     ], id="lifecycle.yml-typo"),
-    pytest.param(_raw("holidays.yaml", "2024: []\n"), [
-        f"holidays.yaml: (file): unknown rules file; known files are {KNOWN_FILES}",
+    pytest.param(_raw("calendar.yaml", "2024: []\n"), [
+        f"calendar.yaml: (file): unknown rules file; known files are {ALL_FILES}",
     ], id="unknown-extra-file"),
     pytest.param(_delete("sectors.yaml"), [
         f"sectors.yaml: (file): missing; a rules directory holds {KNOWN_FILES}",
@@ -204,7 +205,7 @@ def test_several_problems_at_once_are_all_listed(rules_dir: Path) -> None:
     edit(rules_dir, "deadlines.yaml", lambda d: d.update(publicity_working_days=0))
     edit(rules_dir, "triggers.yaml", lambda d: d.update(extra={}))
     assert sorted(problems(rules_dir)) == sorted([
-        f"lifecycle.yml: (file): unknown rules file; known files are {KNOWN_FILES}",
+        f"lifecycle.yml: (file): unknown rules file; known files are {ALL_FILES}",
         f"lifecycle.yaml: (file): missing; a rules directory holds {KNOWN_FILES}",
         "sectors.yaml: sectors: must list at least one entry",
         "districts.yaml: districts.1201: unknown key(s) pop; allowed keys are name, aliases",
@@ -295,7 +296,7 @@ def _broken(rules_dir: Path) -> list[str]:
     (rules_dir / "lifecycle.yaml").rename(rules_dir / "lifecycle.yml")
     write(rules_dir, "sectors.yaml", "sectors: {}\n")
     return [
-        f"lifecycle.yml: (file): unknown rules file; known files are {KNOWN_FILES}",
+        f"lifecycle.yml: (file): unknown rules file; known files are {ALL_FILES}",
         "sectors.yaml: sectors: must list at least one entry",
         f"lifecycle.yaml: (file): missing; a rules directory holds {KNOWN_FILES}",
     ]
@@ -314,8 +315,12 @@ def test_cli_rules_check_reports_every_problem(rules_dir: Path, capsys: pytest.C
 def test_cli_rules_check_ok(real: Rules, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", "--rules-dir", str(REAL)]) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == (f"{REAL}: OK (version {real.version}): 9 states, 13 events, "
-                                    "16 districts, 8 sectors")
+    assert captured.out.strip().splitlines() == [
+        f"{REAL}: OK (version {real.version}): 9 states, 13 events, 16 districts, 8 sectors",
+        "holiday schedule (节假日安排) from rules/holidays.yaml: 2025, 2026",
+        "holiday schedule (节假日安排) from chinesecalendar 1.11.0: 2004–2024",
+        "other years: no schedule — deadlines counted in them are refused unless config.yaml allows "
+        "calendar.weekday_fallback (Monday–Friday)"]
     assert captured.err == ""
 
 
@@ -330,6 +335,7 @@ def test_cli_rules_check_json_ok(real: Rules, capsys: pytest.CaptureFixture[str]
     assert json.loads(capsys.readouterr().out) == {
         "ok": True, "rules_dir": str(REAL), "version": real.version,
         "states": 9, "events": 13, "districts": 16, "sectors": 8,
+        "holidays": {"rules/holidays.yaml": [2025, 2026], "chinesecalendar 1.11.0": list(range(2004, 2025))},
     }
 
 

@@ -48,7 +48,7 @@ def test_missing_names_one_problem_per_name_in_declaration_order() -> None:
     found = missing_names({
         "states": [s for s in State if s not in (State.INTERVIEW, State.EXPIRED)],
         "events": [e for e in Event if e != Event.REVOKE],
-        "record_events": ["register", "amend", "finding_submitted", "finding_verified"],
+        "record_events": ["register", "amend", "finding_submitted", "finding_verified", "deadline_recounted"],
     })
     assert found == [
         "states: the engine needs 'interview' (deadline sweep, deadlines plan, lifecycle deadlines, demo)",

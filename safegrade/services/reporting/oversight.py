@@ -52,6 +52,7 @@ KINDS: dict[str, str] = {
     "score_mismatch": "得分与扣分记录不符",
     "deduction_without_content": "只扣分未记录扣分内容",
     "repeat_problem": "同一问题再次出现",
+    "counted_on_weekday_fallback": "期限按周一至周五计算（无节假日安排）",
 }
 CHUNK = 500
 
@@ -112,9 +113,10 @@ def flags_in(ctx: Context, session: Session, campaign: CampaignRecord,
 
 def _pending(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
     """Every flag raised, before its audit events are looked up."""
-    return [*checks.dates(scope), *checks.deductions(ctx, session, scope), *checks.shared_evidence(session, scope),
-            *checks.reused_evidence(session, scope),
-            *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope)]
+    return [*checks.dates(ctx, scope), *checks.deductions(ctx, session, scope),
+            *checks.shared_evidence(session, scope), *checks.reused_evidence(session, scope),
+            *checks.verifiers(session, scope), *checks.repeats(ctx, session, scope),
+            *checks.weekday_fallback(ctx, session, scope)]
 
 
 def _public(ctx: Context, scope: Scope, p: Pending, refs: Mapping[Selector, list[dict[str, Any]]]) -> dict[str, Any]:

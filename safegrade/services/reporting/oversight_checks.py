@@ -19,22 +19,20 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
-import chinese_calendar
 from sqlalchemy import FromClause, Table, distinct, func, select
 from sqlalchemy.orm import Session
 
 from safegrade.domain.scoring import Deduction as Scored
 from safegrade.domain.scoring import score
-from safegrade.domain.workday import is_working_day
 from safegrade.models import (
     Actor,
     Assessment,
     AuditEvent,
     Campaign,
     CampaignMember,
+    Deadline,
     Deduction,
     Enterprise,
     Evidence,
@@ -48,7 +46,7 @@ from states.names import Event, RecordEvent
 
 MEMBER, ENTERPRISE, CAMPAIGN = table(CampaignMember), table(Enterprise), table(Campaign)
 ASSESSMENT, DEDUCTION, FINDING, EVIDENCE = table(Assessment), table(Deduction), table(Finding), table(Evidence)
-ACTOR, EVENT = table(Actor), table(AuditEvent)
+ACTOR, EVENT, DEADLINE = table(Actor), table(AuditEvent), table(Deadline)
 BLANK = " \t\r\n\u3000"  # a content of nothing but these says nothing (full-width space too)
 MIN_COPIED = 2  # one identical deduction is a common problem in common words; two or more identical is a copy
 WEEKDAYS = "一二三四五六日"
@@ -117,21 +115,16 @@ def _assessed(scope: Scope, a: Mapping[str, Any]) -> Selector:
 
 # --- dates ---------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1024)
-def _rest_day_name(d: date) -> str:
-    try:
-        _, name = chinese_calendar.get_holiday_detail(d)
-    except NotImplementedError:  # a year the installed schedule does not cover: is_working_day warned
-        name = None
-    holiday = chinese_calendar.Holiday(name).chinese if name else None
+def _rest_day_name(ctx: Context, d: date) -> str:
+    holiday = ctx.rules.calendar.holiday_name(d)
     return f"{holiday}假期" if holiday else "周末休息日"
 
 
-def dates(scope: Scope) -> list[Pending]:
-    """Assessments dated outside the campaign's window, or on a rest day (the State Council's schedule:
-    a make-up working Saturday is a working day)."""
+def dates(ctx: Context, scope: Scope) -> list[Pending]:
+    """Assessments dated outside the campaign's window, or on a rest day (the State Council's schedule, from
+    the rules' calendar: a make-up working Saturday is a working day)."""
     starts, ends = scope.campaign.starts_on, scope.campaign.ends_on
-    working = {d: is_working_day(d) for d in {a["assessed_on"] for a in scope.assessments.values()}}
+    working = {d: ctx.rules.calendar.is_working_day(d) for d in {a["assessed_on"] for a in scope.assessments.values()}}
     out = []
     for a in scope.assessments.values():
         day, eid = a["assessed_on"], a["enterprise_id"]
@@ -144,7 +137,7 @@ def dates(scope: Scope) -> list[Pending]:
                                {"assessed_on": day}))
         if not working[day]:
             out.append(Pending("assessed_on_rest_day", district, [scope.who(eid)],
-                               f"评估日期 {day}（星期{WEEKDAYS[day.weekday()]}）为{_rest_day_name(day)}，非工作日",
+                               f"评估日期 {day}（星期{WEEKDAYS[day.weekday()]}）为{_rest_day_name(ctx, day)}，非工作日",
                                [_assessed(scope, a)], {"assessed_on": day}))
     return out
 
@@ -422,4 +415,30 @@ def repeats(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
         out.append(Pending("repeat_problem", scope.members[eid]["district"], [scope.who(eid)],
                            f"问题 #{finding}（{first['item']}）在以往评估中已发现（{how} {label}）：{links}", selectors,
                            {"finding": finding, "earlier": [m["earlier_id"] for m in chosen]}))
+    return out
+
+
+# --- deadlines counted Monday–Friday ---------------------------------------------------------------------
+
+def weekday_fallback(ctx: Context, session: Session, scope: Scope) -> list[Pending]:
+    """The members' live deadlines counted Monday–Friday in a year no holiday schedule covered (marked
+    `fallback_years`): due dates that may fall on a holiday, to recount once the schedule is in the rules.
+    Behind each: the record_assessment of the member's assessment in this campaign, where there is one."""
+    deadline, member = scope.t(DEADLINE, MEMBER)
+    members = select(member.c.enterprise_id).where(member.c.campaign_id == scope.campaign.id)
+    assessed = {a["enterprise_id"]: a for a in scope.assessments.values()}
+    out = []
+    for d in session.execute(select(deadline).where(
+            deadline.c.fallback_years.is_not(None), deadline.c.status.in_(("open", "paused", "lapsed")),
+            deadline.c.enterprise_id.in_(members)).order_by(deadline.c.enterprise_id, deadline.c.id)
+            ).mappings():
+        eid = d["enterprise_id"]
+        if eid not in scope.members:
+            continue
+        label = ctx.rules.deadlines.kind(d["kind"]).label
+        out.append(Pending("counted_on_weekday_fallback", scope.members[eid]["district"], [scope.who(eid)],
+                           f"{label}（{d['subject']}）到期日 {d['due_on']} 按周一至周五计算（{d['fallback_years']}年"
+                           "尚无国务院节假日安排），安排公布后须重算（deadlines recount）",
+                           [_assessed(scope, assessed[eid])] if eid in assessed else [],
+                           {"due_on": d["due_on"]}))
     return out

@@ -21,6 +21,16 @@ from safegrade.models import TRACKED_FIELDS
 from safegrade.output import field_key, jsonable
 from safegrade.services.actors import ActorRow, AddedActor
 from safegrade.services.auditing import AuditExport
+from safegrade.services.calendar import (
+    CalendarCheck,
+    CalendarDay,
+    CalendarMonth,
+    CalendarYear,
+    CoveredYears,
+    DeadlineRecount,
+    RecountChange,
+    UncoveredDeadline,
+)
 from safegrade.services.campaign import (
     CampaignRecord,
     CampaignStatus,
@@ -134,7 +144,8 @@ STABLE_KEYS = {
     AddedActor: ("name", "role", "district", "enterprise_code", "created_by", "bootstrap"),
     DeadlineRow: ("id", "kind", "subject", "enterprise_id", "campaign_id", "finding_id", "district", "due_on", "status",
                   "done_through", "next_on", "escalation", "escalated_on", "escalation_note", "closed_note",
-                  "created_at", "updated_at", "label", "status_label", "district_name", "days_left"),
+                  "created_at", "updated_at", "counted_from", "working_days", "fallback_years", "label", "status_label",
+                  "district_name", "days_left"),
     ReminderRow: ("id", "deadline_id", "kind", "subject", "due_on", "step", "audience", "enterprise_id", "district",
                   "title", "body", "queued_at", "status", "attempts", "next_attempt_at", "last_error", "sent_at",
                   "delivered_to", "updated_at", "credit_code", "enterprise_name", "step_label", "audience_label",
@@ -174,8 +185,20 @@ STABLE_KEYS = {
     EscalationRecord: ("id", "enterprise", "seq", "hash", "event", "at", "event_label", "from_state", "from_label",
                        "to_state", "to_label", "actor", "role", "source", "reason", "automatic", "deadline",
                        "deadline_label"),
-    DeadlinePlan: ("from", "to", "days", "reminders", "escalations", "paused", "assumes"),
+    DeadlinePlan: ("from", "to", "days", "reminders", "escalations", "paused", "assumes", "recount"),
     PlanDay: ("date", "items"),
+    CalendarDay: ("date", "weekday", "working", "kind", "kind_label", "name"),
+    CalendarMonth: ("month", "working_days", "days"),
+    CalendarYear: ("year", "month", "covered_by", "source", "weekday_fallback", "working_days", "holidays",
+                   "makeup_days", "months"),
+    CoveredYears: ("covered_by", "years"),
+    UncoveredDeadline: ("id", "kind", "label", "subject", "district_name", "due_on", "status", "status_label",
+                        "counted_from", "working_days", "fallback_years", "note"),
+    CalendarCheck: ("covered", "weekday_fallback", "uncovered_years", "deadlines", "to_recount"),
+    RecountChange: ("id", "kind", "label", "subject", "credit_code", "district_name", "counted_from", "working_days",
+                    "due_on_before", "due_on_after", "next_on_before", "next_on_after", "fallback_years_before",
+                    "fallback_years_after", "audit"),
+    DeadlineRecount: ("dry_run", "checked", "changed", "still_fallback", "changes"),
     PlanItem: ("on", "kind", "label", "subject", "who", "district_name", "due_on", "step", "what", "audiences",
                "detail"),
     ReminderRecord: ("id", "subject", "finding_id", "kind", "kind_label", "due_on", "step", "step_label", "audience",
@@ -256,7 +279,7 @@ def test_a_key_that_is_a_python_keyword_is_the_same_for_jsonable_and_pydantic():
                     district_name="武清区", due_on=date(2023, 7, 27), step="-7", what="reminder",
                     audiences=["enterprise"], detail="")
     plan = DeadlinePlan(from_=date(2023, 7, 20), to=date(2023, 7, 26), days=[PlanDay(date=item.on, items=[item])],
-                        reminders=1, escalations=0, paused=0, assumes="nothing is done by hand")
+                        reminders=1, escalations=0, paused=0, assumes="nothing is done by hand", recount=[])
     plain = jsonable(plan)
     assert list(plain)[:2] == ["from", "to"]
     assert plain["days"][0]["items"][0]["due_on"] == "2023-07-27"
@@ -290,6 +313,7 @@ ALLOWED = {
     "safegrade.services.deadlines.dialect_insert",  # a SQLAlchemy insert construct, not a result
     "safegrade.services.due.reminder_row",  # the parameters of one outbox insert, not a result
     "safegrade.services.lifecycle.effects",  # field → new value: the change set of one transition
+    "safegrade.services.calendar.recount_preview",  # (row, new values) inside the plan's or the recount's read
     # not converted yet: delivery and progress counts, which the jobs (services/jobs.py) record as
     # job_run.counts and `deadlines check` prints as they are; convert them with the jobs' results
     "safegrade.services.reminders.send_reminders",

@@ -39,3 +39,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `safegrade web` worker (uvicorn's factory): settings from SAFEGRADE_CONFIG and the
+    environment, which the command sets from its --config and --db."""
+    return create_app(load_settings())

@@ -136,10 +136,15 @@ def title(code: str, fallback: str) -> str:
     return TITLES.get(code) or TITLES.get(fallback, fallback)
 
 
+# codes whose status is not their class's
+_BY_CODE: dict[str, int] = {"precondition_required": 428, "too_large": 413, "unsupported_type": 415}
+
+
 def _status_of(exc: Exception) -> tuple[int, str]:
+    code = getattr(exc, "code", None)
     for cls, status, fallback in _BY_CLASS:
         if isinstance(exc, cls):
-            return status, fallback
+            return _BY_CODE.get(code or "", status), fallback
     return 500, "internal_error"
 
 
@@ -175,12 +180,13 @@ def problem_response(status: int, code: str, detail: str, *, instance: str | Non
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def error_response(exc: Exception, request: Request | None = None) -> JSONResponse:
-    """The problem for one of safegrade's (or the lifecycle's) refusals."""
+def error_response(exc: Exception, request: Request | None = None, *,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem for one of safegrade's (or the lifecycle's) refusals, with `headers` besides its own."""
     status, fallback = _status_of(exc)
     code = getattr(exc, "code", None) or fallback
     detail = exc.render(API_VOCABULARY) if isinstance(exc, SafegradeError) else str(exc)
-    headers: dict[str, str] = {}
+    headers = dict(headers or {})
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, Locked) and request is not None:

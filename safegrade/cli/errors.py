@@ -11,6 +11,7 @@ from safegrade.errors import InputErrors, RulesError, SafegradeError, Vocabulary
 # service field → how the command line gives it: an option, or the metavar of an argument
 OPTIONS: dict[str, str | None] = {
     "actor": "--actor",
+    "after": "--after",
     "all": "--all",
     "amend": "--amend",
     "as_of": "--as-of",
@@ -28,6 +29,7 @@ OPTIONS: dict[str, str | None] = {
     "event": "EVENT",
     "evidence": "--evidence",
     "expected_version": "--expect-version",
+    "flag": "--flag",
     "finding_id": "ID",
     "kind": "--kind",
     "ledger_due_on": "--ledger-due",
@@ -35,6 +37,7 @@ OPTIONS: dict[str, str | None] = {
     "name": "NAME",
     "out": "--out",
     "path": "FILE",
+    "q": "--search",
     "paths": "FILE",
     "reason": "--reason",
     "reminder_id": "ID",

@@ -232,7 +232,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         ref = secrets.token_hex(6)
-        log.exception("unexpected failure %s on %s %s", ref, request.method, request.url.path)
+        log.error("unexpected failure %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
         return problem_response(500, "internal_error", f"an unexpected failure, logged on the server as {ref}",
                                 instance=request.url.path)
 

@@ -29,7 +29,8 @@ router = APIRouter(prefix="/enterprises", tags=["enterprises 企业"])
 MAX_PAGE = 200
 CODE = Annotated[str, Path(description="统一社会信用代码（18 位）", examples=["91120114MA00000019"],
                            min_length=1, max_length=64)]
-AS_OF = Annotated[str | None, Query(alias="as_of", description="读取该时刻的状态：YYYY-MM-DD 或 ISO 时刻（无时区按部署时区）",
+AS_OF = Annotated[str | None, Query(alias="as_of",
+                                    description="读取该时刻的状态：YYYY-MM-DD 或 ISO 时刻（无时区按部署时区）",
                                     examples=["2023-09-15", "2023-09-15T10:00:00+08:00"], max_length=64)]
 
 _ETAG = re.compile(r'^\s*(?:"(?P<quoted>\d{1,18})"|(?P<bare>\d{1,18}))\s*$')

@@ -225,8 +225,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 400:  # a body FastAPI could not even parse: invalid input, as any other (422)
+            return problem_response(422, "request_invalid", str(exc.detail), instance=request.url.path,
+                                    errors=[ProblemItem(location=Location(field="body"), message=str(exc.detail))])
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
         return problem_response(exc.status_code, code, str(exc.detail), instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)

@@ -93,7 +93,7 @@ def check_csrf(request: Request, found: Principal) -> None:
     if found.source != "web" or request.method in SAFE_METHODS:
         return
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None or found.csrf_token is None or not hmac.compare_digest(sent, found.csrf_token):
+    if sent is None or found.csrf_token is None or not hmac.compare_digest(sent.encode(), found.csrf_token.encode()):
         raise Forbidden(f"a request that changes data must carry the session's CSRF token in {CSRF_HEADER}",
                         code="csrf_failed", field=CSRF_HEADER)
 

@@ -46,6 +46,18 @@ EXAMPLE_VIEW: dict[str, Any] = {
 }
 
 
+EXAMPLE_NOW: dict[str, Any] = {
+    **EXAMPLE_VIEW, "allowed_events": ["summon", "propose_revocation"], "overdue_findings": 0,
+    "earliest_overdue_due_on": None, "judged_for": "wq", "judgement": "按 wq（区应急管理局）的权限与当前状态判断",
+    "events": [{"event": "summon", "label": "约谈", "available": True, "needs": [], "refused_by": None,
+                "reason": None}],
+}
+EXAMPLE_FIRED: dict[str, Any] = {
+    "credit_code": "91120114MA00000019", "event": "summon", "from_state": "graded", "to_state": "interview",
+    "version": 2, "hash": "4f1c…", "at": "2023-06-01T09:00:00+08:00", "changes": {},
+}
+
+
 class FireBody(BaseModel):
     """A lifecycle event to fire: its name, why (recorded in the audit trail) and the fields it takes."""
 
@@ -87,7 +99,8 @@ def list_enterprises(
 @router.get("/{code}", response_model=EnterpriseNow | EnterpriseThen, summary="企业详情（可按时刻回看）",
             responses={**problems.responses(401, 403, 404, 422, 503), 200: {
                 "headers": {"ETag": {"description": "企业的版本号，触发事件时放在 If-Match 中",
-                                     "schema": {"type": "string"}}}}})
+                                     "schema": {"type": "string"}}},
+                "content": {"application/json": {"example": EXAMPLE_NOW}}}})
 def show_enterprise(ctx: Acting, code: CODE, response: Response, as_of_: AS_OF = None,
                     ) -> EnterpriseNow | EnterpriseThen:
     """One enterprise now, with the events the caller could fire; with `as_of`, as it stood then (rebuilt from its
@@ -108,7 +121,8 @@ def enterprise_timeline(ctx: Acting, code: CODE, as_of_: AS_OF = None) -> list[T
 @router.post("/{code}/events", response_model=Fired, summary="触发生命周期事件（须带 If-Match）",
              dependencies=[require_csrf],
              responses={**problems.responses(401, 403, 404, 409, 412, 422, 428, 503), 200: {
-                 "headers": {"ETag": {"description": "事件之后的新版本号", "schema": {"type": "string"}}}}})
+                 "headers": {"ETag": {"description": "事件之后的新版本号", "schema": {"type": "string"}}},
+                 "content": {"application/json": {"example": EXAMPLE_FIRED}}}})
 def fire_event(request: Request, ctx: Acting, code: CODE, response: Response,
                body: Annotated[FireBody, Body()],
                if_match: Annotated[str | None, Header(alias="If-Match", description='企业的版本号，即 ETag，如 "3"',

@@ -18,7 +18,7 @@ HEADERS = {
 }
 
 
-@pytest.mark.parametrize("csrf", [None, "", "wrong-token"])
+@pytest.mark.parametrize("csrf", [None, "", "wrong-token", "t\u00f6k\u00e9n".encode()])
 def test_a_session_change_without_its_csrf_token_is_refused_and_writes_nothing(api, csrf):
     client = api.session("bureau")
     if csrf is None:

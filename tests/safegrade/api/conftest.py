@@ -30,6 +30,7 @@ from sqlmodel import SQLModel
 from safegrade.api.app import create_app
 from safegrade.auth import change_password, issue_token, set_one_time_password
 from safegrade.clock import TestClock
+from safegrade.models import AuditEvent, Enterprise, table
 from safegrade.services.actors import add_actor
 from safegrade.services.context import Context
 from tests.factories import build_world
@@ -105,6 +106,14 @@ class ApiWorld:
         """An account whose one-time password is set and not yet changed; returns that password."""
         add_actor(self.ctx("boss"), name, role, **where)
         return set_one_time_password(self.ctx("boss"), name).password
+
+    def events(self, code: str) -> list[dict[str, Any]]:
+        """The audit events of an enterprise, oldest first, as stored."""
+        event, enterprise = table(AuditEvent), table(Enterprise)
+        with self.ctx().store.read() as session:
+            rows = session.execute(select(event).join(enterprise, enterprise.c.id == event.c.enterprise_id)
+                                   .where(enterprise.c.credit_code == code).order_by(event.c.seq)).mappings()
+            return [dict(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Rows per table, except the tables of sign-in (which a refused request may still write)."""

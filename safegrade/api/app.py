@@ -7,6 +7,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from safegrade.api import problems
+from safegrade.api.guards import NulGuard
 from safegrade.api.headers import SecurityHeaders
 from safegrade.api.routers import ROUTERS
 from safegrade.clock import Clock
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.safegrade = context
     problems.install(app)
+    app.add_middleware(NulGuard)  # inside the headers: its refusals carry them too
     app.add_middleware(SecurityHeaders, hsts=context.settings.web.base_url.startswith("https://"))
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)

@@ -66,6 +66,7 @@ TITLES: dict[str, str] = {
     "precondition_required": "缺少 If-Match 版本号",
     "invalid_if_match": "If-Match 不是有效的版本号",
     "invalid_cursor": "分页游标无效",
+    "nul_character": "文本中含有不允许的空字符（NUL）",
     "invalid_flag": "标记名称有误",
     "invalid_limit": "每页条数有误",
     "unknown_state": "未知的状态",

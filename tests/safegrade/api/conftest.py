@@ -155,8 +155,22 @@ def api_world(make_ctx: Callable[..., Context], clock: TestClock, url: str, a: l
     return ApiWorld(app, make_ctx, clock, url, a, b, dict.fromkeys(ROLES.values(), PASSWORD))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_hashes() -> Iterator[None]:
+    """Argon2id with the lightest parameters for these tests (each sign-in hashes): the API's tests are about
+    the doors, tests/safegrade/auth about the hashing and its parameters."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from safegrade.auth import passwords
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "HASHER", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),)))
+        yield
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory, rules) -> tuple[Path, list[str], list[str]]:
+def sqlite_template(quick_hashes, tmp_path_factory, rules) -> tuple[Path, list[str], list[str]]:
     """The world built once on a SQLite file (with a clock at the time each test's clock starts), copied for each
     test that asks for `api`: the passwords' hashing is paid once."""
     folder = tmp_path_factory.mktemp("api-template")

@@ -170,7 +170,7 @@ def quick_hashes() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(quick_hashes, tmp_path_factory, rules) -> tuple[Path, list[str], list[str]]:
+def sqlite_template(tmp_path_factory, rules) -> tuple[Path, list[str], list[str]]:
     """The world built once on a SQLite file (with a clock at the time each test's clock starts), copied for each
     test that asks for `api`: the passwords' hashing is paid once."""
     folder = tmp_path_factory.mktemp("api-template")

@@ -18,6 +18,7 @@ from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
 from safegrade.services import asof
 from safegrade.services.context import Context, district_code
 from safegrade.services.lifecycle import EventChoice, judge_events
+from safegrade.services.scope import READ_ENTERPRISES, Scope, unknown_enterprise
 from states import grade
 
 ENTERPRISE = table(Enterprise)
@@ -143,9 +144,10 @@ def _cursor(after: str) -> tuple[str, str]:
     return found["district"], found["code"].upper()
 
 
-def _filtered(ctx: Context, then: asof.AsOf, *, state: str | None, district: str | None, flag: str | None,
-              overdue: bool, q: str | None, after: str | None) -> Select[Any]:
-    """The list's query as of `then`, filtered in SQL and ordered by district, then credit code."""
+def _filtered(ctx: Context, then: asof.AsOf, scope: Scope, *, state: str | None, district: str | None,
+              flag: str | None, overdue: bool, q: str | None, after: str | None) -> Select[Any]:
+    """The list's query as of `then`, in the reader's scope, filtered in SQL and ordered by district, then credit
+    code."""
     if state is not None and state not in ctx.rules.lifecycle.states:
         raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
                            code="unknown_state", field="state", value=state, allowed=list(ctx.rules.lifecycle.states))
@@ -155,6 +157,9 @@ def _filtered(ctx: Context, then: asof.AsOf, *, state: str | None, district: str
     code = district_code(ctx.rules, district)
     e, f = then.table(ENTERPRISE), then.table(FINDING)
     query = select(e).order_by(e.c.district, e.c.credit_code)
+    in_scope = scope.where(e)
+    if in_scope is not None:
+        query = query.where(in_scope)
     if overdue:
         query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
                                                                         f.c.due_on < then.day)))
@@ -193,9 +198,11 @@ def enterprise_page(ctx: Context, *, state: str | None = None, district: str | N
     if limit is not None and limit < 1:
         raise InvalidInput(f"{{limit}}: {limit} is not a page size; give 1 or more", code="invalid_limit",
                            field="limit", value=limit)
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = asof.as_of(ctx, session)
-        query = _filtered(ctx, then, state=state, district=district, flag=flag, overdue=overdue, q=q, after=after)
+        query = _filtered(ctx, then, scope, state=state, district=district, flag=flag, overdue=overdue, q=q,
+                          after=after)
         if limit is not None:
             query = query.limit(limit + 1)
         rows = [dict(r) for r in session.execute(query).mappings()]
@@ -205,11 +212,12 @@ def enterprise_page(ctx: Context, *, state: str | None = None, district: str | N
     return EnterprisePage(items, f"{rows[-1]['district']}:{rows[-1]['credit_code']}" if more else None)
 
 
-def _row(session: Any, code: str, enterprise: Any = ENTERPRISE) -> dict[str, Any]:
-    found = session.execute(select(enterprise).where(enterprise.c.credit_code == normalize(code))).mappings().first()
+def _row(session: Any, code: str, scope: Scope, enterprise: Any = ENTERPRISE) -> dict[str, Any]:
+    """The enterprise's row, if it is in the reader's scope; else the refusal of a missing one."""
+    query = scope.filter(select(enterprise).where(enterprise.c.credit_code == normalize(code)), enterprise)
+    found = session.execute(query).mappings().first()
     if found is None:
-        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
-                       value=code, hint="list_enterprises")
+        raise unknown_enterprise(code)
     return dict(found)
 
 
@@ -217,11 +225,12 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
     """The enterprise at the context's now (from its rows as they stood then) or at an explicit `as_of`
     (replayed from its audit trail), with the events of its state judged for the acting actor
     (services.lifecycle.judge_events)."""
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         if as_of is None:
             then = asof.as_of(ctx, session)
             e, f = then.table(ENTERPRISE), then.table(FINDING)
-            row = _row(session, code, e)
+            row = _row(session, code, scope, e)
             late = session.execute(
                 select(func.count(), func.min(f.c.due_on)).where(
                     f.c.enterprise_id == row["id"], f.c.status != "verified", f.c.due_on < then.day)
@@ -230,7 +239,7 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
             return EnterpriseNow(**_public(ctx, row, then.day), allowed_events=judged.available,
                                  overdue_findings=late[0], earliest_overdue_due_on=late[1],
                                  judged_for=judged.judged_for, judgement=judged.judgement, events=judged.events)
-        row = _row(session, code)
+        row = _row(session, code, scope)
         events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = trail.replay(events)
     if fields is None:
@@ -247,14 +256,15 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
 
 def timeline(ctx: Context, code: str) -> list[TimelineEvent]:
     """The audit events of one enterprise recorded up to the context's now, oldest first, with Chinese
-    labels; an enterprise registered later is not known then."""
+    labels; an enterprise registered later is not known then, nor one outside the reader's scope."""
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = asof.as_of(ctx, session)
         e = then.table(ENTERPRISE)
-        found = session.execute(select(e.c.id, e.c.credit_code).where(e.c.credit_code == normalize(code))).first()
+        found = session.execute(scope.filter(select(e.c.id, e.c.credit_code)
+                                             .where(e.c.credit_code == normalize(code)), e)).first()
         if found is None:
-            raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
-                           value=code, hint="list_enterprises")
+            raise unknown_enterprise(code)
         events = trail.chain(session, found[0], found[1], until=then.at)
     label = ctx.rules.state_label
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,7 +50,7 @@ from safegrade.services.runs import list_runs
 from safegrade.services.scope import EVERYTHING, Scope, read_scope
 from safegrade.settings import load_settings
 from safegrade.store import Store, make_engine
-from tests.conftest import RULES_DIR, at
+from tests.conftest import RULES_DIR, at, pg_schema
 from tests.factories import CAMPAIGN, DEDUCTIONS, MAJOR, World, assess, campaign_world, plain, row, write_ledger
 
 ENTERPRISE_T, FINDING_T, REMINDER_T, AUDIT_T = table(Enterprise), table(Finding), table(Reminder), table(AuditEvent)
@@ -93,10 +94,17 @@ class Town:
             return int(session.execute(select(func.count()).select_from(AUDIT_T)).scalar_one())
 
 
-@pytest.fixture(scope="module")
-def town(rules: Rules, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def town(request: pytest.FixtureRequest, rules: Rules, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    """The town on SQLite and on PostgreSQL (a schema of its own, dropped after the module)."""
     folder = tmp_path_factory.mktemp("scope")
-    url = f"sqlite:///{folder / 'safegrade.db'}"
+    with ExitStack() as stack:
+        url = (f"sqlite:///{folder / 'safegrade.db'}" if request.param == "sqlite"
+               else stack.enter_context(pg_schema()))
+        yield from _town(rules, folder, url)
+
+
+def _town(rules: Rules, folder: Path, url: str) -> Iterator[Town]:
     store = Store(make_engine(url))
     store.migrate()
     clock = TestClock(at("2023-06-01 09:00"))
@@ -493,3 +501,19 @@ def test_the_reviewer_writes_nothing_and_the_enterprise_only_submits_evidence(to
     if name != "finding submit":
         assert refusal(lambda: write(town, town.ctx("e1"))).code == "role_forbidden"
     assert town.audit_count() == before
+
+
+def test_a_scoped_verify_finds_the_tampering_in_its_chains_and_says_nothing_of_the_others(make_ctx, tmp_path):
+    from safegrade.services.auditing import checkpoint_audit
+    from tests.factories import build_world
+
+    world = build_world(make_ctx, tmp_path, per_district=1)
+    checkpoint_audit(make_ctx("boss"))
+    with make_ctx().store.engine.begin() as conn:
+        conn.execute(AUDIT_T.delete().where(AUDIT_T.c.enterprise_id == select(ENTERPRISE_T.c.id).where(
+            ENTERPRISE_T.c.credit_code == world.hexi[0]).scalar_subquery()))
+    found = {who: {(b.enterprise, b.kind) for b in verify_audit(make_ctx(who)).breaks} for who in ("wq", "hx", "boss")}
+    assert found["wq"] == set()
+    assert (world.hexi[0], "missing") in found["hx"]
+    assert (world.hexi[0], "checkpoint") in found["hx"]  # the checkpoint's head of the chain is gone
+    assert found["boss"] == found["hx"]

@@ -41,17 +41,22 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def anonymous(request: Request) -> Context:
-    """The context of a caller not yet proven (sign-in): the door and the client address, no actor."""
-    ctx = base_context(request).acting(actor=None, source="api", client=client_of(request))
-    request.state.now = ctx.now()
+def anonymous(request: Request, source: str = "api") -> Context:
+    """The context of a caller not yet proven: the door and the client address, no actor."""
+    ctx = base_context(request).acting(actor=None, source=source, client=client_of(request))
+    request.state.now = ctx.now()  # a lock's Retry-After counts from here
     return ctx
 
 
-Anonymous = Annotated[Context, Depends(anonymous)]
+def signing_in(request: Request) -> Context:
+    """The context of a sign-in (or sign-out): a browser session's door, "web"."""
+    return anonymous(request, "web")
 
 
-def _proven(request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str | None) -> Principal:
+Anonymous = Annotated[Context, Depends(signing_in)]
+
+
+def prove(request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str | None) -> Principal:
     ctx = anonymous(request)
     if bearer is not None:
         return authenticate_token(ctx, bearer.credentials)
@@ -68,8 +73,8 @@ def any_principal(request: Request,
                   bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
                   cookie: Annotated[str | None, Depends(cookie_scheme)]) -> Principal:
     """The proven caller, even one who must still change a one-time password (me, password, sign-out)."""
-    found = _proven(request, bearer, cookie)
-    _check_csrf(request, found)
+    found = prove(request, bearer, cookie)
+    check_csrf(request, found)
     request.state.principal = found
     return found
 
@@ -82,16 +87,24 @@ def principal(found: Annotated[Principal, Depends(any_principal)]) -> Principal:
     return found
 
 
-def _check_csrf(request: Request, found: Principal) -> None:
+def check_csrf(request: Request, found: Principal) -> None:
     """A browser session's state-changing request carries the session's CSRF token in a header (a form, in
     its `csrf_token` field, checked by the pages); a bearer token is not sent by a browser on its own."""
     if found.source != "web" or request.method in SAFE_METHODS:
         return
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None or found.csrf_token is None or not hmac.compare_digest(sent, found.csrf_token):
+    if sent is None or found.csrf_token is None or not hmac.compare_digest(sent.encode(), found.csrf_token.encode()):
         raise Forbidden(f"a request that changes data must carry the session's CSRF token in {CSRF_HEADER}",
                         code="csrf_failed", field=CSRF_HEADER)
 
+
+def csrf_checked(request: Request, found: Annotated[Principal, Depends(any_principal)]) -> None:
+    """The CSRF check as a route's dependency (`dependencies=[require_csrf]`): `any_principal` already makes it
+    for every state-changing request of a session; naming it on a route documents it and keeps it if that moves."""
+    check_csrf(request, found)
+
+
+require_csrf = Depends(csrf_checked)
 
 Caller = Annotated[Principal, Depends(principal)]
 AnyCaller = Annotated[Principal, Depends(any_principal)]

@@ -64,6 +64,19 @@ TITLES: dict[str, str] = {
     "conflict": "数据已被他人修改",
     "version_moved": "数据已被他人修改，请刷新后重试",
     "precondition_required": "缺少 If-Match 版本号",
+    "invalid_if_match": "If-Match 不是有效的版本号",
+    "invalid_cursor": "分页游标无效",
+    "nul_character": "文本中含有不允许的空字符（NUL）",
+    "value_not_storable": "数值超出范围或含有无法保存的字符",
+    "invalid_flag": "标记名称有误",
+    "invalid_limit": "每页条数有误",
+    "unknown_state": "未知的状态",
+    "unknown_district": "未知的区",
+    "invalid_date": "日期或时刻格式有误",
+    "time_goes_back": "时刻早于最近一次记录",
+    "not_by_hand": "该事件由专门的命令记录，不能手工触发",
+    "required": "缺少必填项",
+    "no_actor": "缺少执行人",
     "invalid_input": "输入有误",
     "invalid_rows": "文件中有错误行，未写入任何数据",
     "weak_password": "密码不符合安全要求",
@@ -136,10 +149,15 @@ def title(code: str, fallback: str) -> str:
     return TITLES.get(code) or TITLES.get(fallback, fallback)
 
 
+# codes whose status is not their class's
+_BY_CODE: dict[str, int] = {"precondition_required": 428, "too_large": 413, "unsupported_type": 415}
+
+
 def _status_of(exc: Exception) -> tuple[int, str]:
+    code = getattr(exc, "code", None)
     for cls, status, fallback in _BY_CLASS:
         if isinstance(exc, cls):
-            return status, fallback
+            return _BY_CODE.get(code or "", status), fallback
     return 500, "internal_error"
 
 
@@ -175,12 +193,13 @@ def problem_response(status: int, code: str, detail: str, *, instance: str | Non
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def error_response(exc: Exception, request: Request | None = None) -> JSONResponse:
-    """The problem for one of safegrade's (or the lifecycle's) refusals."""
+def error_response(exc: Exception, request: Request | None = None, *,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem for one of safegrade's (or the lifecycle's) refusals, with `headers` besides its own."""
     status, fallback = _status_of(exc)
     code = getattr(exc, "code", None) or fallback
     detail = exc.render(API_VOCABULARY) if isinstance(exc, SafegradeError) else str(exc)
-    headers: dict[str, str] = {}
+    headers = dict(headers or {})
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, Locked) and request is not None:
@@ -219,23 +238,29 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 400:  # a body FastAPI could not even parse: invalid input, as any other (422)
+            return problem_response(422, "request_invalid", str(exc.detail), instance=request.url.path,
+                                    errors=[ProblemItem(location=Location(field="body"), message=str(exc.detail))])
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
         return problem_response(exc.status_code, code, str(exc.detail), instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         ref = secrets.token_hex(6)
-        log.exception("unexpected failure %s on %s %s", ref, request.method, request.url.path)
+        log.error("unexpected failure %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
         return problem_response(500, "internal_error", f"an unexpected failure, logged on the server as {ref}",
                                 instance=request.url.path)
 
 
+DESCRIBED: dict[int, str] = {
+    400: "请求有误", 401: "未登录或令牌无效", 403: "无权操作", 404: "未找到（或不在管辖范围内）", 409: "状态冲突",
+    412: "版本已变化（If-Match 过期）", 413: "文件过大", 415: "文件类型不支持", 422: "输入有误", 428: "缺少 If-Match",
+    429: "登录失败次数过多", 503: "数据库暂时不可用"}
+
+
 # What each route may answer besides its success (for the OpenAPI document).
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {400: "请求有误", 401: "未登录或令牌无效", 403: "无权操作", 404: "未找到（或不在管辖范围内）",
-                 409: "状态冲突", 412: "版本已变化（If-Match 过期）", 413: "文件过大", 415: "文件类型不支持",
-                 422: "输入有误", 428: "缺少 If-Match", 429: "登录失败次数过多", 503: "数据库暂时不可用"}
-    return {s: {"model": ProblemDetails, "description": described.get(s, ""),
+    return {s: {"model": ProblemDetails, "description": DESCRIBED.get(s, ""),
                 "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
             for s in statuses}

@@ -45,6 +45,7 @@ COMMANDS: dict[str, Lazy] = {
                   "Register daily, reminder-retry and nightly-audit with their cron schedules on the Prefect server "
                   "at\nPREFECT_API_URL and run their flow runs (stop with Ctrl-C). Use PostgreSQL for safegrade's "
                   "database."),
+    "web": Lazy("safegrade.cli.web", "Serve the HTTP API with uvicorn (启动 HTTP 接口服务)."),
     "init": Lazy("safegrade.cli.system",
                  "Create or upgrade the database schema; add the system actor that scheduled flows act as."),
     "diagram": Lazy("safegrade.cli.system", "The lifecycle as a Mermaid state diagram, from the rules."),

@@ -11,6 +11,7 @@ from safegrade.errors import InputErrors, RulesError, SafegradeError, Vocabulary
 # service field → how the command line gives it: an option, or the metavar of an argument
 OPTIONS: dict[str, str | None] = {
     "actor": "--actor",
+    "after": "--after",
     "all": "--all",
     "amend": "--amend",
     "as_of": "--as-of",
@@ -30,6 +31,7 @@ OPTIONS: dict[str, str | None] = {
     "evidence": "--evidence",
     "expected_version": "--expect-version",
     "expires_in": "--expires",
+    "flag": "--flag",
     "finding_id": "ID",
     "im_user": "--im",
     "kind": "--kind",
@@ -41,6 +43,7 @@ OPTIONS: dict[str, str | None] = {
     "out": "--out",
     "path": "FILE",
     "phone": "--phone",
+    "q": "--search",
     "paths": "FILE",
     "reason": "--reason",
     "reminder_id": "ID",

@@ -141,13 +141,17 @@ def enterprise_list(
     state: str | None = typer.Option(None, "--state", help="Only this state (e.g. rectifying)."),
     district: str | None = typer.Option(None, "--district", help="Only this district (name or code)."),
     flag: str | None = typer.Option(None, "--flag", help="Only enterprises with this flag (e.g. not_gongmao)."),
-    limit: int | None = typer.Option(None, "--limit", min=1),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (a page)."),
     overdue: bool = typer.Option(False, "--overdue", help="Only those with a finding past its deadline."),
+    search: str | None = typer.Option(None, "--search", "-q",
+                                      help="A part of the name, or the start of the credit code (名称或代码)."),
+    after: str | None = typer.Option(None, "--after", help="The next page: the cursor printed after a page."),
 ) -> None:
     """List enterprises with their state (Chinese labels)."""
     opts = options(ctx)
-    rows = enterprise.list_enterprises(opts.context(), state=state, district=district, flag=flag, limit=limit,
-                                       overdue=overdue)
+    page = enterprise.enterprise_page(opts.context(), state=state, district=district, flag=flag, limit=limit,
+                                      overdue=overdue, q=search, after=after)
+    rows = page.items
     if emit(opts, rows):
         return
     table = Table("统一社会信用代码", "企业名称", "区", "行业", "等级", "有效期至", "状态", "标记")
@@ -155,7 +159,8 @@ def enterprise_list(
         table.add_row(r.credit_code, r.name, r.district_name, r.sector_label, r.level,
                       str(r.valid_until), r.state_label, ", ".join(r.flags))
     out.print(table)
-    out.print(f"{len(rows)} enterprise(s)")
+    out.print(f"{len(rows)} enterprise(s)" + (f"; next page: --after {page.next}" if page.next else ""),
+              markup=False)
 
 
 @enterprise_app.command("show")

@@ -4,11 +4,12 @@ its audit trail), and its timeline."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, and_, cast, func, or_, select
 
 from safegrade.audit import trail
 from safegrade.domain.creditcode import normalize
@@ -121,30 +122,94 @@ def _public(ctx: Context, fields: dict[str, Any], day: date | None = None) -> di
     return out
 
 
-def list_enterprises(ctx: Context, *, state: str | None = None, district: str | None = None,
-                     flag: str | None = None, limit: int | None = None, overdue: bool = False) -> list[EnterpriseView]:
-    """Enterprises as they stood at the context's now, filtered; `overdue` keeps those with a finding past its
-    deadline and not verified then."""
+@dataclass(frozen=True, slots=True)
+class EnterprisePage:
+    """One page of the enterprise list (ordered by district, then credit code) and the cursor of the next page,
+    to be handed back as `after`; `next` is None on the last page."""
+
+    items: list[EnterpriseView]
+    next: str | None
+
+
+# a cursor is "<district code>:<credit code>" of the last enterprise of a page
+_CURSOR = re.compile(r"^(?P<district>[0-9A-Za-z]{1,12}):(?P<code>[0-9A-Za-z]{1,32})$")
+_FLAG = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _cursor(after: str) -> tuple[str, str]:
+    found = _CURSOR.match(after)
+    if found is None:
+        raise InvalidInput(f"{{after}}: {after!r} is not a cursor of this list; hand back a page's `next` as it is",
+                           code="invalid_cursor", field="after", value=after)
+    return found["district"], found["code"].upper()
+
+
+def _filtered(ctx: Context, then: asof.AsOf, scope: Scope, *, state: str | None, district: str | None,
+              flag: str | None, overdue: bool, q: str | None, after: str | None) -> Select[Any]:
+    """The list's query as of `then`, in the reader's scope, filtered in SQL and ordered by district, then credit
+    code."""
     if state is not None and state not in ctx.rules.lifecycle.states:
         raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
                            code="unknown_state", field="state", value=state, allowed=list(ctx.rules.lifecycle.states))
+    if flag is not None and not _FLAG.match(flag):
+        raise InvalidInput(f"{{flag}}: {flag!r} is not a flag name (lower-case letters, digits and _)",
+                           code="invalid_flag", field="flag", value=flag)
     code = district_code(ctx.rules, district)
+    e, f = then.table(ENTERPRISE), then.table(FINDING)
+    query = select(e).order_by(e.c.district, e.c.credit_code)
+    in_scope = scope.where(e)
+    if in_scope is not None:
+        query = query.where(in_scope)
+    if overdue:
+        query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
+                                                                        f.c.due_on < then.day)))
+    if state is not None:
+        query = query.where(e.c.state == state)
+    if code is not None:
+        query = query.where(e.c.district == code)
+    if flag is not None:  # flags are a JSON list of names: the quoted name inside its text
+        query = query.where(cast(e.c.flags, String).contains(f'"{flag}"', autoescape=True))
+    if q is not None and q.strip():
+        text = q.strip()
+        query = query.where(or_(e.c.name.contains(text, autoescape=True),
+                                e.c.credit_code.startswith(text.upper(), autoescape=True)))
+    if after is not None:
+        last_district, last_code = _cursor(after)
+        query = query.where(or_(e.c.district > last_district,
+                                and_(e.c.district == last_district, e.c.credit_code > last_code)))
+    return query
+
+
+def list_enterprises(ctx: Context, *, state: str | None = None, district: str | None = None,
+                     flag: str | None = None, limit: int | None = None, overdue: bool = False,
+                     q: str | None = None, after: str | None = None) -> list[EnterpriseView]:
+    """Enterprises as they stood at the context's now, filtered; `overdue` keeps those with a finding past its
+    deadline and not verified then; `q` a part of the name or the start of the credit code; `after` the cursor
+    of a page (enterprise_page)."""
+    return enterprise_page(ctx, state=state, district=district, flag=flag, limit=limit, overdue=overdue, q=q,
+                           after=after).items
+
+
+def enterprise_page(ctx: Context, *, state: str | None = None, district: str | None = None,
+                    flag: str | None = None, limit: int | None = None, overdue: bool = False,
+                    q: str | None = None, after: str | None = None) -> EnterprisePage:
+    """`list_enterprises` a page at a time (keyset pagination): at most `limit` enterprises after the cursor
+    `after`, and the cursor of the next page."""
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"{{limit}}: {limit} is not a page size; give 1 or more", code="invalid_limit",
+                           field="limit", value=limit)
     scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = asof.as_of(ctx, session)
-        e, f = then.table(ENTERPRISE), then.table(FINDING)
-        query = scope.filter(select(e).order_by(e.c.district, e.c.credit_code), e)
-        if overdue:
-            query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
-                                                                            f.c.due_on < then.day)))
-        if state is not None:
-            query = query.where(e.c.state == state)
-        if code is not None:
-            query = query.where(e.c.district == code)
+        query = _filtered(ctx, then, scope, state=state, district=district, flag=flag, overdue=overdue, q=q,
+                          after=after)
+        if limit is not None:
+            query = query.limit(limit + 1)
         rows = [dict(r) for r in session.execute(query).mappings()]
-    if flag is not None:
-        rows = [r for r in rows if flag in (r["flags"] or [])]
-    return [EnterpriseView(**_public(ctx, r, then.day)) for r in (rows[:limit] if limit else rows)]
+    more = limit is not None and len(rows) > limit
+    rows = rows[:limit] if limit is not None else rows
+    items = [EnterpriseView(**_public(ctx, r, then.day)) for r in rows]
+    return EnterprisePage(items, f"{rows[-1]['district']}:{rows[-1]['credit_code']}" if more else None)
 
 
 def _row(session: Any, code: str, scope: Scope, enterprise: Any = ENTERPRISE) -> dict[str, Any]:

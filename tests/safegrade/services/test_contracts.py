@@ -40,7 +40,13 @@ from safegrade.services.campaign import (
     StatusTotal,
 )
 from safegrade.services.deadlines import DeadlineRow
-from safegrade.services.enterprise import EnterpriseNow, EnterpriseThen, EnterpriseView, TimelineEvent
+from safegrade.services.enterprise import (
+    EnterpriseNow,
+    EnterprisePage,
+    EnterpriseThen,
+    EnterpriseView,
+    TimelineEvent,
+)
 from safegrade.services.finding import EvidenceFile, FindingRejected, FindingRow, FindingSubmitted, FindingVerified
 from safegrade.services.ledger import ExportedLedger, LedgerReceived, LedgerReconciliation
 from safegrade.services.lifecycle import EventChoice, EventJudgement
@@ -125,6 +131,7 @@ STABLE_KEYS = {
                         "closed_on_time_rate", "flag_counts", "flags_total", "flags"),
     FlagKind: ("kind", "label"),
     EnterpriseView: ENTERPRISE_KEYS,
+    EnterprisePage: ("items", "next"),
     EnterpriseNow: (*ENTERPRISE_KEYS, "allowed_events", "overdue_findings", "earliest_overdue_due_on", *JUDGED_KEYS),
     EnterpriseThen: (*ENTERPRISE_KEYS, "as_of", "allowed_events", *JUDGED_KEYS),
     EventChoice: ("event", "label", "available", "needs", "refused_by", "reason"),

@@ -391,3 +391,75 @@ def history_ddl(dialect: str, name: str, columns: list[str]) -> list[str]:
         f"CREATE TRIGGER trg_{name}_version_insert AFTER INSERT ON {name} BEGIN {insert_version} END",
         f"CREATE TRIGGER trg_{name}_version_update AFTER UPDATE ON {name} BEGIN {insert_version} END",
     ]
+
+
+# --- accounts, sessions, tokens, the security log (safegrade/auth) ------------------------------------------
+# Not dated rows: an account's changes are told by the security log, which is insert-only and hash-chained.
+
+
+class Account(SQLModel, table=True):
+    """An actor's credentials and contacts. No row: the actor cannot sign in (and has no contacts)."""
+
+    actor_id: int = Field(foreign_key="actor.id", primary_key=True)
+    password_hash: str | None = None  # Argon2id (PHC string); None: no password set
+    must_change: bool = False  # a one-time password: the next sign-in must change it
+    disabled: bool = False
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    im_user: str | None = Field(default=None, max_length=64)  # DingTalk or WeCom user id
+    password_changed_at: datetime | None = _utc(nullable=True)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session: the cookie carries a secret whose SHA-256 is `token_hash`; `id` is public."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True)
+    actor_id: int = Field(foreign_key="actor.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
+    last_seen_at: datetime = _utc(nullable=False)
+    idle_expires_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc(nullable=True)
+    client: str | None = Field(default=None, max_length=64)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token (`Authorization: Bearer`); only its SHA-256 is kept, `id` is public."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True)
+    actor_id: int = Field(foreign_key="actor.id", index=True)
+    label: str = Field(default="", max_length=128)
+    created_at: datetime = _utc(nullable=False)
+    created_by: str = Field(max_length=64)
+    expires_at: datetime = _utc(nullable=False)
+    last_used_at: datetime | None = _utc(nullable=True)
+    revoked_at: datetime | None = _utc(nullable=True)
+
+
+class SecurityEvent(SQLModel, table=True):
+    """One link of the security log's single hash chain: account changes, sign-ins, failures, lockouts.
+    Rows are only ever inserted; never a password or a secret in any column."""
+
+    __tablename__ = "security_event"
+    __table_args__ = (Index("ix_security_event_subject_occurred_at", "subject", "occurred_at"),
+                      Index("ix_security_event_client_occurred_at", "client", "occurred_at"))
+
+    id: int | None = Field(default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    occurred_at: datetime = _utc(nullable=False)
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=64)  # the account (the name given, for a failed sign-in)
+    by: str = Field(max_length=64)  # who did it: the actor, the console's OS user, or the subject itself
+    source: str = Field(max_length=8)  # cli | api | web | flow
+    client: str | None = Field(default=None, max_length=64)
+    detail: str  # canonical JSON text, hashed as stored
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -87,6 +87,71 @@ class NotificationSettings(BaseModel):
         return check_channels(value, "notifications.channels")
 
 
+class LockoutSettings(BaseModel):
+    """Failed sign-ins: `max_failures` for one account (or `per_client_max_failures` from one client address)
+    within `window_minutes` lock it for `lock_minutes`; the lock ends by the clock."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_failures: int = Field(5, ge=1)
+    window_minutes: int = Field(15, ge=1)
+    lock_minutes: int = Field(15, ge=1)
+    per_client_max_failures: int = Field(20, ge=1)
+
+
+DEFAULT_UPLOAD_TYPES: tuple[str, ...] = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "text/csv",
+)
+
+
+class UploadSettings(BaseModel):
+    """What the API accepts as an uploaded file (evidence, ledgers, assessments)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    allowed_types: tuple[str, ...] = DEFAULT_UPLOAD_TYPES
+
+    @field_validator("allowed_types")
+    @classmethod
+    def _mime_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for t in value:
+            if t.count("/") != 1 or not all(part.strip() for part in t.split("/")):
+                raise ValueError(f"{t!r} is not a MIME type such as application/pdf")
+        return value
+
+
+class WebSettings(BaseModel):
+    """The HTTP API and the pages (`safegrade web`): sessions, lockout, uploads, API tokens, the signing secret.
+    The secret itself is never in this file: it is read from the environment variable `secret_env`, or from
+    `secret_file` (safegrade.auth.signing_secret)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base_url: str = "http://127.0.0.1:8000"  # https: the session cookie is marked Secure
+    session_idle_minutes: int = Field(30, ge=1)
+    session_absolute_hours: int = Field(8, ge=1)
+    lockout: LockoutSettings = Field(default_factory=LockoutSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
+    token_max_days: int = Field(365, ge=1)
+    secret_env: str = "SAFEGRADE_WEB_SECRET"
+    secret_file: Path | None = None  # relative to the config file's folder
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1].strip("/")) == 0:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SAFEGRADE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -100,6 +165,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     base_dir: Path = Path(".")  # the config file's folder: relative paths are taken from here
 
     _tz = field_validator("timezone")(_zone)
@@ -128,6 +194,14 @@ class Settings(BaseSettings):
         return self.evidence_dir if self.evidence_dir.is_absolute() else self.base_dir / self.evidence_dir
 
     @property
+    def web_secret_path(self) -> Path | None:
+        """The signing secret's file, taken from the config file's folder when relative; None: not set."""
+        path = self.web.secret_file
+        if path is None:
+            return None
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
     def db_url(self) -> str:
         """The database URL with a relative SQLite path taken from the config file's folder."""
         url = self.database_url
@@ -139,7 +213,8 @@ class Settings(BaseSettings):
         return url
 
 
-_NOT_SETTINGS = {"SAFEGRADE_DB_URL", "SAFEGRADE_CONFIG", "SAFEGRADE_ACTOR", "SAFEGRADE_TEST_PG_URL"}
+_NOT_SETTINGS = {"SAFEGRADE_DB_URL", "SAFEGRADE_CONFIG", "SAFEGRADE_ACTOR", "SAFEGRADE_TEST_PG_URL",
+                 "SAFEGRADE_WEB_SECRET"}  # the secret is read by safegrade.auth, never kept in the settings
 
 
 class _MappingEnvSource(EnvSettingsSource):

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from safegrade import auth
 from safegrade.cli.app import Options, app, emit, options, out
+from safegrade.output import jsonable
 from safegrade.services import auditing, enterprise
 
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
@@ -30,14 +32,21 @@ def audit_show(ctx: typer.Context, code: str = typer.Argument(..., help="Credit 
 
 
 def _print_report(report: auditing.Report, opts: Options) -> None:
+    log = report.security_log if isinstance(report, auditing.AuditReport) else None
     value = {"ok": report.ok, "events": report.events, "chains": report.chains, "checkpoints": report.checkpoints,
              "breaks": [b.__dict__ for b in report.breaks]}
+    if log is not None:
+        value["security_log"] = jsonable(log)
     if not emit(opts, value):
         out.print(f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints")
         for b in report.breaks:
             out.print(f"BROKEN {b}", markup=False)
-        out.print("OK: every chain, head, projection and checkpoint verifies" if report.ok
+        out.print("OK: every chain, head, projection and checkpoint verifies" if not report.breaks
                   else f"FAILED: {len(report.breaks)} chain(s) broken")
+        if log is not None:
+            out.print(f"security log (安全日志): {log.events} events", markup=False)
+            out.print(f"BROKEN {log.first_broken}" if log.first_broken else "OK: the security log's chain verifies",
+                      markup=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -71,3 +80,28 @@ def audit_checkpoint(ctx: typer.Context) -> None:
     if not emit(opts, cp):
         out.print("no chain moved since the last checkpoint" if cp is None
                   else f"checkpoint {cp.id}: {cp.heads} chain head(s), digest {cp.heads_digest[:16]}")
+
+
+@audit_app.command("security-log")
+def audit_security_log(
+    ctx: typer.Context,
+    actor: str | None = typer.Option(None, "--actor",
+                                      help="Only this account's events (某账号的事件); who reads: the global --actor."),
+    kind: str | None = typer.Option(None, "--kind", help="Only this kind: sign_in, sign_in_failed, locked, … (类型)."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
+) -> None:
+    """The security log (安全日志): account changes, sign-ins, failures and lockouts, newest first; the bureau
+    and reviewers read it."""
+    opts = options(ctx)
+    context = opts.context()
+    rows = auth.list_security_events(context, actor=actor, kind=kind, limit=limit)
+    if emit(opts, rows):
+        return
+    zone = context.settings.zone
+    table = Table("#", "时间", "类型", "账号", "操作人", "来源", "客户端", "详情")
+    for r in rows:
+        detail = ", ".join(f"{k}={v}" for k, v in r.detail.items())
+        table.add_row(str(r.seq), f"{r.occurred_at.astimezone(zone):%Y-%m-%d %H:%M:%S}", r.kind, r.subject, r.by,
+                      r.source, r.client or "", detail)
+    out.print(table)
+    out.print(f"{len(rows)} event(s)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,8 +10,10 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from safegrade import auth
 from safegrade.cli.app import app, emit, err, options, out
 from safegrade.errors import InvalidInput
+from safegrade.output import jsonable
 from safegrade.services import actors, enterprise
 
 if TYPE_CHECKING:
@@ -217,22 +220,158 @@ def actor_add(
     role: str = typer.Option(..., "--role", help="bureau | district | enterprise | reviewer | system"),
     district: str | None = typer.Option(None, "--district", help="District of a district officer."),
     enterprise_code: str | None = typer.Option(None, "--enterprise", help="Credit code of an enterprise user."),
+    email: str | None = typer.Option(None, "--email", help="E-mail address (电子邮箱), for reminders."),
+    phone: str | None = typer.Option(None, "--phone", help="Mobile phone (手机号码), for reminders."),
+    im_user: str | None = typer.Option(None, "--im", help="DingTalk or WeCom user id (钉钉/企业微信用户ID)."),
 ) -> None:
-    """Add an actor. The first actor with the right to add actors needs no --actor."""
+    """Add an actor (添加用户). The first actor with the right to add actors needs no --actor; a password is
+    set with `actor password NAME`."""
     opts = options(ctx)
-    added = actors.add_actor(opts.context(), name, role, district=district, enterprise_code=enterprise_code)
+    added = auth.add_account(opts.context(), name, role, district=district, enterprise_code=enterprise_code,
+                             email=email, phone=phone, im_user=im_user)
     if not emit(opts, added):
         out.print(f"actor {added.name} added as {added.role}"
                   + (f" for {added.district}" if added.district else ""), markup=False)
 
 
+def _status(row: auth.AccountRow | None, zone: tzinfo | None = None) -> str:
+    if row is None:
+        return ""
+    if row.role == "system":
+        return "不可登录 never signs in"
+    if row.disabled:
+        return "已停用 disabled"
+    if row.locked_until is not None:
+        return f"已锁定 locked until {row.locked_until.astimezone(zone):%Y-%m-%d %H:%M}"
+    if not row.has_password:
+        return "未设密码 no password"
+    return "须改密码 must change" if row.must_change else "正常 active"
+
+
 @actor_app.command("list")
 def actor_list(ctx: typer.Context) -> None:
+    """The actors, with the state of their accounts (用户及账号状态)."""
     opts = options(ctx)
-    rows = actors.list_actors(opts.context())
+    context = opts.context()
+    rows = actors.list_actors(context)
+    accounts = {a.name: a for a in auth.list_accounts(context)}
+    if emit(opts, [{**jsonable(r), "account": jsonable(accounts.get(r.name))} for r in rows]):
+        return
+    table = Table("name", "role", "角色", "区", "企业", "账号状态", "联系方式", "created by")
+    for r in rows:
+        a = accounts.get(r.name)
+        contacts = ", ".join(c for c in (a.email, a.phone, a.im_user) if c) if a else ""
+        table.add_row(r.name, r.role, r.role_label, r.district, r.enterprise_code, _status(a, context.settings.zone),
+                      contacts,
+                      r.created_by)
+    out.print(table)
+
+
+@actor_app.command("password")
+def actor_password(ctx: typer.Context, name: str = typer.Argument(..., help="The actor (用户名).")) -> None:
+    """Set a one-time password, shown once; it must be changed at the first sign-in (设置一次性密码，首次登录须修改).
+    The account's sessions end."""
+    opts = options(ctx)
+    done = auth.set_one_time_password(opts.context(), name)
+    if not emit(opts, done):
+        out.print(f"one-time password for {done.actor} (shown once; must be changed at first sign-in / "
+                  f"仅显示一次，首次登录须修改):", markup=False)
+        out.print(done.password, markup=False, highlight=False)
+
+
+def _account_line(row: auth.AccountRow) -> str:
+    return f"{row.name}: {_status(row)}"
+
+
+@actor_app.command("disable")
+def actor_disable(ctx: typer.Context, name: str = typer.Argument(..., help="The actor (用户名).")) -> None:
+    """Disable an account: no sign-in, its sessions end, its API tokens stop working (停用账号)."""
+    opts = options(ctx)
+    row = auth.disable_account(opts.context(), name)
+    if not emit(opts, row):
+        out.print(_account_line(row), markup=False)
+
+
+@actor_app.command("enable")
+def actor_enable(ctx: typer.Context, name: str = typer.Argument(..., help="The actor (用户名).")) -> None:
+    """Enable a disabled account again (启用账号)."""
+    opts = options(ctx)
+    row = auth.enable_account(opts.context(), name)
+    if not emit(opts, row):
+        out.print(_account_line(row), markup=False)
+
+
+@actor_app.command("contacts")
+def actor_contacts(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The actor (用户名)."),
+    email: str | None = typer.Option(None, "--email", help="E-mail address (电子邮箱); '' clears it."),
+    phone: str | None = typer.Option(None, "--phone", help="Mobile phone (手机号码); '' clears it."),
+    im_user: str | None = typer.Option(None, "--im", help="DingTalk or WeCom user id (钉钉/企业微信用户ID)."),
+) -> None:
+    """Change an account's contacts (修改联系方式)."""
+    opts = options(ctx)
+    row = auth.set_contacts(opts.context(), name, email=email, phone=phone, im_user=im_user)
+    if not emit(opts, row):
+        out.print(f"{row.name}: " + (", ".join(c for c in (row.email, row.phone, row.im_user) if c) or "-"),
+                  markup=False)
+
+
+_UNITS = {"d": 1, "w": 7}
+
+
+def parse_expiry(text: str) -> timedelta:
+    """'90d' (days) or '12w' (weeks) as a duration; anything else names the option."""
+    number, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _UNITS or not number.isdigit():
+        raise InvalidInput(f"--expires: {text!r} is not a duration; use days such as 90d (or weeks: 12w)",
+                           code="invalid_expiry", field="expires_in", value=text, allowed="Nd or Nw")
+    return timedelta(days=int(number) * _UNITS[unit])
+
+
+@actor_app.command("token")
+def actor_token(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The actor (用户名)."),
+    expires: str = typer.Option(..., "--expires", help="How long it is valid, e.g. 90d (有效期)."),
+    label: str = typer.Option("", "--label", help="What the token is for (用途说明)."),
+) -> None:
+    """Issue a personal API token, shown once (签发API令牌，仅显示一次); send it as `Authorization: Bearer`."""
+    opts = options(ctx)
+    context = opts.context()
+    issued = auth.issue_token(context, name, expires_in=parse_expiry(expires), label=label)
+    if not emit(opts, issued):
+        until = issued.expires_at.astimezone(context.settings.zone)
+        out.print(f"API token {issued.id} for {issued.actor}, valid until {until:%Y-%m-%d %H:%M} "
+                  f"(shown once / 仅显示一次):", markup=False)
+        out.print(issued.token, markup=False, highlight=False)
+
+
+@actor_app.command("tokens")
+def actor_tokens(ctx: typer.Context, name: str | None = typer.Argument(None, help="Only this actor's.")) -> None:
+    """List API tokens with their last use, never their secrets (API令牌列表)."""
+    opts = options(ctx)
+    context = opts.context()
+    rows = auth.list_tokens(context, name)
     if emit(opts, rows):
         return
-    table = Table("name", "role", "角色", "区", "企业", "created by")
+    table = Table("id", "用户", "用途", "签发", "签发人", "有效期至", "最近使用", "撤销")
+
+    def when(at: datetime | None) -> str:
+        return "" if at is None else f"{at.astimezone(context.settings.zone):%Y-%m-%d %H:%M}"
+
     for r in rows:
-        table.add_row(r.name, r.role, r.role_label, r.district, r.enterprise_code, r.created_by)
+        table.add_row(r.id, r.actor, r.label, when(r.created_at), r.created_by, when(r.expires_at),
+                      when(r.last_used_at), when(r.revoked_at))
     out.print(table)
+    out.print(f"{len(rows)} token(s)")
+
+
+@actor_app.command("revoke-token")
+def actor_revoke_token(ctx: typer.Context,
+                       token_id: str = typer.Argument(..., help="The token's id (令牌ID).")) -> None:
+    """Revoke an API token (撤销API令牌)."""
+    opts = options(ctx)
+    row = auth.revoke_token(opts.context(), token_id)
+    if not emit(opts, row):
+        out.print(f"token {row.id} of {row.actor} revoked", markup=False)

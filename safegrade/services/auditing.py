@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from safegrade.audit import trail
+from safegrade.audit import security, trail
 from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
 from safegrade.output import require_folder
@@ -14,8 +15,8 @@ from safegrade.services.asof import as_of
 from safegrade.services.context import Context
 
 # Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
-__all__ = ["AuditCheckpointTaken", "AuditExport", "Report", "checkpoint_audit", "export_audit", "verify_audit",
-           "verify_export"]
+__all__ = ["AuditCheckpointTaken", "AuditExport", "AuditReport", "Report", "SecurityLogCheck", "checkpoint_audit",
+           "export_audit", "verify_audit", "verify_export"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +26,41 @@ class AuditExport:
     chains: int
 
 
-def verify_audit(ctx: Context) -> Report:
+@dataclass(frozen=True, slots=True)
+class SecurityLogCheck:
+    """The security log's chain (safegrade.audit.security): how many events, the first break or None."""
+
+    ok: bool
+    events: int
+    first_broken: security.SecurityBreak | None
+
+
+@dataclass
+class AuditReport(Report):
+    """The audit trail's report with the security log's check beside it (None: not checked, as for a file)."""
+
+    security_log: SecurityLogCheck | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks and (self.security_log is None or self.security_log.ok)
+
+
+def _with_security_log(report: Report, session: Any) -> AuditReport:
+    events, broken = security.verify(session)  # the whole log: it is one chain, whatever the date
+    return AuditReport(events=report.events, chains=report.chains, checkpoints=report.checkpoints,
+                       breaks=report.breaks, security_log=SecurityLogCheck(broken is None, events, broken))
+
+
+def verify_audit(ctx: Context) -> AuditReport:
     """Every chain, head, projection and checkpoint, as the trail stood at the context's now (the whole trail
-    when nothing was recorded after it)."""
+    when nothing was recorded after it); and the security log's chain."""
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         if not then.past:
-            return trail.verify(session)
-        return trail.verify(session, until=then.at, enterprises=then.table(trail.ENTERPRISE))
+            return _with_security_log(trail.verify(session), session)
+        return _with_security_log(trail.verify(session, until=then.at, enterprises=then.table(trail.ENTERPRISE)),
+                                  session)
 
 
 def verify_export(path: Path) -> Report:

@@ -258,10 +258,14 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
         member = session.execute(
             select(MEMBER, ENTERPRISE.c.credit_code).join(ENTERPRISE, ENTERPRISE.c.id == MEMBER.c.enterprise_id)
             .where(MEMBER.c.campaign_id == campaign.id, ENTERPRISE.c.credit_code == code)).mappings().first()
+        def not_selected() -> NotFound:
+            return NotFound(f"{code} was not selected for campaign {name}", code="not_selected",
+                            field="credit_code", value=code)
+
         if member is None:
-            raise NotFound(f"{code} was not selected for campaign {name}", code="not_selected",
-                           field="credit_code", value=code)
-        scope_check(ctx.actor(), ctx.rules, member["district"], code, f"exclude it from {name}")
+            raise not_selected()
+        scope_check(ctx.actor(), ctx.rules, member["district"], code, f"exclude it from {name}",
+                    missing=not_selected)
         if member["excluded_reason"] or member["assessed_on"]:
             what = "excluded" if member["excluded_reason"] else f"assessed on {member['assessed_on']}"
             raise InvalidInput(f"{code} is already {what} in campaign {name}", code="already_decided",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from safegrade.clock import Clock, FixedClock, SystemClock
 from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import Actor
 from safegrade.rules import Rules, load_rules
+from safegrade.services.scope import Scope, read_scope, unknown_enterprise
 from safegrade.settings import Settings
 from safegrade.store import Store, make_engine
 
@@ -62,15 +64,23 @@ class Context:
             self._actor = found
         return self._actor
 
-    def require(self, action: str, what: str | None = None) -> Actor:
-        """The acting actor, if the rules' `actions` let their role take `action`; refused otherwise."""
+    def require(self, action: str, what: str | None = None, *, read: bool = False) -> Actor:
+        """The acting actor, if the rules' `actions` let their role take `action`; refused otherwise. A role
+        whose scope is `none` (the reviewer) reads and writes nothing: refused read_only for anything but a
+        `read`."""
         actor = self.actor()
+        if not read:
+            refuse_read_only(actor, self.rules, what or action.replace("_", " "))
         actions = self.rules.lifecycle.actions
         if not self.rules.lifecycle.may(actor.role, action):
             raise Forbidden(f"role '{actor.role}' may not {what or action.replace('_', ' ')}; allowed roles: "
                             f"{', '.join(actions.get(action, ())) or 'none'}", code="role_forbidden", field="actor",
                             value=actor.name, allowed=list(actions.get(action, ())))
         return actor
+
+    def reader(self, action: str) -> Scope:
+        """What this context's reader sees when taking the read `action` (services.scope.read_scope)."""
+        return read_scope(self, action)
 
     def audit_actor(self) -> AuditActor:
         a = self.actor()
@@ -115,22 +125,29 @@ def district_code(rules: Rules, district: str | None) -> str | None:
     return found.code
 
 
-def scope_check(actor: Actor, rules: Rules, district: str, credit_code: str, what: str) -> None:
-    """A district officer acts only in their district; an enterprise user only on itself."""
+def refuse_read_only(actor: Actor, rules: Rules, what: str) -> None:
+    """A role whose scope is `none` (the reviewer: reads everything, writes nothing) is refused any change."""
+    role = rules.lifecycle.roles.get(actor.role)
+    if role is None or role.scope == "none":
+        raise Forbidden(f"{actor.name} ({actor.role}) has read-only access; may not {what}", code="read_only",
+                        field="actor", value=actor.name)
+
+
+def scope_check(actor: Actor, rules: Rules, district: str, credit_code: str, what: str,
+                missing: Callable[[], NotFound] | None = None) -> None:
+    """A district officer acts only in their district; an enterprise user only on itself; a reviewer nowhere.
+
+    An object outside the actor's scope is refused as a missing one is (`missing()`, by default the NotFound of an
+    enterprise with `credit_code`): its existence is not disclosed. A read-only role is refused (read_only)."""
     scope = rules.lifecycle.roles[actor.role].scope if actor.role in rules.lifecycle.roles else "none"
     if scope == "all":
         return
-    if scope == "district" and actor.district == district:
+    if scope == "district" and actor.district is not None and actor.district == district:
         return
-    if scope == "enterprise" and actor.enterprise_code == credit_code:
+    if scope == "enterprise" and actor.enterprise_code is not None and actor.enterprise_code == credit_code:
         return
-    if scope == "district":
-        raise Forbidden(f"{actor.name} acts for {rules.district_name(actor.district or '')} only; "
-                        f"{credit_code} is in {rules.district_name(district)}: may not {what}",
-                        code="out_of_scope", field="credit_code", value=credit_code)
-    if scope == "enterprise":
-        raise Forbidden(f"{actor.name} acts for enterprise {actor.enterprise_code} only; may not {what} {credit_code}",
-                        code="out_of_scope", field="credit_code", value=credit_code)
-    raise Forbidden(f"{actor.name} ({actor.role}) has read-only access; may not {what}", code="read_only",
-                    field="actor", value=actor.name)
-
+    if scope in ("district", "enterprise"):
+        if missing is not None:
+            raise missing()
+        raise unknown_enterprise(credit_code)
+    refuse_read_only(actor, rules, what)

@@ -32,12 +32,13 @@ from sqlalchemy.orm import Session
 from safegrade.domain import timetable
 from safegrade.domain.workday import add_working_days
 from safegrade.errors import InvalidInput
-from safegrade.models import Deadline, Finding, Reminder, table
+from safegrade.models import Deadline, Enterprise, Finding, Reminder, table
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.scope import READ_ENTERPRISES
 from states.names import Event, State
 
-DEADLINE, REMINDER, FINDING = table(Deadline), table(Reminder), table(Finding)
+DEADLINE, REMINDER, FINDING, ENTERPRISE = table(Deadline), table(Reminder), table(Finding), table(Enterprise)
 _working_days_after = lru_cache(maxsize=1024)(add_working_days)  # a batch's events share their day
 OPEN, PAUSED, MET, CANCELLED, LAPSED = "open", "paused", "met", "cancelled", "lapsed"
 STATUS_LABELS = {OPEN: "进行中", PAUSED: "待验收（暂停提醒）", MET: "已完成", CANCELLED: "已撤销",
@@ -287,10 +288,14 @@ def list_deadlines(ctx: Context, *, kind: str | None = None, status: str | None 
     if status and status not in STATUS_LABELS:
         raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
                            code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         d = then.table(DEADLINE)
         query = select(d).order_by(d.c.due_on, d.c.id).limit(limit)
+        owned = scope.where_owned(d.c.district, d.c.enterprise_id, ENTERPRISE)
+        if owned is not None:
+            query = query.where(owned)
         if kind:
             query = query.where(d.c.kind == kind)
         if status:

@@ -18,6 +18,7 @@ from safegrade.models import TRACKED_FIELDS, Enterprise, Finding, table
 from safegrade.services import asof
 from safegrade.services.context import Context, district_code
 from safegrade.services.lifecycle import EventChoice, judge_events
+from safegrade.services.scope import READ_ENTERPRISES, Scope, unknown_enterprise
 from states import grade
 
 ENTERPRISE = table(Enterprise)
@@ -154,7 +155,7 @@ def _filtered(ctx: Context, then: asof.AsOf, *, state: str | None, district: str
                            code="invalid_flag", field="flag", value=flag)
     code = district_code(ctx.rules, district)
     e, f = then.table(ENTERPRISE), then.table(FINDING)
-    query = select(e).order_by(e.c.district, e.c.credit_code)
+    query = ctx.reader(READ_ENTERPRISES).filter(select(e).order_by(e.c.district, e.c.credit_code), e)
     if overdue:
         query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
                                                                         f.c.due_on < then.day)))
@@ -205,11 +206,12 @@ def enterprise_page(ctx: Context, *, state: str | None = None, district: str | N
     return EnterprisePage(items, f"{rows[-1]['district']}:{rows[-1]['credit_code']}" if more else None)
 
 
-def _row(session: Any, code: str, enterprise: Any = ENTERPRISE) -> dict[str, Any]:
-    found = session.execute(select(enterprise).where(enterprise.c.credit_code == normalize(code))).mappings().first()
+def _row(session: Any, code: str, scope: Scope, enterprise: Any = ENTERPRISE) -> dict[str, Any]:
+    """The enterprise's row, if it is in the reader's scope; else the refusal of a missing one."""
+    query = scope.filter(select(enterprise).where(enterprise.c.credit_code == normalize(code)), enterprise)
+    found = session.execute(query).mappings().first()
     if found is None:
-        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
-                       value=code, hint="list_enterprises")
+        raise unknown_enterprise(code)
     return dict(found)
 
 
@@ -217,11 +219,12 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
     """The enterprise at the context's now (from its rows as they stood then) or at an explicit `as_of`
     (replayed from its audit trail), with the events of its state judged for the acting actor
     (services.lifecycle.judge_events)."""
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         if as_of is None:
             then = asof.as_of(ctx, session)
             e, f = then.table(ENTERPRISE), then.table(FINDING)
-            row = _row(session, code, e)
+            row = _row(session, code, scope, e)
             late = session.execute(
                 select(func.count(), func.min(f.c.due_on)).where(
                     f.c.enterprise_id == row["id"], f.c.status != "verified", f.c.due_on < then.day)
@@ -230,7 +233,7 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
             return EnterpriseNow(**_public(ctx, row, then.day), allowed_events=judged.available,
                                  overdue_findings=late[0], earliest_overdue_due_on=late[1],
                                  judged_for=judged.judged_for, judgement=judged.judgement, events=judged.events)
-        row = _row(session, code)
+        row = _row(session, code, scope)
         events = trail.chain(session, row["id"], row["credit_code"], until=as_of)
     fields = trail.replay(events)
     if fields is None:
@@ -247,14 +250,15 @@ def show_enterprise(ctx: Context, code: str, *, as_of: datetime | None = None) -
 
 def timeline(ctx: Context, code: str) -> list[TimelineEvent]:
     """The audit events of one enterprise recorded up to the context's now, oldest first, with Chinese
-    labels; an enterprise registered later is not known then."""
+    labels; an enterprise registered later is not known then, nor one outside the reader's scope."""
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = asof.as_of(ctx, session)
         e = then.table(ENTERPRISE)
-        found = session.execute(select(e.c.id, e.c.credit_code).where(e.c.credit_code == normalize(code))).first()
+        found = session.execute(scope.filter(select(e.c.id, e.c.credit_code)
+                                             .where(e.c.credit_code == normalize(code)), e)).first()
         if found is None:
-            raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
-                           value=code, hint="list_enterprises")
+            raise unknown_enterprise(code)
         events = trail.chain(session, found[0], found[1], until=then.at)
     label = ctx.rules.state_label
 

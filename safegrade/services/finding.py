@@ -22,12 +22,13 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from safegrade.errors import Forbidden, InvalidInput, NotFound
+from safegrade.errors import Forbidden, InvalidInput
 from safegrade.models import AuditEvent, Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context, district_code, scope_check
 from safegrade.services.lifecycle import record_in
+from safegrade.services.scope import READ_ENTERPRISES, unknown_finding
 from states.names import RecordEvent
 
 FINDING, EVIDENCE, ENTERPRISE, AUDIT = table(Finding), table(Evidence), table(Enterprise), table(AuditEvent)
@@ -112,9 +113,9 @@ def _finding(ctx: Context, session: Session, finding_id: int, what: str, status:
         .join(ENTERPRISE, ENTERPRISE.c.id == FINDING.c.enterprise_id).where(FINDING.c.id == finding_id)
     ).mappings().first()
     if row is None:
-        raise NotFound(f"no finding #{finding_id}", code="unknown_finding", field="finding_id", value=finding_id,
-                       hint="list_findings")
-    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], what)
+        raise unknown_finding(finding_id)
+    scope_check(ctx.actor(), ctx.rules, row["district"], row["credit_code"], what,
+                missing=lambda: unknown_finding(finding_id))
     if row["status"] != status:
         raise InvalidInput(f"finding #{finding_id} is {STATUS_LABELS[row['status']]} ({row['status']}); {only}",
                            code="wrong_status", field="finding_id", value=finding_id, allowed=[status])
@@ -285,12 +286,13 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
         raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
                            code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
     code = district_code(ctx.rules, district or None)
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         today = then.day
         f, e, ev = then.table(FINDING), then.table(ENTERPRISE), then.table(EVIDENCE)
-        query = (select(f, e.c.credit_code, e.c.name, e.c.district)
-                 .join(e, e.c.id == f.c.enterprise_id).order_by(f.c.due_on, f.c.id))
+        query = scope.filter(select(f, e.c.credit_code, e.c.name, e.c.district)
+                             .join(e, e.c.id == f.c.enterprise_id).order_by(f.c.due_on, f.c.id), e)
         if credit_code:
             query = query.where(e.c.credit_code == credit_code.strip().upper())
         if status:

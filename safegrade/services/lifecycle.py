@@ -27,7 +27,8 @@ from safegrade.domain.workday import add_working_days
 from safegrade.errors import DOMAIN_ERRORS, Conflict, Forbidden, InvalidInput, NotFound
 from safegrade.models import TRACKED_FIELDS, Actor, Enterprise, table
 from safegrade.services import deadlines
-from safegrade.services.context import Context, scope_check
+from safegrade.services.context import Context, refuse_read_only, scope_check
+from safegrade.services.scope import unknown_enterprise
 from states import EnterpriseSnapshot, Outcome
 from states.names import Event, State
 
@@ -142,6 +143,7 @@ def _check_request(ctx: Context, req: FireRequest, via_service: bool) -> dict[st
     if spec.via and not via_service:
         raise Forbidden(f"'{req.event}' ({spec.label}) is recorded by `{spec.via}`, which derives its data; "
                         "it is not fired by hand", code="not_by_hand", field="event", value=req.event)
+    refuse_read_only(actor, ctx.rules, f"fire '{req.event}'")
     if actor.role not in spec.roles:
         raise Forbidden(f"role '{actor.role}' may not fire '{req.event}' ({spec.label}); "
                         f"allowed roles: {', '.join(spec.roles)}", code="role_forbidden", field="event",
@@ -237,8 +239,7 @@ def record_in(ctx: Context, session: Session, credit_code: str, event: str, reas
     code = normalize(credit_code)
     row = _load(session, [code]).get(code)
     if row is None:
-        raise NotFound(f"no enterprise with credit code {code}", code="unknown_enterprise", field="credit_code",
-                       value=code)
+        raise unknown_enterprise(code)
     now = ctx.now()
     _admit(ctx, row, event, now, None)
     version = row["version"]
@@ -316,8 +317,7 @@ def fire_in(ctx: Context, session: Session, requests: Sequence[FireRequest], *, 
         row = rows.get(req.credit_code)
         try:
             if row is None:
-                raise NotFound(f"no enterprise with credit code {req.credit_code}", code="unknown_enterprise",
-                               field="credit_code", value=req.credit_code, hint="list_enterprises")
+                raise unknown_enterprise(req.credit_code)
             version = row["version"]
             fired, event_row = _apply(ctx, row, req, data, now, actor)  # mutates row only on success
         except DOMAIN_ERRORS as exc:
@@ -371,7 +371,7 @@ def _choice(ctx: Context, actor: Actor | None, row: Mapping[str, Any], snap: Ent
     if actor is not None:
         try:
             scope_check(actor, ctx.rules, row["district"], row["credit_code"], f"record '{event}' there")
-        except Forbidden as exc:
+        except (Forbidden, NotFound) as exc:
             return refused("scope", _out_of_scope(ctx, actor, row, exc.code))
     failures = ctx.rules.machine.judge(snap, event, now)
     if failures:
@@ -381,12 +381,12 @@ def _choice(ctx: Context, actor: Actor | None, row: Mapping[str, Any], snap: Ent
 
 
 def _out_of_scope(ctx: Context, actor: Actor, row: Mapping[str, Any], code: str) -> str:
-    if code == "out_of_scope" and actor.district:
+    if code == "read_only":
+        return f"只读权限：{actor.name}不能发起事件"
+    if actor.district:
         return (f"不在管辖范围：{actor.name}只管辖{ctx.rules.district_name(actor.district)}，"
                 f"该企业属{ctx.rules.district_name(row['district'])}")
-    if code == "out_of_scope":
-        return f"不在管辖范围：{actor.name}只代表企业{actor.enterprise_code}"
-    return f"只读权限：{actor.name}不能发起事件"
+    return f"不在管辖范围：{actor.name}只代表企业{actor.enterprise_code}"
 
 
 def fire_event(ctx: Context, credit_code: str, event: str, *, reason: str, data: Mapping[str, Any] | None = None,

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 
-from safegrade.errors import Conflict, Forbidden, InvalidInput, NotFound, spoken
+from safegrade.errors import Conflict, InvalidInput, spoken
 from safegrade.models import Enterprise, Reminder, table
 from safegrade.notify.channels import (
     Channel,
@@ -44,6 +44,7 @@ from safegrade.notify.channels import (
 )
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.scope import READ_ENTERPRISES, scope_of, unknown_reminder
 from safegrade.settings import RetrySettings
 
 REMINDER, ENTERPRISE = table(Reminder), table(Enterprise)
@@ -244,12 +245,16 @@ def list_reminders(ctx: Context, *, failed: bool = False, status: str | None = N
     if status is not None and status not in STATUS_LABELS:
         raise InvalidInput(f"{{status}}: {status!r}; choose one of {', '.join(STATUS_LABELS)}",
                            code="unknown_choice", field="status", value=status, allowed=list(STATUS_LABELS))
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         m, e = then.table(REMINDER), then.table(ENTERPRISE)
         r = m.c
         query = (select(m, e.c.credit_code, e.c.name.label("enterprise_name"))
                  .outerjoin(e, e.c.id == r.enterprise_id).order_by(r.due_on, r.id).limit(limit))
+        owned = scope.where_owned(r.district, r.enterprise_id, ENTERPRISE)
+        if owned is not None:  # an enterprise reads the messages to it, a district officer its district's
+            query = query.where(owned, *([r.audience == "enterprise"] if scope.kind == "enterprise" else []))
         if status is not None:
             query = query.where(r.status == status)
         if failed:
@@ -278,13 +283,8 @@ def retry_reminder(ctx: Context, reminder_id: int) -> RequeuedReminder:
     now = ctx.now()
     with ctx.store.write() as session:
         row = session.execute(select(REMINDER).where(r.id == reminder_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no reminder #{reminder_id}", code="unknown_reminder", field="reminder_id",
-                           value=reminder_id, hint="list_reminders")
-        if actor.role == "district" and row["district"] != actor.district:
-            raise Forbidden(f"{actor.name} acts for {ctx.rules.district_name(actor.district or '')} only; reminder "
-                            f"#{reminder_id} is for {ctx.rules.district_name(row['district'] or '') or 'no district'}",
-                            code="out_of_scope", field="reminder_id", value=reminder_id)
+        if row is None or not scope_of(ctx.rules, actor).sees_district(row["district"]):
+            raise unknown_reminder(reminder_id)  # out of the actor's scope: as if there were none
         if row["status"] not in (FAILED, PENDING):
             raise InvalidInput(f"reminder #{reminder_id} is {STATUS_LABELS.get(row['status'], row['status'])} "
                                f"({row['status']}); "

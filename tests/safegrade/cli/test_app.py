@@ -39,7 +39,7 @@ def test_fire_success_and_refusals(ready):
     code, out, err = cli("--actor", "wq", "--as-of", "2023-06-05", "fire", hexi, "summon", "--reason", "约谈")
     assert code == 1
     assert err.count("\n") == 1
-    assert "武清区 only" in err
+    assert f"no enterprise with credit code {hexi}" in err  # another district's: as a missing one (issue 11)
     assert "Traceback" not in err
     code, out, err = cli("--actor", "wq", "fire", wuqing, "revoke", "--reason", "x")
     assert code == 1
@@ -126,10 +126,12 @@ def test_enterprise_show_lists_what_the_actor_could_fire_and_why_not_the_rest(re
     assert "需填写字段：attendees（参加人员）、record（约谈记录）" in lines["hold_interview"]
     assert "有效期" in lines["expire"]
     assert "否" in lines["expire"]
-    code, out, _ = cli("--json", "--actor", "wq", "--as-of", "2023-06-06", "enterprise", "show", hexi)
+    # another district's enterprise is not shown to wq at all: not found, as a missing one (issue 11)
+    code, out, err = cli("--json", "--actor", "wq", "--as-of", "2023-06-06", "enterprise", "show", hexi)
+    assert (code, out) == (1, "")
+    assert f"no enterprise with credit code {hexi}" in err
+    code, out, _ = cli("--json", "--actor", "boss", "--as-of", "2023-06-06", "enterprise", "show", hexi)
     shown = json.loads(out)
-    assert shown["allowed_events"] == []
-    assert {e["event"]: e["refused_by"] for e in shown["events"]}["open_assessment"] == "via"  # before the scope
-    assert {e["refused_by"] for e in shown["events"] if e["event"] != "open_assessment"} == {"scope"}
+    assert {e["event"]: e["refused_by"] for e in shown["events"]}["open_assessment"] == "via"
     code, out, _ = cli("--as-of", "2023-06-06", "enterprise", "show", wuqing)
     assert "未指定操作人：只判断了守卫条件，未判断角色与管辖范围" in out

@@ -315,9 +315,11 @@ def test_who_may_requeue(world_ctx, make_ctx, db_url, tmp_path):
     with_channels(ctx, [], tmp_path)
     [rid] = queue(ctx, audience="district")
     assert send_reminders(ctx)["failed"] == 1  # no channel at all
-    with pytest.raises(Forbidden, match=r"role 'reviewer' may not requeue reminders; allowed roles: bureau, district"):
+    # the reviewer reads everything and writes nothing (issue 11)
+    with pytest.raises(Forbidden, match=r"^rev \(reviewer\) has read-only access; may not requeue reminders$"):
         plain(retry_reminder(make_ctx("rev", url=db_url), rid))
-    with pytest.raises(Forbidden, match=r"hx acts for 河西区 only; reminder #\d+ is for 武清区"):
+    # another district's reminder answers as a missing one (issue 11: its existence is not disclosed)
+    with pytest.raises(NotFound, match=rf"^no reminder #{rid}; "):
         plain(retry_reminder(make_ctx("hx", url=db_url), rid))
     with pytest.raises(Forbidden, match=r"needs an actor"):
         plain(retry_reminder(make_ctx(url=db_url), rid))

@@ -155,7 +155,7 @@ def _filtered(ctx: Context, then: asof.AsOf, *, state: str | None, district: str
                            code="invalid_flag", field="flag", value=flag)
     code = district_code(ctx.rules, district)
     e, f = then.table(ENTERPRISE), then.table(FINDING)
-    query = ctx.reader(READ_ENTERPRISES).filter(select(e).order_by(e.c.district, e.c.credit_code), e)
+    query: Select[Any] = ctx.reader(READ_ENTERPRISES).filter(select(e).order_by(e.c.district, e.c.credit_code), e)
     if overdue:
         query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
                                                                         f.c.due_on < then.day)))

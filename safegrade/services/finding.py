@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from safegrade.errors import Forbidden, InvalidInput
+from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import AuditEvent, Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
 from safegrade.services.asof import as_of
@@ -338,8 +338,7 @@ def show_finding(ctx: Context, finding_id: int) -> FindingRow:
                                .where(FINDING.c.id == finding_id)).scalar_one_or_none()
     found = [r for r in list_findings(ctx, credit_code=code) if r.id == finding_id] if code else []
     if not found:
-        raise NotFound(f"no finding #{finding_id}", code="unknown_finding", field="finding_id", value=finding_id,
-                       hint="list_findings")
+        raise unknown_finding(finding_id)
     return found[0]
 
 

@@ -79,7 +79,7 @@ def test_each_role_imports_a_ledger_only_where_it_may(api, tmp_path):
                                                               "column": "区"}
 
 
-def test_a_ledger_upload_that_is_not_xlsx_or_csv_or_lies_about_it_is_415(api, tmp_path):
+def test_a_ledger_upload_that_is_not_xlsx_or_csv_or_lies_about_it_is_415(api):
     client = api.bearer("bureau")
     for name, content in (("ledger.pdf", b"%PDF-1.4"), ("ledger.xlsx", b"plain text, not a workbook"),
                           ("ledger.csv", b"PK\x03\x04zip inside")):
@@ -88,7 +88,7 @@ def test_a_ledger_upload_that_is_not_xlsx_or_csv_or_lies_about_it_is_415(api, tm
         assert answer.json()["code"] == "unsupported_type"
 
 
-def assessment(api, code: str) -> bytes:
+def assessment(code: str) -> bytes:
     return yaml.safe_dump([{"credit_code": code, "campaign": CAMPAIGN, "assessed_on": "2023-07-10",
                             "assessors": ["王工"], "methods": ["资料审查"], "deductions": DEDUCTIONS}],
                           allow_unicode=True).encode()
@@ -101,7 +101,7 @@ def test_assessments_are_checked_dry_then_committed_by_the_district_of_the_enter
     for role, status in expected.items():
         client = api.client(role, DOOR_OF[role])
         before = api.counts()
-        sent = {"files": ("评估-武清.yaml", assessment(api, api.e1), "application/yaml")}
+        sent = {"files": ("评估-武清.yaml", assessment(api.e1), "application/yaml")}
         answer = client.post(f"{PREFIX}/imports/assessments", files=sent)
         assert answer.status_code == status, (role, answer.text)
         if status == 422:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from safegrade.api import problems
 from safegrade.api.deps import Acting
 from safegrade.api.downloads import file_download, scratch
+from safegrade.api.text import Text
 from safegrade.errors import Forbidden
 from safegrade.services import auditing
 from safegrade.services.context import Context
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/audit", tags=["audit 审计"])
 class BreakOut(BaseModel):
     """The first broken event of a chain: where, what kind of change, and what was found."""
 
-    enterprise: str = Field(description="统一社会信用代码（检查点为 '(checkpoints)'）")
+    enterprise: Text = Field(description="统一社会信用代码（检查点为 '(checkpoints)'）")
     seq: int
     kind: str
     detail: str
@@ -46,7 +47,7 @@ def whole_trail(ctx: Context) -> None:
 
 
 @router.get("/verify", response_model=AuditVerified, summary="验证审计链",
-            responses=problems.responses(401, 403, 503))
+            responses=problems.responses(401, 403, 422, 503))
 def verify(ctx: Acting) -> AuditVerified:
     """Recompute every hash chain as of now; each broken chain's first broken event and what was done to it."""
     whole_trail(ctx)
@@ -57,7 +58,7 @@ def verify(ctx: Acting) -> AuditVerified:
 
 
 @router.get("/export", response_class=FileResponse, summary="导出审计链（JSON Lines）",
-            responses={**problems.responses(401, 403, 503), 200: {
+            responses={**problems.responses(401, 403, 422, 503), 200: {
                 "description": "JSON Lines：首行为头部（events_up_to），其后每行一个事件或检查点",
                 "content": {"application/x-ndjson": {"schema": {"type": "string", "format": "binary"}}}}})
 def export(ctx: Acting) -> FileResponse:

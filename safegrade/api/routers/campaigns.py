@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from safegrade.api import problems
 from safegrade.api.deps import Acting, require_csrf
+from safegrade.api.text import TEXT, Text
 from safegrade.api.uploads import Received, located
 from safegrade.errors import InputErrors
 from safegrade.services import campaign
@@ -23,7 +24,8 @@ from safegrade.services.scope import READ_CAMPAIGNS
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns 评估批次"])
 
-NAME = Annotated[str, Path(description="评估批次名称", examples=["2023年运行质量评估"], min_length=1, max_length=200)]
+NAME = Annotated[str, Path(description="评估批次名称", examples=["2023年运行质量评估"], min_length=1,
+                           max_length=200, pattern=TEXT)]
 CODES_NAME = "codes"  # how a problem in `codes` names where it is: file "codes", row = the code's position
 
 
@@ -35,26 +37,26 @@ class OpenBody(BaseModel):
         {"name": "2023年运行质量评估", "starts_on": "2023-06-01", "ends_on": "2023-08-31", "all": True,
          "ledger_due_on": "2023-12-15"},
         {"name": "2023年武清区抽查", "starts_on": "2023-06-01", "ends_on": "2023-08-31", "district": "武清区"}]})
-    name: str = Field(min_length=1, max_length=200, description="评估批次名称，如 2023年运行质量评估")
+    name: Text = Field(min_length=1, max_length=200, description="评估批次名称，如 2023年运行质量评估")
     starts_on: date = Field(description="评估开始日")
     ends_on: date = Field(description="评估截止日（各区的期限）")
     all_: bool = Field(False, alias="all", description="所有可评估的企业")
-    district: str | None = Field(None, max_length=64, description="该区所有可评估的企业（名称或代码）")
-    codes: list[str] | None = Field(None, max_length=100_000, description="指定企业的统一社会信用代码")
+    district: Text | None = Field(None, max_length=64, description="该区所有可评估的企业（名称或代码）")
+    codes: list[Text] | None = Field(None, max_length=100_000, description="指定企业的统一社会信用代码")
     ledger_due_on: date | None = Field(None, description="各区台账报送期限")
 
 
 class ExclusionBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"credit_code": "91120114MA00000019", "reason": "deregistered", "note": "2023-06-20 注销公告"}]})
-    credit_code: str = Field(min_length=1, max_length=64, description="统一社会信用代码")
-    reason: str = Field(min_length=1, max_length=64, description="不予评估的事由（rules/triggers.yaml 的 "
+    credit_code: Text = Field(min_length=1, max_length=64, description="统一社会信用代码")
+    reason: Text = Field(min_length=1, max_length=64, description="不予评估的事由（rules/triggers.yaml 的 "
                                                                  "campaign_exclusions 之一）")
-    note: str = Field("", max_length=2000, description="说明（如注销公告）")
+    note: Text = Field("", max_length=2000, description="说明（如注销公告）")
 
 
 @router.get("", response_model=list[CampaignRecord], summary="评估批次列表",
-            responses=problems.responses(401, 403, 503))
+            responses=problems.responses(401, 403, 422, 503))
 def list_campaigns(ctx: Acting) -> list[CampaignRecord]:
     ctx.reader(READ_CAMPAIGNS)  # the rules' read_campaigns: an enterprise account is refused
     return campaign.list_campaigns(ctx)
@@ -82,7 +84,7 @@ def open_campaign(ctx: Acting, body: Annotated[OpenBody, Body()]) -> OpenedCampa
 
 
 @router.get("/{name}/status", response_model=CampaignStatus, summary="评估批次进度（按区）",
-            responses=problems.responses(401, 403, 404, 503))
+            responses=problems.responses(401, 403, 404, 422, 503))
 def campaign_status(ctx: Acting, name: NAME) -> CampaignStatus:
     """Per district: selected, excluded, assessed, outstanding, late, results, interviews, revocations."""
     ctx.reader(READ_CAMPAIGNS)

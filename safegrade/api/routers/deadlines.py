@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from safegrade.api import problems
 from safegrade.api.deps import Acting
+from safegrade.api.text import TEXT
 from safegrade.services.deadlines import DeadlineRow, list_deadlines
 from safegrade.services.plan import DeadlinePlan, plan_deadlines
 from safegrade.services.scope import READ_REPORTS
@@ -21,8 +22,9 @@ router = APIRouter(prefix="/deadlines", tags=["deadlines 期限"])
             responses=problems.responses(401, 403, 422, 503))
 def deadlines_list(
     ctx: Acting,
-    kind: Annotated[str | None, Query(description="finding, major_finding, campaign_window, …", max_length=64)] = None,
-    status: Annotated[str | None, Query(description="期限状态", max_length=32)] = None,
+    kind: Annotated[str | None, Query(description="finding, major_finding, campaign_window, …",
+                                      max_length=64, pattern=TEXT)] = None,
+    status: Annotated[str | None, Query(description="期限状态", max_length=32, pattern=TEXT)] = None,
     due_by: Annotated[date | None, Query(description="只看该日（含）之前到期的")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="最多条数")] = 1000,
 ) -> list[DeadlineRow]:

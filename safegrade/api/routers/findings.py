@@ -18,32 +18,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from safegrade.api import problems
 from safegrade.api.deps import Acting, require_csrf
 from safegrade.api.downloads import attachment
+from safegrade.api.text import MAX_ID, TEXT, Text
 from safegrade.api.uploads import UploadRoute, received
 from safegrade.services import finding
 from safegrade.services.finding import FindingRejected, FindingRow, FindingSubmitted, FindingVerified
 
 router = APIRouter(prefix="/findings", tags=["findings 整改"], route_class=UploadRoute)
 
-FINDING_ID = Annotated[int, Path(description="问题编号", ge=1, le=2**62)]
+FINDING_ID = Annotated[int, Path(description="问题编号", ge=1, le=MAX_ID)]
 
 
 class VerifyBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "现场复核，已整改到位"}]})
-    note: str = Field("", max_length=2000, description="验收说明（可空）")
+    note: Text = Field("", max_length=2000, description="验收说明（可空）")
 
 
 class RejectBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "除尘系统仍未采用防爆设计"}]})
-    reason: str = Field(min_length=1, max_length=2000, description="退回原因：还有什么没有整改到位")
+    reason: Text = Field(min_length=1, max_length=2000, description="退回原因：还有什么没有整改到位")
 
 
 @router.get("", response_model=list[FindingRow], summary="问题列表（整改期限、状态、材料、逾期天数）",
             responses=problems.responses(401, 403, 422, 503))
 def list_findings(
     ctx: Acting,
-    code: Annotated[str | None, Query(description="只看该企业（统一社会信用代码）", max_length=64)] = None,
-    status: Annotated[str | None, Query(description="open | submitted | verified", max_length=32)] = None,
-    district: Annotated[str | None, Query(description="只看该区（名称或代码）", max_length=64)] = None,
+    code: Annotated[str | None, Query(description="只看该企业（统一社会信用代码）",
+                                      max_length=64, pattern=TEXT)] = None,
+    status: Annotated[str | None, Query(description="open | submitted | verified", max_length=32, pattern=TEXT)] = None,
+    district: Annotated[str | None, Query(description="只看该区（名称或代码）", max_length=64, pattern=TEXT)] = None,
     overdue: Annotated[bool, Query(description="只看已过整改期限且未验收的")] = False,
 ) -> list[FindingRow]:
     """The findings the caller may see, soonest deadline first, with their evidence and days overdue."""
@@ -62,7 +64,7 @@ def submit_evidence(
     ctx: Acting,
     finding_id: FINDING_ID,
     files: Annotated[list[UploadFile], File(description="整改材料文件（一个或多个）；按 SHA-256 保存")],
-    note: Annotated[str, Form(max_length=2000, description="说明（可空）")] = "",
+    note: Annotated[str, Form(max_length=2000, pattern=TEXT, description="说明（可空）")] = "",
 ) -> FindingSubmitted:
     """Each file is streamed to a temporary file while its SHA-256 is computed, refused past the size limit
     (413) or outside the allowed types (415, the declared type and the first bytes must agree), named by the

@@ -47,7 +47,7 @@ def _pairs(values: Sequence[str]) -> dict[str, str]:
     pairs = {}
     for item in values:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        if not sep or not key.strip() or "\x00" in item:
             raise InvalidInput(f"{{accept_check}}: {item!r} is not CODE=REASON", code="invalid_value",
                                field="accept_check", value=item, allowed="CODE=REASON")
         pairs[key.strip()] = value.strip()

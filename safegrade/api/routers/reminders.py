@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from safegrade.api import problems
 from safegrade.api.deps import Acting, require_csrf
+from safegrade.api.text import MAX_ID, TEXT
 from safegrade.services import reminders
 from safegrade.services.reminders import ReminderRow, RequeuedReminder
 
@@ -23,9 +24,10 @@ def reminders_list(
     ctx: Acting,
     failed: Annotated[bool, Query(description="只看发送失败和正在重试的")] = False,
     status: Annotated[str | None, Query(description="pending | sending | sent | failed | superseded",
-                                        max_length=32)] = None,
-    code: Annotated[str | None, Query(description="只看该企业的（统一社会信用代码）", max_length=64)] = None,
-    subject: Annotated[str | None, Query(description="只看该事项，如 finding:17", max_length=128)] = None,
+                                        max_length=32, pattern=TEXT)] = None,
+    code: Annotated[str | None, Query(description="只看该企业的（统一社会信用代码）",
+                                      max_length=64, pattern=TEXT)] = None,
+    subject: Annotated[str | None, Query(description="只看该事项，如 finding:17", max_length=128, pattern=TEXT)] = None,
     limit: LIMIT = 500,
 ) -> list[ReminderRow]:
     """The outbox with each message's status, attempts, next attempt and last error, by due date."""
@@ -35,7 +37,7 @@ def reminders_list(
 @router.post("/reminders/{reminder_id}/retry", response_model=RequeuedReminder, summary="重新发送失败的提醒",
              dependencies=[require_csrf], responses=problems.responses(401, 403, 404, 409, 422, 503))
 def reminders_retry(ctx: Acting,
-                    reminder_id: Annotated[int, Path(ge=1, le=2**62, description="提醒编号")]) -> RequeuedReminder:
+                    reminder_id: Annotated[int, Path(ge=1, le=MAX_ID, description="提醒编号")]) -> RequeuedReminder:
     """Requeue a failed (or failing) message: the next delivery run sends it again."""
     return reminders.retry_reminder(ctx, reminder_id)
 

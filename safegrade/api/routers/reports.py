@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from safegrade.api import problems
 from safegrade.api.deps import Acting
 from safegrade.api.downloads import MEDIA_TYPES, bytes_download, file_download, scratch
+from safegrade.api.text import TEXT
 from safegrade.errors import NotFound
 from safegrade.reports.circular import render
 from safegrade.reports.destination import circular_name, default_path
@@ -29,7 +30,7 @@ from safegrade.services.scope import READ_DISTRICT_REPORTS, READ_REPORTS
 router = APIRouter(prefix="/reports", tags=["reports 报告"])
 
 CAMPAIGN = Annotated[str, Path(description="评估批次名称", examples=["2023年运行质量评估"], min_length=1,
-                               max_length=200)]
+                               max_length=200, pattern=TEXT)]
 ReviewFormat = Literal["html", "xlsx", "json"]
 REVIEW_FORMAT = Annotated[ReviewFormat, Query(description="html（默认）、xlsx 或 json")]
 
@@ -56,9 +57,11 @@ def circular(ctx: Acting, campaign: CAMPAIGN,
             responses=_downloads("html", "xlsx", "json"))
 def loop(ctx: Acting,
          code: Annotated[str | None, Query(description="一家企业（统一社会信用代码）；或给出 campaign",
-                                           max_length=64)] = None,
-         campaign: Annotated[str | None, Query(description="该评估批次的全部企业", max_length=200)] = None,
-         district: Annotated[str | None, Query(description="与 campaign 同用：只看该区", max_length=64)] = None,
+                                           max_length=64, pattern=TEXT)] = None,
+         campaign: Annotated[str | None, Query(description="该评估批次的全部企业",
+                                               max_length=200, pattern=TEXT)] = None,
+         district: Annotated[str | None, Query(description="与 campaign 同用：只看该区",
+                                               max_length=64, pattern=TEXT)] = None,
          fmt: Annotated[ReviewFormat, Query(alias="format", description="html（默认）、xlsx 或 json")] = "html",
          ) -> FileResponse:
     """Findings, evidence (SHA-256), verification, days, reminders and escalations of one enterprise or a
@@ -85,7 +88,7 @@ def loop(ctx: Acting,
 @router.get("/districts", response_class=FileResponse, summary="各区评估工作监督报告（html/xlsx/json）",
             responses=_downloads("html", "xlsx", "json"))
 def districts(ctx: Acting,
-              campaign: Annotated[str, Query(description="评估批次名称", min_length=1, max_length=200)],
+              campaign: Annotated[str, Query(description="评估批次名称", min_length=1, max_length=200, pattern=TEXT)],
               fmt: Annotated[ReviewFormat, Query(alias="format", description="html（默认）、xlsx 或 json")] = "html",
               ) -> FileResponse:
     """Completion on time, interviews, revocations and the data-quality flags per district, each with the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.safegrade.api.conftest import PREFIX
-from tests.safegrade.api.helpers import DOOR_OF, ROLE_NAMES
+from tests.safegrade.api.factories import DOOR_OF, ROLE_NAMES
 
 READERS = {"bureau": 200, "district_a": 403, "district_b": 403, "enterprise_e1": 403, "enterprise_e2": 403,
            "reviewer": 200}

@@ -9,7 +9,7 @@ from datetime import date
 from safegrade.services.campaign import open_campaign
 from tests.conftest import at
 from tests.safegrade.api.conftest import PREFIX, ROLES
-from tests.safegrade.api.helpers import CAMPAIGN, DOOR_OF, ROLE_NAMES, assert_audited, events_of
+from tests.safegrade.api.factories import CAMPAIGN, DOOR_OF, ROLE_NAMES, assert_audited, events_of
 
 READERS = {"bureau": 200, "district_a": 200, "district_b": 200, "enterprise_e1": 403, "enterprise_e2": 403,
            "reviewer": 200}

@@ -4,7 +4,7 @@ reviewers)."""
 from __future__ import annotations
 
 from tests.safegrade.api.conftest import DISTRICT_A, DISTRICT_B, PREFIX
-from tests.safegrade.api.helpers import DOOR_OF, ROLE_NAMES, with_findings
+from tests.safegrade.api.factories import DOOR_OF, ROLE_NAMES, with_findings
 
 SEES = {"bureau": {DISTRICT_A, DISTRICT_B}, "district_a": {DISTRICT_A}, "district_b": {DISTRICT_B},
         "enterprise_e1": {DISTRICT_A}, "enterprise_e2": {DISTRICT_B}, "reviewer": {DISTRICT_A, DISTRICT_B}}

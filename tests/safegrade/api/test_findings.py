@@ -14,7 +14,7 @@ import pytest
 
 from safegrade.services.finding import reject_finding, submit_finding
 from tests.safegrade.api.conftest import PREFIX, ROLES
-from tests.safegrade.api.helpers import DOOR_OF, ROLE_NAMES, assert_audited, events_of, with_findings
+from tests.safegrade.api.factories import DOOR_OF, ROLE_NAMES, assert_audited, events_of, with_findings
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -14,7 +14,7 @@ from safegrade.services.finding import list_findings
 from tests.conftest import at
 from tests.factories import row, write_ledger
 from tests.safegrade.api.conftest import PREFIX
-from tests.safegrade.api.helpers import CAMPAIGN, DEDUCTIONS, DOOR_OF, ROLE_NAMES, events_of
+from tests.safegrade.api.factories import CAMPAIGN, DEDUCTIONS, DOOR_OF, ROLE_NAMES, events_of
 
 CSV = "text/csv"
 

@@ -11,7 +11,7 @@ from safegrade.services.reminders import list_reminders, send_reminders
 from safegrade.services.sweep import sweep_deadlines
 from tests.conftest import at
 from tests.safegrade.api.conftest import DISTRICT_A, DISTRICT_B, PREFIX
-from tests.safegrade.api.helpers import DOOR_OF, ROLE_NAMES, with_findings
+from tests.safegrade.api.factories import DOOR_OF, ROLE_NAMES, with_findings
 
 REMINDER = table(Reminder)
 RETRIES = {"bureau": (200, 200), "district_a": (200, 404), "district_b": (404, 200), "enterprise_e1": (403, 403),

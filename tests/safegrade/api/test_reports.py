@@ -12,7 +12,7 @@ import openpyxl
 from docx import Document
 
 from tests.safegrade.api.conftest import PREFIX
-from tests.safegrade.api.helpers import CAMPAIGN, DOOR_OF, ROLE_NAMES, with_findings
+from tests.safegrade.api.factories import CAMPAIGN, DOOR_OF, ROLE_NAMES, with_findings
 
 CIRCULAR = {"bureau": 200, "district_a": 403, "district_b": 403, "enterprise_e1": 403, "enterprise_e2": 403,
             "reviewer": 200}

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from safegrade.errors import Conflict, SchemaOutdated, StoreError
+from safegrade.errors import Conflict, InvalidInput, SchemaOutdated, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -98,6 +98,9 @@ def translate(exc: Exception) -> Exception:
             return SchemaOutdated(f"the database has no safegrade schema ({text}); run `safegrade init`")
         if "locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
             return Conflict(f"the database is busy with another writer; try again ({text})")
+    if isinstance(exc, DataError):  # a value the database cannot hold (a number out of range, a NUL in text)
+        return InvalidInput(f"a value the database cannot hold: {text.splitlines()[0] if text else text}",
+                            code="value_not_storable")
     if isinstance(exc, DBAPIError) and "UndefinedTable" in type(getattr(exc, "orig", None)).__name__:
         return SchemaOutdated(f"the database has no safegrade schema ({text}); run `safegrade init`")
     return StoreError(f"database error: {text}")

@@ -211,7 +211,6 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "safegrade.services": (ROOT, "states", "safegrade.domain", "safegrade.audit", "safegrade.io", "safegrade.notify"),
     "safegrade.reports": (ROOT, "safegrade.io"),
     "safegrade.scheduler": (ROOT, "safegrade.services"),
-    "safegrade.auth": (ROOT, "safegrade.audit", "safegrade.services"),
     "safegrade.api": (ROOT, "states", "safegrade.services", "safegrade.auth", "safegrade.reports"),
     "safegrade.demo": (ROOT, "states", "safegrade.domain", "safegrade.io", "safegrade.reports", "safegrade.services"),
 }

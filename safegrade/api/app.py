@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 from fastapi import FastAPI
 
 from safegrade.api import problems
+from safegrade.api.guards import NulGuard
 from safegrade.api.headers import SecurityHeaders
 from safegrade.api.routers import ROUTERS
 from safegrade.clock import Clock
@@ -35,10 +37,49 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.safegrade = context
     problems.install(app)
+    app.add_middleware(NulGuard)  # inside the headers: its refusals carry them too
     app.add_middleware(SecurityHeaders, hsts=context.settings.web.base_url.startswith("https://"))
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    _problems_in_openapi(app)
     return app
+
+
+def _problems_in_openapi(app: FastAPI) -> None:
+    """The OpenAPI document says what the API answers: every refusal is a problem (application/problem+json),
+    also FastAPI's own request validation (422), which it would otherwise describe as its JSON
+    HTTPValidationError on each route with parameters."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        problem = {"$ref": "#/components/schemas/ProblemDetails"}
+        used = False
+        for operation in (op for item in doc.get("paths", {}).values() for op in item.values()
+                          if isinstance(op, dict) and "responses" in op):
+            invalid = operation["responses"].get("422")
+            if invalid is None:
+                continue
+            content = invalid.setdefault("content", {})
+            schema = content.pop("application/json", {}).get("schema")
+            if schema not in (None, {"$ref": "#/components/schemas/HTTPValidationError"}, problem):
+                content["application/json"] = {"schema": schema}  # a route's own 422 body: kept
+            content[problems.MEDIA_TYPE] = {"schema": problem}
+            invalid["description"] = problems.DESCRIBED[422] if invalid.get("description") in (
+                None, "Validation Error") else invalid["description"]
+            used = True
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        if used and "ProblemDetails" not in schemas:
+            schemas["ProblemDetails"] = problems.ProblemDetails.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment() -> FastAPI:

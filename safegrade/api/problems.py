@@ -66,6 +66,8 @@ TITLES: dict[str, str] = {
     "precondition_required": "缺少 If-Match 版本号",
     "invalid_if_match": "If-Match 不是有效的版本号",
     "invalid_cursor": "分页游标无效",
+    "nul_character": "文本中含有不允许的空字符（NUL）",
+    "value_not_storable": "数值超出范围或含有无法保存的字符",
     "invalid_flag": "标记名称有误",
     "invalid_limit": "每页条数有误",
     "unknown_state": "未知的状态",
@@ -251,11 +253,14 @@ def install(app: FastAPI) -> None:
                                 instance=request.url.path)
 
 
+DESCRIBED: dict[int, str] = {
+    400: "请求有误", 401: "未登录或令牌无效", 403: "无权操作", 404: "未找到（或不在管辖范围内）", 409: "状态冲突",
+    412: "版本已变化（If-Match 过期）", 413: "文件过大", 415: "文件类型不支持", 422: "输入有误", 428: "缺少 If-Match",
+    429: "登录失败次数过多", 503: "数据库暂时不可用"}
+
+
 # What each route may answer besides its success (for the OpenAPI document).
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {400: "请求有误", 401: "未登录或令牌无效", 403: "无权操作", 404: "未找到（或不在管辖范围内）",
-                 409: "状态冲突", 412: "版本已变化（If-Match 过期）", 413: "文件过大", 415: "文件类型不支持",
-                 422: "输入有误", 428: "缺少 If-Match", 429: "登录失败次数过多", 503: "数据库暂时不可用"}
-    return {s: {"model": ProblemDetails, "description": described.get(s, ""),
+    return {s: {"model": ProblemDetails, "description": DESCRIBED.get(s, ""),
                 "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
             for s in statuses}

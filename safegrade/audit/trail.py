@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import FromClause, String, func, insert, select, text, true, type_coerce
+from sqlalchemy import FromClause, Select, String, func, insert, select, text, true, type_coerce
 from sqlalchemy.orm import Session
 
 from safegrade.audit.chain import (
@@ -151,13 +151,16 @@ def decode(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _chains(session: Session, codes: Mapping[int, str] | None = None, batch: int = 20_000,
-            until: datetime | None = None) -> Iterator[tuple[int, list[ChainEvent]]]:
-    """Every chain (its events up to `until` if given), streamed in (enterprise, seq) order."""
+            until: datetime | None = None, only: Select[Any] | None = None) -> Iterator[tuple[int, list[ChainEvent]]]:
+    """Every chain (its events up to `until` if given; only the enterprises whose ids `only` selects, if given),
+    streamed in (enterprise, seq) order."""
     if codes is None:
         codes = {r[0]: r[1] for r in session.execute(select(ENTERPRISE.c.id, ENTERPRISE.c.credit_code))}
     query = select(EVENT.c.enterprise_id, *_COLUMNS).order_by(EVENT.c.enterprise_id, EVENT.c.seq)
     if until is not None:
         query = query.where(EVENT.c.occurred_at <= until)
+    if only is not None:
+        query = query.where(EVENT.c.enterprise_id.in_(only))
     current_id: int | None = None
     events: list[ChainEvent] = []
     for r in session.execute(query.execution_options(yield_per=batch)):
@@ -170,10 +173,13 @@ def _chains(session: Session, codes: Mapping[int, str] | None = None, batch: int
         yield current_id, events  # type: ignore[misc]
 
 
-def verify(session: Session, *, until: datetime | None = None, enterprises: FromClause = ENTERPRISE) -> Report:
+def verify(session: Session, *, until: datetime | None = None, enterprises: FromClause = ENTERPRISE,
+           only: Select[Any] | None = None) -> Report:
     """Recompute every chain, compare each with its enterprise row, and check the checkpoints; with `until`,
     the trail as it stood then: the events and checkpoints recorded up to it, compared with `enterprises`
-    (the enterprise rows as they stood then, which the caller reads from their versions).
+    (the enterprise rows as they stood then, which the caller reads from their versions). With `only` (a
+    select of enterprise ids; `enterprises` then holds those rows only): the chains of those enterprises, the
+    checkpoints' own chain and their heads of those chains (a reader's scope).
 
     Chains and rows are streamed side by side in enterprise order, so memory does not grow with the
     trail; the heads recorded by checkpoints are compared with the chains by one join.
@@ -186,7 +192,7 @@ def verify(session: Session, *, until: datetime | None = None, enterprises: From
     rows = (dict(zip(names, r, strict=True)) for r in session.execute(
         select(*columns).order_by(e.c.id).execution_options(yield_per=20_000)))
     row = next(rows, None)
-    for enterprise_id, events in _chains(session, codes, until=until):
+    for enterprise_id, events in _chains(session, codes, until=until, only=only):
         while row is not None and row["id"] < enterprise_id:
             report.breaks.append(Break(row["credit_code"], 1, "missing", "the enterprise has no audit events at all"))
             row = next(rows, None)
@@ -202,7 +208,7 @@ def verify(session: Session, *, until: datetime | None = None, enterprises: From
             report.breaks.append(broken)
     for left in ([row] if row is not None else []) + list(rows):
         report.breaks.append(Break(left["credit_code"], 1, "missing", "the enterprise has no audit events at all"))
-    checkpoints = _checkpoints(session, codes, until)
+    checkpoints = _checkpoints(session, None if only is not None else codes, until)  # every head: their digests
     report.checkpoints = len(checkpoints)
     report.breaks.extend(verify_checkpoints(checkpoints, None))
     taken = {cp["id"]: cp["taken_at"] for cp in checkpoints}
@@ -214,6 +220,7 @@ def verify(session: Session, *, until: datetime | None = None, enterprises: From
         .where((EVENT.c.hash.is_(None)) | (EVENT.c.hash != CHECKPOINT_HEAD.c.hash))
         .where(CHECKPOINT_HEAD.c.checkpoint_id.in_(select(CHECKPOINT.c.id).where(
             CHECKPOINT.c.taken_at <= until)) if until is not None else true())
+        .where(CHECKPOINT_HEAD.c.enterprise_id.in_(only) if only is not None else true())
         .order_by(CHECKPOINT_HEAD.c.checkpoint_id, CHECKPOINT_HEAD.c.enterprise_id)
     ):
         report.breaks.append(rewritten(codes.get(ent_id, f"#{ent_id}"), seq, cp_id, taken.get(cp_id, "?"), now is None))
@@ -298,21 +305,26 @@ def checkpoint(session: Session, at: datetime, actor: str) -> dict[str, Any] | N
 
 
 def export(session: Session, path: Path, at: datetime, rules_version: str, *, until: datetime | None = None,
-           enterprises: FromClause = ENTERPRISE) -> tuple[int, int]:
+           enterprises: FromClause = ENTERPRISE, only: Select[Any] | None = None,
+           scope: str | None = None) -> tuple[int, int]:
     """Write the trail as JSON Lines that `safegrade.audit.chain` verifies alone: every event, or with `until`
     those that occurred up to it, the checkpoints taken up to it, and each chain's head from `enterprises`
-    (the enterprise table as it stood at `until`). The header line says up to when (`events_up_to`)."""
+    (the enterprise table as it stood at `until`). The header line says up to when (`events_up_to`). With
+    `only` (a select of enterprise ids): those chains only, and no checkpoint (each names every chain's
+    head); the header says which part (`scope`)."""
     events = chains = 0
     tmp = path.with_name(path.name + ".part")
     header: dict[str, Any] = {"type": "header", "format": FORMAT, "exported_at": utc_text(at),
                               "rules_version": rules_version}
     if until is not None:
         header["events_up_to"] = utc_text(until)
+    if scope is not None:
+        header["scope"] = scope
     with tmp.open("w", encoding="utf-8") as out:
         out.write(canonical_json(header) + "\n")
         rows = {r["id"]: r for r in session.execute(
             select(enterprises.c.id, enterprises.c.credit_code, enterprises.c.version, enterprises.c.state)).mappings()}
-        for enterprise_id, chain_events in _chains(session, until=until):
+        for enterprise_id, chain_events in _chains(session, until=until, only=only):
             chains += 1
             for e in chain_events:
                 events += 1
@@ -325,7 +337,7 @@ def export(session: Session, path: Path, at: datetime, rules_version: str, *, un
             if row is not None:
                 out.write(canonical_json({"type": "head", "enterprise": row["credit_code"], "seq": row["version"],
                                           "state": row["state"]}) + "\n")
-        for cp in _checkpoints(session, until=until):
+        for cp in _checkpoints(session, until=until) if only is None else []:
             cp = {k: v for k, v in cp.items()}
             cp["head_list"] = [list(h) for h in cp["head_list"]]
             out.write(canonical_json({"type": "checkpoint", **cp}) + "\n")

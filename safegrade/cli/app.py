@@ -201,7 +201,10 @@ def _global(
     config: Path | None = typer.Option(None, "--config", help="config.yaml to use (default: ./config.yaml)."),
     db: str | None = typer.Option(None, "--db", help="Database URL, overriding config and SAFEGRADE_DB_URL."),
     as_of: str | None = typer.Option(None, "--as-of", help="Simulated now: YYYY-MM-DD or an ISO date-time."),
-    actor: str | None = typer.Option(None, "--actor", envvar="SAFEGRADE_ACTOR", help="Who is acting."),
+    actor: str | None = typer.Option(
+        None, "--actor", envvar="SAFEGRADE_ACTOR",
+        help="Who is acting (操作人). Reads show only what the actor's role and scope may read; without --actor the "
+             "operator's console reads everything (README: Who reads what)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     ctx.obj = Options(config, db, as_of, actor, json_out)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from sqlmodel import col
 
 from safegrade.errors import InvalidInput
-from safegrade.models import Actor, ActorBase, table
+from safegrade.models import Actor, ActorBase, Enterprise, table
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.scope import READ_ACTORS
 
 SYSTEM_ACTOR = "system"
 
@@ -96,10 +97,17 @@ def add_actor(ctx: Context, name: str, role: str, *, district: str | None = None
 
 
 def list_actors(ctx: Context) -> list[ActorRow]:
-    """The actors added up to the context's now, by name."""
+    """The actors added up to the context's now, by name. A district officer reads the actors of its district:
+    its officers and the accounts of its enterprises (read_actors)."""
+    scope = ctx.reader(READ_ACTORS)
     with ctx.store.read() as session:
-        a = as_of(ctx, session).table(table(Actor))
-        actors = [dict(r) for r in session.execute(select(a).order_by(a.c.name)).mappings()]
+        then = as_of(ctx, session)
+        a, e = then.table(table(Actor)), then.table(table(Enterprise))
+        query = select(a).order_by(a.c.name)
+        if scope.kind != "all":
+            query = query.where(or_(a.c.district == scope.district if scope.district else false(),
+                                    a.c.enterprise_code.in_(scope.filter(select(e.c.credit_code), e))))
+        actors = [dict(r) for r in session.execute(query).mappings()]
     roles = ctx.rules.lifecycle.roles
     return [ActorRow(name=r["name"], role=r["role"], role_label=roles[r["role"]].label if r["role"] in roles
                      else r["role"], district=ctx.rules.district_name(r["district"]) if r["district"] else "",

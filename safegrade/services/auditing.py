@@ -7,12 +7,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import FromClause, Select, select
+
 from safegrade.audit import security, trail
 from safegrade.audit.chain import Report, verify_lines
 from safegrade.errors import InvalidInput
 from safegrade.output import require_folder
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.scope import READ_AUDIT, Scope
 
 # Report (from the stdlib-only verifier) is the contract of verify_audit and verify_export
 __all__ = ["AuditCheckpointTaken", "AuditExport", "AuditReport", "Report", "SecurityLogCheck", "checkpoint_audit",
@@ -37,7 +40,8 @@ class SecurityLogCheck:
 
 @dataclass
 class AuditReport(Report):
-    """The audit trail's report with the security log's check beside it (None: not checked, as for a file)."""
+    """The audit trail's report with the security log's check beside it (None: not checked, as for a file, or
+    for a reader who sees only part of the trail)."""
 
     security_log: SecurityLogCheck | None = None
 
@@ -46,21 +50,36 @@ class AuditReport(Report):
         return not self.breaks and (self.security_log is None or self.security_log.ok)
 
 
-def _with_security_log(report: Report, session: Any) -> AuditReport:
+def _with_security_log(report: Report, session: Any, scope: Scope) -> AuditReport:
+    if not scope.everything:  # a district officer verifies the chains of its district, not the accounts' log
+        return AuditReport(events=report.events, chains=report.chains, checkpoints=report.checkpoints,
+                           breaks=report.breaks)
     events, broken = security.verify(session)  # the whole log: it is one chain, whatever the date
     return AuditReport(events=report.events, chains=report.chains, checkpoints=report.checkpoints,
                        breaks=report.breaks, security_log=SecurityLogCheck(broken is None, events, broken))
 
 
+def _scoped(scope: Scope, enterprises: FromClause) -> tuple[FromClause, Select[Any] | None]:
+    """The enterprise rows in the reader's scope, and the select of their ids (None: every enterprise)."""
+    condition = scope.where(enterprises)
+    if condition is None:
+        return enterprises, None
+    rows = select(enterprises).where(condition).subquery("in_scope")
+    return rows, select(rows.c.id)
+
+
 def verify_audit(ctx: Context) -> AuditReport:
     """Every chain, head, projection and checkpoint, as the trail stood at the context's now (the whole trail
-    when nothing was recorded after it); and the security log's chain."""
+    when nothing was recorded after it); and the security log's chain. A district officer verifies the chains
+    of its district (and the checkpoints' own chain, and their heads of those chains)."""
+    scope = ctx.reader(READ_AUDIT)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        if not then.past:
-            return _with_security_log(trail.verify(session), session)
-        return _with_security_log(trail.verify(session, until=then.at, enterprises=then.table(trail.ENTERPRISE)),
-                                  session)
+        if not then.past and scope.everything:
+            return _with_security_log(trail.verify(session), session, scope)
+        enterprises, only = _scoped(scope, then.table(trail.ENTERPRISE))
+        return _with_security_log(trail.verify(session, until=then.at if then.past else None,
+                                               enterprises=enterprises, only=only), session, scope)
 
 
 def verify_export(path: Path) -> Report:
@@ -73,12 +92,17 @@ def verify_export(path: Path) -> Report:
 def export_audit(ctx: Context, path: Path) -> AuditExport:
     """The audit trail as it stood at the context's now (the events and checkpoints recorded up to then, each
     chain's head as it was), as JSON Lines whose header line says up to when (`events_up_to`). `audit verify`
-    checks the whole trail whatever the date."""
+    checks the whole trail whatever the date. A district officer exports the chains of its district (without the
+    checkpoints, which name every chain's head; the header's `scope` says so)."""
+    scope = ctx.reader(READ_AUDIT)
     require_folder(path, "path")
     with ctx.store.read() as session:
         then = as_of(ctx, session)
+        enterprises, only = _scoped(scope, then.table(trail.ENTERPRISE))
         events, chains = trail.export(session, path, then.at, ctx.rules.version, until=then.at,
-                                      enterprises=then.table(trail.ENTERPRISE))
+                                      enterprises=enterprises, only=only,
+                                      scope=None if only is None else f"district:{scope.district}"
+                                      if scope.kind == "district" else f"enterprise:{scope.enterprise_code}")
     return AuditExport(file=str(path), events=events, chains=chains)
 
 

@@ -21,6 +21,7 @@ from safegrade.services import deadlines
 from safegrade.services.asof import AsOf, as_of
 from safegrade.services.context import Context, district_code, scope_check
 from safegrade.services.lifecycle import FireRequest, fire_in
+from safegrade.services.scope import EVERYTHING, READ_CAMPAIGNS, Scope
 from states.names import Event
 
 CAMPAIGN, MEMBER, ENTERPRISE, ASSESSMENT = table(Campaign), table(CampaignMember), table(Enterprise), table(Assessment)
@@ -280,10 +281,12 @@ def exclude_member(ctx: Context, name: str, credit_code: str, reason: str, note:
 
 def campaign_status(ctx: Context, name: str) -> CampaignStatus:
     """Per district: selected, excluded, assessed, outstanding, late, and results; with totals; as of the
-    context's now (a campaign opened later is unknown then)."""
+    context's now (a campaign opened later is unknown then). A district officer reads the rows of its district
+    (and totals over them)."""
+    scope = ctx.reader(READ_CAMPAIGNS)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        return status_in(ctx, session, find_campaign(session, name, then), then)
+        return status_in(ctx, session, find_campaign(session, name, then), then, scope=scope)
 
 
 def case_spans(session: Session, then: AsOf, campaign: CampaignRecord, among: Sequence[int] | None = None
@@ -332,10 +335,12 @@ def seq_in_case(seq: int, opened: int, closed: int | None) -> bool:
     return opened < seq and (closed is None or seq < closed)
 
 
-def _acts(session: Session, then: AsOf, campaign: CampaignRecord) -> Select[Any]:
+def _acts(session: Session, then: AsOf, campaign: CampaignRecord, scope: Scope = EVERYTHING) -> Select[Any]:
     """Interviews held (家次: each one counts) and revocations in the members' cases, per district."""
     member, event, span = then.table(MEMBER), then.table(EVENT), case_spans(session, then, campaign)
+    condition = scope.where_district(member.c.district)
     return (select(member.c.district, event.c.event, func.count())
+            .where(*([] if condition is None else [condition]))
             .select_from(span.join(member, (member.c.enterprise_id == span.c.enterprise_id)
                                    & (member.c.campaign_id == campaign.id))
                          .join(event, in_case(event, span)))
@@ -343,23 +348,25 @@ def _acts(session: Session, then: AsOf, campaign: CampaignRecord) -> Select[Any]
             .group_by(member.c.district, event.c.event))
 
 
-def status_in(ctx: Context, session: Session, campaign: CampaignRecord, then: AsOf | None = None
-              ) -> CampaignStatus:
+def status_in(ctx: Context, session: Session, campaign: CampaignRecord, then: AsOf | None = None, *,
+              scope: Scope = EVERYTHING) -> CampaignStatus:
     """`campaign_status` inside the caller's read transaction (a report reads one snapshot), as of `then`
     (the context's now when not given). Interviews and revocations are those of the members' cases in the
-    campaign (case_spans): from the campaign's opening in each chain to the next campaign's, up to then."""
+    campaign (case_spans): from the campaign's opening in each chain to the next campaign's, up to then.
+    `scope`: only the districts it covers."""
     then = then or as_of(ctx, session)
     today = then.day
     name = campaign.name
     member, assessment = then.table(MEMBER), then.table(ASSESSMENT)
+    in_scope = scope.where_district(member.c.district)
     rows = session.execute(
         select(member.c.district, member.c.excluded_reason, member.c.assessed_on, member.c.late,
                assessment.c.result)
         .outerjoin(assessment, (assessment.c.campaign_id == member.c.campaign_id)
                    & (assessment.c.enterprise_id == member.c.enterprise_id))
-        .where(member.c.campaign_id == campaign.id)).all()
+        .where(member.c.campaign_id == campaign.id, *([] if in_scope is None else [in_scope]))).all()
     per: dict[str, Counter[str]] = defaultdict(Counter)
-    for district, event, count in session.execute(_acts(session, then, campaign)):
+    for district, event, count in session.execute(_acts(session, then, campaign, scope)):
         per[district]["interviews" if event == Event.HOLD_INTERVIEW else "revocations"] += count
     for district, excluded, assessed_on, late, result in rows:
         c = per[district]
@@ -396,7 +403,9 @@ def status_in(ctx: Context, session: Session, campaign: CampaignRecord, then: As
 
 
 def list_campaigns(ctx: Context) -> list[CampaignRecord]:
-    """The campaigns opened by the context's now, by window."""
+    """The campaigns opened by the context's now, by window (city-wide records: every reader of campaigns sees
+    them all)."""
+    ctx.reader(READ_CAMPAIGNS)
     with ctx.store.read() as session:
         campaigns = as_of(ctx, session).table(CAMPAIGN)
         return [_record(r) for r in session.execute(

@@ -144,9 +144,10 @@ def _cursor(after: str) -> tuple[str, str]:
     return found["district"], found["code"].upper()
 
 
-def _filtered(ctx: Context, then: asof.AsOf, *, state: str | None, district: str | None, flag: str | None,
-              overdue: bool, q: str | None, after: str | None) -> Select[Any]:
-    """The list's query as of `then`, filtered in SQL and ordered by district, then credit code."""
+def _filtered(ctx: Context, then: asof.AsOf, scope: Scope, *, state: str | None, district: str | None,
+              flag: str | None, overdue: bool, q: str | None, after: str | None) -> Select[Any]:
+    """The list's query as of `then`, in the reader's scope, filtered in SQL and ordered by district, then credit
+    code."""
     if state is not None and state not in ctx.rules.lifecycle.states:
         raise InvalidInput(f"{{state}}: unknown state {state!r}; known: {', '.join(ctx.rules.lifecycle.states)}",
                            code="unknown_state", field="state", value=state, allowed=list(ctx.rules.lifecycle.states))
@@ -155,7 +156,10 @@ def _filtered(ctx: Context, then: asof.AsOf, *, state: str | None, district: str
                            code="invalid_flag", field="flag", value=flag)
     code = district_code(ctx.rules, district)
     e, f = then.table(ENTERPRISE), then.table(FINDING)
-    query: Select[Any] = ctx.reader(READ_ENTERPRISES).filter(select(e).order_by(e.c.district, e.c.credit_code), e)
+    query = select(e).order_by(e.c.district, e.c.credit_code)
+    in_scope = scope.where(e)
+    if in_scope is not None:
+        query = query.where(in_scope)
     if overdue:
         query = query.where(e.c.id.in_(select(f.c.enterprise_id).where(f.c.status != "verified",
                                                                         f.c.due_on < then.day)))
@@ -194,9 +198,11 @@ def enterprise_page(ctx: Context, *, state: str | None = None, district: str | N
     if limit is not None and limit < 1:
         raise InvalidInput(f"{{limit}}: {limit} is not a page size; give 1 or more", code="invalid_limit",
                            field="limit", value=limit)
+    scope = ctx.reader(READ_ENTERPRISES)
     with ctx.store.read() as session:
         then = asof.as_of(ctx, session)
-        query = _filtered(ctx, then, state=state, district=district, flag=flag, overdue=overdue, q=q, after=after)
+        query = _filtered(ctx, then, scope, state=state, district=district, flag=flag, overdue=overdue, q=q,
+                          after=after)
         if limit is not None:
             query = query.limit(limit + 1)
         rows = [dict(r) for r in session.execute(query).mappings()]

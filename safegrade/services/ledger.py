@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 from safegrade.audit import trail
 from safegrade.audit.chain import GENESIS
 from safegrade.domain.creditcode import normalize
-from safegrade.errors import InputErrors, InvalidInput, in_order
+from safegrade.errors import Forbidden, InputErrors, InvalidInput, in_order
 from safegrade.io.ledger import LedgerRecord, RowProblem, read_ledger
 from safegrade.models import TRACKED_FIELDS, Enterprise, EnterpriseBase, table
 from safegrade.output import jsonable, require_folder
 from safegrade.services import deadlines
 from safegrade.services.asof import as_of
-from safegrade.services.context import Context, district_code, scope_check
+from safegrade.services.context import Context, district_code
 from safegrade.services.lifecycle import record_in
+from safegrade.services.scope import EXPORT_LEDGER, RECONCILE_LEDGER, Scope, scope_of
 from safegrade.services.valid import valid_grade
 from states.names import Event, RecordEvent
 
@@ -240,14 +241,14 @@ def _amend(ctx: Context, session: Session, amends: list[tuple[LedgerRecord, dict
                   {"file": name, "row": rec.row}, {**rec.fields(), "flags": _flags(rec)})
 
 
-def _enterprises_then(ctx: Context, district: str | None) -> tuple[list[dict[str, Any]], date]:
-    """The enterprises (of one district, or all) as they stood at the context's now, by district and credit
-    code, and that day."""
+def _enterprises_then(ctx: Context, district: str | None, scope: Scope) -> tuple[list[dict[str, Any]], date]:
+    """The enterprises (of one district, or all) in the reader's scope as they stood at the context's now, by
+    district and credit code, and that day."""
     code = district_code(ctx.rules, district)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         e = then.table(ENTERPRISE)
-        query = select(e).order_by(e.c.district, e.c.credit_code)
+        query = scope.filter(select(e).order_by(e.c.district, e.c.credit_code), e)
         if code is not None:
             query = query.where(e.c.district == code)
         return [dict(r) for r in session.execute(query).mappings()], then.day
@@ -256,14 +257,17 @@ def _enterprises_then(ctx: Context, district: str | None) -> tuple[list[dict[str
 def export_ledger(ctx: Context, path: Path, *, district: str | None = None,
                   include_all: bool = False) -> ExportedLedger:
     """The 台账 of the enterprises holding a valid grade at the context's now (services.valid.valid_grade on
-    the rows as they stood then), or of every one registered then; one sheet per district and 汇总."""
+    the rows as they stood then), or of every one registered then; one sheet per district and 汇总. A district
+    officer exports its district's; an enterprise account none (the 台账 holds every enterprise's contacts)."""
     from safegrade.io.ledger_export import write_ledger_xlsx
+
+    scope = ctx.reader(EXPORT_LEDGER)
 
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"{path}: a ledger export is an .xlsx workbook", code="wrong_file_type", field="path",
                            value=str(path), allowed=[".xlsx"])
     require_folder(path, "path")
-    registered, day = _enterprises_then(ctx, district)
+    registered, day = _enterprises_then(ctx, district, scope)
     rows = [r for r in registered if include_all or valid_grade(r, day)]
     sheets = write_ledger_xlsx(path, rows, ctx.rules, title=f"工贸行业安全生产标准化定级企业台账（{day}）")
     return ExportedLedger(file=str(path), enterprises=len(rows), sheets=sheets, as_of=day)
@@ -274,9 +278,12 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
     """Compare districts' submitted ledgers with the database; with `propose`, start the revocation of
     the enterprises the ledger shows outside 工贸 or deregistered (each refusal reported, not fatal).
     With `campaign`, the ledgers are that campaign's submissions: each district in them (or `district`)
-    has met its ledger deadline today, on time or late."""
+    has met its ledger deadline today, on time or late. A district officer compares against its own district
+    only (the enterprises of the others are not read)."""
     from safegrade.io.reconcile import PROPOSE_REVOCATION, discrepancies_table, reconcile
     from safegrade.services.lifecycle import FireRequest, fire_many
+
+    reader = ctx.reader(RECONCILE_LEDGER)
 
     records: list[LedgerRecord] = []
     problems: list[str] = []
@@ -291,7 +298,12 @@ def reconcile_ledger(ctx: Context, paths: Sequence[Path], *, district: str | Non
             raise InvalidInput(f"{{district}}: unknown district {district!r}", code="unknown_district",
                                field="district", value=district, allowed=[d.name for d in ctx.rules.districts.values()])
         scope = [found_district.code]
-    enterprises, day = _enterprises_then(ctx, None)  # as they stood at the context's now
+    if reader.kind != "all":
+        if scope is not None and not all(reader.sees_district(d) for d in scope):
+            raise Forbidden(f"{reader.actor} reads the 台账 of {ctx.rules.district_name(reader.district or '')} only; "
+                            f"may not reconcile {district}", code="out_of_scope", field="district", value=district)
+        scope = [reader.district or ""]
+    enterprises, day = _enterprises_then(ctx, None, reader)  # as they stood at the context's now
     items = reconcile(records, enterprises, ctx.rules, today=day, districts=scope, valid=valid_grade)
     submitted: list[LedgerReceived] = []
     proposed: list[str] = []
@@ -328,7 +340,10 @@ def _ledger_received(ctx: Context, name: str, districts: Sequence[str], files: S
             raise InvalidInput(f"campaign {name} has no ledger due date ({{hint}})", code="no_ledger_due",
                                field="campaign", value=name, hint="set_ledger_due")
         for code in districts:
-            scope_check(actor, ctx.rules, code, "", f"record the ledger of {ctx.rules.district_name(code)}")
+            if not scope_of(ctx.rules, actor).sees_district(code):
+                raise Forbidden(f"{actor.name} acts for {ctx.rules.district_name(actor.district or '')} only; "
+                                f"may not record the ledger of {ctx.rules.district_name(code)}", code="out_of_scope",
+                                field="district", value=code)
             late = (today - found.ledger_due_on).days
             note = f"{today}报送（{', '.join(files)}）" + (f"，逾期{late}天" if late > 0 else "，按期")
             met = deadlines.meet(ctx, session, "ledger_submission", deadlines.ledger_subject(found.id, code), note)

@@ -22,6 +22,7 @@ from safegrade.services.context import Context
 from safegrade.services.deadlines import DEADLINE, OPEN, PAUSED, enterprise_subject
 from safegrade.services.due import gather, judge, outstanding, subject
 from safegrade.services.lifecycle import snapshot
+from safegrade.services.scope import PLAN_DEADLINES
 from states.names import State
 
 ENTERPRISE, CAMPAIGN = table(Enterprise), table(Campaign)
@@ -75,22 +76,25 @@ def plan_deadlines(ctx: Context, start: date, end: date) -> DeadlinePlan:
         raise InvalidInput(f"{{start}} {start} {{end}} {end} spans more than {MAX_DAYS} days; plan a shorter stretch",
                            code="too_long", field="end", value=end, allowed=f"at most {MAX_DAYS} days after {start}",
                            others=["start"])
+    scope = ctx.reader(PLAN_DEADLINES)
     with ctx.store.read() as session:
         then = as_of(ctx, session)  # the deadlines and what they are about as they stand at the context's now
         d, e = then.table(DEADLINE), then.table(ENTERPRISE)
+        owned = scope.where_owned(d.c.district, d.c.enterprise_id, ENTERPRISE)
+        mine = [] if owned is None else [owned]  # a district officer plans its district's deadlines
         rows = [dict(r) for r in session.execute(select(d).where(
-            d.c.next_on <= end, d.c.status == OPEN).order_by(d.c.next_on, d.c.id)).mappings()]
-        paused = len(session.execute(select(d.c.id).where(d.c.status == PAUSED)).all())
+            d.c.next_on <= end, d.c.status == OPEN, *mine).order_by(d.c.next_on, d.c.id)).mappings()]
+        paused = len(session.execute(select(d.c.id).where(d.c.status == PAUSED, *mine)).all())
         facts = gather(session, rows, then=then)
         ids = sorted({r["enterprise_id"] for r in rows if r["enterprise_id"] is not None})
         full = {r["id"]: dict(r) for r in session.execute(select(e).where(
             e.c.id.in_(bindparam("ids", expanding=True))), {"ids": ids}).mappings()} if ids else {}
         items = _Simulation(ctx, facts, full, rows, start).run(end)
-        items.extend(_progress(ctx, session, start, end, then))
+        items.extend(p for p in _progress(ctx, session, start, end, then) if scope.sees_district(p["district"]))
     days: dict[date, list[dict[str, Any]]] = defaultdict(list)
     order = {"superseded": 0, "reminder": 0, "progress": 0, "event": 1, "skipped": 1, "notice": 1}
     for item in sorted(items, key=lambda i: (i["on"], order[i["what"]], i["kind"], i["subject"])):
-        days[item["on"]].append(item)
+        days[item["on"]].append({k: v for k, v in item.items() if k != "district"})
     return DeadlinePlan(
         from_=start, to=end,
         days=[PlanDay(date=day, items=[PlanItem(**i) for i in its]) for day, its in sorted(days.items())],
@@ -103,7 +107,7 @@ def _item(ctx: Context, on: date, d: dict[str, Any], who: str, step: str, what: 
           detail: str) -> dict[str, Any]:
     return {"on": on, "kind": d["kind"], "label": ctx.rules.deadlines.kind(d["kind"]).label, "subject": d["subject"],
             "who": who, "district_name": ctx.rules.district_name(d["district"]), "due_on": d["due_on"], "step": step,
-            "what": what, "audiences": audiences, "detail": detail}
+            "what": what, "audiences": audiences, "detail": detail, "district": d["district"]}
 
 
 class _Simulation:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from safegrade.models import JobRun, table
 from safegrade.services.asof import as_of
 from safegrade.services.context import Context
+from safegrade.services.scope import READ_RUNS
 
 JOB_RUN = table(JobRun)
 
@@ -48,7 +49,9 @@ def last_run(ctx: Context, job: str) -> datetime | None:
 
 
 def list_runs(ctx: Context, *, job: str | None = None, limit: int = 50) -> list[JobRunRecord]:
-    """The latest runs first, of one job or of all: those that covered an instant up to the context's now."""
+    """The latest runs first, of one job or of all: those that covered an instant up to the context's now.
+    The bureau, the reviewer and the system actor read them (read_runs): a run covers the whole city."""
+    ctx.reader(READ_RUNS)
     with ctx.store.read() as session:
         runs = as_of(ctx, session).table(JOB_RUN)
         query = select(runs).order_by(runs.c.id.desc()).limit(limit)

@@ -1,9 +1,9 @@
 """Who reads what: one policy for reads and writes, shared by the CLI, the API and the flows.
 
 A read takes a read action of the rules (lifecycle.yaml `actions:`: read_enterprises, read_campaigns,
-read_reports, read_district_reports, read_actors, read_runs, read_audit, export_ledger, reconcile_ledger); the
-role of the reader must be listed for it (else Forbidden, code role_forbidden), and the role's scope says which
-rows it sees:
+read_reports, read_district_reports, read_actors, plan_deadlines, read_runs, read_audit, export_ledger,
+reconcile_ledger); the role of the reader must be listed for it (else Forbidden, code role_forbidden), and the
+role's scope says which rows it sees:
 
 - `all` (the bureau, the system actor of the flows) and `none` (the reviewer: read-only, everywhere) see
   everything;
@@ -38,6 +38,7 @@ READ_CAMPAIGNS = "read_campaigns"  # campaign list and status
 READ_REPORTS = "read_reports"  # the whole-city circular
 READ_DISTRICT_REPORTS = "read_district_reports"  # the loop report, the district report, the oversight flags
 READ_ACTORS = "read_actors"
+PLAN_DEADLINES = "plan_deadlines"  # what the sweep would do between two days
 READ_RUNS = "read_runs"  # the scheduled jobs' runs
 READ_AUDIT = "read_audit"  # audit export and verify
 EXPORT_LEDGER = "export_ledger"

@@ -17,15 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from safegrade.api import problems
 from safegrade.api.deps import (
     SESSION_COOKIE,
-    AnyCaller,
     Anonymous,
+    AnyCaller,
     base_context,
     check_csrf,
     client_of,
     prove,
 )
 from safegrade.auth import Principal, change_password, sign_in, sign_out
-from safegrade.errors import Unauthenticated
+from safegrade.errors import SafegradeError, Unauthenticated
 from safegrade.services.context import Context
 
 router = APIRouter(tags=["auth 登录"])
@@ -124,7 +124,12 @@ def sign_out_route(request: Request, ctx: Anonymous) -> Response:
 def change_password_route(request: Request, caller: AnyCaller, body: Annotated[PasswordBody, Body()]) -> Response:
     """Change one's own password (also while a one-time password must be changed); the account's other
     sessions end."""
-    change_password(_acting_any(request, caller), caller.actor, body.old_password, body.new_password)
+    try:
+        change_password(_acting_any(request, caller), caller.actor, body.old_password, body.new_password)
+    except SafegradeError as exc:
+        if exc.field == "password":  # the policy speaks of "the password": here it is the body's new_password
+            exc.field = "new_password"
+        raise
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -46,6 +46,7 @@ from safegrade.services.campaign import (
 )
 from safegrade.services.context import Context
 from safegrade.services.reporting.oversight import flag_counts_in
+from safegrade.services.scope import READ_REPORTS
 from states.names import Event
 
 MEMBER, ASSESSMENT, DEDUCTION, FINDING = table(CampaignMember), table(Assessment), table(Deduction), table(Finding)
@@ -231,7 +232,9 @@ def largest_remainder(counts: Sequence[int], decimals: int = 1) -> list[Decimal]
 
 
 def circular_figures(ctx: Context, campaign_name: str) -> CircularFigures:
-    """Every figure of the campaign's circular (see the module docstring); NotFound for an unknown campaign."""
+    """Every figure of the campaign's circular (see the module docstring); NotFound for an unknown campaign.
+    The circular is of the whole city: the bureau, the reviewer and the system actor read it (read_reports)."""
+    ctx.reader(READ_REPORTS)
     rules = ctx.rules
     with ctx.store.read() as session:
         then = as_of(ctx, session)

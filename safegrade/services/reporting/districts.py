@@ -27,6 +27,7 @@ from safegrade.services.asof import AsOf, as_of
 from safegrade.services.campaign import CampaignWindow, DistrictStatus, StatusTotal, find_campaign, status_in
 from safegrade.services.context import Context
 from safegrade.services.reporting.oversight import KINDS, counts, flags_in
+from safegrade.services.scope import EVERYTHING, READ_DISTRICT_REPORTS, Scope
 
 MEMBER, ASSESSMENT, FINDING = table(CampaignMember), table(Assessment), table(Finding)
 
@@ -79,13 +80,15 @@ class DistrictReport:
 
 
 def district_report(ctx: Context, campaign_name: str) -> DistrictReport:
-    """The per-district oversight figures of a campaign, with every flag."""
+    """The per-district oversight figures of a campaign, with every flag; a district officer's: its district's
+    row (the total is its row) and its flags."""
+    scope = ctx.reader(READ_DISTRICT_REPORTS)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         campaign = find_campaign(session, campaign_name, then)
-        status = status_in(ctx, session, campaign, then)
-        flags = flags_in(ctx, session, campaign, then)
-        loops = _loops(ctx, session, then, campaign.id)
+        status = status_in(ctx, session, campaign, then, scope=scope)
+        flags = flags_in(ctx, session, campaign, then, scope=scope)
+        loops = _loops(ctx, session, then, campaign.id, scope)
     per_kind = counts(flags, [d.district for d in status.districts])
     districts = [_district(d.district, d.district_name, d, d.district_late, loops.get(d.district, {}),
                            per_kind.get(d.district, {}), flags) for d in status.districts]
@@ -124,7 +127,8 @@ def _district(code: str, name: str, s: DistrictStatus | StatusTotal, district_la
     )
 
 
-def _loops(ctx: Context, session: Any, then: AsOf, campaign_id: int) -> dict[str, dict[str, int]]:
+def _loops(ctx: Context, session: Any, then: AsOf, campaign_id: int, scope: Scope = EVERYTHING
+           ) -> dict[str, dict[str, int]]:
     """Per district: the campaign's findings, verified, verified on time, overdue and not verified (as
     they stood at `then.at`) — one grouped query; 'on time' compares each verification with the end of its
     due date, the due dates' ends computed once per distinct due date."""
@@ -133,6 +137,9 @@ def _loops(ctx: Context, session: Any, then: AsOf, campaign_id: int) -> dict[str
               .join(member, (member.c.campaign_id == assessment.c.campaign_id)
                     & (member.c.enterprise_id == assessment.c.enterprise_id)))
     where = assessment.c.campaign_id == campaign_id
+    in_scope = scope.where_district(member.c.district)
+    if in_scope is not None:
+        where = where & in_scope
     dues = session.execute(select(finding.c.due_on).distinct().select_from(joined).where(where)).scalars().all()
     if not dues:
         return {}

@@ -56,6 +56,7 @@ from safegrade.services.reporting.loop_findings import (
     reminder_record,
 )
 from safegrade.services.reporting.loop_trail import ChainCheck, EventRef, Trail, instant, load_trails, verification
+from safegrade.services.scope import READ_DISTRICT_REPORTS, Scope, unknown_enterprise
 
 ENTERPRISE, FINDING, EVIDENCE, ASSESSMENT = table(Enterprise), table(Finding), table(Evidence), table(Assessment)
 CAMPAIGN, MEMBER, DEADLINE, REMINDER = table(Campaign), table(CampaignMember), table(Deadline), table(Reminder)
@@ -195,10 +196,13 @@ def loop_report(ctx: Context, credit_code: str | None = None, *, campaign: str |
                                allowed="a campaign's report" if campaign is None
                                else [d.name for d in ctx.rules.districts.values()])
         code = found.code
+    scope = ctx.reader(READ_DISTRICT_REPORTS)
+    if campaign is not None and code is None and scope.kind == "district":
+        code = scope.district  # a district officer's report of a campaign is of its district
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         camp = find_campaign(session, campaign, then) if campaign is not None else None
-        ids = _targets(session, then, credit_code, camp, code)
+        ids = _targets(session, then, credit_code, camp, code, scope)
         if not ids:
             raise NotFound(f"campaign {campaign} has no member in {ctx.rules.district_name(code or '')}",
                            code="no_member", field="district", value=district)
@@ -223,20 +227,21 @@ def _campaign_info(camp: CampaignRecord | None) -> CampaignWindow | None:
 
 
 def _targets(session: Session, then: AsOf, credit_code: str | None, camp: CampaignRecord | None,
-             district: str | None) -> list[int]:
-    """Enterprise ids to report on, in district and credit-code order."""
+             district: str | None, scope: Scope) -> list[int]:
+    """Enterprise ids to report on, in district and credit-code order, among those in the reader's scope (an
+    enterprise outside it is not found, as a missing one)."""
     enterprise, member = then.table(ENTERPRISE), then.table(MEMBER)
     if camp is not None:
         query = (select(member.c.enterprise_id).join(enterprise, enterprise.c.id == member.c.enterprise_id)
                  .where(member.c.campaign_id == camp.id).order_by(member.c.district, enterprise.c.credit_code))
         if district is not None:
             query = query.where(member.c.district == district)
-        return [r[0] for r in session.execute(query)]
+        return [r[0] for r in session.execute(scope.filter(query, enterprise))]
     code = normalize(credit_code or "")
-    found = session.execute(select(enterprise.c.id).where(enterprise.c.credit_code == code)).scalar()
+    found = session.execute(scope.filter(select(enterprise.c.id).where(enterprise.c.credit_code == code),
+                                         enterprise)).scalar()
     if found is None:
-        raise NotFound(f"no enterprise with credit code {code}",
-                       code="unknown_enterprise", field="credit_code", value=code, hint="list_enterprises")
+        raise unknown_enterprise(code)
     return [found]
 
 

@@ -37,6 +37,8 @@ from safegrade.services.campaign import CampaignRecord, find_campaign
 from safegrade.services.context import Context
 from safegrade.services.reporting import oversight_checks as checks
 from safegrade.services.reporting.oversight_checks import Pending, Scope, Selector
+from safegrade.services.scope import EVERYTHING, READ_DISTRICT_REPORTS, READ_REPORTS
+from safegrade.services.scope import Scope as ReadScope
 
 EVENT, ENTERPRISE = table(AuditEvent), table(Enterprise)
 KINDS: dict[str, str] = {
@@ -56,15 +58,18 @@ CHUNK = 500
 
 def oversight_flags(ctx: Context, campaign_name: str) -> list[dict[str, Any]]:
     """Every data-quality flag of the campaign: district, kind, label, enterprises, detail, and the
-    audit events behind it; ordered by district, kind (in KINDS order) and enterprise."""
+    audit events behind it; ordered by district, kind (in KINDS order) and enterprise. A district officer
+    reads the flags of its district."""
+    scope = ctx.reader(READ_DISTRICT_REPORTS)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
-        return flags_in(ctx, session, find_campaign(session, campaign_name, then), then)
+        return flags_in(ctx, session, find_campaign(session, campaign_name, then), then, scope=scope)
 
 
 def flag_counts_by_district(ctx: Context, campaign_name: str) -> dict[str, dict[str, int]]:
     """district code → kind → number of flags, for every district with members in the campaign and
-    every kind (0 where none was raised)."""
+    every kind (0 where none was raised). Of the whole city, as the circular (read_reports)."""
+    ctx.reader(READ_REPORTS)
     with ctx.store.read() as session:
         then = as_of(ctx, session)
         return flag_counts_in(ctx, session, find_campaign(session, campaign_name, then), then)
@@ -91,15 +96,18 @@ def counts(flags: Iterable[Mapping[str, Any]], districts: Iterable[str]) -> dict
 
 
 def flags_in(ctx: Context, session: Session, campaign: CampaignRecord,
-             then: AsOf | None = None) -> list[dict[str, Any]]:
+             then: AsOf | None = None, *, scope: ReadScope = EVERYTHING) -> list[dict[str, Any]]:
     """`oversight_flags` inside the caller's read transaction, for the campaign's row; `then`: the
-    caller's instant (services.asof; default: the context's now, read in this session)."""
-    scope = checks.load_scope(session, campaign, then or as_of(ctx, session))
-    pending = _pending(ctx, session, scope)
-    refs = _resolve(ctx, session, scope.then, pending)
+    caller's instant (services.asof; default: the context's now, read in this session). `scope`: only the
+    flags of the districts it covers. The checks read the whole campaign (a flag such as copied deductions or
+    shared evidence is about enterprises of several districts, and names them all: that is its evidence);
+    the flags raised are then kept for the reader's districts."""
+    checked = checks.load_scope(session, campaign, then or as_of(ctx, session))
+    pending = [p for p in _pending(ctx, session, checked) if scope.sees_district(p.district)]
+    refs = _resolve(ctx, session, checked.then, pending)
     order = {k: i for i, k in enumerate(KINDS)}
     pending.sort(key=lambda p: (p.district, order[p.kind], [e["credit_code"] for e in p.enterprises], p.detail))
-    return [_public(ctx, scope, p, refs) for p in pending]
+    return [_public(ctx, checked, p, refs) for p in pending]
 
 
 def _pending(ctx: Context, session: Session, scope: Scope) -> list[Pending]:

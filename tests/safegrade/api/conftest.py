@@ -15,6 +15,7 @@ personal access token. `world.anonymous()` is neither. Move time with `world.clo
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,11 +31,15 @@ from sqlmodel import SQLModel
 from safegrade.api.app import create_app
 from safegrade.auth import change_password, issue_token, set_one_time_password
 from safegrade.clock import TestClock
+from safegrade.models import AuditEvent, Enterprise, table
 from safegrade.services.actors import add_actor
-from safegrade.services.context import Context
+from safegrade.services.context import Context, open_context
+from safegrade.store import Store, make_engine
+from tests.conftest import at, settings_for
 from tests.factories import build_world
 
 PREFIX = "/api/v1"
+START = "2023-06-01 09:00"  # where the test clock (tests/conftest.py) starts
 PASSWORD = "Tjsg-2023!safe"  # meets the policy: length, four classes, not an account's name
 DISTRICT_A, DISTRICT_B = "120114", "120103"  # 武清区, 河西区
 
@@ -106,6 +111,14 @@ class ApiWorld:
         add_actor(self.ctx("boss"), name, role, **where)
         return set_one_time_password(self.ctx("boss"), name).password
 
+    def events(self, code: str) -> list[dict[str, Any]]:
+        """The audit events of an enterprise, oldest first, as stored."""
+        event, enterprise = table(AuditEvent), table(Enterprise)
+        with self.ctx().store.read() as session:
+            rows = session.execute(select(event).join(enterprise, enterprise.c.id == event.c.enterprise_id)
+                                   .where(enterprise.c.credit_code == code).order_by(event.c.seq)).mappings()
+            return [dict(r) for r in rows]
+
     def counts(self) -> dict[str, int]:
         """Rows per table, except the tables of sign-in (which a refused request may still write)."""
         ctx = self.ctx()
@@ -126,23 +139,63 @@ def give_password(ctx: Context, name: str) -> str:
     return PASSWORD
 
 
-def build_api(make_ctx: Callable[..., Context], tmp_path: Path, clock: TestClock, url: str) -> ApiWorld:
+def populate(make_ctx: Callable[..., Context], tmp_path: Path, url: str) -> tuple[list[str], list[str]]:
+    """The world's actors, enterprises and passwords on the database at `url`; the credit codes of A and B."""
     world = build_world(make_ctx, tmp_path, per_district=3, url=url)
     boss = make_ctx("boss", url=url)
     add_actor(boss, "ent1", "enterprise", enterprise_code=world.wuqing[0])
     add_actor(boss, "ent2", "enterprise", enterprise_code=world.hexi[0])
-    passwords = {name: give_password(boss, name) for name in ROLES.values()}
+    for name in ROLES.values():
+        give_password(boss, name)
+    return list(world.wuqing), list(world.hexi)
+
+
+def api_world(make_ctx: Callable[..., Context], clock: TestClock, url: str, a: list[str], b: list[str]) -> ApiWorld:
     app = create_app(context=make_ctx(url=url).acting(actor=None, source="api"))
-    return ApiWorld(app, make_ctx, clock, url, list(world.wuqing), list(world.hexi), passwords)
+    return ApiWorld(app, make_ctx, clock, url, a, b, dict.fromkeys(ROLES.values(), PASSWORD))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_hashes() -> Iterator[None]:
+    """Argon2id with the lightest parameters for these tests (each sign-in hashes): the API's tests are about
+    the doors, tests/safegrade/auth about the hashing and its parameters."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from safegrade.auth import passwords
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "HASHER", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),)))
+        yield
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory, rules) -> tuple[Path, list[str], list[str]]:
+    """The world built once on a SQLite file (with a clock at the time each test's clock starts), copied for each
+    test that asks for `api`: the passwords' hashing is paid once."""
+    folder = tmp_path_factory.mktemp("api-template")
+    url = f"sqlite:///{folder / 'safegrade.db'}"
+    clock = TestClock(at(START))
+    store = Store(make_engine(url))
+    store.migrate()
+
+    def make(actor: str | None = None, url: str | None = None, source: str = "cli") -> Context:
+        return open_context(settings_for(url or f"sqlite:///{folder / 'safegrade.db'}", folder), actor=actor,
+                            source=source, clock=clock, store=store, rules=rules)
+
+    a, b = populate(make, folder, url)
+    store.engine.dispose()
+    return folder / "safegrade.db", a, b
 
 
 @pytest.fixture
 def make_api(make_ctx, tmp_path, clock) -> Iterator[Callable[[str], ApiWorld]]:
-    """make_api(url): the API's world on the database at `url` (sqlite_url, pg_url or db_url)."""
+    """make_api(url): the API's world built on the database at `url` (sqlite_url, pg_url or db_url)."""
     made: list[ApiWorld] = []
 
     def make(url: str) -> ApiWorld:
-        made.append(build_api(make_ctx, tmp_path, clock, url))
+        a, b = populate(make_ctx, tmp_path, url)
+        made.append(api_world(make_ctx, clock, url, a, b))
         return made[-1]
 
     yield make
@@ -151,9 +204,17 @@ def make_api(make_ctx, tmp_path, clock) -> Iterator[Callable[[str], ApiWorld]]:
 
 
 @pytest.fixture
-def api(make_api, sqlite_url) -> ApiWorld:
-    """The API's world on a fresh SQLite database."""
-    return make_api(sqlite_url)
+def api(make_ctx, sqlite_url, clock, sqlite_template) -> Iterator[ApiWorld]:
+    """The API's world on a fresh SQLite database (a copy of the template)."""
+    path, a, b = sqlite_template
+    assert clock.now() == at(START)
+    target = Path(sqlite_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{path}{suffix}").exists():
+            shutil.copyfile(f"{path}{suffix}", f"{target}{suffix}")
+    world = api_world(make_ctx, clock, sqlite_url, a, b)
+    yield world
+    world.close()
 
 
 @pytest.fixture

@@ -163,7 +163,7 @@ def test_a_one_time_password_must_be_changed_before_anything_else(api):
     fire = client.post(f"{PREFIX}/enterprises/{api.e1}/events", json=SUMMON, headers={"If-Match": "1"})
     assert fire.status_code == 403
     assert api.counts() == before
-    changed = client.post(f"{PREFIX}/auth/password", json={"old_password": once, "new_password": "Newbie-2023!pass"})
+    changed = client.post(f"{PREFIX}/auth/password", json={"old_password": once, "new_password": "Tjsg-2024!fresh"})
     assert changed.status_code == 204, changed.text
     assert client.get(f"{PREFIX}/me").json()["must_change_password"] is False
     assert client.get(f"{PREFIX}/enterprises").status_code == 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 from safegrade.services.auditing import verify_audit
 from tests.factories import race
 from tests.safegrade.api.conftest import PREFIX
-from tests.safegrade.api.test_enterprises import events_of
 
 SUMMON = {"event": "summon", "reason": "约谈", "data": {}}
 
@@ -16,7 +15,7 @@ def test_two_clients_with_the_same_if_match_one_wins_one_is_412(api_any):
     api = api_any
     clients = [api.session("bureau"), api.bearer("district_a")]
     etag = clients[0].get(f"{PREFIX}/enterprises/{api.e1}").headers["ETag"]
-    before = events_of(api, api.e1)
+    before = api.events(api.e1)
     answers = race([lambda c=c: c.post(f"{PREFIX}/enterprises/{api.e1}/events", json=SUMMON,
                                        headers={"If-Match": etag}) for c in clients])
     assert all(not isinstance(a, Exception) for a in answers), answers
@@ -25,7 +24,7 @@ def test_two_clients_with_the_same_if_match_one_wins_one_is_412(api_any):
     lost = next(a for a in answers if a.status_code == 412)
     assert lost.json()["code"] == "version_moved"
     assert lost.headers["ETag"] == won.headers["ETag"] == '"2"'
-    after = events_of(api, api.e1)
+    after = api.events(api.e1)
     assert len(after) == len(before) + 1
     report = verify_audit(api.ctx())
     assert report.ok

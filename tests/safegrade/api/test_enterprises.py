@@ -7,12 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 
-from safegrade.models import AuditEvent, table
 from tests.safegrade.api.conftest import PREFIX, ROLES
-
-EVENT = table(AuditEvent)
 
 # role → which of e1 (district A) and e2 (district B) it may read
 READS: dict[str, dict[str, int]] = {
@@ -43,16 +39,6 @@ SUMMON = {"event": "summon", "reason": "约谈：评估发现问题", "data": {}
 
 def code_of(api, which: str) -> str:
     return {"e1": api.e1, "e2": api.e2}[which]
-
-
-def events_of(api, code: str) -> list[dict]:
-    with api.ctx().store.read() as session:
-        from safegrade.models import Enterprise
-
-        ent = table(Enterprise)
-        rows = session.execute(select(EVENT).join(ent, ent.c.id == EVENT.c.enterprise_id)
-                               .where(ent.c.credit_code == code).order_by(EVENT.c.seq)).mappings()
-        return [dict(r) for r in rows]
 
 
 def expected_listing(api, role: str) -> set[str]:
@@ -104,18 +90,18 @@ def test_reading_one_enterprise_in_or_out_of_scope(api, role, which, route):
 def test_firing_an_event_in_or_out_of_scope(api, role, which, door):
     client = api.client(role, door)
     code = code_of(api, which)
-    before, events_before = api.counts(), events_of(api, code)
+    before, events_before = api.counts(), api.events(code)
     answer = client.post(f"{PREFIX}/enterprises/{code}/events", json=SUMMON, headers={"If-Match": '"1"'})
     assert answer.status_code == FIRES[role][which], answer.text
     if answer.status_code != 200:
         assert answer.headers["content-type"] == "application/problem+json"
         assert api.counts() == before
-        assert events_of(api, code) == events_before
+        assert api.events(code) == events_before
         return
     fired = answer.json()
     assert fired["to_state"] == "interview"
     assert answer.headers["ETag"] == f'"{fired["version"]}"' == '"2"'
-    event = events_of(api, code)[-1]
+    event = api.events(code)[-1]
     assert event["event"] == "summon"
     assert event["actor"] == ROLES[role]
     assert event["source"] == ("web" if door == "session" else "api")

@@ -26,7 +26,7 @@ from tests.safegrade.api.conftest import PREFIX
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-EXAMPLES = 10
+EXAMPLES = 6
 
 
 def _version(api: Any) -> int:

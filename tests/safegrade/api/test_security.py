@@ -21,12 +21,10 @@ HEADERS = {
 @pytest.mark.parametrize("csrf", [None, "", "wrong-token", "t\u00f6k\u00e9n".encode()])
 def test_a_session_change_without_its_csrf_token_is_refused_and_writes_nothing(api, csrf):
     client = api.session("bureau")
-    if csrf is None:
-        del client.headers["X-CSRF-Token"]
-    else:
-        client.headers["X-CSRF-Token"] = csrf
+    del client.headers["X-CSRF-Token"]
+    headers = {"If-Match": "1"} | ({} if csrf is None else {"X-CSRF-Token": csrf})
     before = api.counts()
-    answer = client.post(f"{PREFIX}/enterprises/{api.e1}/events", json=SUMMON, headers={"If-Match": "1"})
+    answer = client.post(f"{PREFIX}/enterprises/{api.e1}/events", json=SUMMON, headers=headers)
     assert answer.status_code == 403
     assert answer.json()["code"] == "csrf_failed"
     assert api.counts() == before
@@ -101,3 +99,21 @@ def test_the_openapi_document_names_both_security_schemes_and_the_problem_shape(
     fire = doc["paths"][f"{PREFIX}/enterprises/{{code}}/events"]["post"]
     assert {"412", "428"} <= set(fire["responses"])
     assert "EnterprisePage" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("POST", "/auth/sign-in", {"name": "wq\u0000", "password": "x"}, "body.name"),
+    ("POST", "/enterprises/{e1}/events", {"event": "summon", "reason": "a\u0000b", "data": {}}, "body.reason"),
+    ("POST", "/enterprises/{e1}/events", {"event": "summon", "reason": "r", "data": {"k\u0000": 1}}, "body.data"),
+    ("GET", "/enterprises?q=%00", None, "query"),
+    ("GET", "/enterprises/9112%0001", None, "path"),
+])
+def test_a_nul_character_anywhere_is_invalid_input_and_writes_nothing(api, method, path, body, field):
+    before = api.counts()
+    answer = api.session("bureau").request(method, f"{PREFIX}{path.format(e1=api.e1)}", json=body,
+                                           headers={"If-Match": "1"})
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "nul_character"
+    assert answer.json()["errors"][0]["location"]["field"] == field
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert api.counts() == before

@@ -18,7 +18,8 @@ from tests.factories import build_world, plain
 
 @pytest.fixture
 def trail(make_ctx, tmp_path, clock):
-    """Two enterprises with five events each (register + four)."""
+    """Two enterprises with five events each (register + four), fired by the officer of 武清区; the trail read as
+    the bureau (a district officer's `audit verify` and `export` cover its district's chains only: test_scope)."""
     world = build_world(make_ctx, tmp_path, per_district=2)
     wq = make_ctx("wq")
     for code in world.wuqing:
@@ -27,7 +28,7 @@ def trail(make_ctx, tmp_path, clock):
                             ("summon", {}), ("hold_interview", {"attendees": "法人、安全员", "record": "已约谈"})]:
             clock.advance(hours=1)
             fire_event(wq, code, event, reason=f"step {event}", data=data, via_service=True)
-    return world, wq
+    return world, make_ctx("boss")
 
 
 def sql(ctx, statement: str, **params) -> None:

@@ -48,3 +48,48 @@ def test_web_refuses_to_start_without_a_strong_secret(served, monkeypatch, secre
     assert code == 1
     assert "secret" in err.lower()
     assert calls == []
+
+
+@pytest.mark.slow
+def test_web_really_serves_the_api(tmp_path):
+    """uvicorn started by the command in its own process answers on the port, with the headers."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from safegrade.settings import PROJECT_ROOT
+
+    db = f"sqlite:///{tmp_path / 'web.db'}"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", SECRET: STRONG}
+    init = subprocess.run([sys.executable, "-m", "safegrade", "--db", db, "init"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "safegrade", "--db", db, "web", "--port", str(port)],
+                              cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)  # the server is starting: waiting for a real process, not moving time
+        assert answer is not None, "the server did not answer within 60 s"
+        assert answer.status_code == 200
+        assert answer.json()["info"]["title"] == "safegrade API"
+        assert answer.headers["x-frame-options"] == "DENY"
+        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", timeout=5)
+        assert me.status_code == 401
+        assert me.headers["content-type"] == "application/problem+json"
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/api/v1" in out

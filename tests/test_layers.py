@@ -209,6 +209,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "safegrade.io": (ROOT, "states", "safegrade.domain"),
     "safegrade.notify": (ROOT, "safegrade.domain"),
     "safegrade.services": (ROOT, "states", "safegrade.domain", "safegrade.audit", "safegrade.io", "safegrade.notify"),
+    "safegrade.auth": (ROOT, "safegrade.audit", "safegrade.services"),  # use cases that stand on the services
     "safegrade.reports": (ROOT, "safegrade.io"),
     "safegrade.scheduler": (ROOT, "safegrade.services"),
     "safegrade.api": (ROOT, "states", "safegrade.services", "safegrade.auth", "safegrade.reports"),

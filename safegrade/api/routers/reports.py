@@ -5,7 +5,6 @@ a file is generated into a temporary folder, sent, and the folder removed. Scope
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -15,17 +14,13 @@ from safegrade.api import problems
 from safegrade.api.deps import Acting
 from safegrade.api.downloads import MEDIA_TYPES, bytes_download, file_download, scratch
 from safegrade.api.text import TEXT
-from safegrade.errors import NotFound
 from safegrade.reports.circular import render
 from safegrade.reports.destination import circular_name, default_path
 from safegrade.reports.districts import write_districts
 from safegrade.reports.loop import write_loop
-from safegrade.services.context import district_code
-from safegrade.services.enterprise import show_enterprise
 from safegrade.services.reporting.circular import circular_figures
 from safegrade.services.reporting.districts import district_report
 from safegrade.services.reporting.loop import loop_report
-from safegrade.services.scope import READ_DISTRICT_REPORTS, READ_REPORTS
 
 router = APIRouter(prefix="/reports", tags=["reports 报告"])
 
@@ -49,7 +44,6 @@ def circular(ctx: Acting, campaign: CAMPAIGN,
                             Query(alias="format", description="docx、html、md 或 json")] = "docx") -> Response:
     """The circular (通报) of a campaign: counts, results, interviews, revocations, problem types and district
     failings, with a table and a chart per district."""
-    ctx.reader(READ_REPORTS)  # the whole-city circular: bureau and reviewers (the rules' read_reports)
     return bytes_download(render(circular_figures(ctx, campaign), fmt), circular_name(campaign, fmt), fmt)
 
 
@@ -66,15 +60,6 @@ def loop(ctx: Acting,
          ) -> FileResponse:
     """Findings, evidence (SHA-256), verification, days, reminders and escalations of one enterprise or a
     campaign's members, with the audit chain re-verified first."""
-    scope = ctx.reader(READ_DISTRICT_REPORTS)
-    if scope.kind == "district":  # a district officer: its own district's members, or one of its enterprises
-        if code is not None:
-            show_enterprise(ctx, code)  # NotFound outside the scope, as a missing one
-        elif district is not None and district_code(ctx.rules, district) != scope.district:
-            raise NotFound(f"no district {district} among those the caller may read", code="unknown_district",
-                           field="district", value=district)
-        else:
-            district = scope.district
     report = loop_report(ctx, code, campaign=campaign, district=district)
     name = campaign if campaign is not None else report.enterprises[0].credit_code
     if report.district_name:
@@ -93,12 +78,7 @@ def districts(ctx: Acting,
               ) -> FileResponse:
     """Completion on time, interviews, revocations and the data-quality flags per district, each with the
     audit events behind it."""
-    scope = ctx.reader(READ_DISTRICT_REPORTS)
     report = district_report(ctx, campaign)
-    if scope.kind == "district":  # a district officer: its own district's rows and flags
-        report = dataclasses.replace(report, districts=[d for d in report.districts if d.district == scope.district],
-                                     flags=[f for f in report.flags if f.get("district") == scope.district],
-                                     late_districts=[d for d in report.late_districts if d == scope.district])
     file_name = default_path("districts", campaign, report.as_of, fmt).name
     with scratch() as folder:
         path = write_districts(report, folder / file_name, fmt)

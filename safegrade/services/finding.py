@@ -53,6 +53,17 @@ class SubmittedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceContent:
+    """A kept evidence file of a finding: its name as submitted, SHA-256, size and where the store keeps it."""
+
+    finding: int
+    file: str
+    sha256: str
+    size: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class FindingSubmitted:
     finding: int
     status: str
@@ -316,17 +327,6 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
     return [FindingRow(**r, status_label=STATUS_LABELS[r["status"]],
                        district_name=ctx.rules.district_name(r["district"]), overdue_days=overdue_days(r),
                        evidence=evidence.get(r["id"], [])) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceContent:
-    """A kept evidence file of a finding: its name as submitted, SHA-256, size and where the store keeps it."""
-
-    finding: int
-    file: str
-    sha256: str
-    size: int
-    path: str
 
 
 def show_finding(ctx: Context, finding_id: int) -> FindingRow:

@@ -34,6 +34,12 @@ def found(api, tmp_path):
     return with_findings(api, tmp_path)
 
 
+@pytest.fixture
+def found_any(api_any, tmp_path):
+    """`found` on SQLite and on PostgreSQL."""
+    return api_any, with_findings(api_any, tmp_path)
+
+
 def evidence_files(api) -> list[Path]:
     folder = api.ctx().settings.evidence_path
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
@@ -115,7 +121,8 @@ def test_submitting_evidence_by_each_role_through_each_door_in_and_out_of_scope(
                 assert evidence_files(api) == kept
 
 
-def test_a_file_over_the_size_limit_is_413_and_nothing_is_kept(api, found):
+def test_a_file_over_the_size_limit_is_413_and_nothing_is_kept(found_any):
+    api, found = found_any
     client = api.bearer("enterprise_e1")
     limit = api.ctx().settings.web.uploads.max_bytes
     before, events = api.counts(), events_of(api, api.e1)

@@ -23,7 +23,8 @@ def ledger_bytes(tmp_path, rows, name="ledger.csv") -> bytes:
     return write_ledger(tmp_path / name, rows).read_bytes()
 
 
-def test_a_ledger_with_errors_is_422_with_each_bad_row_located_then_fixed_it_runs_dry_then_commits(api, tmp_path):
+def test_a_ledger_with_errors_is_422_with_each_bad_row_located_then_fixed_it_runs_dry_then_commits(api_any, tmp_path):
+    api = api_any
     client = api.bearer("bureau")
     good = [row(i, "武清区") for i in range(11, 14)]
     bad = [*good, row(14, "武清区", 定级日期="2022-13-45"), row(15, "河西区", 统一社会信用代码="91120103MA0000001X")]

@@ -47,6 +47,7 @@ OPTIONS: dict[str, str | None] = {
     "paths": "FILE",
     "reason": "--reason",
     "reminder_id": "ID",
+    "sha256": None,  # an evidence file by its SHA-256: the API's download, no command
     "role": "--role",
     "start": "--from",
     "starts_on": "--start",

@@ -75,7 +75,7 @@ def import_assessments(ctx: Context, paths: Sequence[Path], *, dry_run: bool = F
     transaction = ctx.store.read if dry_run else ctx.store.write
     with transaction() as session:
         plan = _check(ctx, session, inputs, problems)
-        report.problems = [str(p) for p in sorted(problems, key=lambda p: (p.file, p.row, p.column))]
+        report.problems = list[str](in_order(problems))  # each a Problem: its line, and its parts
         if problems and not dry_run:
             raise InputErrors(f"assessment import of {', '.join(report.files)}", in_order(problems), field="paths",
                               value=report.files)

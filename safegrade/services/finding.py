@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from safegrade.errors import Forbidden, InvalidInput
+from safegrade.errors import Forbidden, InvalidInput, NotFound
 from safegrade.models import AuditEvent, Enterprise, Evidence, Finding, table
 from safegrade.services import deadlines
 from safegrade.services.asof import as_of
@@ -50,6 +50,17 @@ class SubmittedFile:
     file: str
     sha256: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceContent:
+    """A kept evidence file of a finding: its name as submitted, SHA-256, size and where the store keeps it."""
+
+    finding: int
+    file: str
+    sha256: str
+    size: int
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,3 +327,34 @@ def list_findings(ctx: Context, *, credit_code: str | None = None, status: str |
     return [FindingRow(**r, status_label=STATUS_LABELS[r["status"]],
                        district_name=ctx.rules.district_name(r["district"]), overdue_days=overdue_days(r),
                        evidence=evidence.get(r["id"], [])) for r in rows]
+
+
+def show_finding(ctx: Context, finding_id: int) -> FindingRow:
+    """One finding as `list_findings` lists it (the same reading and scope): NotFound for one that does not
+    exist then or that the reader may not see, alike."""
+    with ctx.store.read() as session:
+        code = session.execute(select(ENTERPRISE.c.credit_code).join(FINDING, FINDING.c.enterprise_id
+                                                                     == ENTERPRISE.c.id)
+                               .where(FINDING.c.id == finding_id)).scalar_one_or_none()
+    found = [r for r in list_findings(ctx, credit_code=code) if r.id == finding_id] if code else []
+    if not found:
+        raise unknown_finding(finding_id)
+    return found[0]
+
+
+def evidence_content(ctx: Context, finding_id: int, sha256: str) -> EvidenceContent:
+    """An evidence file of a finding the reader may see (as `show_finding`), by its SHA-256; NotFound for a
+    file the finding does not hold (or no longer in the evidence folder)."""
+    shown = show_finding(ctx, finding_id)
+    sha = sha256.strip().lower()
+    row = None
+    if sha in {e.sha256 for e in shown.evidence}:
+        with ctx.store.read() as session:
+            row = session.execute(select(EVIDENCE.c.file_name, EVIDENCE.c.size, EVIDENCE.c.stored_path)
+                                  .where(EVIDENCE.c.finding_id == shown.id, EVIDENCE.c.sha256 == sha)
+                                  .order_by(EVIDENCE.c.id.desc())).first()
+    kept = Path(row.stored_path) if row is not None else None
+    if row is None or kept is None or not kept.is_file():
+        raise NotFound(f"finding #{finding_id} holds no evidence file with SHA-256 {sha256}", code="unknown_evidence",
+                       field="sha256", value=sha256, hint="list_findings")
+    return EvidenceContent(finding=shown.id, file=row.file_name, sha256=sha, size=row.size, path=str(kept))

@@ -149,7 +149,7 @@ def import_ledger(
     transaction = ctx.store.read if dry_run else ctx.store.write
     with transaction() as session:
         new, amends = _compare(ctx, session, records, amend, problems, report)
-        report.problems = [str(p) for p in sorted(problems, key=lambda p: (p.file, p.row, p.column))]
+        report.problems = list[str](in_order(problems))  # each a Problem: its line, and its parts
         if problems and not dry_run:
             raise InputErrors(f"ledger import of {', '.join(report.files)}",
                               in_order(problems), field="paths", value=report.files)

@@ -318,3 +318,15 @@ def retry_reminder(ctx: Context, reminder_id: int) -> RequeuedReminder:
                            code="changed_meanwhile", field="reminder_id", value=reminder_id)
     return RequeuedReminder(id=reminder_id, was=row["status"], status=PENDING, attempts_before=row["attempts"],
                             next_attempt_at=now, last_error=row["last_error"])
+
+
+def my_reminders(ctx: Context, *, limit: int = 500) -> list[ReminderRow]:
+    """The messages addressed to the acting account, as `list_reminders` reads them: an enterprise account's
+    are its enterprise's; a district officer's those to the district officers of their district; any other
+    account's those to its role."""
+    actor = ctx.actor()
+    if actor.enterprise_code:
+        return list_reminders(ctx, enterprise=actor.enterprise_code, limit=limit)
+    rows = list_reminders(ctx, limit=max(limit, 100_000))
+    mine = [r for r in rows if r.audience == actor.role and (actor.district is None or r.district == actor.district)]
+    return mine[:limit]

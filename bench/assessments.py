@@ -296,7 +296,7 @@ def breakdown(world: Any, path: Path) -> dict[str, Any]:
     def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:  # noqa: ARG001
         in_sqlite[state["cursor_kind"]] += time.perf_counter() - state["t"]
 
-    names = ("read_assessments", "_check", "score", "_record", "add_working_days", "open_counts_of", "fire_in")
+    names = ("read_assessments", "_check", "score", "_record", "open_counts_of", "fire_in")
     originals = {name: wrap_function(name) for name in names}
     executes = {cls: wrap_execute(cls) for cls in (Session, Connection)}
     event.listen(world.store.engine, "before_cursor_execute", before)
@@ -387,7 +387,6 @@ _STEPS = (
     ("sql:SELECT assessment", "`SELECT` the new assessments' ids", 1),
     ("sql:INSERT deduction", "`INSERT INTO deduction`, one executemany", 1),
     ("sql:SELECT deduction", "`SELECT` the new deductions' ids", 1),
-    ("add_working_days", "`add_working_days`, each distinct (date, days) once (cached)", 1),
     ("sql:INSERT finding", "`INSERT INTO finding`, one executemany", 1),
     ("sql:UPDATE campaign_member", "`UPDATE campaign_member`, one executemany", 1),
     ("open_counts_of", "`open_counts_of` (open findings per enterprise, grouped, 500 at a time)", 1),

@@ -6,7 +6,7 @@ the next credit code from a shared list, and prints one JSON line: requests, sec
 latency of every request (p50, p99, max), measured from sending the request to reading the whole answer.
 
 - read: GET /api/v1/enterprises/{code}
-- fire: POST /api/v1/enterprises/{code}/events with If-Match (the version is read, untimed, just before)
+- fire: POST /api/v1/enterprises/{code}/events with If-Match (every version is read before the clock starts)
 - bare: GET {url} itself (a bare FastAPI endpoint: the limit measured in the same run)
 """
 
@@ -28,18 +28,28 @@ def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def _versions(http: httpx.AsyncClient, args: argparse.Namespace, codes: list[str]) -> dict[str, str]:
+    """The ETag of each enterprise the run will fire on, read before the clock starts."""
+    wanted = [codes[i % len(codes)] for i in range(args.requests)]
+    found: dict[str, str] = {}
+
+    async def read(some: list[str]) -> None:
+        for code in some:
+            found[code] = (await http.get(f"{args.url}/api/v1/enterprises/{code}")).headers.get("etag", "")
+
+    await asyncio.gather(*(read(wanted[k::args.concurrency]) for k in range(args.concurrency)))
+    return found
+
+
 async def _client(http: httpx.AsyncClient, args: argparse.Namespace, codes: list[str], cursor: list[int],
-                   latencies: list[float], statuses: dict[str, int]) -> None:
+                  latencies: list[float], statuses: dict[str, int], versions: dict[str, str]) -> None:
     while True:
         i = cursor[0]
         if i >= args.requests:
             return
         cursor[0] = i + 1
         code = codes[i % len(codes)]
-        headers: dict[str, str] = {}
-        if args.mode == "fire":
-            got = await http.get(f"{args.url}/api/v1/enterprises/{code}")  # the version, untimed
-            headers["If-Match"] = got.headers.get("etag", "")
+        headers = {"If-Match": versions[code]} if args.mode == "fire" else {}
         start = time.perf_counter()
         if args.mode == "bare":
             r = await http.get(args.url)
@@ -61,8 +71,9 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     statuses: dict[str, int] = {}
     cursor = [0]
     async with httpx.AsyncClient(limits=limits, headers=headers, timeout=60) as http:
+        versions = await _versions(http, args, codes) if args.mode == "fire" else {}
         start = time.perf_counter()
-        await asyncio.gather(*(_client(http, args, codes, cursor, latencies, statuses)
+        await asyncio.gather(*(_client(http, args, codes, cursor, latencies, statuses, versions)
                                for _ in range(args.concurrency)))
         seconds = time.perf_counter() - start
     ordered = sorted(latencies)

@@ -67,7 +67,7 @@ def ledger_import(
                   console=err, transient=True, disable=opts.json) as bar:
         task = bar.add_task("reading ledger", total=None)
         report = ledger.import_ledger(context, files, dry_run=dry_run, amend=amend,
-                                      check_overrides=_pairs(accept_check, "--accept-check"),
+                                      check_overrides=ledger.check_overrides_from(accept_check),
                                       progress=lambda n: bar.update(task, completed=n))
     if emit(opts, report.__dict__):
         raise typer.Exit(1 if report.problems else 0)

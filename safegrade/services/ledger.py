@@ -104,6 +104,20 @@ def _differences(rec: LedgerRecord, row: Mapping[str, Any]) -> dict[str, tuple[A
     return {k: (row[k], fields[k]) for k in COMPARED if row[k] != fields[k]}
 
 
+def check_overrides_from(items: Sequence[str], field: str = "check_overrides") -> dict[str, str]:
+    """`CODE=REASON` texts, as a front door takes them (the CLI's --accept-check, the API's accept_check query
+    parameter, named by `field`), as the overrides `import_ledger` takes; a text without `=` and a code, or
+    holding a NUL character, is refused."""
+    pairs = {}
+    for item in items:
+        code, sep, reason = item.partition("=")
+        if not sep or not code.strip() or "\x00" in item:
+            raise InvalidInput(f"{{{field}}}: {item!r} is not CODE=REASON", code="invalid_value", field=field,
+                               value=item, allowed="CODE=REASON")
+        pairs[code.strip()] = reason.strip()
+    return pairs
+
+
 def import_ledger(
     ctx: Context,
     paths: Sequence[Path],

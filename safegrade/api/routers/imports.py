@@ -17,9 +17,9 @@ from fastapi import APIRouter, File, Query, UploadFile
 from safegrade.api import problems
 from safegrade.api.deps import Acting, require_csrf
 from safegrade.api.uploads import Received, UploadRoute, located, received
-from safegrade.errors import InputErrors, InvalidInput
+from safegrade.errors import InputErrors
 from safegrade.services.assessment import AssessmentReport, import_assessments
-from safegrade.services.ledger import ImportReport, import_ledger
+from safegrade.services.ledger import ImportReport, check_overrides_from, import_ledger
 
 router = APIRouter(prefix="/imports", tags=["imports 导入"], route_class=UploadRoute)
 
@@ -43,17 +43,6 @@ def _run(kept: Sequence[Received], what: str, dry_run: bool, call: Callable[[], 
     return dataclasses.replace(report, files=names, dry_run=dry_run)
 
 
-def _pairs(values: Sequence[str]) -> dict[str, str]:
-    pairs = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or "\x00" in item:
-            raise InvalidInput(f"{{accept_check}}: {item!r} is not CODE=REASON", code="invalid_value",
-                               field="accept_check", value=item, allowed="CODE=REASON")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
 @router.post("/ledger", response_model=ImportReport, summary="导入台账（先检查，后写入）",
              dependencies=[require_csrf], responses=problems.responses(401, 403, 413, 415, 422, 503))
 def import_ledger_files(
@@ -65,7 +54,7 @@ def import_ledger_files(
                                                      max_length=100)] = None,
 ) -> ImportReport:
     """Every row checked; with `dry_run=false` all written in one transaction, or nothing."""
-    overrides = _pairs(accept_check or [])
+    overrides = check_overrides_from(accept_check or [], "accept_check")
     with received(ctx.settings, files, suffixes=LEDGER_SUFFIXES) as kept:
         return _run(kept, "ledger import", dry_run, lambda: import_ledger(
             ctx, [r.path for r in kept], dry_run=dry_run, amend=amend, check_overrides=overrides))

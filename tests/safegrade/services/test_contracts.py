@@ -321,6 +321,8 @@ ALLOWED = {
     "safegrade.services.due.reminder_row",  # the parameters of one outbox insert, not a result
     "safegrade.services.lifecycle.effects",  # field → new value: the change set of one transition
     "safegrade.services.calendar.recount_preview",  # (row, new values) inside the plan's or the recount's read
+    # credit code → reason: the input import_ledger takes, parsed once for both doors from their CODE=REASON texts
+    "safegrade.services.ledger.check_overrides_from",
     # not converted yet: delivery and progress counts, which the jobs (services/jobs.py) record as
     # job_run.counts and `deadlines check` prints as they are; convert them with the jobs' results
     "safegrade.services.reminders.send_reminders",
